@@ -1,0 +1,1 @@
+"""Data: audio I/O, features, manifests, the synthetic corpus, corpus adapters."""

@@ -1,0 +1,182 @@
+"""Utterances in memory: features computed once, padded into batches.
+
+Filterbanks cost about 1/2000 of real time on one core, so a split's features
+are computed when it is loaded and kept in memory; there is no feature cache on
+disk to go stale. A bad utterance (unreadable audio, too short, unknown phoneme)
+is skipped, counted and named in the log instead of stopping a long run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from speechtl.data.features import fbank
+from speechtl.errors import AudioError, ManifestError, SpeechtlError
+from speechtl.recipe import FeatureConfig
+from speechtl.text.inventory import Inventory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Utterance:
+    """One supervised utterance with its features."""
+
+    id: str
+    language: str
+    speaker: str
+    feats: torch.Tensor  # (frames, num_mel_bins)
+    phonemes: str  # space-separated, words split by "|"
+    text: str
+    source: str  # the audio file, for messages
+
+
+@dataclass
+class LoadReport:
+    """What loading a split kept and skipped."""
+
+    kept: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (utterance id, reason)
+
+    def log(self, split: str) -> None:
+        for uid, reason in self.skipped:
+            log.warning("skipped %s: %s", uid, reason)
+        if self.skipped:
+            log.warning("%s: kept %d utterances, skipped %d", split, self.kept, len(self.skipped))
+
+
+def cut_audio_source(cut) -> str:
+    """The file (or other source) a cut's audio comes from, for error messages."""
+    try:
+        return str(cut.recording.sources[0].source)
+    except (AttributeError, IndexError):
+        return cut.id
+
+
+def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
+    """A cut's mono audio at ``sample_rate``.
+
+    Raises:
+        AudioError: naming the file when it is missing, corrupt, empty or not finite.
+    """
+    source = cut_audio_source(cut)
+    try:
+        if cut.sampling_rate != sample_rate:
+            cut = cut.resample(sample_rate)
+        audio = cut.load_audio()
+    except SpeechtlError:
+        raise
+    except Exception as err:  # lhotse/soundfile raise many kinds for bad files
+        raise AudioError(f"{source}: cannot read audio: {err}") from None
+    wave = torch.from_numpy(audio).float()
+    wave = wave.mean(0) if wave.ndim == 2 else wave
+    if wave.numel() == 0:
+        raise AudioError(f"{source}: the audio is empty")
+    if not torch.isfinite(wave).all():
+        raise AudioError(f"{source}: the audio contains NaN or infinite samples")
+    return wave
+
+
+def load_utterances(
+    cuts, cfg: FeatureConfig, sample_rate: int = 16000, languages: list[str] | None = None,
+    progress: bool = False, desc: str = "features",
+) -> tuple[list[Utterance], LoadReport]:
+    """Compute features for every supervised cut (optionally only some languages).
+
+    Returns:
+        The utterances, and a report naming the skipped ones and why.
+    """
+    from tqdm import tqdm
+
+    report = LoadReport()
+    out: list[Utterance] = []
+    for cut in tqdm(cuts, desc=desc, unit="utt", disable=not progress, leave=False):
+        if not cut.supervisions:
+            continue
+        sup = cut.supervisions[0]
+        if languages is not None and sup.language not in languages:
+            continue
+        try:
+            wave = load_cut_audio(cut, sample_rate)
+            feats = fbank(wave, sample_rate, cfg, source=cut_audio_source(cut))
+        except SpeechtlError as err:
+            report.skipped.append((cut.id, str(err)))
+            continue
+        phonemes = (sup.custom or {}).get("phonemes", "")
+        out.append(Utterance(cut.id, sup.language or "", sup.speaker or "", feats, phonemes,
+                             sup.text or "", cut_audio_source(cut)))
+        report.kept += 1
+    return out, report
+
+
+@dataclass
+class Batch:
+    """A padded batch; utterances may be of different languages (masked multi-head loss)."""
+
+    feats: torch.Tensor  # (batch, frames, dim)
+    lengths: torch.Tensor  # (batch,)
+    languages: list[str]
+    targets: list[torch.Tensor]  # token ids per utterance, in its language's inventory
+    ids: list[str]
+    speakers: list[str]
+
+    def to(self, device: torch.device | str) -> "Batch":
+        self.feats = self.feats.to(device)
+        self.lengths = self.lengths.to(device)
+        return self
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class PhonemeDataset(torch.utils.data.Dataset):
+    """Utterances with their phoneme targets encoded per language.
+
+    Utterances whose language has no inventory, or whose phonemes are not in it,
+    are skipped and reported (see :attr:`report`).
+    """
+
+    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory]) -> None:
+        self.items: list[tuple[Utterance, torch.Tensor]] = []
+        self.report = LoadReport()
+        for utt in utterances:
+            inv = inventories.get(utt.language)
+            if inv is None:
+                self.report.skipped.append((utt.id, f"no inventory for language {utt.language!r}"))
+                continue
+            try:
+                ids = inv.encode(utt.phonemes, source=f"utterance {utt.id}")
+            except ManifestError as err:
+                self.report.skipped.append((utt.id, str(err)))
+                continue
+            if not ids:
+                self.report.skipped.append((utt.id, "empty phoneme transcript"))
+                continue
+            self.items.append((utt, torch.tensor(ids, dtype=torch.long)))
+        self.report.kept = len(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[Utterance, torch.Tensor]:
+        return self.items[index]
+
+    def num_frames(self) -> list[int]:
+        return [u.feats.shape[0] for u, _ in self.items]
+
+
+def collate(items: list[tuple[Utterance, torch.Tensor]]) -> Batch:
+    """Pad features into a :class:`Batch`."""
+    feats = [u.feats for u, _ in items]
+    return Batch(
+        feats=nn.utils.rnn.pad_sequence(feats, batch_first=True),
+        lengths=torch.tensor([f.shape[0] for f in feats], dtype=torch.long),
+        languages=[u.language for u, _ in items],
+        targets=[t for _, t in items],
+        ids=[u.id for u, _ in items],
+        speakers=[u.speaker for u, _ in items],
+    )

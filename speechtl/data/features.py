@@ -1,0 +1,154 @@
+"""Acoustic features: Kaldi-compatible log-mel filterbanks, CMVN and SpecAugment.
+
+Stateless functions first (:func:`fbank`, :func:`fbank_batch`,
+:func:`utterance_cmvn`), then the thin modules that wrap them
+(:class:`GlobalCMVN`, :class:`SpecAugment`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio.compliance.kaldi as kaldi
+import torchaudio.functional as AF
+from torch import nn
+
+from speechtl.errors import AudioError
+from speechtl.recipe import FeatureConfig, SpecAugmentConfig
+
+
+def num_frames(num_samples: int, sample_rate: int, cfg: FeatureConfig) -> int:
+    """Frames :func:`fbank` yields for ``num_samples`` (Kaldi's ``snip_edges``)."""
+    win = int(sample_rate * cfg.frame_length_ms / 1000)
+    hop = int(sample_rate * cfg.frame_shift_ms / 1000)
+    return 0 if num_samples < win else 1 + (num_samples - win) // hop
+
+
+def fbank(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str = "audio") -> torch.Tensor:
+    """Log-mel filterbank of one waveform (torchaudio's Kaldi-compatible fbank, no dither).
+
+    Args:
+        wave: mono samples in [-1, 1], shape ``(samples,)``.
+        sample_rate: Hz.
+        cfg: feature settings.
+        source: what to name in the error for audio shorter than one frame.
+
+    Returns:
+        ``(frames, num_mel_bins)``.
+    """
+    if num_frames(wave.numel(), sample_rate, cfg) == 0:
+        raise AudioError(
+            f"{source}: {wave.numel() / sample_rate * 1000:.1f} ms of audio is shorter than one "
+            f"{cfg.frame_length_ms:g} ms analysis frame"
+        )
+    return kaldi.fbank(
+        wave.unsqueeze(0) * 32768.0,  # Kaldi's scale: 16-bit integer range
+        sample_frequency=sample_rate,
+        num_mel_bins=cfg.num_mel_bins,
+        frame_length=cfg.frame_length_ms,
+        frame_shift=cfg.frame_shift_ms,
+        dither=0.0,
+        energy_floor=0.0,
+    )
+
+
+def fbank_batch(
+    waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int, cfg: FeatureConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Filterbanks of a zero-padded batch; equal to :func:`fbank` on each item.
+
+    Args:
+        waves: ``(batch, samples)``.
+        lengths: valid samples per item, ``(batch,)``.
+
+    Returns:
+        ``(feats, frame_lengths)``: ``(batch, frames, num_mel_bins)`` padded with
+        zeros, and ``(batch,)``.
+    """
+    feats = [fbank(w[: int(n)], sample_rate, cfg) for w, n in zip(waves, lengths)]
+    frame_lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
+    return nn.utils.rnn.pad_sequence(feats, batch_first=True), frame_lengths
+
+
+def length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """``(batch, time)`` boolean mask, True on valid frames."""
+    max_len = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Normalise each utterance to zero mean, unit variance over its valid frames.
+
+    Args:
+        x: ``(batch, time, dim)``.
+        lengths: ``(batch,)``.
+    """
+    mask = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
+    count = mask.sum(1, keepdim=True).clamp(min=1)
+    mean = (x * mask).sum(1, keepdim=True) / count
+    var = (((x - mean) * mask) ** 2).sum(1, keepdim=True) / count
+    return (x - mean) / (var + eps).sqrt() * mask
+
+
+class GlobalCMVN(nn.Module):
+    """Normalise features with corpus-level mean and standard deviation.
+
+    The statistics are buffers, so they travel inside the model's safetensors file.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    @torch.no_grad()
+    def fit(self, feats: list[torch.Tensor]) -> None:
+        """Set the statistics from a list of ``(frames, dim)`` tensors."""
+        total = torch.cat(feats).double()
+        self.mean.copy_(total.mean(0).float())
+        self.std.copy_(total.std(0).clamp(min=1e-3).float())
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
+        return (x - self.mean) / self.std * mask
+
+
+class UtteranceCMVN(nn.Module):
+    """Module form of :func:`utterance_cmvn`."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return utterance_cmvn(x, lengths)
+
+
+def build_normalizer(cfg: FeatureConfig) -> nn.Module:
+    if cfg.cmvn == "global":
+        return GlobalCMVN(cfg.num_mel_bins)
+    if cfg.cmvn == "utterance":
+        return UtteranceCMVN()
+    return nn.Identity()
+
+
+def spec_augment(x: torch.Tensor, cfg: SpecAugmentConfig) -> torch.Tensor:
+    """Frequency and time masking with an independent mask per utterance.
+
+    Args:
+        x: ``(batch, time, freq)``; masked cells are set to zero (the normalised mean).
+    """
+    spec = x.transpose(1, 2)  # torchaudio masks (..., freq, time)
+    for _ in range(cfg.freq_masks):
+        spec = AF.mask_along_axis_iid(spec.unsqueeze(1), cfg.freq_mask_width, 0.0, 2).squeeze(1)
+    for _ in range(cfg.time_masks):
+        spec = AF.mask_along_axis_iid(spec.unsqueeze(1), cfg.time_mask_width, 0.0, 3).squeeze(1)
+    return spec.transpose(1, 2)
+
+
+class SpecAugment(nn.Module):
+    """SpecAugment (Park et al., 2019) active in training mode only."""
+
+    def __init__(self, cfg: SpecAugmentConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or not self.cfg.enabled:
+            return x
+        return spec_augment(x, self.cfg)

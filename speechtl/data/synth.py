@@ -1,0 +1,286 @@
+"""The synthetic multilingual corpus: eSpeak NG speech with eSpeak phoneme labels.
+
+For each language the vocabulary is wordfreq's most frequent words that eSpeak
+pronounces with that language's own rules. It is split into train, dev and test
+words, and eSpeak's voice variants into train, dev and test voices, so dev and
+test utterances are spoken by unseen voices and contain only unseen words (the
+zero-shot word test of the lexicon decoder uses the same test split).
+
+A speaker is a voice variant with a speaking rate and a pitch. Each language is
+synthesised in a fresh process whose C random state is seeded, so the audio is a
+deterministic function of the recipe's seed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import hashlib
+import json
+import multiprocessing
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from speechtl.config import to_dict
+from speechtl.data.audio import resample, save_audio
+from speechtl.data.manifests import SPLITS, manifest_paths, save_split
+from speechtl.recipe import DataConfig, SynthConfig
+from speechtl.text.g2p import WORD_BOUNDARY, phonemize
+from speechtl.text.languages import get_language
+
+VOICE_FRACTIONS = {"train": 0.7, "dev": 0.1, "test": 0.2}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A synthetic speaker: an eSpeak voice variant at a rate and pitch."""
+
+    variant: str
+    rate: int
+    pitch: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.variant}_r{self.rate}_p{self.pitch}"
+
+
+def _rng(seed: int, *keys: str) -> np.random.Generator:
+    return np.random.default_rng([seed] + [zlib.crc32(k.encode()) for k in keys])
+
+
+def build_vocabulary(language: str, size: int) -> dict[str, list[str]]:
+    """The ``size`` most frequent words eSpeak pronounces natively, with pronunciations.
+
+    Words must be alphabetic, lower-case and at least two letters long; words
+    eSpeak reads with another language's rules (loanwords) are skipped.
+
+    Returns:
+        word -> phonemes, in frequency order.
+    """
+    from wordfreq import top_n_list
+
+    lang = get_language(language)
+    candidates = [
+        w for w in top_n_list(lang.wordfreq, max(4 * size, 5000))
+        if w.isalpha() and w == w.lower() and len(w) >= 2
+    ]
+    vocab: dict[str, list[str]] = {}
+    for start in range(0, len(candidates), 1000):
+        chunk = candidates[start : start + 1000]
+        for word, pron in zip(chunk, phonemize(chunk, language)):
+            if pron is not None and len(pron) == 1 and word not in vocab:
+                vocab[word] = pron[0]
+                if len(vocab) == size:
+                    return vocab
+    if len(vocab) < size:
+        raise ValueError(f"only {len(vocab)} usable {language} words (asked for {size})")
+    return vocab
+
+
+def split_words(words: list[str], cfg: SynthConfig, language: str) -> dict[str, list[str]]:
+    """Disjoint train / dev / test word lists."""
+    order = _rng(cfg.seed, "words", language).permutation(len(words))
+    n_test = max(1, int(round(cfg.test_word_fraction * len(words))))
+    n_dev = max(1, int(round(cfg.dev_word_fraction * len(words))))
+    shuffled = [words[i] for i in order]
+    return {
+        "test": shuffled[:n_test],
+        "dev": shuffled[n_test : n_test + n_dev],
+        "train": shuffled[n_test + n_dev :],
+    }
+
+
+def split_voices(variants: list[str], seed: int) -> dict[str, list[str]]:
+    """Disjoint train / dev / test pools of eSpeak voice variants (same for every language)."""
+    order = _rng(seed, "voices").permutation(len(variants))
+    shuffled = [variants[i] for i in order]
+    n_test = int(round(VOICE_FRACTIONS["test"] * len(variants)))
+    n_dev = int(round(VOICE_FRACTIONS["dev"] * len(variants)))
+    return {
+        "test": shuffled[:n_test],
+        "dev": shuffled[n_test : n_test + n_dev],
+        "train": shuffled[n_test + n_dev :],
+    }
+
+
+def make_speakers(pool: list[str], n: int, cfg: SynthConfig, rng: np.random.Generator) -> list[Speaker]:
+    """``n`` distinct speakers drawn from a voice pool (variants repeat only when n > pool)."""
+    variants = [pool[i % len(pool)] for i in rng.permutation(max(n, len(pool)))[:n]] if n <= len(pool) \
+        else [pool[i % len(pool)] for i in range(n)]
+    speakers, seen = [], set()
+    for variant in variants:
+        while True:
+            spk = Speaker(variant, int(rng.integers(cfg.rate[0], cfg.rate[1] + 1)),
+                          int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1)))
+            if spk not in seen:
+                break
+        seen.add(spk)
+        speakers.append(spk)
+    return speakers
+
+
+def utterance_counts(cfg: SynthConfig, language: str) -> dict[str, int]:
+    return {
+        "train": cfg.train_utterances_per_language.get(language, cfg.train_utterances),
+        "dev": cfg.dev_utterances,
+        "test": cfg.test_utterances,
+    }
+
+
+def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: list[str]) -> dict:
+    """Synthesise all splits of one language; runs in its own process.
+
+    Returns:
+        ``{"splits": {split: (RecordingSet, SupervisionSet)}, "lexicon": {word: phonemes},
+        "words": {split: [word]}}``.
+    """
+    from lhotse import AudioSource, Recording, RecordingSet, SupervisionSegment, SupervisionSet
+
+    from speechtl.data.espeak import Espeak
+
+    torch.set_num_threads(1)
+    ctypes.CDLL(None).srand(zlib.crc32(f"{cfg.seed}-{language}".encode()))
+    engine = Espeak.instance()
+    lang = get_language(language)
+    vocab = build_vocabulary(language, cfg.vocabulary)
+    words = split_words(list(vocab), cfg, language)
+    voices = split_voices(variants, cfg.seed)
+    counts = utterance_counts(cfg, language)
+    out_dir = Path(root) / "audio" / language
+    result = {"splits": {}, "lexicon": vocab, "words": words}
+    for split in SPLITS:
+        rng = _rng(cfg.seed, "utterances", language, split)
+        n_spk = {"train": cfg.train_speakers, "dev": cfg.dev_speakers, "test": cfg.test_speakers}[split]
+        speakers = make_speakers(voices[split], n_spk, cfg, rng)
+        texts = _draw_texts(words[split], counts[split], cfg, rng, language)
+        recordings, supervisions = [], []
+        for i, (text, phones) in enumerate(texts):
+            spk = speakers[int(rng.integers(len(speakers)))]
+            samples = engine.synthesize(text, f"{lang.synth_voice}+{spk.variant}", spk.rate, spk.pitch)
+            wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0),
+                            engine.sample_rate, cfg.sample_rate)
+            uid = f"{language}-{split}-{i:05d}"
+            path = (out_dir / split / f"{uid}.wav").resolve()
+            save_audio(path, wave, cfg.sample_rate)
+            duration = wave.numel() / cfg.sample_rate
+            recordings.append(Recording(
+                id=uid, sources=[AudioSource(type="file", channels=[0], source=str(path))],
+                sampling_rate=cfg.sample_rate, num_samples=wave.numel(), duration=duration,
+            ))
+            supervisions.append(SupervisionSegment(
+                id=uid, recording_id=uid, start=0.0, duration=duration, channel=0, text=text,
+                language=language, speaker=spk.id, custom={"phonemes": phones, "voice": spk.variant},
+            ))
+        result["splits"][split] = (RecordingSet.from_recordings(recordings),
+                                   SupervisionSet.from_segments(supervisions))
+    return result
+
+
+def _draw_texts(words: list[str], n: int, cfg: SynthConfig, rng: np.random.Generator,
+                language: str) -> list[tuple[str, str]]:
+    """``n`` (text, phoneme string) pairs of random words; texts eSpeak reads as foreign are redrawn."""
+    lo, hi = cfg.words_per_utterance
+    out: list[tuple[str, str]] = []
+    while len(out) < n:
+        batch = [" ".join(rng.choice(words, size=int(rng.integers(lo, hi + 1)))) for _ in range(n - len(out))]
+        for text, pron in zip(batch, phonemize(batch, language)):
+            if pron is not None:
+                out.append((text, f" {WORD_BOUNDARY} ".join(" ".join(w) for w in pron)))
+    return out
+
+
+def corpus_fingerprint(cfg: DataConfig) -> str:
+    """A hash of everything that determines the synthetic corpus."""
+    key = json.dumps({"languages": sorted(cfg.languages), "synth": to_dict(cfg.synth)}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def corpus_is_ready(cfg: DataConfig) -> bool:
+    """True when ``cfg.root`` holds the corpus this configuration describes."""
+    info = Path(cfg.root) / "corpus.json"
+    if not info.is_file():
+        return False
+    try:
+        done = json.loads(info.read_text())
+    except json.JSONDecodeError:
+        return False
+    return done.get("fingerprint") == corpus_fingerprint(cfg) and all(
+        p.is_file() for s in SPLITS for p in manifest_paths(cfg.root, s)
+    )
+
+
+def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
+    """Make (or reuse) the synthetic corpus described by ``cfg`` under ``cfg.root``.
+
+    Languages are synthesised in parallel, each in a fresh process.
+
+    Returns:
+        Summary: per language and split, utterances and hours.
+    """
+    from lhotse import RecordingSet, SupervisionSet
+    from tqdm import tqdm
+
+    from speechtl.data.espeak import Espeak
+
+    for code in cfg.languages:
+        get_language(code)  # fail fast on an unsupported code
+    root = Path(cfg.root)
+    if corpus_is_ready(cfg):
+        return json.loads((root / "corpus.json").read_text())
+    root.mkdir(parents=True, exist_ok=True)
+    variants = _variant_names()
+    results: dict[str, dict] = {}
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx,
+                                                max_tasks_per_child=1) as pool:
+        futures = {pool.submit(synthesize_language, code, cfg.synth, str(root), variants): code
+                   for code in cfg.languages}
+        bar = tqdm(concurrent.futures.as_completed(futures), total=len(futures),
+                   desc="synthesising", unit="lang", disable=not progress)
+        for future in bar:
+            code = futures[future]
+            results[code] = future.result()
+            bar.set_postfix_str(code)
+    summary: dict = {"fingerprint": corpus_fingerprint(cfg), "config": to_dict(cfg), "stats": {}}
+    for split in SPLITS:
+        recs, sups = [], []
+        for code in cfg.languages:
+            r, s = results[code]["splits"][split]
+            recs.extend(r)
+            sups.extend(s)
+            summary["stats"].setdefault(code, {})[split] = {
+                "utterances": len(s), "hours": round(sum(x.duration for x in s) / 3600, 4),
+                "speakers": len({x.speaker for x in s}), "words": len(results[code]["words"][split]),
+            }
+        save_split(RecordingSet.from_recordings(recs), SupervisionSet.from_segments(sups), root, split)
+    lex_dir = root / "lexicon"
+    lex_dir.mkdir(exist_ok=True)
+    for code in cfg.languages:
+        lines = [f"{w} {' '.join(p)}\n" for w, p in results[code]["lexicon"].items()]
+        (lex_dir / f"{code}.txt").write_text("".join(lines), encoding="utf-8")
+        for split, words in results[code]["words"].items():
+            (lex_dir / f"{code}.{split}-words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    (root / "corpus.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return summary
+
+
+def _variant_names() -> list[str]:
+    """eSpeak's voice variants, except those with breath noise.
+
+    Variants that set ``breath`` add aspiration noise that differs from process
+    to process (measured: same text, seed and voice, different samples), which
+    would break the corpus's determinism, so they are left out.
+    """
+    import espeakng_loader
+
+    vdir = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    names = []
+    for path in sorted(vdir.iterdir()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.is_file() and not any(line.split()[:1] == ["breath"] for line in text.splitlines()):
+            names.append(path.name)
+    return names

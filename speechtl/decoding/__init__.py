@@ -1,0 +1,1 @@
+"""Decoding: greedy CTC, lexicon beam search, alignment, error rates."""

@@ -1,0 +1,1 @@
+"""Models: the backbone contract, encoders, per-language heads, the acoustic model."""

@@ -1,0 +1,145 @@
+"""Recipes: the typed configuration of an experiment.
+
+A recipe is plain YAML (see ``recipes/``) loaded into the dataclasses below.
+Each field carries a one-line comment; ``speechtl train RECIPE --set
+train.max_steps=100`` overrides any of them with a type check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from speechtl.config import from_dict, load_yaml, set_override, to_dict
+from speechtl.errors import RecipeError
+
+DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
+
+
+@dataclass
+class SynthConfig:
+    """The synthetic multilingual corpus made with eSpeak NG."""
+
+    vocabulary: int = 2000  # words per language kept from wordfreq's most frequent
+    dev_word_fraction: float = 0.1  # share of the vocabulary spoken only in dev
+    test_word_fraction: float = 0.2  # share of the vocabulary spoken only in test
+    train_utterances: int = 600  # utterances per language in train
+    train_utterances_per_language: dict[str, int] = field(default_factory=dict)  # overrides (low-resource)
+    dev_utterances: int = 40  # per language
+    test_utterances: int = 100  # per language
+    words_per_utterance: tuple[int, int] = (2, 5)  # inclusive range
+    train_speakers: int = 40  # per language, from the train voice pool
+    dev_speakers: int = 4  # per language, from the dev voice pool
+    test_speakers: int = 8  # per language, from the test voice pool
+    rate: tuple[int, int] = (130, 210)  # speaking rate range, words per minute
+    pitch: tuple[int, int] = (25, 75)  # eSpeak pitch range (0-100)
+    sample_rate: int = 16000  # audio is resampled to this rate
+    seed: int = 0  # everything is a deterministic function of this seed
+
+    def validate(self) -> None:
+        if not 0 < self.dev_word_fraction + self.test_word_fraction < 1:
+            raise RecipeError("data.synth: dev_word_fraction + test_word_fraction must lie in (0, 1)")
+        lo, hi = self.words_per_utterance
+        if not 1 <= lo <= hi:
+            raise RecipeError("data.synth.words_per_utterance: expected 1 <= min <= max")
+
+
+@dataclass
+class DataConfig:
+    """Where the corpus comes from and which languages to use."""
+
+    corpus: str = "synthetic"  # corpus adapter name (see speechtl.data.corpora)
+    root: str = "data/multilingual-synth"  # manifests (and audio, for synthetic) live here
+    languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    synth: SynthConfig = field(default_factory=SynthConfig)
+
+
+@dataclass
+class FeatureConfig:
+    """Kaldi-compatible log-mel filterbanks (torchaudio.compliance.kaldi.fbank)."""
+
+    num_mel_bins: int = 80  # mel filters
+    frame_length_ms: float = 25.0  # analysis window
+    frame_shift_ms: float = 10.0  # hop
+    cmvn: Literal["global", "utterance", "none"] = "global"  # mean/variance normalisation
+
+
+@dataclass
+class SpecAugmentConfig:
+    """SpecAugment (Park et al. 2019), applied to training batches only."""
+
+    enabled: bool = True
+    freq_masks: int = 2  # number of frequency masks
+    freq_mask_width: int = 15  # maximum width in mel bins
+    time_masks: int = 2  # number of time masks
+    time_mask_width: int = 10  # maximum width in frames
+
+
+@dataclass
+class ModelConfig:
+    """Shared encoder; per-language CTC heads are sized from the inventories."""
+
+    encoder: str = "conformer"  # encoder name (see speechtl.models.encoders)
+    dim: int = 144  # model width
+    layers: int = 4  # encoder blocks
+    heads: int = 4  # attention heads (conformer)
+    ff_dim: int = 576  # feed-forward width (conformer)
+    kernel_size: int = 15  # depthwise conv kernel (conformer) / tdnn kernel
+    subsampling: int = 4  # time reduction of the conv front end: 1, 2 or 4
+    dropout: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """The one training loop's settings."""
+
+    exp_dir: str = "exp/multilingual-synth"  # checkpoints, logs and results go here
+    max_steps: int = 3000  # optimizer steps
+    max_frames: int = 20000  # frames (10 ms) per batch, padding included
+    lr: float = 2e-3  # peak learning rate (AdamW)
+    warmup_steps: int = 300  # linear warm-up, then cosine decay to min_lr_ratio * lr
+    min_lr_ratio: float = 0.05
+    weight_decay: float = 0.01
+    grad_clip: float = 5.0  # max gradient norm
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 2  # older checkpoints are deleted
+    log_every: int = 25  # steps between log lines / TensorBoard scalars
+    seed: int = 0
+    num_threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    device: str = "auto"  # auto | cpu | cuda
+
+
+@dataclass
+class Recipe:
+    """A whole experiment: data, features, model and training."""
+
+    name: str = "experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Recipe":
+        return from_dict(cls, data)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Load a YAML recipe and apply ``key=value`` overrides, all type-checked.
+
+    Raises:
+        RecipeError: the file is missing or not YAML, a key is unknown or a
+            value has the wrong type (the message names the dotted key).
+    """
+    data = load_yaml(path)
+    for assignment in overrides:
+        set_override(data, assignment)
+    try:
+        return Recipe.from_dict(data)
+    except RecipeError as err:
+        raise RecipeError(f"{path}: {err}") from None

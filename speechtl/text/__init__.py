@@ -1,0 +1,1 @@
+"""Text side: languages, phoneme inventories, G2P, lexicons, subword units."""

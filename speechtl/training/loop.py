@@ -1,0 +1,230 @@
+"""The one training loop.
+
+AdamW with linear warm-up and cosine decay, gradient clipping, checkpoints every
+``checkpoint_every`` steps (safetensors + JSON, atomic), exact resume (model,
+optimizer, scheduler, step, epoch position and RNG), a progress bar with loss and
+throughput (seconds of audio per second), a JSONL log and TensorBoard scalars
+when tensorboard is installed. Runs as one process or under ``torchrun`` (DDP).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from speechtl.recipe import TrainConfig
+from speechtl.training.checkpoint import latest_checkpoint, load_model_files, load_trainer_state, save_checkpoint
+from speechtl.training.distributed import DistInfo, all_reduce_mean
+from speechtl.training.objective import Objective
+
+log = logging.getLogger(__name__)
+
+
+def warmup_cosine(warmup: int, total: int, min_ratio: float) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up over ``warmup`` steps, cosine decay to ``min_ratio``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": json.dumps(random.getstate())}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    py = json.loads(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Runs an :class:`Objective` over batches from a sampler.
+
+    Args:
+        objective: task + transfer methods; ``objective.model`` is what gets saved.
+        dataset: indexable items; ``collate(list_of_items) -> batch`` with ``.to(device)``.
+        sampler: yields index lists; has ``set_epoch(epoch, start)`` (see BucketBatchSampler).
+        cfg: training settings.
+        exp_dir: checkpoints and logs go here.
+        model_meta: returns the JSON metadata saved with the model weights.
+        frames_per_second: input frames per second of audio, for the throughput figure
+            (0 for non-audio tasks: throughput is then items per second).
+        param_groups: optimizer parameter groups (e.g. slower transferred layers); by
+            default every trainable parameter of the objective at ``cfg.lr``.
+        dist: the distributed set-up.
+    """
+
+    def __init__(self, objective: Objective, dataset: Sequence, collate: Callable, sampler: Any,
+                 cfg: TrainConfig, exp_dir: str | Path, model_meta: Callable[[], dict],
+                 frames_per_second: float = 100.0, param_groups: list[dict] | None = None,
+                 dist: DistInfo | None = None, progress: bool = True) -> None:
+        self.objective = objective
+        self.dataset = dataset
+        self.collate = collate
+        self.sampler = sampler
+        self.cfg = cfg
+        self.exp_dir = Path(exp_dir)
+        self.model_meta = model_meta
+        self.fps = frames_per_second
+        self.dist = dist or DistInfo()
+        self.progress = progress and self.dist.is_main
+        self.device = self.dist.device
+        objective.to(self.device)
+        if param_groups is None:
+            param_groups = [{"params": [p for p in objective.parameters() if p.requires_grad]}]
+        self.optimizer = torch.optim.AdamW(param_groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio)
+        )
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.ckpt_dir = self.exp_dir / "checkpoints"
+        self._writer = None
+        self._forward = objective
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._forward = nn.parallel.DistributedDataParallel(objective, device_ids=ids,
+                                                                find_unused_parameters=True)
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "rng": _rng_state(),
+            "objective_extra": {k: v for k, v in self.objective.state_dict().items()
+                                if not k.startswith("task.model.")},
+        }
+
+    def save(self) -> Path | None:
+        if not self.dist.is_main:
+            return None
+        model = self.objective.model
+        path = save_checkpoint(self.ckpt_dir, self.step, model.state_dict(), self.model_meta(),
+                               self.state_dict(), keep=self.cfg.keep_checkpoints)
+        log.info("saved checkpoint %s", path)
+        return path
+
+    def resume(self) -> bool:
+        """Restore the newest complete checkpoint; False when there is none."""
+        path = latest_checkpoint(self.ckpt_dir)
+        if path is None:
+            return False
+        state, _ = load_model_files(path / "model")
+        trainer = load_trainer_state(path)
+        self.objective.load_state_dict(
+            {**{f"task.model.{k}": v for k, v in state.items()}, **trainer["objective_extra"]}
+        )
+        self.optimizer.load_state_dict(trainer["optimizer"])
+        self.scheduler.load_state_dict(trainer["scheduler"])
+        self.step, self.epoch, self.batch_in_epoch = trainer["step"], trainer["epoch"], trainer["batch_in_epoch"]
+        _set_rng_state(trainer["rng"])
+        log.info("resumed from %s (step %d)", path, self.step)
+        return True
+
+    # --------------------------------------------------------------- logging
+    def _log(self, record: dict) -> None:
+        if not self.dist.is_main:
+            return
+        self.exp_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.exp_dir / "train_log.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional
+                self._writer = False
+            else:
+                self._writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+        if self._writer:
+            for key, value in record.items():
+                if key != "step" and isinstance(value, (int, float)):
+                    self._writer.add_scalar(f"train/{key}", value, record["step"])
+
+    # ------------------------------------------------------------------ loop
+    def fit(self, resume: bool = False) -> dict:
+        """Train until ``cfg.max_steps``; returns the last logged record."""
+        from tqdm import tqdm
+
+        if resume and not self.resume():
+            log.info("no checkpoint to resume from in %s; starting fresh", self.ckpt_dir)
+        self.objective.train()
+        bar = tqdm(total=self.cfg.max_steps, initial=self.step, desc="training", unit="step",
+                   disable=not self.progress, dynamic_ncols=True)
+        window = {"loss": 0.0, "steps": 0, "audio": 0.0, "items": 0, "start": time.perf_counter()}
+        extra: dict[str, float] = {}
+        last: dict = {}
+        while self.step < self.cfg.max_steps:
+            self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch)
+            for indices in self.sampler:
+                batch = self.collate([self.dataset[i] for i in indices]).to(self.device)
+                loss, out = self._forward(batch, self.step / max(1, self.cfg.max_steps))
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = nn.utils.clip_grad_norm_(self.objective.parameters(), self.cfg.grad_clip)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                self.batch_in_epoch += 1
+                window["loss"] += float(loss.detach())
+                window["steps"] += 1
+                window["items"] += len(indices)
+                if self.fps and hasattr(batch, "lengths"):
+                    window["audio"] += float(batch.lengths.sum()) / self.fps
+                for k, v in out.logs.items():
+                    extra[k] = extra.get(k, 0.0) + v
+                bar.update(1)
+                if self.step % self.cfg.log_every == 0 or self.step == self.cfg.max_steps:
+                    last = self._flush(window, extra, grad_norm, bar)
+                    extra = {}
+                if self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.max_steps:
+                    self.save()
+                if self.step >= self.cfg.max_steps:
+                    break
+            else:
+                self.epoch += 1
+                self.batch_in_epoch = 0
+        bar.close()
+        return last
+
+    def _flush(self, window: dict, extra: dict, grad_norm: torch.Tensor, bar) -> dict:
+        elapsed = time.perf_counter() - window["start"]
+        steps = max(1, window["steps"])
+        loss = all_reduce_mean(window["loss"] / steps, self.dist)
+        record: dict[str, Any] = {
+            "step": self.step, "epoch": self.epoch, "loss": loss,
+            "lr": self.scheduler.get_last_lr()[0], "grad_norm": float(grad_norm),
+        }
+        record.update({k: v / steps for k, v in extra.items()})
+        # throughput over all ranks: each rank processed its own share
+        if self.fps:
+            record["audio_sec_per_sec"] = window["audio"] * self.dist.world_size / max(elapsed, 1e-9)
+        record["items_per_sec"] = window["items"] * self.dist.world_size / max(elapsed, 1e-9)
+        self._log(record)
+        speed = (f"{record['audio_sec_per_sec']:.0f}x rt" if self.fps else f"{record['items_per_sec']:.0f} it/s")
+        bar.set_postfix_str(f"loss {loss:.3f} | {speed}")
+        window.update(loss=0.0, steps=0, audio=0.0, items=0, start=time.perf_counter())
+        return record

@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from speechtl.data.features import (GlobalCMVN, SpecAugment, fbank, fbank_batch, num_frames, spec_augment,
+                                    utterance_cmvn)
+from speechtl.errors import AudioError
+from speechtl.recipe import FeatureConfig, SpecAugmentConfig
+
+CFG = FeatureConfig()
+
+
+def _waves():
+    g = torch.Generator().manual_seed(0)
+    return [0.1 * torch.randn(n, generator=g) for n in (16000, 8123, 400)]
+
+
+def test_fbank_shape_and_frame_count():
+    for w in _waves():
+        f = fbank(w, 16000, CFG)
+        assert f.shape == (num_frames(w.numel(), 16000, CFG), 80)
+    assert num_frames(16000, 16000, CFG) == 98  # (16000 - 400) // 160 + 1
+
+
+def test_batched_fbank_equals_per_item():
+    waves = _waves()
+    lengths = torch.tensor([w.numel() for w in waves])
+    padded = torch.nn.utils.rnn.pad_sequence(waves, batch_first=True)
+    feats, flens = fbank_batch(padded, lengths, 16000, CFG)
+    for i, w in enumerate(waves):
+        single = fbank(w, 16000, CFG)
+        assert int(flens[i]) == single.shape[0]
+        torch.testing.assert_close(feats[i, : flens[i]], single)
+        assert (feats[i, flens[i]:] == 0).all()
+
+
+def test_audio_shorter_than_a_frame_is_a_clear_error():
+    with pytest.raises(AudioError, match=r"clip\.wav: 10\.0 ms of audio is shorter than one 25 ms"):
+        fbank(torch.zeros(160), 16000, CFG, source="clip.wav")
+
+
+def test_utterance_cmvn_ignores_padding_and_matches_per_item():
+    x = torch.randn(2, 50, 4) * 3 + 5
+    lengths = torch.tensor([50, 20])
+    y = utterance_cmvn(x, lengths)
+    single = utterance_cmvn(x[1:2, :20], lengths[1:])
+    torch.testing.assert_close(y[1:2, :20], single)
+    assert (y[1, 20:] == 0).all()
+    torch.testing.assert_close(y[0].mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+def test_global_cmvn_fit():
+    feats = [torch.randn(30, 3) * 2 + 1, torch.randn(10, 3) * 2 + 1]
+    cmvn = GlobalCMVN(3)
+    cmvn.fit(feats)
+    y = cmvn(torch.cat(feats)[None], torch.tensor([40]))[0]
+    torch.testing.assert_close(y.mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(0), torch.ones(3), atol=1e-4, rtol=0)
+
+
+def test_specaugment_masks_only_in_training_and_independently():
+    cfg = SpecAugmentConfig(freq_masks=2, freq_mask_width=20, time_masks=2, time_mask_width=20)
+    aug = SpecAugment(cfg)
+    x = torch.ones(8, 100, 80)
+    aug.eval()
+    assert torch.equal(aug(x), x)
+    aug.train()
+    y = aug(x)
+    assert (y == 0).any() and (y == 1).any()
+    masks = (y == 0).float().mean((1, 2))
+    assert len(set(masks.tolist())) > 1  # a different mask per utterance
+    assert spec_augment(x, SpecAugmentConfig(freq_masks=0, time_masks=0)).equal(x)

@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+
+from speechtl.config import from_dict
+from speechtl.errors import LanguageError, RecipeError
+from speechtl.recipe import Recipe, load_recipe
+from speechtl.text.languages import get_language
+
+RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
+def test_every_recipe_loads(path):
+    recipe = load_recipe(path)
+    assert isinstance(recipe, Recipe)
+    assert recipe.to_dict()["name"] == recipe.name
+
+
+def test_unknown_key_is_named_with_accepted_keys(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("train:\n  max_stepz: 10\n")
+    with pytest.raises(RecipeError, match=r"train\.max_stepz: unknown key.*max_steps"):
+        load_recipe(p)
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("model:\n  dim: big\n")
+    with pytest.raises(RecipeError, match=r"model\.dim: expected int, got str 'big'"):
+        load_recipe(p)
+
+
+def test_override_is_type_checked(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("name: x\n")
+    recipe = load_recipe(p, ["train.max_steps=7", "train.lr=1e-3", "data.languages=[en, de]"])
+    assert recipe.train.max_steps == 7 and recipe.train.lr == 1e-3
+    assert recipe.data.languages == ["en", "de"]
+    with pytest.raises(RecipeError, match=r"train\.max_steps: expected int, got float"):
+        load_recipe(p, ["train.max_steps=1.5"])
+    with pytest.raises(RecipeError, match=r"features\.cmvn: expected one of 'global' \| 'utterance' \| 'none'"):
+        load_recipe(p, ["features.cmvn=per-speaker"])
+    with pytest.raises(RecipeError, match=r"train\.nope: unknown key"):
+        load_recipe(p, ["train.nope=1"])
+    with pytest.raises(RecipeError, match="expected key=value"):
+        load_recipe(p, ["train.max_steps"])
+
+
+def test_int_accepted_for_float_but_bool_is_not_int():
+    recipe = from_dict(Recipe, {"train": {"lr": 1}})
+    assert recipe.train.lr == 1.0 and isinstance(recipe.train.lr, float)
+    with pytest.raises(RecipeError, match="expected int, got bool"):
+        from_dict(Recipe, {"train": {"max_steps": True}})
+
+
+def test_nested_types_checked():
+    with pytest.raises(RecipeError, match=r"data\.synth\.words_per_utterance: expected 2 items"):
+        from_dict(Recipe, {"data": {"synth": {"words_per_utterance": [1, 2, 3]}}})
+    with pytest.raises(RecipeError, match=r"data\.synth\.train_utterances_per_language\.pl: expected int"):
+        from_dict(Recipe, {"data": {"synth": {"train_utterances_per_language": {"pl": "many"}}}})
+
+
+def test_missing_or_invalid_yaml_is_named(tmp_path):
+    with pytest.raises(RecipeError, match="no such recipe file"):
+        load_recipe(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(RecipeError, match="bad.yaml: not valid YAML"):
+        load_recipe(bad)
+
+
+def test_unsupported_language_lists_supported():
+    with pytest.raises(LanguageError, match=r"unsupported language 'xx'; supported: .*de.*en"):
+        get_language("xx")
