@@ -22,6 +22,12 @@ long word into short ones easier, which ``word_score < 0`` (a per-word penalty)
 counters; its default was chosen on the synthetic dev split. Heads that never
 emit ``|`` (SentencePiece pieces) use ``none``: bare spellings, no appended frame.
 
+Homophones: without a language model, words that share a pronunciation cannot
+be told apart, and flashlight would break the tie arbitrarily (differently from
+run to run). The decoder therefore keeps each pronunciation for the first word
+that lists it (shipped lexicons are in frequency order, so the commoner word);
+with a language model every homophone stays and the model chooses.
+
 An optional KenLM word language model (ARPA or binary) adds ``lm_weight`` times
 its log-probability; ``word_score`` is added per word (negative: an insertion
 penalty). Without a language model every lexicon word is equally likely.
@@ -108,7 +114,8 @@ class LexiconDecoder:
         with tempfile.TemporaryDirectory(prefix="speechtl-lex-") as tmp:
             path = Path(tmp) / "lexicon.txt"
             spellings = {"optional": (f" {WORD_BOUNDARY}", ""), "required": (f" {WORD_BOUNDARY}",), "none": ("",)}
-            lines = [f"{w} {' '.join(p)}{end}\n" for end in spellings[self.word_boundary] for w, p in lexicon.items()]
+            entries = list(lexicon.items()) if cfg.lm else first_word_per_pronunciation(lexicon)
+            lines = [f"{w} {' '.join(p)}{end}\n" for end in spellings[self.word_boundary] for w, p in entries]
             path.write_text("".join(lines), encoding="utf-8")
             try:
                 self._decoder = ctc_decoder(
@@ -155,6 +162,17 @@ class LexiconDecoder:
                     tokens.pop()
                 out[b] = WordHypothesis([w for w in best.words if w != UNK], tokens, float(best.score))
         return out
+
+
+def first_word_per_pronunciation(lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:
+    """``(word, pronunciation)`` pairs in lexicon order, each pronunciation only for its first word."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for word, pron in lexicon.items():
+        if pron not in seen:
+            seen.add(pron)
+            out.append((word, pron))
+    return out
 
 
 def append_boundary_frame(log_probs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

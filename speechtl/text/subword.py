@@ -41,7 +41,7 @@ def train_sentencepiece(texts: Iterable[str], vocab_size: int, model_type: str =
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(texts), model_writer=model, vocab_size=size, model_type=model_type,
         character_coverage=1.0, num_threads=1, hard_vocab_limit=False, bos_id=-1, eos_id=-1,
-        unk_id=0, random_seed=0, minloglevel=2,
+        unk_id=0, minloglevel=2,
     )
     return model.getvalue()
 
