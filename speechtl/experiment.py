@@ -20,6 +20,7 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
 from speechtl.text.inventory import Inventory
+from speechtl.text.lexicon import add_context_variants
 from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed
@@ -101,7 +102,9 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
 
     A phoneme model gets its greedy PER and, when ``words`` is set and the corpus has
     pronunciation lexicons (``ROOT/lexicon/{lang}.txt``, e.g. the synthetic corpus), the WER
-    of lexicon decoding with that lexicon (``recipe.decode`` settings). A subword model gets
+    of lexicon decoding with that lexicon plus G2P in-context variants (``recipe.decode``
+    settings). On the synthetic corpus the lexicon holds every word of the corpus, so the
+    test split's words (never in training) compete with all training words. A subword model gets
     the WER of its greedy pieces. Writes ``eval_{split}.json`` beside the model unless
     ``output`` says otherwise.
     """
@@ -116,6 +119,8 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
     else:
         per = evaluate_per(model, utts)
         lexicons = corpus_lexicons(recipe.data.root, sorted(per)) if words else {}
+        # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
+        lexicons = {lang: add_context_variants(lex, lang) for lang, lex in lexicons.items()}
         wer = evaluate_wer(model, utts, lexicons, model.recipe.decode) if lexicons else {}
         report["per"] = {lang: c.as_dict() for lang, c in per.items()}
         if wer:
