@@ -26,6 +26,10 @@ class LexiconError(SpeechtlError):
     """A lexicon line is malformed or uses a symbol the model does not know."""
 
 
+class LanguageModelError(SpeechtlError):
+    """A word language model file (KenLM ARPA or binary) is missing or unreadable."""
+
+
 class CheckpointError(SpeechtlError):
     """A model or checkpoint file is missing, truncated or not ours."""
 

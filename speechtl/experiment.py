@@ -14,11 +14,14 @@ from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import PhonemeDataset, Utterance, collate, load_utterances
 from speechtl.data.features import GlobalCMVN
 from speechtl.data.sampler import BucketBatchSampler
-from speechtl.decoding.evaluate import evaluate_per, format_table
+from speechtl.data.manifests import corpus_lexicons
+from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
 from speechtl.text.inventory import Inventory
+from speechtl.text.lexicon import add_context_variants
+from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed
 from speechtl.training.loop import Trainer
@@ -67,8 +70,12 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     if not dist.is_main:
         cuts = prepare_corpus(recipe.data, progress=False)
     utts = load_split(recipe, "train", cuts, progress=progress and dist.is_main)
+    unit_models: dict[str, bytes] = {}
+    if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
+        utts, unit_models = subword_utterances(utts, recipe.units)
     inventories = build_inventories(utts)
     model = AcousticModel(recipe, inventories)
+    model.unit_models = unit_models
     if isinstance(model.normalizer, GlobalCMVN):
         model.normalizer.fit([u.feats for u in utts])
     dataset = PhonemeDataset(utts, inventories)
@@ -90,18 +97,36 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
 
 
 def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None = None,
-             output: str | Path | None = None, progress: bool = True) -> dict:
-    """Per-language PER of a saved model on a split of its recipe's corpus (or ``recipe``'s).
+             output: str | Path | None = None, progress: bool = True, words: bool = True) -> dict:
+    """Per-language error rates of a saved model on a split of its recipe's corpus (or ``recipe``'s).
 
-    Writes ``eval_{split}.json`` beside the model unless ``output`` says otherwise.
+    A phoneme model gets its greedy PER and, when ``words`` is set and the corpus has
+    pronunciation lexicons (``ROOT/lexicon/{lang}.txt``, e.g. the synthetic corpus), the WER
+    of lexicon decoding with that lexicon plus G2P in-context variants (``recipe.decode``
+    settings). On the synthetic corpus the lexicon holds every word of the corpus, so the
+    test split's words (never in training) compete with all training words. A subword model gets
+    the WER of its greedy pieces. Writes ``eval_{split}.json`` beside the model unless
+    ``output`` says otherwise.
     """
     model = load_model(model_path)
     recipe = recipe or model.recipe
     utts = load_split(recipe, split, progress=progress)
-    results = evaluate_per(model, utts)
-    table = format_table(results)
-    report = {"model": str(model_path), "split": split,
-              "per": {lang: c.as_dict() for lang, c in results.items()}, "table": table}
+    report: dict = {"model": str(model_path), "split": split}
+    if model.recipe.units.kind == "subword":
+        wer = evaluate_subword_wer(model, utts)
+        report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
+        report["table"] = format_table(wer, title="WER")
+    else:
+        per = evaluate_per(model, utts)
+        lexicons = corpus_lexicons(recipe.data.root, sorted(per)) if words else {}
+        # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
+        lexicons = {lang: add_context_variants(lex, lang) for lang, lex in lexicons.items()}
+        wer = evaluate_wer(model, utts, lexicons, model.recipe.decode) if lexicons else {}
+        report["per"] = {lang: c.as_dict() for lang, c in per.items()}
+        if wer:
+            report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
+            report["wer_lexicon"] = {lang: len(lex) for lang, lex in lexicons.items()}
+        report["table"] = format_table(per, extra={"WER": wer} if wer else None)
     if output is None:
         base = Path(model_path)
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"

@@ -91,6 +91,36 @@ class ModelConfig:
 
 
 @dataclass
+class UnitConfig:
+    """What the CTC heads output."""
+
+    kind: Literal["phoneme", "subword"] = "phoneme"  # phonemes (lexicon decoding) or SentencePiece pieces
+    subword_vocab: int = 256  # SentencePiece pieces per language (kind: subword)
+    subword_model: Literal["unigram", "bpe"] = "unigram"  # SentencePiece algorithm (kind: subword)
+
+
+@dataclass
+class DecodeConfig:
+    """Lexicon-constrained CTC beam search (torchaudio's flashlight-text decoder)."""
+
+    beam_size: int = 50  # hypotheses kept after each frame
+    beam_size_token: int = 0  # tokens tried per frame, most probable first (0: all)
+    beam_threshold: float = 25.0  # drop hypotheses this far (log-prob) below the best
+    lm: str = ""  # optional KenLM word language model (ARPA or binary); "" for none
+    lm_weight: float = 2.0  # weight of the language-model log-probability (with lm)
+    word_score: float = -3.0  # added per word: < 0 penalises splitting into short words (tuned on dev)
+    sil_score: float = 0.0  # added per word-boundary ("|") frame
+    word_boundary: Literal["optional", "required"] = "optional"  # must "|" separate words? (lexicon_decoder.py)
+    chunk_seconds: float = 30.0  # longer audio is decoded in pieces cut at quiet points
+
+    def validate(self) -> None:
+        if self.beam_size < 1 or self.beam_size_token < 0 or self.beam_threshold <= 0:
+            raise RecipeError("decode: beam_size must be >= 1, beam_size_token >= 0, beam_threshold > 0")
+        if self.chunk_seconds < 1:
+            raise RecipeError("decode.chunk_seconds: expected at least 1 second")
+
+
+@dataclass
 class TrainConfig:
     """The one training loop's settings."""
 
@@ -112,14 +142,16 @@ class TrainConfig:
 
 @dataclass
 class Recipe:
-    """A whole experiment: data, features, model and training."""
+    """A whole experiment: data, features, model, output units, training and decoding."""
 
     name: str = "experiment"
     data: DataConfig = field(default_factory=DataConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    units: UnitConfig = field(default_factory=UnitConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":

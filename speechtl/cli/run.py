@@ -1,4 +1,4 @@
-"""``speechtl run RECIPE``: the whole recipe: synthesise, train, evaluate."""
+"""``speechtl run RECIPE``: the whole recipe: synthesise, train, evaluate (PER, and WER with a lexicon)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def run(args) -> int:
     recipe = load_recipe(args.recipe, args.overrides)
     exp = train(recipe, resume=args.resume)
     report = evaluate(exp / "model", "test")
-    print(f"\nphoneme error rate on the test split (unseen speakers and words), {exp}:")
+    title = "phoneme error rate (greedy)"
+    if "wer" in report:
+        title += f" and word error rate (lexicon of {max(report['wer_lexicon'].values())} words)"
+    print(f"\n{title} on the test split (unseen speakers, words never heard in training), {exp}:")
     print(report["table"])
     return 0

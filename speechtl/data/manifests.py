@@ -2,7 +2,9 @@
 
 Language, speaker, words (``text``) and phonemes (``custom["phonemes"]``,
 space-separated, words split by ``|``) live on the supervision. A corpus on
-disk is ``ROOT/manifests/{corpus}_{recordings,supervisions}_{split}.jsonl.gz``.
+disk is ``ROOT/manifests/{corpus}_{recordings,supervisions}_{split}.jsonl.gz``,
+optionally with pronunciation lexicons ``ROOT/lexicon/{lang}.txt`` and the words
+of each split ``ROOT/lexicon/{lang}.{split}-words.txt``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ def manifest_paths(root: str | Path, split: str, prefix: str = "synth") -> tuple
         mdir / f"{prefix}_recordings_{split}.jsonl.gz",
         mdir / f"{prefix}_supervisions_{split}.jsonl.gz",
     )
+
+
+def corpus_lexicon_path(root: str | Path, language: str, split: str | None = None) -> Path:
+    """``ROOT/lexicon/{lang}.txt`` (every word), or ``{lang}.{split}-words.txt`` (one split's words)."""
+    name = f"{language}.txt" if split is None else f"{language}.{split}-words.txt"
+    return Path(root) / "lexicon" / name
+
+
+def corpus_lexicons(root: str | Path, languages: list[str]) -> dict:
+    """``{language: Lexicon}`` for the languages whose corpus lexicon exists."""
+    from speechtl.text.lexicon import Lexicon
+
+    paths = {lang: corpus_lexicon_path(root, lang) for lang in languages}
+    return {lang: Lexicon.read(p) for lang, p in paths.items() if p.is_file()}
 
 
 def save_split(recordings, supervisions, root: str | Path, split: str, prefix: str = "synth") -> None:

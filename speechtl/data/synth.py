@@ -27,9 +27,10 @@ import torch
 
 from speechtl.config import to_dict
 from speechtl.data.audio import resample, save_audio
-from speechtl.data.manifests import SPLITS, load_cuts, manifest_paths, save_split
+from speechtl.data.manifests import SPLITS, corpus_lexicon_path, load_cuts, manifest_paths, save_split
 from speechtl.recipe import DataConfig, SynthConfig
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
+from speechtl.text.lexicon import Lexicon, frequent_lexicon, write_word_list
 from speechtl.text.languages import get_language
 
 VOICE_FRACTIONS = {"train": 0.7, "dev": 0.1, "test": 0.2}
@@ -61,24 +62,10 @@ def build_vocabulary(language: str, size: int) -> dict[str, list[str]]:
     Returns:
         word -> phonemes, in frequency order.
     """
-    from wordfreq import top_n_list
-
-    lang = get_language(language)
-    candidates = [
-        w for w in top_n_list(lang.wordfreq, max(4 * size, 5000))
-        if w.isalpha() and w == w.lower() and len(w) >= 2
-    ]
-    vocab: dict[str, list[str]] = {}
-    for start in range(0, len(candidates), 1000):
-        chunk = candidates[start : start + 1000]
-        for word, pron in zip(chunk, phonemize(chunk, language)):
-            if pron is not None and len(pron) == 1 and word not in vocab:
-                vocab[word] = pron[0]
-                if len(vocab) == size:
-                    return vocab
-    if len(vocab) < size:
-        raise ValueError(f"only {len(vocab)} usable {language} words (asked for {size})")
-    return vocab
+    lexicon = frequent_lexicon(language, size)
+    if len(lexicon) < size:
+        raise ValueError(f"only {len(lexicon)} usable {language} words (asked for {size})")
+    return {word: list(pron) for word, pron in lexicon.items()}
 
 
 def split_words(words: list[str], cfg: SynthConfig, language: str) -> dict[str, list[str]]:
@@ -238,12 +225,9 @@ def _store_language(root: Path, language: str, cfg: SynthConfig, result: dict) -
             "speakers": len({x.speaker for x in supervisions}),
             "words": len(result["words"][split]),
         }
-    lex_dir = root / "lexicon"
-    lex_dir.mkdir(exist_ok=True)
-    lines = [f"{w} {' '.join(p)}\n" for w, p in result["lexicon"].items()]
-    (lex_dir / f"{language}.txt").write_text("".join(lines), encoding="utf-8")
+    Lexicon.from_mapping(result["lexicon"]).write(corpus_lexicon_path(root, language))
     for split, words in result["words"].items():
-        (lex_dir / f"{language}.{split}-words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+        write_word_list(corpus_lexicon_path(root, language, split), words)
     status = {"language": language, "fingerprint": language_fingerprint(cfg, language),
               "synth": to_dict(cfg), "stats": stats}
     path = _status_path(root, language)

@@ -1,21 +1,33 @@
-"""Per-language phoneme error rate of an acoustic model on a split."""
+"""Per-language phoneme error rate (greedy) and word error rate (lexicon search) of a model on a split."""
 
 from __future__ import annotations
+
+import logging
+from typing import Iterator
 
 import torch
 
 from speechtl.data.dataset import Utterance
 from speechtl.decoding.greedy import ctc_greedy
-from speechtl.decoding.metrics import ErrorCounts, phoneme_error_rate
+from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.decoding.metrics import ErrorCounts, error_counts, phoneme_error_rate
 from speechtl.models.acoustic import AcousticModel
+from speechtl.recipe import DecodeConfig
+from speechtl.text.lexicon import Lexicon
+from speechtl.text.subword import pieces_to_text
+
+log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def recognize_phonemes(model: AcousticModel, utterances: list[Utterance], batch_frames: int = 40000,
-                       device: str | torch.device = "cpu") -> list[str]:
-    """Greedy phoneme strings (words split by ``|``), in the order given."""
+def iter_log_probs(model: AcousticModel, utterances: list[Utterance], batch_frames: int = 40000,
+                   device: str | torch.device = "cpu") -> Iterator[tuple[list[int], str, torch.Tensor, torch.Tensor]]:
+    """Network outputs in batches of one language (similar lengths together).
+
+    Yields:
+        ``(utterance indices, language, log_probs (B, T, C) on the CPU, lengths (B,))``.
+    """
     model.eval()
-    out: list[str | None] = [None] * len(utterances)
     order = sorted(range(len(utterances)), key=lambda i: (utterances[i].language, utterances[i].feats.shape[0]))
     start = 0
     while start < len(order):
@@ -29,31 +41,100 @@ def recognize_phonemes(model: AcousticModel, utterances: list[Utterance], batch_
         feats = torch.nn.utils.rnn.pad_sequence([utterances[i].feats for i in chunk], batch_first=True)
         lengths = torch.tensor([utterances[i].feats.shape[0] for i in chunk])
         hidden, hlens = model(feats.to(device), lengths.to(device))
-        inv = model.inventories[lang]
-        for i, ids in zip(chunk, ctc_greedy(model.log_probs(hidden, lang), hlens, inv.blank)):
-            out[i] = " ".join(inv.decode(ids))
+        yield chunk, lang, model.log_probs(hidden, lang).float().cpu(), hlens.cpu()
         start = end
+
+
+def recognize_phonemes(model: AcousticModel, utterances: list[Utterance], batch_frames: int = 40000,
+                       device: str | torch.device = "cpu") -> list[str]:
+    """Greedy token strings (phonemes, words split by ``|``), in the order given."""
+    out: list[str | None] = [None] * len(utterances)
+    for chunk, lang, log_probs, lengths in iter_log_probs(model, utterances, batch_frames, device):
+        inv = model.inventories[lang]
+        for i, ids in zip(chunk, ctc_greedy(log_probs, lengths, inv.blank)):
+            out[i] = " ".join(inv.decode(ids))
     return out  # type: ignore[return-value]
+
+
+def recognize_words(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, LexiconDecoder],
+                    batch_frames: int = 40000, device: str | torch.device = "cpu") -> list[str]:
+    """Lexicon beam-search transcripts (space-separated words), in the order given.
+
+    Utterances of a language without a decoder in ``decoders`` get ``""``.
+    """
+    out = [""] * len(utterances)
+    for chunk, lang, log_probs, lengths in iter_log_probs(model, utterances, batch_frames, device):
+        if lang in decoders:
+            for i, hyp in zip(chunk, decoders[lang](log_probs, lengths)):
+                out[i] = " ".join(hyp.words)
+    return out
+
+
+def per_language(utterances: list[Utterance], hypotheses: list[str], field: str = "text"
+                 ) -> dict[str, ErrorCounts]:
+    """Error counts per language: hypotheses against each utterance's ``text`` (WER) or ``phonemes`` (PER)."""
+    result = {}
+    for lang in sorted({u.language for u in utterances}):
+        idx = [i for i, u in enumerate(utterances) if u.language == lang]
+        refs = [getattr(utterances[i], field) for i in idx]
+        hyps = [hypotheses[i] for i in idx]
+        result[lang] = phoneme_error_rate(refs, hyps) if field == "phonemes" else error_counts(refs, hyps)
+    return result
 
 
 def evaluate_per(model: AcousticModel, utterances: list[Utterance], device: str | torch.device = "cpu"
                  ) -> dict[str, ErrorCounts]:
     """PER per language (utterances of languages the model lacks are ignored)."""
     utterances = [u for u in utterances if u.language in model.inventories]
-    hyps = recognize_phonemes(model, utterances, device=device)
-    result = {}
-    for lang in sorted({u.language for u in utterances}):
-        idx = [i for i, u in enumerate(utterances) if u.language == lang]
-        result[lang] = phoneme_error_rate([utterances[i].phonemes for i in idx], [hyps[i] for i in idx])
-    return result
+    return per_language(utterances, recognize_phonemes(model, utterances, device=device), "phonemes")
 
 
-def format_table(results: dict[str, ErrorCounts], title: str = "PER") -> str:
-    """A plain-text table: language, utterances, phonemes, PER %."""
-    lines = [f"{'language':<10}{'utts':>7}{'phones':>9}{title + ' %':>9}"]
+def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config: DecodeConfig | None = None,
+                     word_boundary: str | None = None) -> dict[str, LexiconDecoder]:
+    """One decoder per language the model has a head for; pronunciations a head cannot spell are left out."""
+    decoders = {}
+    for lang, lexicon in sorted(lexicons.items()):
+        if lang not in model.inventories:
+            continue
+        lexicon, dropped = lexicon.restrict(model.inventories[lang], lang)
+        if dropped:
+            log.warning("%s: %d pronunciations use symbols the model lacks; left out", lang, len(dropped))
+        decoders[lang] = LexiconDecoder(model.inventories[lang].tokens, lexicon, config, word_boundary)
+    return decoders
+
+
+def evaluate_wer(model: AcousticModel, utterances: list[Utterance], lexicons: dict[str, Lexicon],
+                 config: DecodeConfig | None = None, device: str | torch.device = "cpu",
+                 word_boundary: str | None = None) -> dict[str, ErrorCounts]:
+    """WER per language of lexicon decoding (languages without a lexicon or head are ignored)."""
+    decoders = lexicon_decoders(model, lexicons, config, word_boundary)
+    utterances = [u for u in utterances if u.language in decoders]
+    return per_language(utterances, recognize_words(model, utterances, decoders, device=device))
+
+
+def evaluate_subword_wer(model: AcousticModel, utterances: list[Utterance], device: str | torch.device = "cpu"
+                         ) -> dict[str, ErrorCounts]:
+    """WER per language of a subword model's greedy pieces (open vocabulary, no lexicon)."""
+    utterances = [u for u in utterances if u.language in model.inventories]
+    hyps = [pieces_to_text(h.split()) for h in recognize_phonemes(model, utterances, device=device)]
+    return per_language(utterances, hyps)
+
+
+def format_table(results: dict[str, ErrorCounts], title: str = "PER",
+                 extra: dict[str, dict[str, ErrorCounts]] | None = None) -> str:
+    """A plain-text table: language, utterances, phonemes, PER %, and one column per ``extra`` metric.
+
+    Args:
+        extra: ``{column title: {language: counts}}``, e.g. ``{"WER": wer_results}``.
+    """
+    extra = extra or {}
+    lines = [f"{'language':<10}{'utts':>7}{'phones':>9}{title + ' %':>9}"
+             + "".join(f"{name + ' %':>9}" for name in extra)]
     for lang, c in results.items():
-        lines.append(f"{lang:<10}{c.utterances:>7}{c.reference_length:>9}{100 * c.rate:>9.2f}")
+        cells = "".join(f"{100 * col[lang].rate:>9.2f}" if lang in col else f"{'-':>9}" for col in extra.values())
+        lines.append(f"{lang:<10}{c.utterances:>7}{c.reference_length:>9}{100 * c.rate:>9.2f}{cells}")
     if len(results) > 1:
         mean = sum(c.rate for c in results.values()) / len(results)
-        lines.append(f"{'mean':<10}{'':>7}{'':>9}{100 * mean:>9.2f}")
+        cells = "".join(f"{100 * sum(c.rate for c in col.values()) / max(1, len(col)):>9.2f}" for col in extra.values())
+        lines.append(f"{'mean':<10}{'':>7}{'':>9}{100 * mean:>9.2f}{cells}")
     return "\n".join(lines)

@@ -30,6 +30,8 @@ class AcousticModel(nn.Module):
         self.specaugment = SpecAugment(recipe.specaugment)
         self.encoder = build_encoder(recipe.features.num_mel_bins, recipe.model)
         self.heads = LanguageHeads(self.encoder.out_dim, inventories)
+        # serialized SentencePiece model per language when the heads output subwords
+        self.unit_models: dict[str, bytes] = {}
 
     @property
     def out_dim(self) -> int:

@@ -10,6 +10,7 @@ from speechtl.errors import CheckpointError, RecipeError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.recipe import Recipe
 from speechtl.text.inventory import Inventory
+from speechtl.text.subword import from_base64, to_base64
 from speechtl.training.checkpoint import load_model_files, save_model_files
 
 KIND = "acoustic-model"
@@ -17,12 +18,15 @@ KIND = "acoustic-model"
 
 def model_metadata(model: AcousticModel, **extra) -> dict:
     """What, beside the weights, rebuilds the model: recipe and inventories."""
-    return {
+    meta = {
         "kind": KIND,
         "recipe": model.recipe.to_dict(),
         "inventories": {lang: inv.tokens for lang, inv in model.inventories.items()},
         **extra,
     }
+    if model.unit_models:
+        meta["unit_models"] = {lang: to_base64(m) for lang, m in model.unit_models.items()}
+    return meta
 
 
 def save_model(model: AcousticModel, stem: str | Path, **extra) -> None:
@@ -36,9 +40,12 @@ def model_from_metadata(meta: dict, source: str = "model") -> AcousticModel:
     try:
         recipe = Recipe.from_dict(meta["recipe"])
         inventories = {lang: Inventory.from_tokens(toks) for lang, toks in meta["inventories"].items()}
+        unit_models = {lang: from_base64(m) for lang, m in meta.get("unit_models", {}).items()}
     except (KeyError, ValueError, RecipeError) as err:
         raise CheckpointError(f"{source}: malformed model metadata: {err}") from None
-    return AcousticModel(recipe, inventories)
+    model = AcousticModel(recipe, inventories)
+    model.unit_models = unit_models
+    return model
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> AcousticModel:

@@ -78,3 +78,64 @@ def pronounce(words: list[str], language: str) -> dict[str, list[str]]:
         if pron is not None and len(pron) == 1:
             result[word] = pron[0]
     return result
+
+
+_VOWELS = set("aeiouyæøœɐɑɒɔəɘɛɜɞɤɨɪɯɵʉʊʌʏɚɶ")
+_VOICED_OBSTRUENTS = {"b", "d", "ɡ", "v", "z", "ʒ", "ð", "dʒ", "ɣ", "β", "dz", "dʑ", "ʑ"}
+_VOICELESS = {"p", "t", "k", "f", "s", "ʃ", "θ", "x", "ç", "h", "ts", "tʃ", "tɕ", "ɕ", "ʂ", "tʂ", "c", "χ"}
+
+
+def _is_vowel(phoneme: str) -> bool:
+    return phoneme[:1] in _VOWELS
+
+
+@functools.lru_cache(maxsize=None)
+def carrier_words(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Frequent words to say a word between, so that eSpeak applies its cross-word rules.
+
+    Left carriers end in a vowel / a voiceless consonant (Spanish lenition, Dutch
+    devoicing); right carriers start with a vowel / a voiced obstruent (French
+    liaison, Portuguese and Polish final voicing). Each is the most frequent plain
+    word of its kind (wordfreq), so the choice is deterministic.
+
+    Returns:
+        ``(left carriers, right carriers)``.
+    """
+    from wordfreq import top_n_list
+
+    words = [w for w in top_n_list(get_language(language).wordfreq, 400) if w.isalpha() and len(w) >= 2]
+    prons = pronounce(words, language)
+
+    def first(test) -> list[str]:
+        return [next(w for w in words if w in prons and test(prons[w]))][:1] if any(
+            w in prons and test(prons[w]) for w in words) else []
+
+    left = first(lambda p: _is_vowel(p[-1])) + first(lambda p: p[-1] in _VOICELESS)
+    right = first(lambda p: _is_vowel(p[0])) + first(lambda p: p[0] in _VOICED_OBSTRUENTS)
+    return tuple(left), tuple(right)
+
+
+def pronounce_in_context(words: list[str], language: str) -> dict[str, list[list[str]]]:
+    """Pronunciations of each word alone and between carrier words (eSpeak's cross-word rules).
+
+    eSpeak pronounces a word differently in running speech (Spanish ``dia`` is
+    ``d j a`` alone but ``ð j a`` after a vowel; French ``lieux`` takes a liaison
+    ``z`` before a vowel). Models trained on eSpeak's in-context phonemes output
+    these forms, so a lexicon lists them as alternative pronunciations.
+
+    Returns:
+        word -> distinct pronunciations, the isolated one first; words eSpeak
+        cannot pronounce natively alone are left out.
+    """
+    alone = pronounce(words, language)
+    kept = [w for w in words if w in alone]
+    lefts, rights = carrier_words(language)
+    out = {w: [alone[w]] for w in kept}
+    contexts = [(l, r) for l in ("",) + lefts for r in ("",) + rights if l or r]
+    for left, right in contexts:
+        texts = [" ".join(x for x in (left, w, right) if x) for w in kept]
+        position = 1 if left else 0
+        for word, pron in zip(kept, phonemize(texts, language)):
+            if pron is not None and pron[position] not in out[word]:
+                out[word].append(pron[position])
+    return out

@@ -1,0 +1,82 @@
+"""``speechtl decode --model M [--lang L] [--lexicon F] [--words F] AUDIO...``: words with times.
+
+Text output, per file: ``FILE: words`` then one line per word
+``start end word /phonemes/``; ``--json`` prints one JSON object per file.
+A file that cannot be read is reported and skipped; the exit status is then 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("decode", help="recognise words in audio files with a lexicon (or greedy phonemes)")
+    p.add_argument("audio", nargs="+", help="audio files (any format soundfile reads, any rate, any channels)")
+    p.add_argument("--model", required=True, help="model file, checkpoint or experiment directory")
+    p.add_argument("--lang", help="language head (optional when the model has one)")
+    p.add_argument("--lexicon", help="lexicon file: 'word p1 p2 ...' per line, phonemes of the model's inventory")
+    p.add_argument("--words", help="word list, one per line; words the lexicon lacks get G2P pronunciations "
+                                   "(with --lexicon: only these words are recognised)")
+    p.add_argument("--shipped", action="store_true",
+                   help="also use the language's shipped lexicon (default when neither --lexicon nor --words)")
+    p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.add_argument("--lm", help="KenLM word language model (ARPA or binary)")
+    p.add_argument("--lm-weight", type=float, help="language model weight (default: the model recipe's)")
+    p.add_argument("--word-score", type=float, help="score added per word; negative penalises insertions")
+    p.add_argument("--beam", type=int, help="beam size")
+    p.add_argument("--chunk-seconds", type=float, help="decode longer audio in pieces of this length")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.set_defaults(func=run)
+
+
+def _config(args, base):
+    import dataclasses
+
+    changes = {"lm": args.lm, "lm_weight": args.lm_weight, "word_score": args.word_score,
+               "beam_size": args.beam, "chunk_seconds": args.chunk_seconds}
+    cfg = dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
+    cfg.validate()
+    return cfg
+
+
+def format_text(result, greedy: bool) -> str:
+    if greedy:
+        return f"{result.source}: {result.phonemes}"
+    lines = [f"{result.source}: {result.text}"]
+    lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in result.words]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    import torch
+
+    from speechtl.decoding.recognizer import Recognizer
+    from speechtl.errors import AudioError
+    from speechtl.models.io import load_model
+    from speechtl.text.lexicon import read_word_list
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    model = load_model(args.model)
+    recognizer = Recognizer(model, _config(args, model.recipe.decode))
+    language = recognizer.language(args.lang)
+    words = read_word_list(args.words) if args.words else None
+    if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
+        recognizer.prepare(language, args.lexicon, words, args.shipped)
+    status = 0
+    for path in args.audio:
+        try:
+            result = recognizer.transcribe(path, language, args.lexicon, words, greedy=args.greedy,
+                                           shipped=args.shipped)
+        except AudioError as err:
+            print(f"speechtl decode: error: {err}", file=sys.stderr)
+            status = 2
+            continue
+        for note in result.notes:
+            print(f"speechtl decode: note: {path}: {note}", file=sys.stderr)
+        print(json.dumps(result.as_dict(), ensure_ascii=False) if args.json else format_text(result, args.greedy),
+              flush=True)
+    return status

@@ -1,0 +1,74 @@
+"""``speechtl lexicon build | merge | check``: make, combine and validate pronunciation lexicons."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("lexicon", help="build a lexicon with G2P, merge over a shipped one, check against a model")
+    cmds = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    b = cmds.add_parser("build", help="pronounce a word list with eSpeak NG G2P")
+    b.add_argument("words", help="word list, one word per line")
+    b.add_argument("--lang", required=True, help="language code (en, de, fr, ...)")
+    b.add_argument("-o", "--output", required=True, help="lexicon file to write")
+    b.add_argument("--no-context", action="store_true",
+                   help="isolated pronunciations only (default: also eSpeak's in-context variants)")
+    b.set_defaults(func=run_build)
+
+    m = cmds.add_parser("merge", help="merge a user lexicon over the shipped one (user entries win)")
+    m.add_argument("user", nargs="+", help="user lexicon(s); later files win over earlier ones")
+    m.add_argument("--lang", help="merge over this language's shipped lexicon")
+    m.add_argument("--base", help="merge over this lexicon file instead of a shipped one")
+    m.add_argument("-o", "--output", required=True, help="lexicon file to write")
+    m.set_defaults(func=run_merge)
+
+    c = cmds.add_parser("check", help="check a lexicon's phonemes against a model's inventory")
+    c.add_argument("lexicon", help="lexicon file")
+    c.add_argument("--model", required=True, help="model file, checkpoint or experiment directory")
+    c.add_argument("--lang", required=True, help="the language head to check against")
+    c.set_defaults(func=run_check)
+
+
+def run_build(args) -> int:
+    from speechtl.text.languages import get_language
+    from speechtl.text.lexicon import g2p_lexicon, read_word_list
+
+    get_language(args.lang)
+    words = read_word_list(args.words)
+    lexicon, missing = g2p_lexicon(words, args.lang, context=not args.no_context)
+    lexicon.write(args.output)
+    for word in missing:
+        print(f"speechtl lexicon: {args.words}: g2p({args.lang}) cannot pronounce {word!r} natively "
+              "(another language's rules, or several words); left out", file=sys.stderr)
+    print(f"{args.output}: {len(lexicon)} words, {sum(1 for _ in lexicon.items())} pronunciations"
+          + (f"; {len(missing)} words left out" if missing else ""))
+    return 0
+
+
+def run_merge(args) -> int:
+    from speechtl.errors import LexiconError
+    from speechtl.text.lexicon import Lexicon, shipped_lexicon
+
+    if bool(args.lang) == bool(args.base):
+        raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base FILE")
+    merged = Lexicon.read(args.base) if args.base else shipped_lexicon(args.lang)
+    for path in args.user:
+        merged = merged.merge(Lexicon.read(path))
+    merged.write(args.output)
+    print(f"{args.output}: {len(merged)} words")
+    return 0
+
+
+def run_check(args) -> int:
+    from speechtl.models.io import load_model
+    from speechtl.text.lexicon import Lexicon
+
+    model = load_model(args.model)
+    model.heads.head(args.lang)  # LanguageError when the model has no such head
+    lexicon = Lexicon.read(args.lexicon)
+    lexicon.validate(model.inventories[args.lang], args.lang)
+    note = f" ({lexicon.duplicates} repeated lines ignored)" if lexicon.duplicates else ""
+    print(f"{args.lexicon}: {len(lexicon)} words, all phonemes known to the {args.lang} head{note}")
+    return 0

@@ -1,0 +1,200 @@
+"""Lexicon-constrained CTC beam search: torchaudio's ``ctc_decoder`` over flashlight-text.
+
+The search only spells words of the lexicon, so a word never heard in training
+is found as soon as the lexicon holds its pronunciation.
+
+Spellings and the word boundary: the model's targets are ``w1 | w2 | w3``,
+with the word boundary ``|`` (id 1) between words but not after the last.
+``|`` is the decoder's silence token (it may repeat between words and lead the
+utterance), and each word is spelled twice: its pronunciation followed by ``|``
+(the wav2letter convention) and its bare pronunciation. One frame that is surely
+``|`` is appended to every utterance before the search (and dropped from the
+result), so the last word can end like the others.
+
+Why both spellings (``word_boundary: optional``, the default): with only the
+``|``-terminated one (``required``), a ``|`` the model failed to emit between
+two words costs a whole frame's worth of log-probability; with only bare
+spellings, flashlight ends a word on the first frame of its last token and
+cannot then repeat that token, so a final phoneme held two frames is costly
+(both shown on hand-built posteriors in ``tests/test_lexicon_decoder.py``).
+Offering both, the search takes the cheaper. Bare spellings make splitting a
+long word into short ones easier, which ``word_score < 0`` (a per-word penalty)
+counters; its default was chosen on the synthetic dev split. Heads that never
+emit ``|`` (SentencePiece pieces) use ``none``: bare spellings, no appended frame.
+
+Homophones: without a language model, words that share a pronunciation cannot
+be told apart, and flashlight would break the tie arbitrarily (differently from
+run to run). The decoder therefore keeps each pronunciation for the first word
+that lists it (shipped lexicons are in frequency order, so the commoner word);
+with a language model every homophone stays and the model chooses.
+
+An optional KenLM word language model (ARPA or binary) adds ``lm_weight`` times
+its log-probability; ``word_score`` is added per word (negative: an insertion
+penalty). Without a language model every lexicon word is equally likely.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from speechtl.errors import LanguageModelError, LexiconError
+from speechtl.recipe import DecodeConfig
+from speechtl.text.g2p import WORD_BOUNDARY
+from speechtl.text.inventory import BLANK, Inventory
+from speechtl.text.lexicon import Lexicon
+
+UNK = "<unk>"
+
+
+@dataclass
+class WordHypothesis:
+    """The best word sequence for one utterance."""
+
+    words: list[str]
+    tokens: list[int]  # token ids of its CTC path: repeats merged, blanks dropped, "|" kept
+    score: float  # acoustic + weighted LM + word scores (log domain)
+
+
+def _load_kenlm_check(path: str) -> None:
+    lm = Path(path)
+    if not lm.is_file():
+        raise LanguageModelError(f"{lm}: no such language model file")
+    with open(lm, "rb") as f:
+        head = f.read(64)
+    # KenLM binaries start with "mmap lm"; ARPA files with a "\data\" section (maybe after blank lines)
+    if not (head.startswith(b"mmap lm") or head.lstrip().startswith(b"\\data\\")):
+        raise LanguageModelError(f"{lm}: not a KenLM ARPA or binary language model")
+
+
+class LexiconDecoder:
+    """Beam search over a lexicon for one output head.
+
+    Args:
+        tokens: the head's symbols, blank first and ``|`` second (an :class:`Inventory`'s tokens).
+        lexicon: words and their spellings in ``tokens``.
+        config: beam and language-model settings.
+        word_boundary: ``optional`` / ``required`` / ``none`` (see the module docstring);
+            ``None`` takes ``config.word_boundary``.
+
+    Raises:
+        LexiconError: the lexicon is empty or spells a word with a symbol not in ``tokens``
+            (the message names the line and symbol).
+        LanguageModelError: ``config.lm`` is missing or not a KenLM model.
+
+    Example:
+        >>> decoder = LexiconDecoder(inventory.tokens, Lexicon.read("words.txt"))
+        >>> hyps = decoder(log_probs, lengths)       # log_probs: (batch, time, len(tokens))
+        >>> hyps[0].words
+        ['hello', 'world']
+    """
+
+    def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
+                 word_boundary: str | None = None) -> None:
+        from torchaudio.models.decoder import ctc_decoder
+
+        self.config = config or DecodeConfig()
+        self.tokens = list(tokens)
+        if self.tokens[:2] != [BLANK, WORD_BOUNDARY]:
+            raise ValueError(f"tokens must start with {BLANK!r}, {WORD_BOUNDARY!r}; got {self.tokens[:2]}")
+        if len(lexicon) == 0:
+            raise LexiconError("the lexicon is empty: there is no word to recognise")
+        lexicon.validate(Inventory.from_tokens(self.tokens))
+        self.lexicon = lexicon
+        cfg = self.config
+        self.word_boundary = word_boundary or cfg.word_boundary
+        if self.word_boundary not in ("optional", "required", "none"):
+            raise ValueError(f"word_boundary must be optional, required or none, got {self.word_boundary!r}")
+        if cfg.lm:
+            _load_kenlm_check(cfg.lm)
+        with tempfile.TemporaryDirectory(prefix="speechtl-lex-") as tmp:
+            path = Path(tmp) / "lexicon.txt"
+            spellings = {"optional": (f" {WORD_BOUNDARY}", ""), "required": (f" {WORD_BOUNDARY}",), "none": ("",)}
+            entries = list(lexicon.items()) if cfg.lm else first_word_per_pronunciation(lexicon)
+            lines = [f"{w} {' '.join(p)}{end}\n" for end in spellings[self.word_boundary] for w, p in entries]
+            path.write_text("".join(lines), encoding="utf-8")
+            try:
+                self._decoder = ctc_decoder(
+                    lexicon=str(path), tokens=self.tokens, lm=cfg.lm or None, beam_size=cfg.beam_size,
+                    beam_size_token=cfg.beam_size_token or None, beam_threshold=cfg.beam_threshold,
+                    lm_weight=cfg.lm_weight, word_score=cfg.word_score, sil_score=cfg.sil_score,
+                    blank_token=BLANK, sil_token=WORD_BOUNDARY, unk_word=UNK,
+                )
+            except RuntimeError as err:  # KenLM's loader reports a corrupt file this way
+                if cfg.lm:
+                    raise LanguageModelError(f"{cfg.lm}: cannot load the language model: {err}") from None
+                raise
+
+    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor | None = None) -> list[WordHypothesis]:
+        """Decode a batch.
+
+        Args:
+            log_probs: ``(batch, time, len(tokens))`` log-probabilities (any device and dtype).
+            lengths: ``(batch,)`` valid frames; ``None`` when all are full length.
+
+        Returns:
+            One :class:`WordHypothesis` per utterance (no words for empty input).
+        """
+        if log_probs.ndim != 3 or log_probs.shape[-1] != len(self.tokens):
+            raise ValueError(f"expected (batch, time, {len(self.tokens)}) log-probs, got {tuple(log_probs.shape)}")
+        emissions = log_probs.detach().to("cpu", torch.float32).contiguous()
+        batch, frames, _ = emissions.shape
+        lengths = torch.full((batch,), frames) if lengths is None else lengths.detach().cpu()
+        out = [WordHypothesis([], [], 0.0) for _ in range(batch)]
+        live = [b for b in range(batch) if int(lengths[b]) > 0]
+        if not live:
+            return out
+        emissions, lengths = emissions[live], lengths[live]
+        if self.word_boundary != "none":
+            emissions, lengths = append_boundary_frame(emissions, lengths)
+        results = self._decoder(emissions.contiguous(), lengths.to(torch.int32))
+        for b, nbest in zip(live, results):
+            if nbest:
+                best = nbest[0]
+                tokens = [int(t) for t in best.tokens]
+                while tokens and tokens[0] == 1:  # flashlight's start state and our closing frame
+                    tokens.pop(0)
+                while tokens and tokens[-1] == 1:
+                    tokens.pop()
+                out[b] = WordHypothesis([w for w in best.words if w != UNK], tokens, float(best.score))
+        return out
+
+
+def first_word_per_pronunciation(lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:
+    """``(word, pronunciation)`` pairs in lexicon order, each pronunciation only for its first word."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for word, pron in lexicon.items():
+        if pron not in seen:
+            seen.add(pron)
+            out.append((word, pron))
+    return out
+
+
+def append_boundary_frame(log_probs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Add one frame after each utterance where the word boundary (id 1) is certain.
+
+    Args:
+        log_probs: ``(batch, time, classes)``; lengths ``(batch,)``.
+
+    Returns:
+        ``(batch, time + 1, classes)`` log-probs and lengths + 1.
+    """
+    batch, frames, classes = log_probs.shape
+    out = log_probs.new_full((batch, frames + 1, classes), -1e4)
+    out[:, :frames] = log_probs
+    rows = torch.arange(batch)
+    out[rows, lengths.long()] = -1e4
+    out[rows, lengths.long(), 1] = 0.0
+    return out, lengths + 1
+
+
+def decode_lexicon(log_probs: torch.Tensor, lengths: torch.Tensor | None, tokens: Sequence[str],
+                   lexicon: Lexicon, config: DecodeConfig | None = None, word_boundary: str | None = None
+                   ) -> list[list[str]]:
+    """Functional form: the best word sequence per utterance (builds a decoder each call)."""
+    return [h.words for h in LexiconDecoder(tokens, lexicon, config, word_boundary)(log_probs, lengths)]

@@ -1,0 +1,291 @@
+"""The Python API for recognising words: ``Recognizer.load(path).transcribe(audio, ...)``.
+
+A recogniser holds one acoustic model. Each call names a language (optional
+when the model has one head) and the words to look for: a lexicon file or
+:class:`Lexicon`, a list of words (pronounced by G2P on the fly), both, or
+neither (the lexicon shipped in ``lexicons/`` for that language).
+
+Audio: a file of any format soundfile reads, or samples with their rate; any
+rate (resampled to 16 kHz), several channels (averaged). Recordings longer than
+``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
+quietest 10 ms of its last seconds, so memory stays bounded however long the file.
+
+Documented behaviour for odd audio: silence gives no words; audio (or a final
+piece) shorter than one analysis frame (25 ms) gives no words and a note; an
+empty or unreadable file raises :class:`~speechtl.errors.AudioError`; a
+language without a head raises :class:`~speechtl.errors.LanguageError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from speechtl.data.audio import audio_info, load_audio, resample, to_mono
+from speechtl.data.features import fbank, num_frames
+from speechtl.decoding.align import WordSegment, align_words
+from speechtl.decoding.greedy import ctc_greedy
+from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.errors import AudioError, LanguageError
+from speechtl.models.acoustic import AcousticModel
+from speechtl.recipe import DecodeConfig
+from speechtl.text.lexicon import Lexicon, g2p_lexicon, shipped_lexicon
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000  # the rate models are trained at (see speechtl.data.dataset.load_utterances)
+QUIET_SEARCH_SECONDS = 5.0  # a long recording is cut at the quietest point of this last stretch
+
+
+@dataclass
+class Transcript:
+    """What :meth:`Recognizer.transcribe` returns for one recording."""
+
+    source: str
+    language: str
+    duration: float  # seconds
+    words: list[WordSegment] = field(default_factory=list)
+    phonemes: str = ""  # greedy phoneme string, "|" between words
+    notes: list[str] = field(default_factory=list)  # documented oddities (audio too short...)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.word for w in self.words)
+
+    def as_dict(self) -> dict:
+        return {"audio": self.source, "language": self.language, "duration": round(self.duration, 3),
+                "text": self.text, "words": [w.as_dict() for w in self.words], "phonemes": self.phonemes,
+                "notes": self.notes}
+
+
+@dataclass
+class PreparedLexicon:
+    """A lexicon checked against one head, with its decoder."""
+
+    lexicon: Lexicon
+    decoder: LexiconDecoder
+    notes: list[str]  # words left out and why
+
+
+def quiet_cut(wave: torch.Tensor, sample_rate: int, search_seconds: float) -> int:
+    """Sample index of the quietest 10 ms in the last ``search_seconds`` of ``wave``."""
+    hop = sample_rate // 100
+    start = max(0, wave.numel() - int(search_seconds * sample_rate))
+    tail = wave[start:]
+    if tail.numel() < 2 * hop:
+        return wave.numel()
+    energy = tail[: tail.numel() // hop * hop].reshape(-1, hop).pow(2).mean(1)
+    return start + int(energy.argmin()) * hop + hop // 2
+
+
+def iter_chunks(read, total_seconds: float, chunk_seconds: float, sample_rate: int = SAMPLE_RATE
+                ) -> Iterator[tuple[float, torch.Tensor]]:
+    """Consecutive pieces of a recording, each at most ``chunk_seconds`` long.
+
+    Args:
+        read: ``read(start_seconds, duration_seconds) -> (samples,)`` at ``sample_rate``.
+        total_seconds: the recording's length.
+
+    Yields:
+        ``(start_seconds, samples)``; together they cover the recording once.
+    """
+    start = 0.0
+    while start < total_seconds - 1e-6:
+        wave = read(start, chunk_seconds)
+        if wave.numel() == 0:
+            return
+        if start + chunk_seconds >= total_seconds - 1e-6:
+            yield start, wave
+            return
+        cut = quiet_cut(wave, sample_rate, min(QUIET_SEARCH_SECONDS, chunk_seconds / 4))
+        yield start, wave[:cut]
+        start += cut / sample_rate
+
+
+class Recognizer:
+    """Words (with times) from audio, through a phoneme model and a lexicon.
+
+    Args:
+        model: a trained phoneme :class:`AcousticModel`.
+        config: beam search settings; by default the model recipe's ``decode`` section.
+        device: where the network runs (the search always runs on the CPU).
+
+    Example:
+        >>> rec = Recognizer.load("exp/multilingual-synth/model")
+        >>> out = rec.transcribe("hello.flac", language="en", words=["hello", "world"])
+        >>> [(w.word, w.start, w.end) for w in out.words]
+        [('hello', 0.12, 0.52), ('world', 0.6, 1.04)]
+    """
+
+    def __init__(self, model: AcousticModel, config: DecodeConfig | None = None,
+                 device: str | torch.device = "cpu") -> None:
+        if model.recipe.units.kind != "phoneme":
+            raise LanguageError(f"the model outputs {model.recipe.units.kind} units; lexicon decoding needs "
+                                "a phoneme model")
+        self.model = model.to(device).eval()
+        self.device = torch.device(device)
+        self.config = config or model.recipe.decode
+        self.features = model.recipe.features
+        self.frame_seconds = self.features.frame_shift_ms / 1000 * model.recipe.model.subsampling
+        self._cache: OrderedDict = OrderedDict()
+
+    @classmethod
+    def load(cls, path: str | Path, config: DecodeConfig | None = None,
+             device: str | torch.device = "cpu") -> "Recognizer":
+        """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory)."""
+        from speechtl.models.io import load_model
+
+        return cls(load_model(path, device), config, device)
+
+    @property
+    def languages(self) -> list[str]:
+        return self.model.languages
+
+    def language(self, language: str | None) -> str:
+        """The head to use; ``None`` is allowed for a one-language model.
+
+        Raises:
+            LanguageError: the model has no head for ``language`` (or has several and none was named).
+        """
+        if language is None:
+            if len(self.languages) == 1:
+                return self.languages[0]
+            raise LanguageError(f"the model has heads for {', '.join(self.languages)}: name a language")
+        self.model.heads.head(language)  # raises LanguageError naming the heads it has
+        return language
+
+    # ------------------------------------------------------------ lexicons
+    def prepare(self, language: str | None = None, lexicon: str | Path | Lexicon | None = None,
+                words: Iterable[str] | None = None, shipped: bool = False) -> PreparedLexicon:
+        """Build (or reuse) the decoder for a language and word set.
+
+        Args:
+            lexicon: a lexicon file or object; its pronunciations must use the head's phonemes
+                (:class:`~speechtl.errors.LexiconError` names the line and symbol otherwise).
+            words: words to recognise; those without a pronunciation in ``lexicon`` get one from
+                G2P (words G2P cannot pronounce natively, or whose phonemes the head lacks, are
+                left out and named in ``notes``).
+            shipped: also include the language's shipped lexicon (``lexicon``/``words`` win).
+                With neither ``lexicon`` nor ``words`` the shipped lexicon is used alone.
+        """
+        language = self.language(language)
+        words = None if words is None else list(dict.fromkeys(words))
+        key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key][0]
+        inventory = self.model.inventories[language]
+        notes: list[str] = []
+        user = Lexicon()
+        if lexicon is not None:
+            user = lexicon if isinstance(lexicon, Lexicon) else Lexicon.read(lexicon)
+            user.validate(inventory, language)
+        if words is not None:
+            missing = [w for w in words if w not in user]
+            if lexicon is not None:
+                user = user.subset(words)  # a word list restricts the lexicon to those words
+            guessed, unpronounceable = g2p_lexicon(missing, language)
+            guessed, dropped = guessed.restrict(inventory, language)
+            notes += dropped + [f"g2p({language}) cannot pronounce {w!r} with {language} rules; left out"
+                                for w in unpronounceable]
+            user = user.merge(guessed)
+        if shipped or (lexicon is None and words is None):
+            base, dropped = shipped_lexicon(language).restrict(inventory, language)
+            if dropped:
+                notes.append(f"{len(dropped)} shipped {language} pronunciations use phonemes the model lacks; "
+                             "left out")
+            user = base.merge(user)
+        for note in notes:
+            log.warning(note)
+        prepared = PreparedLexicon(user, LexiconDecoder(inventory.tokens, user, self.config), notes)
+        self._cache[key] = (prepared, lexicon)  # holding the lexicon object keeps its id unique
+        while len(self._cache) > 4:
+            self._cache.popitem(last=False)
+        return prepared
+
+    # -------------------------------------------------------------- audio
+    def transcribe(self, audio: str | Path | torch.Tensor | np.ndarray, language: str | None = None,
+                   lexicon: str | Path | Lexicon | None = None, words: Iterable[str] | None = None,
+                   sample_rate: int | None = None, greedy: bool = False, shipped: bool = False) -> Transcript:
+        """Recognise the words of one recording.
+
+        Args:
+            audio: a file path, or samples ``(samples,)`` / ``(samples, channels)`` with ``sample_rate``.
+            language: which head (optional for a one-language model).
+            lexicon, words, shipped: the words to look for (see :meth:`prepare`).
+            greedy: skip the word search; only the greedy phoneme string.
+
+        Returns:
+            A :class:`Transcript` with words, their times and phonemes.
+        """
+        language = self.language(language)
+        prepared = None if greedy else self.prepare(language, lexicon, words, shipped)
+        source, total, read = self._reader(audio, sample_rate)
+        result = Transcript(source=source, language=language, duration=total)
+        phonemes = []
+        for offset, wave in iter_chunks(read, total, self.config.chunk_seconds):
+            if num_frames(wave.numel(), SAMPLE_RATE, self.features) == 0:
+                result.notes.append(f"{wave.numel() / SAMPLE_RATE * 1000:.1f} ms at {offset:.2f} s is shorter "
+                                    "than one analysis frame; no words there")
+                continue
+            log_probs = self._log_probs(wave, language)
+            inventory = self.model.inventories[language]
+            ids = ctc_greedy(log_probs[None], torch.tensor([log_probs.shape[0]]), inventory.blank)[0]
+            phonemes.append(" ".join(inventory.decode(ids)).strip("| "))
+            if prepared is not None:
+                hyp = prepared.decoder(log_probs[None])[0]
+                result.words += align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
+                                            prepared.lexicon, self.frame_seconds, offset)
+        result.phonemes = " | ".join(p for p in phonemes if p)
+        return result
+
+    @torch.no_grad()
+    def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
+        """``(frames', classes)`` log-probabilities of one piece of audio."""
+        feats = fbank(wave, SAMPLE_RATE, self.features)
+        hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
+        return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
+
+    def _reader(self, audio, sample_rate: int | None):
+        """``(source name, seconds, read(start, duration) -> 16 kHz mono samples)``."""
+        if isinstance(audio, (str, Path)):
+            path = Path(audio)
+            if not path.is_file():
+                raise AudioError(f"{path}: no such audio file")
+            rate, frames = audio_info(path)
+            if frames == 0:
+                raise AudioError(f"{path}: the audio file is empty")
+            return str(path), frames / rate, lambda s, d: load_audio(path, SAMPLE_RATE, start=s, duration=d)
+        if sample_rate is None:
+            raise AudioError("samples given without their sample_rate")
+        wave = torch.as_tensor(to_mono(np.asarray(audio, dtype=np.float32)))
+        if wave.ndim != 1:
+            raise AudioError(f"expected samples (samples,) or (samples, channels), got shape {tuple(wave.shape)}")
+        if not torch.isfinite(wave).all():
+            raise AudioError("the audio contains NaN or infinite samples")
+        wave = resample(wave, sample_rate, SAMPLE_RATE)
+        total = wave.numel() / SAMPLE_RATE
+
+        def read(start: float, duration: float) -> torch.Tensor:
+            a = int(round(start * SAMPLE_RATE))
+            return wave[a : a + int(round(duration * SAMPLE_RATE))]
+
+        return "<samples>", total, read
+
+
+def _lexicon_key(lexicon) -> object:
+    if lexicon is None:
+        return None
+    if isinstance(lexicon, Lexicon):
+        return ("object", id(lexicon))
+    path = Path(lexicon)
+    try:
+        return ("file", str(path.resolve()), path.stat().st_mtime_ns)
+    except OSError:
+        return ("file", str(path), None)  # Lexicon.read will report it

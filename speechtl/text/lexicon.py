@@ -1,0 +1,407 @@
+"""Pronunciation lexicons: ``word p1 p2 ...`` per line, read, validated, merged, written.
+
+The file format (shared by ``lexicons/{lang}.txt``, the synthetic corpus's
+``ROOT/lexicon/{lang}.txt`` and users' files):
+
+* UTF-8 text, one pronunciation per line: the word, then its phonemes, all
+  separated by spaces or tabs (any run of whitespace). A leading byte-order
+  mark and Windows line endings are accepted.
+* A word may have several pronunciations, one line each, in order of preference.
+* Blank (or whitespace-only) lines are skipped. There are no comments: ``#`` is
+  an ordinary word or symbol.
+* A line repeating a word *and* pronunciation already read is ignored (counted in
+  :attr:`Lexicon.duplicates`); the same word with another pronunciation is an
+  alternative pronunciation.
+* Errors, each reported as ``FILE:LINE: ...`` and all at once: bytes that are not
+  UTF-8, a line that starts with whitespace (no word), a word without phonemes,
+  the word boundary ``|`` or ``<blank>`` used as a phoneme, control characters,
+  and (when checked against a model) phonemes the model's inventory lacks.
+
+Word lists (``--words FILE``, the corpus's ``{lang}.{split}-words.txt``) hold one
+word per line, with the same encoding rules.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from speechtl.errors import LexiconError
+from speechtl.text.g2p import WORD_BOUNDARY
+from speechtl.text.inventory import BLANK, Inventory
+
+MAX_REPORTED = 20  # problems listed in one error message
+RESERVED = (WORD_BOUNDARY, BLANK)
+
+
+def _raise_problems(source: str, problems: list[str]) -> None:
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise LexiconError(problems[0])
+    shown = problems[:MAX_REPORTED]
+    more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+    raise LexiconError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(shown) + more)
+
+
+def read_lines(path: str | Path) -> Iterator[tuple[int, str | None, str]]:
+    """Lines of a UTF-8 text file: ``(line number, text or None, problem)``.
+
+    A line that is not valid UTF-8 comes back as ``None`` with a problem naming
+    the offending byte and its column; other lines lose their line ending.
+
+    Raises:
+        LexiconError: the file is missing or unreadable.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LexiconError(f"{path}: no such file") from None
+    except OSError as err:
+        raise LexiconError(f"{path}: cannot read: {err.strerror or err}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.removesuffix(b"\r")
+        try:
+            yield number, raw.decode("utf-8"), ""
+        except UnicodeDecodeError as err:
+            bad = raw[err.start : err.start + 1].hex()
+            yield number, None, f"{path}:{number}: not UTF-8 (byte 0x{bad} at column {err.start + 1})"
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" and c not in "\t" for c in text)
+
+
+class Lexicon:
+    """Words and their pronunciations (tuples of phoneme symbols), in insertion order.
+
+    Each pronunciation remembers where it came from (``FILE:LINE``, ``g2p``...),
+    so that a later check against a model's inventory can name the line.
+
+    Example:
+        >>> lex = Lexicon.read("my-words.txt")
+        >>> lex.validate(model.inventories["en"], "en")   # LexiconError names FILE:LINE and symbol
+        >>> lex.pronunciations("hello")
+        [('h', 'ə', 'l', 'oʊ')]
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, Sequence[str]]] = (), origin: str = "<memory>") -> None:
+        self._prons: dict[str, list[tuple[str, ...]]] = {}
+        self._origin: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.duplicates = 0  # repeated (word, pronunciation) lines that were ignored
+        for word, phonemes in entries:
+            self.add(word, phonemes, origin)
+
+    # ------------------------------------------------------------ building
+    def add(self, word: str, phonemes: Sequence[str], origin: str = "<memory>") -> None:
+        """Add one pronunciation (a repeat of an existing one is counted and ignored)."""
+        pron = tuple(phonemes)
+        if not word or not pron:
+            raise LexiconError(f"{origin}: empty word or pronunciation for {word!r}")
+        prons = self._prons.setdefault(word, [])
+        if pron in prons:
+            self.duplicates += 1
+            return
+        prons.append(pron)
+        self._origin[(word, pron)] = origin
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Sequence[str] | Sequence[Sequence[str]]],
+                     origin: str = "<memory>") -> "Lexicon":
+        """From ``{word: phonemes}`` or ``{word: [phonemes, ...]}``."""
+        lex = cls()
+        for word, value in mapping.items():
+            prons = value if value and not isinstance(value[0], str) else [value]
+            for pron in prons:
+                lex.add(word, pron, origin)
+        return lex
+
+    @classmethod
+    def parse(cls, lines: Iterable[str], source: str = "<lexicon>") -> "Lexicon":
+        """Parse lexicon lines (see the module docstring for the rules).
+
+        Raises:
+            LexiconError: naming ``source:line`` for every malformed line.
+        """
+        return cls._parse(((i, line, "") for i, line in enumerate(lines, start=1)), source)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Lexicon":
+        """Read a lexicon file.
+
+        Raises:
+            LexiconError: the file is missing, or lines are malformed (all named).
+        """
+        return cls._parse(read_lines(path), str(path))
+
+    @classmethod
+    def _parse(cls, lines: Iterable[tuple[int, str | None, str]], source: str) -> "Lexicon":
+        lex = cls()
+        problems: list[str] = []
+        for number, line, problem in lines:
+            where = f"{source}:{number}"
+            if line is None:
+                problems.append(problem)
+                continue
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if _has_control(line):
+                problems.append(f"{where}: control character in line {line!r}")
+                continue
+            if line[0].isspace():
+                problems.append(f"{where}: line starts with whitespace, so it has no word: {line!r}")
+                continue
+            word, *phonemes = line.split()
+            if not phonemes:
+                problems.append(f"{where}: empty pronunciation for word {word!r}")
+                continue
+            reserved = [p for p in phonemes if p in RESERVED]
+            if reserved:
+                problems.append(f"{where}: symbol {reserved[0]!r} in the pronunciation of {word!r} is reserved "
+                                f"({WORD_BOUNDARY!r} separates words, {BLANK!r} is the CTC blank)")
+                continue
+            lex.add(word, phonemes, where)
+        _raise_problems(source, problems)
+        return lex
+
+    # ------------------------------------------------------------- queries
+    def __contains__(self, word: object) -> bool:
+        return word in self._prons
+
+    def __len__(self) -> int:
+        return len(self._prons)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._prons)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Lexicon) and self._prons == other._prons
+
+    @property
+    def words(self) -> list[str]:
+        return list(self._prons)
+
+    def pronunciations(self, word: str) -> list[tuple[str, ...]]:
+        """The word's pronunciations (empty list for an unknown word)."""
+        return list(self._prons.get(word, []))
+
+    def items(self) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """``(word, pronunciation)`` pairs, every pronunciation of every word."""
+        for word, prons in self._prons.items():
+            for pron in prons:
+                yield word, pron
+
+    def origin(self, word: str, pronunciation: Sequence[str]) -> str:
+        """Where a pronunciation came from (``FILE:LINE``, ``g2p``, ...)."""
+        return self._origin.get((word, tuple(pronunciation)), "<memory>")
+
+    def symbols(self) -> set[str]:
+        return {p for _, pron in self.items() for p in pron}
+
+    # ---------------------------------------------------------- combining
+    def merge(self, override: "Lexicon") -> "Lexicon":
+        """This lexicon with ``override``'s words on top: a word ``override`` has
+        keeps only ``override``'s pronunciations (user entries win)."""
+        out = Lexicon()
+        for word, pron in self.items():
+            if word not in override:
+                out.add(word, pron, self.origin(word, pron))
+        for word, pron in override.items():
+            out.add(word, pron, override.origin(word, pron))
+        return out
+
+    def subset(self, words: Iterable[str]) -> "Lexicon":
+        """Only the given words (those this lexicon lacks are left out)."""
+        out = Lexicon()
+        for word in words:
+            for pron in self.pronunciations(word):
+                out.add(word, pron, self.origin(word, pron))
+        return out
+
+    # --------------------------------------------------------- validation
+    def unknown_symbols(self, inventory: Inventory) -> list[tuple[str, tuple[str, ...], str]]:
+        """``(word, pronunciation, first unknown symbol)`` for every pronunciation the inventory cannot spell."""
+        out = []
+        for word, pron in self.items():
+            bad = next((p for p in pron if p not in inventory or p in RESERVED), None)
+            if bad is not None:
+                out.append((word, pron, bad))
+        return out
+
+    def validate(self, inventory: Inventory, language: str = "") -> None:
+        """Check every phoneme against a model's inventory.
+
+        Raises:
+            LexiconError: listing ``FILE:LINE: unknown phoneme 'x' in the pronunciation of 'word'``
+                for each pronunciation with a symbol the model cannot output.
+        """
+        problems = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}"
+                    for w, p, s in self.unknown_symbols(inventory)]
+        if problems:
+            problems.append(f"the model's {language + ' ' if language else ''}inventory has: "
+                            f"{' '.join(inventory.phonemes)}")
+        _raise_problems("lexicon", problems)
+
+    def restrict(self, inventory: Inventory, language: str = "") -> tuple["Lexicon", list[str]]:
+        """Drop pronunciations the inventory cannot spell.
+
+        Returns:
+            The remaining lexicon, and one message per dropped pronunciation.
+        """
+        bad = {(w, p): s for w, p, s in self.unknown_symbols(inventory)}
+        out = Lexicon()
+        for word, pron in self.items():
+            if (word, pron) not in bad:
+                out.add(word, pron, self.origin(word, pron))
+        notes = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}; left out" for (w, p), s in bad.items()]
+        return out, notes
+
+    # -------------------------------------------------------------- output
+    def lines(self) -> Iterator[str]:
+        for word, pron in self.items():
+            yield f"{word} {' '.join(pron)}\n"
+
+    def write(self, path: str | Path) -> None:
+        """Write the lexicon (atomically: a temporary file renamed into place)."""
+        _write_atomic(Path(path), "".join(self.lines()))
+
+
+def _unknown_message(word: str, symbol: str, language: str) -> str:
+    head = f"the model's {language} head" if language else "the model"
+    return f"unknown phoneme {symbol!r} in the pronunciation of {word!r} ({head} cannot output it)"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_word_list(path: str | Path) -> list[str]:
+    """Words, one per line (blank lines skipped, repeats dropped, order kept).
+
+    Raises:
+        LexiconError: a line is not UTF-8 or holds more than one word (all named).
+    """
+    words: dict[str, None] = {}
+    problems = []
+    for number, line, problem in read_lines(path):
+        if line is None:
+            problems.append(problem)
+            continue
+        fields = line.split()
+        if len(fields) > 1:
+            problems.append(f"{path}:{number}: expected one word per line, got {line.strip()!r} "
+                            "(a lexicon with pronunciations? pass it as a lexicon)")
+        elif fields:
+            words[fields[0]] = None
+    _raise_problems(str(path), problems)
+    return list(words)
+
+
+def write_word_list(path: str | Path, words: Iterable[str]) -> None:
+    """Write one word per line (atomically)."""
+    _write_atomic(Path(path), "".join(f"{w}\n" for w in words))
+
+
+def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tuple[Lexicon, list[str]]:
+    """Pronounce words with eSpeak NG G2P.
+
+    Args:
+        context: besides each word's isolated pronunciation, add those eSpeak gives it
+            between other words (see :func:`speechtl.text.g2p.pronounce_in_context`).
+
+    Returns:
+        The lexicon of words eSpeak pronounces with ``language``'s own rules, and
+        the words it cannot (read as another language, or as several words).
+    """
+    from speechtl.text.g2p import pronounce, pronounce_in_context
+
+    words = list(dict.fromkeys(words))
+    lex = Lexicon()
+    for start in range(0, len(words), 1000):
+        chunk = words[start : start + 1000]
+        if context:
+            for word, prons in pronounce_in_context(chunk, language).items():
+                for pron in prons:
+                    lex.add(word, pron, f"g2p({language})")
+        else:
+            for word, pron in pronounce(chunk, language).items():
+                lex.add(word, pron, f"g2p({language})")
+    return lex, [w for w in words if w not in lex]
+
+
+def add_context_variants(lexicon: Lexicon, language: str) -> Lexicon:
+    """``lexicon`` with eSpeak's in-context pronunciations of its words added after its own."""
+    variants, _ = g2p_lexicon(lexicon.words, language, context=True)
+    out = Lexicon()
+    for word, pron in lexicon.items():
+        out.add(word, pron, lexicon.origin(word, pron))
+    for word, pron in variants.items():
+        if word in lexicon and pron not in out.pronunciations(word):
+            out.add(word, pron, variants.origin(word, pron))
+    return out
+
+
+def is_plain_word(word: str) -> bool:
+    """A lower-case alphabetic word of at least two letters (no digits, abbreviations or single letters)."""
+    return word.isalpha() and word == word.lower() and len(word) >= 2
+
+
+def frequent_lexicon(language: str, size: int, exclude: Iterable[str] = (), inventory: Inventory | None = None,
+                     candidates: int | None = None, context: bool = False) -> Lexicon:
+    """The ``size`` most frequent plain words (wordfreq) that eSpeak pronounces natively, with G2P pronunciations.
+
+    Args:
+        exclude: words to leave out.
+        inventory: also leave out words with a pronunciation that uses a symbol outside it.
+        candidates: how many of wordfreq's top words to consider (default ``max(4 * size, 5000)``).
+        context: add in-context pronunciations (see :func:`g2p_lexicon`).
+
+    Returns:
+        At most ``size`` words in frequency order (fewer only when the candidates run out).
+    """
+    from wordfreq import top_n_list
+
+    from speechtl.text.languages import get_language
+
+    skip = set(exclude)
+    pool = [w for w in top_n_list(get_language(language).wordfreq, candidates or max(4 * size, 5000))
+            if is_plain_word(w) and w not in skip]
+    lex = Lexicon()
+    for start in range(0, len(pool), 1000):
+        chunk, _ = g2p_lexicon(pool[start : start + 1000], language, context)
+        for word in chunk:
+            prons = chunk.pronunciations(word)
+            if inventory is None or all(p in inventory for pron in prons for p in pron):
+                for pron in prons:
+                    lex.add(word, pron, f"g2p({language})")
+                if len(lex) == size:
+                    return lex
+    return lex
+
+
+def shipped_lexicon_dir() -> Path:
+    """``lexicons/`` of the speechtl source tree (made by ``scripts/build_lexicons.py``)."""
+    return Path(__file__).resolve().parents[2] / "lexicons"
+
+
+def shipped_lexicon(language: str) -> Lexicon:
+    """The lexicon shipped for a language.
+
+    Raises:
+        LexiconError: none is shipped for it (the message lists those that are).
+    """
+    path = shipped_lexicon_dir() / f"{language}.txt"
+    if not path.is_file():
+        have = sorted(p.stem for p in shipped_lexicon_dir().glob("*.txt"))
+        raise LexiconError(f"no shipped lexicon for language {language!r} (shipped: {', '.join(have) or 'none'}); "
+                           "give a lexicon or a word list")
+    return Lexicon.read(path)
