@@ -155,6 +155,7 @@ class AuxHeadConfig:
     weight: float = 1.0  # per-head loss weight
     hidden: int = 0  # hidden layer width (0 = one linear layer)
     level: Literal["utterance", "frame"] = "utterance"  # pooled over time, or every frame (sequences)
+    values: list[str] = field(default_factory=list)  # classes it names ([] = all in the training data)
 
 
 @dataclass

