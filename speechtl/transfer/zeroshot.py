@@ -62,8 +62,33 @@ class ClassDescriptions(nn.Module):
                           else self.seen_vectors.new_zeros((0, self.seen_vectors.shape[1])))
         self.register_buffer("unseen_vectors", unseen_vectors, persistent=False)
 
+    def seen_items(self, out: StepOutput, batch) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Pooled features ``(n, dim)`` and class ids ``(n,)`` of the batch's items of seen classes."""
+        target = self.labels.ids(batch, out.hidden.device)
+        keep = target >= 0
+        if not bool(keep.any()):
+            return None
+        return pool(out.hidden, out.lengths)[keep], target[keep]
 
-class LabelEmbedding(TransferMethod):
+
+class SeenClassMethod(TransferMethod):
+    """A zero-shot method trained on the pooled features of the items of seen classes."""
+
+    classes: ClassDescriptions
+
+    def forward(self, model: nn.Module, batch, out: StepOutput, progress: float
+                ) -> tuple[torch.Tensor, dict[str, float]]:
+        seen = self.classes.seen_items(out, batch)
+        if seen is None:
+            return out.hidden.sum() * 0.0, {}
+        return self.seen_loss(*seen)
+
+    def seen_loss(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The loss over features ``(n, dim)`` of items of seen classes ``(n,)``."""
+        raise NotImplementedError
+
+
+class LabelEmbedding(SeenClassMethod):
     """``f(x) . g(y)`` compatibility trained with the hinge ranking loss.
 
     Args:
@@ -81,25 +106,18 @@ class LabelEmbedding(TransferMethod):
         self.g = nn.Linear(classes.seen_vectors.shape[1], dim)
         self.margin = margin
 
-    def compatibility(self, hidden: torch.Tensor, lengths: torch.Tensor | None, vectors: torch.Tensor
-                      ) -> torch.Tensor:
-        """``(batch, classes)`` scores of pooled features against class vectors ``(classes, vdim)``."""
-        return self.f(pool(hidden, lengths)) @ self.g(vectors).T
+    def compatibility(self, features: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+        """``(batch, classes)`` scores of pooled features ``(batch, dim)`` against class vectors."""
+        return self.f(features) @ self.g(vectors).T
 
-    def forward(self, model: nn.Module, batch, out: StepOutput, progress: float
-                ) -> tuple[torch.Tensor, dict[str, float]]:
-        target = self.classes.labels.ids(batch, out.hidden.device)
-        keep = target >= 0
-        if not bool(keep.any()):
-            return out.hidden.sum() * 0.0, {}
-        scores = self.compatibility(out.hidden, out.lengths, self.classes.seen_vectors)[keep]
-        target = target[keep]
+    def seen_loss(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        scores = self.compatibility(features, self.classes.seen_vectors)
         acc = float((scores.argmax(1) == target).float().mean())
         return hinge_rank_loss(scores, target, self.margin), {"acc": acc}
 
     def zero_shot_scores(self, hidden: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """``(batch, unseen)`` compatibilities with the unseen classes."""
-        return self.compatibility(hidden, lengths, self.classes.unseen_vectors)
+        return self.compatibility(pool(hidden, lengths), self.classes.unseen_vectors)
 
 
 def dap_scores(attr_probs: torch.Tensor, class_attrs: torch.Tensor, prior: torch.Tensor,
@@ -121,7 +139,7 @@ def dap_scores(attr_probs: torch.Tensor, class_attrs: torch.Tensor, prior: torch
     return log_like - log_prior[None, :]
 
 
-class DAP(TransferMethod):
+class DAP(SeenClassMethod):
     """One logistic attribute classifier per attribute on pooled backbone features.
 
     Args:
@@ -136,14 +154,9 @@ class DAP(TransferMethod):
         self.classes = classes
         self.attributes = nn.Linear(in_dim, classes.seen_vectors.shape[1])
 
-    def forward(self, model: nn.Module, batch, out: StepOutput, progress: float
-                ) -> tuple[torch.Tensor, dict[str, float]]:
-        target = self.classes.labels.ids(batch, out.hidden.device)
-        keep = target >= 0
-        if not bool(keep.any()):
-            return out.hidden.sum() * 0.0, {}
-        logits = self.attributes(pool(out.hidden, out.lengths))[keep]
-        attrs = self.classes.seen_vectors[target[keep]]
+    def seen_loss(self, features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = self.attributes(features)
+        attrs = self.classes.seen_vectors[target]
         acc = float(((logits > 0).float() == (attrs > 0.5).float()).float().mean())
         return F.binary_cross_entropy_with_logits(logits, attrs), {"attr_acc": acc}
 
