@@ -85,8 +85,9 @@ def finetune(seeds: list[int], work: Path, shots: list[int] = (5, 20)) -> dict:
     for n in shots:
         table = {}
         for name, ov in variants.items():
-            accs = [run("image-finetune.yaml", [*ov, f"data.shots={n}", f"train.seed={s}",
-                                                f"transfer.source={sources[s]}"],
+            # the variant's overrides come last: scratch clears transfer.source
+            accs = [run("image-finetune.yaml", [f"transfer.source={sources[s]}", f"data.shots={n}",
+                                                f"train.seed={s}", *ov],
                         work / f"finetune-{n}" / name / f"seed{s}")["accuracy"]["digits"]["accuracy"]
                     for s in seeds]
             table[name] = summarise(accs)
