@@ -7,7 +7,7 @@ that makes or finds the corpus and returns Lhotse cuts whose supervisions carry
 
 from __future__ import annotations
 
-from speechtl.data.manifests import SPLITS, load_cuts
+from speechtl.data.manifests import SPLITS
 from speechtl.recipe import DataConfig
 from speechtl.registry import Registry
 
@@ -17,10 +17,10 @@ CORPORA: Registry = Registry("corpus")
 @CORPORA.register("synthetic")
 def prepare_synthetic(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """The eSpeak NG multilingual corpus (synthesised on first use, then reused)."""
-    from speechtl.data.synth import synthesize_corpus
+    from speechtl.data.synth import load_synthetic, synthesize_corpus
 
     synthesize_corpus(cfg, jobs=jobs, progress=progress)
-    return {split: load_cuts(cfg.root, split, prefix="synth") for split in SPLITS}
+    return {split: load_synthetic(cfg, split) for split in SPLITS}
 
 
 def prepare_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
