@@ -148,7 +148,8 @@ def test_speech_conservative_and_layer_transfer(tiny_recipe, speech_source):
     tuned = load_model(train(recipe, progress=False) / "model").state_dict()
     copied = [n for n in tuned if n.startswith(("encoder.frontend.", "encoder.blocks.0.", "normalizer."))]
     assert copied and all(torch.equal(tuned[n], source[n]) for n in copied)
-    assert not torch.equal(tuned["encoder.blocks.1.fwd.weight_ih_l0"], source["encoder.blocks.1.fwd.weight_ih_l0"])
+    later = [n for n in tuned if n.startswith("encoder.blocks.1.") and n.endswith("weight")]
+    assert later and not all(torch.equal(tuned[n], source[n]) for n in later)
 
 
 def test_speech_dann_with_unlabelled_target_voices(tiny_recipe):
