@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from speechtl.data.features import GlobalCMVN
 from speechtl.data.sampler import BucketBatchSampler
 from speechtl.data.manifests import corpus_lexicons
 from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
+from speechtl.errors import RecipeError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
@@ -25,7 +27,8 @@ from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed
 from speechtl.training.loop import Trainer
-from speechtl.training.objective import Objective
+from speechtl.transfer.labels import label_values
+from speechtl.transfer.registry import setup_transfer
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,55 @@ def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
     return {lang: Inventory.from_transcripts(lines) for lang, lines in sorted(by_lang.items())}
 
 
+def load_target_domain(recipe: Recipe, progress: bool = False) -> list[Utterance]:
+    """The recipe's target-domain utterances (``data.target``), tagged ``domain="target"``.
+
+    They are unlabelled (their transcripts never reach the task loss) unless
+    ``data.target.labelled`` is set.
+    """
+    t = recipe.data.target
+    if not t.corpus:
+        return []
+    cfg = dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root)
+    cuts = prepare_corpus(cfg, progress=progress)
+    if t.split not in cuts:
+        raise RecipeError(f"data.target.split: {t.corpus} has no split {t.split!r}; it has {', '.join(cuts)}")
+    utts, report = load_utterances(cuts[t.split], recipe.features, languages=recipe.data.languages,
+                                   progress=progress, desc=f"target {t.split} features")
+    report.log(f"target {t.split}")
+    if t.max_utterances:
+        utts = utts[: t.max_utterances]
+    return [dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
+
+
+def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:
+    """Keep a source model's inventory for each language it covers, so its head can be copied."""
+    if source is None:
+        return inventories
+    out = {}
+    for lang, inv in inventories.items():
+        old = source.inventories.get(lang)
+        out[lang] = old if old is not None and set(inv.tokens) <= set(old.tokens) else inv
+    return out
+
+
+def speech_labels(utts: list[Utterance]) -> dict[str, list[str]]:
+    """Values of each item label (``language``, ``speaker``, ``domain``) for transfer methods."""
+    return {"language": label_values(u.language for u in utts), "speaker": label_values(u.speaker for u in utts),
+            "domain": label_values(u.domain for u in utts)}
+
+
 def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     """Train the recipe's multilingual model; returns the experiment directory.
 
     Works as one process or under ``torchrun`` (rank 0 prepares the corpus and writes files).
+    Image recipes (``task: image``) go to :func:`speechtl.vision.experiment.train_image`.
+    The ``transfer`` section adds its methods to the objective (see :mod:`speechtl.transfer`).
     """
+    if getattr(recipe, "task", "speech") == "image":
+        from speechtl.vision.experiment import train_image
+
+        return train_image(recipe, resume=resume, progress=progress)
     dist = init_distributed(recipe.train.device)
     set_threads(recipe.train.num_threads)
     torch.manual_seed(recipe.train.seed)
@@ -73,11 +120,16 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     unit_models: dict[str, bytes] = {}
     if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
         utts, unit_models = subword_utterances(utts, recipe.units)
-    inventories = build_inventories(utts)
+    source = load_model(recipe.transfer.source) if recipe.transfer.source else None
+    inventories = source_inventories(source, build_inventories(utts))
+    utts += load_target_domain(recipe, progress=progress and dist.is_main)
     model = AcousticModel(recipe, inventories)
     model.unit_models = unit_models
     if isinstance(model.normalizer, GlobalCMVN):
         model.normalizer.fit([u.feats for u in utts])
+    weights = recipe.transfer.multitask.task_weights
+    setup = setup_transfer(recipe.transfer, CTCTask(model, weights), lambda m: CTCTask(m, weights),
+                           speech_labels(utts), recipe.train.lr, load_source=lambda _: source)
     dataset = PhonemeDataset(utts, inventories)
     dataset.report.log("train")
     sampler = BucketBatchSampler(dataset.num_frames(), recipe.train.max_frames, seed=recipe.train.seed,
@@ -86,14 +138,32 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
         hours = sum(dataset.num_frames()) / 100 / 3600
         log.info("training on %d utterances (%.2f h), %d languages, model %.2fM parameters",
                  len(dataset), hours, len(inventories), model.num_parameters() / 1e6)
-    trainer = Trainer(Objective(CTCTask(model)), dataset, collate, sampler, recipe.train, exp,
-                      model_meta=lambda: model_metadata(model), dist=dist, progress=progress)
+    trainer = Trainer(setup.objective, dataset, collate, sampler, recipe.train, exp,
+                      model_meta=lambda: model_metadata(model), param_groups=setup.param_groups,
+                      dist=dist, progress=progress)
     trainer.fit(resume=resume)
     if dist.is_main:
         save_model(model, exp / "model")
+        if setup.predictors and recipe.transfer.zeroshot.unseen:
+            zero_shot_test(recipe, setup, exp)
     barrier(dist)
     cleanup(dist)
     return exp
+
+
+def zero_shot_test(recipe: Recipe, setup, exp: Path) -> dict:
+    """Zero-shot accuracy of the trained predictors on the test split's unseen classes."""
+    from speechtl.transfer.registry import zero_shot_accuracy
+
+    setup.objective.eval()
+    task = setup.objective.task
+    utts = load_split(recipe, "test")
+    items = [(u, torch.zeros(0, dtype=torch.long)) for u in utts]
+    batches = (collate(items[i:i + 16]).to(next(task.parameters()).device) for i in range(0, len(items), 16))
+    zs = recipe.transfer.zeroshot
+    report = zero_shot_accuracy(setup.predictors, task.encode, batches, zs.label, zs.unseen)
+    (exp / "zeroshot_test.json").write_text(json.dumps(report, indent=2))
+    return report
 
 
 def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None = None,
@@ -107,7 +177,14 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
     test split's words (never in training) compete with all training words. A subword model gets
     the WER of its greedy pieces. Writes ``eval_{split}.json`` beside the model unless
     ``output`` says otherwise.
+    Image models report accuracy per test domain (and zero-shot accuracy) instead.
     """
+    from speechtl.viz.tsne import model_kind
+
+    if model_kind(model_path) == "image-model":
+        from speechtl.vision.experiment import evaluate_image
+
+        return evaluate_image(model_path, output)
     model = load_model(model_path)
     recipe = recipe or model.recipe
     utts = load_split(recipe, split, progress=progress)
@@ -132,6 +209,52 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
+
+
+def run_metrics(recipe, exp: Path) -> dict[str, float]:
+    """A trained run's test figures: image accuracy per domain (and zero-shot), or speech PER."""
+    if getattr(recipe, "task", "speech") == "image":
+        report = json.loads((exp / "eval.json").read_text())
+        out = {f"acc_{d}": r["accuracy"] for d, r in report["accuracy"].items()}
+        out.update({f"zeroshot_{m}": r["accuracy"] for m, r in report.get("zero_shot", {}).items()})
+        return out
+    report = evaluate(exp / "model", "test", progress=False)
+    out = {f"per_{lang}": r["rate"] for lang, r in report["per"].items()}
+    out["per_mean"] = sum(out.values()) / max(len(out), 1)
+    return out
+
+
+def sweep(recipe_path: str | Path, key: str, values: list[str], seeds: list[int] = (0,),
+          overrides: list[str] = ()) -> dict:
+    """Train ``recipe_path`` once per ``key=value`` and seed; tabulate mean and spread of the test figures.
+
+    Runs go to ``EXP/sweep/KEY=VALUE/seedN``; the table to ``EXP/sweep.json``.
+    """
+    from statistics import mean, pstdev
+
+    from speechtl.recipe import load_recipe
+
+    base = load_recipe(recipe_path, list(overrides))
+    root = Path(base.train.exp_dir) / "sweep"
+    rows = []
+    for value in values:
+        for seed in seeds:
+            recipe = load_recipe(recipe_path, [*overrides, f"{key}={value}", f"train.seed={seed}",
+                                               f"train.exp_dir={root / f'{key}={value}' / f'seed{seed}'}"])
+            rows.append({"value": value, "seed": seed, **run_metrics(recipe, train(recipe, progress=False))})
+    metrics = [k for k in rows[0] if k not in ("value", "seed")]
+    summary = {}
+    lines = [f"{key:>24} " + " ".join(f"{m:>22}" for m in metrics)]
+    for value in values:
+        mine = [r for r in rows if r["value"] == value]
+        summary[value] = {m: {"mean": mean(r[m] for r in mine), "std": pstdev(r[m] for r in mine)} for m in metrics}
+        lines.append(f"{value:>24} " + " ".join(
+            f"{summary[value][m]['mean']:>14.4f} ± {summary[value][m]['std']:.4f}" for m in metrics))
+    result = {"recipe": str(recipe_path), "key": key, "seeds": list(seeds), "runs": rows, "summary": summary,
+              "table": "\n".join(lines)}
+    root.parent.mkdir(parents=True, exist_ok=True)
+    (root.parent / "sweep.json").write_text(json.dumps(result, indent=2))
+    return result
 
 
 def default_jobs() -> int:

@@ -33,6 +33,8 @@ class Utterance:
     phonemes: str  # space-separated, words split by "|"
     text: str
     source: str  # the audio file, for messages
+    domain: str = "source"  # which domain it comes from (domain adaptation)
+    labelled: bool = True  # False: its transcript must not train the task (unlabelled target data)
 
 
 @dataclass
@@ -127,7 +129,11 @@ def _load_one(cut, cfg: FeatureConfig, sample_rate: int, languages: list[str] | 
 
 @dataclass
 class Batch:
-    """A padded batch; utterances may be of different languages (masked multi-head loss)."""
+    """A padded batch; utterances may be of different languages (masked multi-head loss).
+
+    Unlabelled items (target-domain audio for DANN) have ``labelled`` False and
+    empty targets: they reach the backbone and the transfer methods, not the task loss.
+    """
 
     feats: torch.Tensor  # (batch, frames, dim)
     lengths: torch.Tensor  # (batch,)
@@ -135,11 +141,26 @@ class Batch:
     targets: list[torch.Tensor]  # token ids per utterance, in its language's inventory
     ids: list[str]
     speakers: list[str]
+    domains: list[str] | None = None  # per utterance; None = all "source"
+    labelled: torch.Tensor | None = None  # (batch,) bool; None = all labelled
 
     def to(self, device: torch.device | str) -> "Batch":
         self.feats = self.feats.to(device)
         self.lengths = self.lengths.to(device)
         return self
+
+    def is_labelled(self, i: int) -> bool:
+        return self.labelled is None or bool(self.labelled[i])
+
+    def tags(self, key: str) -> list[str | None]:
+        """One label per utterance by name: ``language``, ``speaker`` or ``domain``."""
+        if key == "language":
+            return list(self.languages)
+        if key == "speaker":
+            return list(self.speakers)
+        if key == "domain":
+            return list(self.domains) if self.domains is not None else ["source"] * len(self)
+        raise ValueError(f"speech batches have no label {key!r}; they have: language, speaker, domain")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -149,13 +170,17 @@ class PhonemeDataset(torch.utils.data.Dataset):
     """Utterances with their phoneme targets encoded per language.
 
     Utterances whose language has no inventory, or whose phonemes are not in it,
-    are skipped and reported (see :attr:`report`).
+    are skipped and reported (see :attr:`report`). Unlabelled utterances are
+    kept with empty targets.
     """
 
     def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory]) -> None:
         self.items: list[tuple[Utterance, torch.Tensor]] = []
         self.report = LoadReport()
         for utt in utterances:
+            if not utt.labelled:
+                self.items.append((utt, torch.zeros(0, dtype=torch.long)))
+                continue
             inv = inventories.get(utt.language)
             if inv is None:
                 self.report.skipped.append((utt.id, f"no inventory for language {utt.language!r}"))
@@ -191,4 +216,6 @@ def collate(items: list[tuple[Utterance, torch.Tensor]]) -> Batch:
         targets=[t for _, t in items],
         ids=[u.id for u, _ in items],
         speakers=[u.speaker for u, _ in items],
+        domains=[u.domain for u, _ in items],
+        labelled=torch.tensor([u.labelled for u, _ in items], dtype=torch.bool),
     )

@@ -12,46 +12,79 @@ from speechtl.training.objective import StepOutput
 
 
 def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: torch.Tensor,
-                          batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Masked multi-head CTC: sum of per-utterance CTC losses, divided by the batch size.
+                          batch: Batch, weights: dict[str, float] | None = None
+                          ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Masked multi-head CTC: sum of per-utterance CTC losses, divided by the labelled items.
 
-    Utterances of one language go through that language's head together.
+    Utterances of one language go through that language's head together; unlabelled
+    utterances (``batch.labelled``) get log-probabilities but no loss. ``weights``
+    scales each language's share (multitask per-head weights; default 1).
 
     Args:
         hidden: encoder output ``(B, T, D)``; lengths ``(B,)``.
 
     Returns:
-        The loss and ``{language: log_probs (B_l, T, C)}``.
+        The loss and ``{language: log_probs (B_l, T, C)}`` over all of the language's items.
     """
     total = hidden.new_zeros(())
     logits = {}
+    labelled = 0
     for language in sorted(set(batch.languages)):
         rows = [i for i, lang in enumerate(batch.languages) if lang == language]
         idx = torch.tensor(rows, device=hidden.device)
         log_probs = model.log_probs(hidden.index_select(0, idx), language)
-        targets = [batch.targets[i] for i in rows]
+        logits[language] = log_probs
+        keep = [j for j, i in enumerate(rows) if batch.is_labelled(i)]
+        if not keep:
+            continue
+        labelled += len(keep)
+        targets = [batch.targets[rows[j]] for j in keep]
+        sel = torch.tensor(keep, device=hidden.device)
         loss = F.ctc_loss(
-            log_probs.transpose(0, 1),  # (T, B, C)
+            log_probs.index_select(0, sel).transpose(0, 1),  # (T, B, C)
             torch.cat(targets).to(hidden.device),
-            lengths.index_select(0, idx),
+            lengths.index_select(0, idx).index_select(0, sel),
             torch.tensor([len(t) for t in targets], device=hidden.device),
             blank=model.inventories[language].blank,
             reduction="sum",
             zero_infinity=True,
         )
-        total = total + loss
-        logits[language] = log_probs
-    return total / len(batch), logits
+        total = total + (weights or {}).get(language, 1.0) * loss
+    if labelled == 0:
+        return hidden.sum() * 0.0, logits  # keeps the graph: the methods' losses still train
+    return total / labelled, logits
 
 
 class CTCTask(nn.Module):
-    """Task module for :class:`~speechtl.training.objective.Objective`."""
+    """Task module for :class:`~speechtl.training.objective.Objective`.
 
-    def __init__(self, model: AcousticModel) -> None:
+    Args:
+        model: the acoustic model.
+        weights: per-language loss weights (multitask per-head weights; default 1).
+    """
+
+    def __init__(self, model: AcousticModel, weights: dict[str, float] | None = None) -> None:
         super().__init__()
         self.model = model
+        self.weights = dict(weights or {})
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backbone features ``(B, T', D)`` and lengths ``(B,)``."""
+        return self.model(batch.feats, batch.lengths)
 
     def forward(self, batch: Batch) -> StepOutput:
-        hidden, lengths = self.model(batch.feats, batch.lengths)
-        loss, logits = multilingual_ctc_loss(self.model, hidden, lengths, batch)
+        hidden, lengths = self.encode(batch)
+        loss, logits = multilingual_ctc_loss(self.model, hidden, lengths, batch, self.weights)
         return StepOutput(loss=loss, hidden=hidden, lengths=lengths, logits=logits, batch_size=len(batch))
+
+    @staticmethod
+    def distributions(out: StepOutput, batch: Batch) -> dict[str, torch.Tensor]:
+        """``{language: (valid frames, classes)}`` log-probabilities (for KL to a source model)."""
+        dists = {}
+        for language, log_probs in out.logits.items():
+            rows = torch.tensor([i for i, lang in enumerate(batch.languages) if lang == language],
+                                device=log_probs.device)
+            lens = out.lengths.index_select(0, rows)
+            valid = torch.arange(log_probs.shape[1], device=log_probs.device)[None, :] < lens[:, None]
+            dists[language] = log_probs[valid]
+        return dists

@@ -1,0 +1,123 @@
+"""Layer transfer: start some layers from a source model, freeze or slow them, train the rest.
+
+Yosinski, Clune, Bengio & Lipson 2014, "How transferable are features in deep
+neural networks?": copying the first k layers and training the rest on the
+target task; which k works best depends on how far source and target are apart.
+
+Selection, in order:
+
+1. candidates are the new model's weights (parameters and buffers) whose name
+   and shape also exist in the source;
+2. ``modules`` (name prefixes such as ``encoder`` or ``backbone``) keeps only
+   those under a prefix (empty: all candidates);
+3. ``blocks = k`` (k >= 0) keeps, inside the backbone (the module exposing
+   ``frontend`` and ``blocks``, see :mod:`speechtl.models.backbone`), only the
+   front end and the first k blocks.
+
+Everything not copied keeps its fresh (random) initialisation. Copied weights
+are frozen (their modules then stay in eval mode, so dropout and batch-norm
+statistics are frozen too) or trained at ``lr * lr_scale`` through optimizer
+parameter groups.
+"""
+
+from __future__ import annotations
+
+import types
+
+import torch
+from torch import nn
+
+from speechtl.errors import RecipeError
+
+
+def find_backbone(model: nn.Module) -> tuple[str, nn.Module]:
+    """The first submodule (possibly ``model`` itself) exposing ``frontend`` and ``blocks``.
+
+    Returns:
+        ``(name prefix, module)``; the prefix is ``""`` for the model itself.
+
+    Raises:
+        RecipeError: no module exposes both.
+    """
+    for name, module in model.named_modules():
+        if isinstance(getattr(module, "blocks", None), nn.ModuleList) and hasattr(module, "frontend"):
+            return name, module
+    raise RecipeError("transfer.layers.blocks: the model has no backbone exposing .frontend and .blocks")
+
+
+def select_weights(model: nn.Module, source_state: dict[str, torch.Tensor], modules: list[str] = (),
+                   blocks: int = -1) -> list[str]:
+    """Names of the weights to copy from ``source_state`` into ``model`` (see the module doc)."""
+    own = model.state_dict()
+    names = [n for n, v in own.items() if n in source_state and source_state[n].shape == v.shape]
+    if modules:
+        prefixes = [m.rstrip(".") + "." for m in modules]
+        names = [n for n in names if any(n.startswith(p) for p in prefixes)]
+    if blocks >= 0:
+        prefix, backbone = find_backbone(model)
+        if blocks > len(backbone.blocks):
+            raise RecipeError(f"transfer.layers.blocks: {blocks} asked, the backbone has {len(backbone.blocks)}")
+        base = f"{prefix}." if prefix else ""
+        keep = [f"{base}frontend."] + [f"{base}blocks.{i}." for i in range(blocks)]
+        names = [n for n in names if not n.startswith(base) or any(n.startswith(k) for k in keep)]
+    return names
+
+
+def copy_weights(model: nn.Module, source_state: dict[str, torch.Tensor], names: list[str]) -> None:
+    """Copy the named weights from ``source_state`` into ``model``, in place."""
+    own = model.state_dict()
+    with torch.no_grad():
+        for n in names:
+            own[n].copy_(source_state[n].to(own[n].device, own[n].dtype))
+
+
+def _stay_eval(self: nn.Module, mode: bool = True) -> nn.Module:
+    return nn.Module.train(self, False)
+
+
+def freeze(model: nn.Module, names: list[str]) -> list[str]:
+    """Stop training the named parameters; modules all of whose parameters are frozen stay in eval mode.
+
+    Returns:
+        The names of the modules kept in eval mode (outermost only).
+    """
+    chosen = set(names)
+    for n, p in model.named_parameters():
+        if n in chosen:
+            p.requires_grad_(False)
+    frozen_modules: list[str] = []
+    for name, module in model.named_modules():
+        params = [p for p in module.parameters()]
+        if not name or not params or any(p.requires_grad for p in params):
+            continue
+        if any(name.startswith(f + ".") for f in frozen_modules):
+            continue
+        module.train = types.MethodType(_stay_eval, module)  # model.train() leaves it in eval mode
+        module.eval()
+        frozen_modules.append(name)
+    return frozen_modules
+
+
+def param_groups(objective: nn.Module, model_prefix: str, copied: list[str], lr: float,
+                 lr_scale: float = 1.0, no_decay: list[str] = ()) -> list[dict]:
+    """Optimizer groups over ``objective``'s trainable parameters.
+
+    Args:
+        objective: everything that trains (model and method modules).
+        model_prefix: the model's name inside ``objective`` (``task.model.``).
+        copied: model parameter names copied from the source (trained at ``lr * lr_scale``).
+        no_decay: model parameter names without weight decay (L2-SP replaces it on them).
+    """
+    copied_set = {model_prefix + n for n in copied}
+    no_decay_set = {model_prefix + n for n in no_decay}
+    groups: dict[tuple[bool, bool], list[torch.Tensor]] = {}
+    for n, p in objective.named_parameters():
+        if p.requires_grad:
+            groups.setdefault((n in copied_set, n in no_decay_set), []).append(p)
+    out = []
+    for (is_copied, decay_free), params in sorted(groups.items()):
+        group: dict = {"params": params, "lr": lr * (lr_scale if is_copied else 1.0)}
+        if decay_free:
+            group["weight_decay"] = 0.0
+        out.append(group)
+    return out

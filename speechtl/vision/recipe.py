@@ -1,0 +1,63 @@
+"""Image recipes (``task: image``): the same typed YAML, training loop and transfer section as speech."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from speechtl.config import from_dict, to_dict
+from speechtl.errors import RecipeError
+from speechtl.recipe import TrainConfig, TransferConfig
+
+
+@dataclass
+class ImageDataConfig:
+    """Which images train and test."""
+
+    source: str = "digits"  # labelled domain: digits | digits-m
+    target: str = ""  # unlabelled target domain for DANN ("" = none), e.g. digits-m
+    eval_domains: list[str] = field(default_factory=list)  # also report accuracy on these domains' test images
+    classes: list[int] = field(default_factory=lambda: list(range(10)))  # digit classes trained on
+    shots: int = 0  # labelled training images per class (0 = all)
+    test_fraction: float = 0.3  # share of each class held out for test
+    split_seed: int = 0  # which images are test images (fixed across training seeds)
+    size: int = 16  # images are resized to size x size
+    batch_size: int = 64  # images per batch (split evenly between domains when target is set)
+
+    def validate(self) -> None:
+        bad = [c for c in self.classes if not 0 <= c <= 9]
+        if bad or not self.classes:
+            raise RecipeError(f"data.classes: expected digits 0-9, got {self.classes}")
+        if not 0 < self.test_fraction < 1:
+            raise RecipeError("data.test_fraction: expected a value in (0, 1)")
+
+
+@dataclass
+class ImageModelConfig:
+    """The backbone and its classifier (sized from data.classes)."""
+
+    backbone: str = "cnn"  # cnn | torchvision
+    width: int = 16  # cnn: channels of the stem and first block
+    dim: int = 128  # cnn: feature width (out_dim)
+    dropout: float = 0.1
+    torchvision_name: str = "resnet18"  # torchvision: model name (never pretrained: nothing downloads)
+
+
+@dataclass
+class ImageRecipe:
+    """An image experiment: data, model, training and transfer methods."""
+
+    name: str = "image-experiment"
+    task: Literal["image"] = "image"
+    data: ImageDataConfig = field(default_factory=ImageDataConfig)
+    model: ImageModelConfig = field(default_factory=ImageModelConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        exp_dir="exp/image", max_steps=600, lr=2e-3, warmup_steps=50, checkpoint_every=600, log_every=50))
+    transfer: TransferConfig = field(default_factory=TransferConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImageRecipe":
+        return from_dict(cls, data)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)

@@ -1,0 +1,1 @@
+"""Plots (matplotlib and scikit-learn, the ``viz`` extra)."""
