@@ -9,6 +9,7 @@ is skipped, counted and named in the log instead of stopping a long run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -81,11 +82,32 @@ def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
     return wave
 
 
+def supervised_pieces(cut) -> Iterator[tuple[str, object, object]]:
+    """``(utterance id, cut, supervision)`` for each supervision of a cut.
+
+    The utterance id is the supervision's (Lhotse's cut ids carry a position
+    index). A supervision covering its whole cut keeps the cut; one of several
+    segments of a long recording gets a cut of just its span, so only that
+    span's audio is ever read.
+    """
+    for sup in cut.supervisions:
+        if len(cut.supervisions) == 1 and abs(sup.start) < 1e-3 and abs(sup.duration - cut.duration) < 1e-2:
+            yield sup.id, cut, sup
+        else:
+            piece = cut.truncate(offset=max(0.0, sup.start), duration=sup.duration,
+                                 keep_excessive_supervisions=False)
+            yield sup.id, piece, sup
+
+
 def load_utterances(
     cuts, cfg: FeatureConfig, sample_rate: int = 16000, languages: list[str] | None = None,
-    progress: bool = False, desc: str = "features",
+    progress: bool = False, desc: str = "features", max_duration: float | None = None,
 ) -> tuple[list[Utterance], LoadReport]:
-    """Compute features for every supervised cut (optionally only some languages).
+    """Compute features for every supervision (optionally only some languages).
+
+    Args:
+        max_duration: seconds; longer utterances are skipped from their manifest
+            duration, before any audio is read (an hour-long file costs nothing).
 
     Returns:
         The utterances, and a report naming the skipped ones and why.
@@ -95,21 +117,24 @@ def load_utterances(
     report = LoadReport()
     out: list[Utterance] = []
     for cut in tqdm(cuts, desc=desc, unit="utt", disable=not progress, leave=False):
-        if not cut.supervisions:
-            continue
-        sup = cut.supervisions[0]
-        if languages is not None and sup.language not in languages:
-            continue
-        try:
-            wave = load_cut_audio(cut, sample_rate)
-            feats = fbank(wave, sample_rate, cfg, source=cut_audio_source(cut))
-        except SpeechtlError as err:
-            report.skipped.append((cut.id, str(err)))
-            continue
-        phonemes = (sup.custom or {}).get("phonemes", "")
-        out.append(Utterance(cut.id, sup.language or "", sup.speaker or "", feats, phonemes,
-                             sup.text or "", cut_audio_source(cut)))
-        report.kept += 1
+        for uid, piece, sup in supervised_pieces(cut):
+            if languages is not None and sup.language not in languages:
+                continue
+            source = cut_audio_source(piece)
+            if max_duration is not None and sup.duration > max_duration:
+                report.skipped.append((uid, f"{source}: {sup.duration:.1f} s is longer than "
+                                            f"data.max_duration ({max_duration:g} s)"))
+                continue
+            try:
+                wave = load_cut_audio(piece, sample_rate)
+                feats = fbank(wave, sample_rate, cfg, source=source)
+            except SpeechtlError as err:
+                report.skipped.append((uid, str(err)))
+                continue
+            phonemes = (sup.custom or {}).get("phonemes", "")
+            out.append(Utterance(uid, sup.language or "", sup.speaker or "", feats, phonemes,
+                                 sup.text or "", source))
+            report.kept += 1
     return out, report
 
 
@@ -136,14 +161,20 @@ class Batch:
 class PhonemeDataset(torch.utils.data.Dataset):
     """Utterances with their phoneme targets encoded per language.
 
-    Utterances whose language has no inventory, or whose phonemes are not in it,
-    are skipped and reported (see :attr:`report`).
+    Utterances whose language has no inventory, whose phonemes are not in it,
+    or (with ``max_frames``) that no batch could hold, are skipped and reported
+    (see :attr:`report`).
     """
 
-    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory]) -> None:
+    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory],
+                 max_frames: int | None = None) -> None:
         self.items: list[tuple[Utterance, torch.Tensor]] = []
         self.report = LoadReport()
         for utt in utterances:
+            if max_frames is not None and utt.feats.shape[0] > max_frames:
+                self.report.skipped.append((utt.id, f"{utt.source}: {utt.feats.shape[0]} frames exceed "
+                                                    f"train.max_frames ({max_frames})"))
+                continue
             inv = inventories.get(utt.language)
             if inv is None:
                 self.report.skipped.append((utt.id, f"no inventory for language {utt.language!r}"))
