@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from speechtl.data.audio import audio_info
 from speechtl.data.features import fbank
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.recipe import FeatureConfig
@@ -58,13 +59,31 @@ def cut_audio_source(cut) -> str:
         return cut.id
 
 
+def _check_file_duration(cut, source: str) -> None:
+    """Refuse a file whose header disagrees with its manifest.
+
+    Lhotse pads or stretches audio that is shorter than the manifest says (a
+    file truncated or replaced after the manifest was made) without an error.
+    """
+    recording = getattr(cut, "recording", None)
+    if recording is None or len(recording.sources) != 1 or recording.sources[0].type != "file":
+        return
+    rate, frames = audio_info(recording.sources[0].source)
+    actual = frames / rate
+    if abs(actual - recording.duration) > max(0.05, 0.01 * recording.duration):
+        raise AudioError(f"{source}: the file holds {actual:.2f} s of audio, its manifest says "
+                         f"{recording.duration:.2f} s (truncated or replaced since the manifest was made)")
+
+
 def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
     """A cut's mono audio at ``sample_rate``.
 
     Raises:
-        AudioError: naming the file when it is missing, corrupt, empty or not finite.
+        AudioError: naming the file when it is missing, corrupt, empty, not finite or
+            not the length its manifest says.
     """
     source = cut_audio_source(cut)
+    _check_file_duration(cut, source)
     try:
         if cut.sampling_rate != sample_rate:
             cut = cut.resample(sample_rate)

@@ -31,8 +31,12 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     opener = gzip.open if path.suffix == ".gz" else open
     lineno = 0
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
+        with opener(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ManifestError(f"{path}:{lineno}: not UTF-8 text") from None
                 if not line.strip():
                     continue
                 try:
@@ -42,8 +46,6 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                 if not isinstance(item, dict):
                     raise ManifestError(f"{path}:{lineno}: expected a JSON object, got {type(item).__name__}")
                 yield lineno, item
-    except UnicodeDecodeError:
-        raise ManifestError(f"{path}:{lineno + 1}: not UTF-8 text") from None
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
         raise ManifestError(f"{path}: unreadable or truncated after line {lineno} ({err})") from None
 
