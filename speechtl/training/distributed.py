@@ -64,16 +64,17 @@ def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:
     """Element-wise sum of a list of Python numbers over ranks (one collective)."""
     if not info.enabled or not values:
         return list(values)
-    t = torch.tensor(values, dtype=torch.float64)
+    # NCCL reduces CUDA tensors only; gloo takes CPU ones
+    t = torch.tensor(values, dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
-    return t.tolist()
+    return t.cpu().tolist()
 
 
 def all_gather(obj, info: DistInfo) -> list:
     """Every rank's ``obj`` (any picklable value passed between our own processes), rank order."""
     if not info.enabled:
         return [obj]
-    out = [None] * info.world_size
+    out = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
 
