@@ -31,9 +31,9 @@ def tiny_corpus(tmp_path_factory):
 def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     """A small, fast recipe over the tiny corpus, writing into a fresh experiment dir."""
     recipe = Recipe(name="tiny-test", data=tiny_corpus)
-    recipe.model.encoder = "blstm"
-    recipe.model.dim = 96
-    recipe.model.layers = 2
+    recipe.model.encoder = "tdnn"
+    recipe.model.dim = 128
+    recipe.model.layers = 4
     recipe.model.dropout = 0.0
     recipe.train.exp_dir = str(tmp_path / "exp")
     recipe.train.max_frames = 4000

@@ -21,7 +21,8 @@ def messy(text: str) -> str:
 
 
 def synth_cuts(corpus_cfg, split: str, language: str, n: int | None = None) -> list:
-    cuts = [c for c in load_cuts(corpus_cfg.root, split) if c.supervisions[0].language == language]
+    """The first ``n`` cuts of one language of the synthetic corpus."""
+    cuts = list(load_cuts(corpus_cfg.root, split, prefix=f"synth_{language}"))
     return cuts[:n] if n else cuts
 
 

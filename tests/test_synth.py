@@ -1,16 +1,15 @@
 import hashlib
-import json
+from pathlib import Path
 
-from speechtl.data.manifests import load_cuts
-from speechtl.data.synth import split_voices, synthesize_corpus
+from speechtl.data.synth import load_synthetic, split_voices, synthesize_corpus
 from speechtl.text.inventory import Inventory
 from tests.conftest import tiny_data_config
 
 
-def _digest(root):
+def _digest(cfg):
     h = hashlib.sha256()
     for split in ("train", "dev", "test"):
-        for cut in load_cuts(root, split):
+        for cut in load_synthetic(cfg, split):
             sup = cut.supervisions[0]
             h.update(f"{cut.id}|{sup.text}|{sup.speaker}|{sup.custom['phonemes']}".encode())
             h.update(cut.load_audio().tobytes())
@@ -25,12 +24,12 @@ def test_synthesis_is_deterministic_for_a_seed(tmp_path):
     for cfg in (a, b, c):
         cfg.languages = ["en", "de"]
         synthesize_corpus(cfg, jobs=2, progress=False)
-    assert _digest(a.root) == _digest(b.root)
-    assert _digest(a.root) != _digest(c.root)
+    assert _digest(a) == _digest(b)
+    assert _digest(a) != _digest(c)
 
 
 def test_splits_are_speaker_and_word_disjoint(tiny_corpus):
-    cuts = {s: load_cuts(tiny_corpus.root, s) for s in ("train", "dev", "test")}
+    cuts = {s: load_synthetic(tiny_corpus, s) for s in ("train", "dev", "test")}
     sups = {s: [c.supervisions[0] for c in cs] for s, cs in cuts.items()}
     voices = {s: {x.custom["voice"] for x in v} for s, v in sups.items()}
     words = {s: {(x.language, w) for x in v for w in x.text.split()} for s, v in sups.items()}
@@ -44,7 +43,7 @@ def test_splits_are_speaker_and_word_disjoint(tiny_corpus):
 
 
 def test_manifest_fields_and_audio(tiny_corpus):
-    cut = next(iter(load_cuts(tiny_corpus.root, "test")))
+    cut = next(iter(load_synthetic(tiny_corpus, "test")))
     sup = cut.supervisions[0]
     assert cut.sampling_rate == 16000 and cut.duration > 0.3
     assert sup.language in tiny_corpus.languages and sup.speaker and sup.text
@@ -61,15 +60,30 @@ def test_voice_pools_partition_the_variants():
     assert pools == split_voices(variants, seed=3)
 
 
-def test_corpus_is_reused_when_config_unchanged(tiny_corpus):
-    summary = synthesize_corpus(tiny_corpus, progress=False)  # no re-synthesis: returns the stored summary
-    stored = json.loads((__import__("pathlib").Path(tiny_corpus.root) / "corpus.json").read_text())
-    assert summary == stored
+def test_languages_are_stored_separately_and_reused(tiny_corpus, tmp_path):
+    import dataclasses
+    import shutil
+
+    status = Path(tiny_corpus.root) / "status" / "en.json"
+    before = status.stat().st_mtime_ns
+    synthesize_corpus(tiny_corpus, progress=False)  # everything present: nothing is redone
+    assert status.stat().st_mtime_ns == before
+    # a recipe over a subset of the languages shares the corpus, untouched
+    subset = dataclasses.replace(tiny_corpus, languages=["de"])
+    summary = synthesize_corpus(subset, progress=False)
+    assert list(summary["stats"]) == ["de"] and status.stat().st_mtime_ns == before
+    assert {c.supervisions[0].language for c in load_synthetic(subset, "dev")} == {"de"}
+    # other settings for one language remake only that language
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_corpus.root, copy)
+    changed = dataclasses.replace(tiny_corpus, root=str(copy), synth=dataclasses.replace(
+        tiny_corpus.synth, train_utterances_per_language={"es": 5}))
+    synthesize_corpus(changed, progress=False)
+    assert (copy / "status" / "en.json").read_text() == status.read_text()
+    assert sum(1 for c in load_synthetic(changed, "train") if c.supervisions[0].language == "es") == 5
 
 
 def test_lexicon_covers_test_words(tiny_corpus):
-    from pathlib import Path
-
     root = Path(tiny_corpus.root)
     for lang in tiny_corpus.languages:
         lex = dict(line.split(" ", 1) for line in (root / "lexicon" / f"{lang}.txt").read_text().splitlines())

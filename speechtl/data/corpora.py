@@ -27,7 +27,7 @@ from pathlib import Path
 
 from speechtl.config import to_dict
 from speechtl.data.labels import LabelReport, label_supervisions, resolve_language
-from speechtl.data.manifests import SPLITS, load_cuts, manifest_paths, read_manifest, save_split
+from speechtl.data.manifests import SPLITS, load_cuts, read_manifest, save_split
 from speechtl.errors import ManifestError
 from speechtl.recipe import CorpusPart, DataConfig
 from speechtl.registry import Registry
@@ -43,10 +43,10 @@ PartData = tuple[str, object, object, list[tuple[str, str]]]
 @CORPORA.register("synthetic")
 def prepare_synthetic(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """The eSpeak NG multilingual corpus (synthesised on first use, then reused)."""
-    from speechtl.data.synth import synthesize_corpus
+    from speechtl.data.synth import load_synthetic, synthesize_corpus
 
     synthesize_corpus(cfg, jobs=jobs, progress=progress)
-    return {split: load_cuts(cfg.root, split, prefix="synth") for split in SPLITS}
+    return {split: load_synthetic(cfg, split) for split in SPLITS}
 
 
 def _where(i: int) -> str:

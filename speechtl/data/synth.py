@@ -27,7 +27,7 @@ import torch
 
 from speechtl.config import to_dict
 from speechtl.data.audio import resample, save_audio
-from speechtl.data.manifests import SPLITS, manifest_paths, save_split
+from speechtl.data.manifests import SPLITS, load_cuts, manifest_paths, save_split
 from speechtl.recipe import DataConfig, SynthConfig
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
 from speechtl.text.languages import get_language
@@ -193,79 +193,100 @@ def _draw_texts(words: list[str], n: int, cfg: SynthConfig, rng: np.random.Gener
     return out
 
 
-def corpus_fingerprint(cfg: DataConfig) -> str:
-    """A hash of everything that determines the synthetic corpus."""
-    key = json.dumps({"languages": sorted(cfg.languages), "synth": to_dict(cfg.synth)}, sort_keys=True)
+def language_fingerprint(cfg: SynthConfig, language: str) -> str:
+    """A hash of everything that determines one language's part of the corpus."""
+    settings = to_dict(cfg)
+    settings.pop("train_utterances_per_language")
+    settings["counts"] = utterance_counts(cfg, language)
+    key = json.dumps({"language": language, "synth": settings}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def corpus_is_ready(cfg: DataConfig) -> bool:
-    """True when ``cfg.root`` holds the corpus this configuration describes."""
-    info = Path(cfg.root) / "corpus.json"
-    if not info.is_file():
-        return False
+def _status_path(root: Path, language: str) -> Path:
+    return root / "status" / f"{language}.json"
+
+
+def language_is_ready(cfg: SynthConfig, root: str | Path, language: str) -> bool:
+    """True when ``root`` holds this language, made with these settings."""
+    status = _status_path(Path(root), language)
     try:
-        done = json.loads(info.read_text())
-    except json.JSONDecodeError:
+        done = json.loads(status.read_text())
+    except (OSError, json.JSONDecodeError):
         return False
-    return done.get("fingerprint") == corpus_fingerprint(cfg) and all(
-        p.is_file() for s in SPLITS for p in manifest_paths(cfg.root, s)
+    return done.get("fingerprint") == language_fingerprint(cfg, language) and all(
+        p.is_file() for s in SPLITS for p in manifest_paths(root, s, prefix=f"synth_{language}")
     )
 
 
-def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
-    """Make (or reuse) the synthetic corpus described by ``cfg`` under ``cfg.root``.
+def load_synthetic(cfg: DataConfig, split: str):
+    """One split of the synthetic corpus, the recipe's languages together, as a CutSet."""
+    from lhotse import combine
 
-    Languages are synthesised in parallel, each in a fresh process.
+    parts = [load_cuts(cfg.root, split, prefix=f"synth_{lang}") for lang in cfg.languages]
+    return parts[0] if len(parts) == 1 else combine(parts)
+
+
+def _store_language(root: Path, language: str, cfg: SynthConfig, result: dict) -> dict:
+    """Write one language's manifests, lexicon and word lists, then its status file (last)."""
+    stats = {}
+    for split in SPLITS:
+        recordings, supervisions = result["splits"][split]
+        save_split(recordings, supervisions, root, split, prefix=f"synth_{language}")
+        stats[split] = {
+            "utterances": len(supervisions),
+            "hours": round(sum(x.duration for x in supervisions) / 3600, 4),
+            "speakers": len({x.speaker for x in supervisions}),
+            "words": len(result["words"][split]),
+        }
+    lex_dir = root / "lexicon"
+    lex_dir.mkdir(exist_ok=True)
+    lines = [f"{w} {' '.join(p)}\n" for w, p in result["lexicon"].items()]
+    (lex_dir / f"{language}.txt").write_text("".join(lines), encoding="utf-8")
+    for split, words in result["words"].items():
+        (lex_dir / f"{language}.{split}-words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    status = {"language": language, "fingerprint": language_fingerprint(cfg, language),
+              "synth": to_dict(cfg), "stats": stats}
+    path = _status_path(root, language)
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(status, indent=2, ensure_ascii=False))
+    tmp.replace(path)
+    return status
+
+
+def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
+    """Make the recipe's languages of the synthetic corpus under ``cfg.root``.
+
+    Each language is stored on its own (``manifests/synth_{lang}_*``) and made
+    only when missing or made with other settings, so recipes over different
+    subsets of languages share one corpus directory. Languages are synthesised
+    in parallel, each in a fresh process.
 
     Returns:
-        Summary: per language and split, utterances and hours.
+        ``{"stats": {language: {split: {utterances, hours, speakers, words}}}}``.
     """
-    from lhotse import RecordingSet, SupervisionSet
     from tqdm import tqdm
-
-    from speechtl.data.espeak import Espeak
 
     for code in cfg.languages:
         get_language(code)  # fail fast on an unsupported code
     root = Path(cfg.root)
-    if corpus_is_ready(cfg):
-        return json.loads((root / "corpus.json").read_text())
     root.mkdir(parents=True, exist_ok=True)
-    variants = _variant_names()
-    results: dict[str, dict] = {}
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx,
-                                                max_tasks_per_child=1) as pool:
-        futures = {pool.submit(synthesize_language, code, cfg.synth, str(root), variants): code
-                   for code in cfg.languages}
-        bar = tqdm(concurrent.futures.as_completed(futures), total=len(futures),
-                   desc="synthesising", unit="lang", disable=not progress)
-        for future in bar:
-            code = futures[future]
-            results[code] = future.result()
-            bar.set_postfix_str(code)
-    summary: dict = {"fingerprint": corpus_fingerprint(cfg), "config": to_dict(cfg), "stats": {}}
-    for split in SPLITS:
-        recs, sups = [], []
-        for code in cfg.languages:
-            r, s = results[code]["splits"][split]
-            recs.extend(r)
-            sups.extend(s)
-            summary["stats"].setdefault(code, {})[split] = {
-                "utterances": len(s), "hours": round(sum(x.duration for x in s) / 3600, 4),
-                "speakers": len({x.speaker for x in s}), "words": len(results[code]["words"][split]),
-            }
-        save_split(RecordingSet.from_recordings(recs), SupervisionSet.from_segments(sups), root, split)
-    lex_dir = root / "lexicon"
-    lex_dir.mkdir(exist_ok=True)
-    for code in cfg.languages:
-        lines = [f"{w} {' '.join(p)}\n" for w, p in results[code]["lexicon"].items()]
-        (lex_dir / f"{code}.txt").write_text("".join(lines), encoding="utf-8")
-        for split, words in results[code]["words"].items():
-            (lex_dir / f"{code}.{split}-words.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    (root / "corpus.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    return summary
+    missing = [code for code in cfg.languages if not language_is_ready(cfg.synth, root, code)]
+    if missing:
+        variants = _variant_names()
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(missing))),
+                                                    mp_context=ctx, max_tasks_per_child=1) as pool:
+            futures = {pool.submit(synthesize_language, code, cfg.synth, str(root), variants): code
+                       for code in missing}
+            bar = tqdm(concurrent.futures.as_completed(futures), total=len(futures),
+                       desc="synthesising", unit="lang", disable=not progress)
+            for future in bar:
+                code = futures[future]
+                _store_language(root, code, cfg.synth, future.result())
+                bar.set_postfix_str(code)
+    return {"stats": {code: json.loads(_status_path(root, code).read_text())["stats"]
+                      for code in cfg.languages}}
 
 
 def _variant_names() -> list[str]:
