@@ -139,7 +139,7 @@ def test_commonvoice_errors_name_the_problem(tmp_path):
     with pytest.raises(ManifestError, match=r"train.tsv: header lacks column\(s\) path"):
         prepare_corpus(data, progress=False)
     data.parts[0].language = "xx"
-    with pytest.raises(LanguageError, match="unsupported language 'xx'"):
+    with pytest.raises(LanguageError, match=r"data.parts\[0\].language: unsupported language 'xx'"):
         prepare_corpus(data, progress=False)
 
 

@@ -60,6 +60,7 @@ def test_onnx_export_matches_pytorch(tmp_path, capsys, encoder):
     assert json.loads(meta["speechtl.features"])["num_mel_bins"] == 80
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_one_language_and_torchscript(tmp_path):
     model = _saved_model(tmp_path, "conformer")
     assert main(["export", str(tmp_path / "model"), "--language", "de", "-o", str(tmp_path / "de.onnx")]) == 0

@@ -28,9 +28,10 @@ from pathlib import Path
 from speechtl.config import to_dict
 from speechtl.data.labels import LabelReport, label_supervisions, resolve_language
 from speechtl.data.manifests import SPLITS, load_cuts, read_manifest, save_split
-from speechtl.errors import ManifestError
+from speechtl.errors import LanguageError, ManifestError
 from speechtl.recipe import CorpusPart, DataConfig
 from speechtl.registry import Registry
+from speechtl.text.languages import get_language
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,10 @@ def prepare_parts(cfg: DataConfig, read_part: Callable, jobs: int = 2, progress:
         log.info("%s: the recipe's corpus settings changed; preparing again", stamp_path)
     for i, part in enumerate(cfg.parts):
         if part.language and resolve_language(part.language) is None:
-            from speechtl.text.languages import get_language
-
-            get_language(part.language)  # raises LanguageError listing the supported codes
+            try:
+                get_language(part.language)
+            except LanguageError as err:  # lists the supported codes
+                raise LanguageError(f"{_where(i)}.language: {err}") from None
     recordings: dict[str, dict] = {s: {} for s in SPLITS}
     by_language: dict[str, dict[str, list]] = {s: {} for s in SPLITS}
     sources: dict[str, int] = {}  # supervision id -> part index, for duplicate messages
