@@ -17,7 +17,7 @@ from speechtl.data.features import GlobalCMVN
 from speechtl.data.sampler import BucketBatchSampler
 from speechtl.data.manifests import corpus_lexicons
 from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
-from speechtl.errors import RecipeError
+from speechtl.errors import ManifestError, RecipeError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
@@ -43,8 +43,13 @@ def load_split(recipe: Recipe, split: str, cuts=None, progress: bool = False) ->
     if cuts is None:
         cuts = prepare_corpus(recipe.data, progress=progress)
     utts, report = load_utterances(cuts[split], recipe.features, languages=recipe.data.languages,
-                                   progress=progress, desc=f"{split} features")
+                                   progress=progress, desc=f"{split} features",
+                                   max_duration=recipe.data.max_duration)
     report.log(split)
+    if not utts:
+        raise ManifestError(f"{recipe.data.root}: no usable {split} utterances for languages "
+                            f"{', '.join(recipe.data.languages)} in corpus {recipe.data.corpus!r}"
+                            + (f" ({len(report.skipped)} skipped, see the log)" if report.skipped else ""))
     return utts
 
 
@@ -130,7 +135,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     weights = recipe.transfer.multitask.task_weights
     setup = setup_transfer(recipe.transfer, CTCTask(model, weights), lambda m: CTCTask(m, weights),
                            speech_labels(utts), recipe.train.lr, load_source=lambda _: source)
-    dataset = PhonemeDataset(utts, inventories)
+    dataset = PhonemeDataset(utts, inventories, max_frames=recipe.train.max_frames)
     dataset.report.log("train")
     sampler = BucketBatchSampler(dataset.num_frames(), recipe.train.max_frames, seed=recipe.train.seed,
                                  rank=dist.rank, world_size=dist.world_size)

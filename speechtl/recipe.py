@@ -57,14 +57,41 @@ class TargetDataConfig:
 
 
 @dataclass
+class CorpusPart:
+    """One piece of a real corpus; its format is the recipe's ``data.corpus``."""
+
+    path: str  # lhotse: CutSet or recordings manifest; kaldi: data dir; commonvoice: cv-corpus-* dir
+    split: Literal["train", "dev", "test", ""] = ""  # the split it feeds; "" (commonvoice only): all three
+    language: str = ""  # ISO 639-1 code of its transcripts; "": from the manifest (lhotse) / data.languages (commonvoice)
+
+
+@dataclass
+class TextConfig:
+    """How real transcripts are normalised before G2P (speechtl.text.normalize)."""
+
+    lowercase: bool = True  # "Hello" and "hello" are one word
+    remove_punctuation: bool = True  # drop punctuation and symbols; keep ' and - inside words
+
+
+@dataclass
 class DataConfig:
     """Where the corpus comes from and which languages to use."""
 
-    corpus: str = "synthetic"  # corpus adapter name (see speechtl.data.corpora)
+    corpus: str = "synthetic"  # corpus adapter: synthetic | lhotse | kaldi | commonvoice (speechtl.data.corpora)
     root: str = "data/multilingual-synth"  # manifests (and audio, for synthetic) live here
     languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     synth: SynthConfig = field(default_factory=SynthConfig)
     target: TargetDataConfig = field(default_factory=TargetDataConfig)  # unlabelled target domain
+    parts: list[CorpusPart] = field(default_factory=list)  # real corpora: where each split comes from
+    text: TextConfig = field(default_factory=TextConfig)  # transcript normalisation (real corpora)
+    max_duration: float = 30.0  # seconds; longer utterances are skipped before their audio is read
+
+    def validate(self) -> None:
+        if self.corpus != "synthetic" and not self.parts:
+            raise RecipeError(f"data.parts: corpus {self.corpus!r} needs at least one part "
+                              "(path, split, language); see recipes/commonvoice-multilingual.yaml")
+        if self.max_duration <= 0:
+            raise RecipeError("data.max_duration: expected a positive number of seconds")
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from speechtl.cli import add_recipe_args
 
 
@@ -18,5 +20,6 @@ def run(args) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     exp = train(recipe, resume=args.resume)
-    print(f"model written to {exp / 'model.safetensors'}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        print(f"model written to {exp / 'model.safetensors'}")
     return 0

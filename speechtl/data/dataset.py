@@ -9,11 +9,13 @@ is skipped, counted and named in the log instead of stopping a long run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from speechtl.data.audio import audio_info
 from speechtl.data.features import fbank
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.recipe import FeatureConfig
@@ -59,13 +61,31 @@ def cut_audio_source(cut) -> str:
         return cut.id
 
 
+def _check_file_duration(cut, source: str) -> None:
+    """Refuse a file whose header disagrees with its manifest.
+
+    Lhotse pads or stretches audio that is shorter than the manifest says (a
+    file truncated or replaced after the manifest was made) without an error.
+    """
+    recording = getattr(cut, "recording", None)
+    if recording is None or len(recording.sources) != 1 or recording.sources[0].type != "file":
+        return
+    rate, frames = audio_info(recording.sources[0].source)
+    actual = frames / rate
+    if abs(actual - recording.duration) > max(0.05, 0.01 * recording.duration):
+        raise AudioError(f"{source}: the file holds {actual:.2f} s of audio, its manifest says "
+                         f"{recording.duration:.2f} s (truncated or replaced since the manifest was made)")
+
+
 def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
     """A cut's mono audio at ``sample_rate``.
 
     Raises:
-        AudioError: naming the file when it is missing, corrupt, empty or not finite.
+        AudioError: naming the file when it is missing, corrupt, empty, not finite or
+            not the length its manifest says.
     """
     source = cut_audio_source(cut)
+    _check_file_duration(cut, source)
     try:
         if cut.sampling_rate != sample_rate:
             cut = cut.resample(sample_rate)
@@ -83,11 +103,32 @@ def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
     return wave
 
 
+def supervised_pieces(cut) -> Iterator[tuple[str, object, object]]:
+    """``(utterance id, cut, supervision)`` for each supervision of a cut.
+
+    The utterance id is the supervision's (Lhotse's cut ids carry a position
+    index). A supervision covering its whole cut keeps the cut; one of several
+    segments of a long recording gets a cut of just its span, so only that
+    span's audio is ever read.
+    """
+    for sup in cut.supervisions:
+        if len(cut.supervisions) == 1 and abs(sup.start) < 1e-3 and abs(sup.duration - cut.duration) < 1e-2:
+            yield sup.id, cut, sup
+        else:
+            piece = cut.truncate(offset=max(0.0, sup.start), duration=sup.duration,
+                                 keep_excessive_supervisions=False)
+            yield sup.id, piece, sup
+
+
 def load_utterances(
     cuts, cfg: FeatureConfig, sample_rate: int = 16000, languages: list[str] | None = None,
-    progress: bool = False, desc: str = "features",
+    progress: bool = False, desc: str = "features", max_duration: float | None = None,
 ) -> tuple[list[Utterance], LoadReport]:
-    """Compute features for every supervised cut (optionally only some languages).
+    """Compute features for every supervision (optionally only some languages).
+
+    Args:
+        max_duration: seconds; longer utterances are skipped from their manifest
+            duration, before any audio is read (an hour-long file costs nothing).
 
     Returns:
         The utterances, and a report naming the skipped ones and why.
@@ -102,28 +143,30 @@ def load_utterances(
     torch.set_num_threads(1)
     try:
         for cut in tqdm(cuts, desc=desc, unit="utt", disable=not progress, leave=False):
-            _load_one(cut, cfg, sample_rate, languages, out, report)
+            for uid, piece, sup in supervised_pieces(cut):
+                _load_one(uid, piece, sup, cfg, sample_rate, languages, max_duration, out, report)
     finally:
         torch.set_num_threads(threads)
     return out, report
 
 
-def _load_one(cut, cfg: FeatureConfig, sample_rate: int, languages: list[str] | None,
-              out: list[Utterance], report: LoadReport) -> None:
-    if not cut.supervisions:
-        return
-    sup = cut.supervisions[0]
+def _load_one(uid: str, cut, sup, cfg: FeatureConfig, sample_rate: int, languages: list[str] | None,
+              max_duration: float | None, out: list[Utterance], report: LoadReport) -> None:
     if languages is not None and sup.language not in languages:
+        return
+    source = cut_audio_source(cut)
+    if max_duration is not None and sup.duration > max_duration:
+        report.skipped.append((uid, f"{source}: {sup.duration:.1f} s is longer than "
+                                    f"data.max_duration ({max_duration:g} s)"))
         return
     try:
         wave = load_cut_audio(cut, sample_rate)
-        feats = fbank(wave, sample_rate, cfg, source=cut_audio_source(cut))
+        feats = fbank(wave, sample_rate, cfg, source=source)
     except SpeechtlError as err:
-        report.skipped.append((cut.id, str(err)))
+        report.skipped.append((uid, str(err)))
         return
     phonemes = (sup.custom or {}).get("phonemes", "")
-    out.append(Utterance(cut.id, sup.language or "", sup.speaker or "", feats, phonemes,
-                         sup.text or "", cut_audio_source(cut)))
+    out.append(Utterance(uid, sup.language or "", sup.speaker or "", feats, phonemes, sup.text or "", source))
     report.kept += 1
 
 
@@ -169,15 +212,20 @@ class Batch:
 class PhonemeDataset(torch.utils.data.Dataset):
     """Utterances with their phoneme targets encoded per language.
 
-    Utterances whose language has no inventory, or whose phonemes are not in it,
-    are skipped and reported (see :attr:`report`). Unlabelled utterances are
-    kept with empty targets.
+    Utterances whose language has no inventory, whose phonemes are not in it,
+    or (with ``max_frames``) that no batch could hold, are skipped and reported
+    (see :attr:`report`). Unlabelled utterances are kept with empty targets.
     """
 
-    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory]) -> None:
+    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory],
+                 max_frames: int | None = None) -> None:
         self.items: list[tuple[Utterance, torch.Tensor]] = []
         self.report = LoadReport()
         for utt in utterances:
+            if max_frames is not None and utt.feats.shape[0] > max_frames:
+                self.report.skipped.append((utt.id, f"{utt.source}: {utt.feats.shape[0]} frames exceed "
+                                                    f"train.max_frames ({max_frames})"))
+                continue
             if not utt.labelled:
                 self.items.append((utt, torch.zeros(0, dtype=torch.long)))
                 continue

@@ -57,9 +57,26 @@ def all_reduce_mean(value: float, info: DistInfo) -> float:
     """Mean of a Python number over ranks."""
     if not info.enabled:
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    return all_reduce_sum([value], info)[0] / info.world_size
+
+
+def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:
+    """Element-wise sum of a list of Python numbers over ranks (one collective)."""
+    if not info.enabled or not values:
+        return list(values)
+    # NCCL reduces CUDA tensors only; gloo takes CPU ones
+    t = torch.tensor(values, dtype=torch.float64, device=info.device)
     dist.all_reduce(t)
-    return float(t.item()) / info.world_size
+    return t.cpu().tolist()
+
+
+def all_gather(obj, info: DistInfo) -> list:
+    """Every rank's ``obj`` (any picklable value passed between our own processes), rank order."""
+    if not info.enabled:
+        return [obj]
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
 
 
 def cleanup(info: DistInfo) -> None:

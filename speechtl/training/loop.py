@@ -5,6 +5,12 @@ AdamW with linear warm-up and cosine decay, gradient clipping, checkpoints every
 optimizer, scheduler, step, epoch position and RNG), a progress bar with loss and
 throughput (seconds of audio per second), a JSONL log and TensorBoard scalars
 when tensorboard is installed. Runs as one process or under ``torchrun`` (DDP).
+
+Under DDP each rank's loss is weighted by its share of the global batch, so the
+averaged gradient is that of the mean over the whole global batch: N processes
+follow the same trajectory as one process with the same global batch. A step
+whose gradient is not finite (one poisoned utterance) is skipped and counted,
+and the log names the batch, instead of corrupting the weights.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +30,7 @@ from torch import nn
 
 from speechtl.recipe import TrainConfig
 from speechtl.training.checkpoint import latest_checkpoint, load_model_files, load_trainer_state, save_checkpoint
-from speechtl.training.distributed import DistInfo, all_reduce_mean
+from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
 
 log = logging.getLogger(__name__)
@@ -98,6 +105,8 @@ class Trainer:
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
+        self.skipped_steps = 0  # updates dropped for a non-finite gradient
+        self._purge_step: int | None = None  # TensorBoard hides events >= this after a resume
         self.ckpt_dir = self.exp_dir / "checkpoints"
         self._writer = None
         self._forward = objective
@@ -114,17 +123,23 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            "skipped_steps": self.skipped_steps,
             "rng": _rng_state(),
             "objective_extra": {k: v for k, v in self.objective.state_dict().items()
                                 if not k.startswith("task.model.")},
         }
 
     def save(self) -> Path | None:
+        """Write a checkpoint (rank 0); every rank must call it (their RNG states are gathered)."""
+        rng_ranks = all_gather(_rng_state(), self.dist)
         if not self.dist.is_main:
             return None
+        state = self.state_dict()
+        if self.dist.enabled:
+            state["rng_ranks"] = rng_ranks
         model = self.objective.model
         path = save_checkpoint(self.ckpt_dir, self.step, model.state_dict(), self.model_meta(),
-                               self.state_dict(), keep=self.cfg.keep_checkpoints)
+                               state, keep=self.cfg.keep_checkpoints)
         log.info("saved checkpoint %s", path)
         return path
 
@@ -141,9 +156,37 @@ class Trainer:
         self.optimizer.load_state_dict(trainer["optimizer"])
         self.scheduler.load_state_dict(trainer["scheduler"])
         self.step, self.epoch, self.batch_in_epoch = trainer["step"], trainer["epoch"], trainer["batch_in_epoch"]
-        _set_rng_state(trainer["rng"])
+        self.skipped_steps = trainer.get("skipped_steps", 0)
+        rng, ranks = trainer["rng"], trainer.get("rng_ranks") or [trainer["rng"]]
+        if len(ranks) == self.dist.world_size:
+            rng = ranks[self.dist.rank]
+        elif self.dist.is_main:
+            log.warning("%s was written by %d process(es), this run has %d: the batches are the same, "
+                        "random draws (dropout, SpecAugment) differ from an uninterrupted run",
+                        path, len(ranks), self.dist.world_size)
+        _set_rng_state(rng)
+        if self.dist.is_main:
+            self._truncate_log()
+        self._purge_step = self.step + 1
         log.info("resumed from %s (step %d)", path, self.step)
         return True
+
+    def _truncate_log(self) -> None:
+        """Drop log records past the resumed step (and a line cut short by a crash)."""
+        path = self.exp_dir / "train_log.jsonl"
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and record.get("step", 0) <= self.step:
+                kept.append(line + "\n")
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, path)
 
     # --------------------------------------------------------------- logging
     def _log(self, record: dict) -> None:
@@ -158,7 +201,7 @@ class Trainer:
             except ImportError:  # tensorboard is optional
                 self._writer = False
             else:
-                self._writer = SummaryWriter(str(self.exp_dir / "tensorboard"))
+                self._writer = SummaryWriter(str(self.exp_dir / "tensorboard"), purge_step=self._purge_step)
         if self._writer:
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)):
@@ -174,7 +217,7 @@ class Trainer:
         self.objective.train()
         bar = tqdm(total=self.cfg.max_steps, initial=self.step, desc="training", unit="step",
                    disable=not self.progress, dynamic_ncols=True)
-        window = {"loss": 0.0, "steps": 0, "audio": 0.0, "items": 0, "start": time.perf_counter()}
+        window = {"loss": 0.0, "updates": 0, "audio": 0.0, "items": 0, "start": time.perf_counter()}
         extra: dict[str, float] = {}
         last: dict = {}
         while self.step < self.cfg.max_steps:
@@ -182,20 +225,25 @@ class Trainer:
             for indices in self.sampler:
                 batch = self.collate([self.dataset[i] for i in indices]).to(self.device)
                 loss, out = self._forward(batch, self.step / max(1, self.cfg.max_steps))
+                weight = self._rank_weight(len(indices))
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * weight).backward()
                 grad_norm = nn.utils.clip_grad_norm_(self.objective.parameters(), self.cfg.grad_clip)
-                self.optimizer.step()
+                # the gradient is all-reduced, so every rank takes the same branch
+                if torch.isfinite(grad_norm):
+                    self.optimizer.step()
+                    window["loss"] += float(loss.detach()) * weight
+                    window["updates"] += 1
+                    for k, v in out.logs.items():
+                        extra[k] = extra.get(k, 0.0) + v * weight
+                else:
+                    self._skip_update(batch, grad_norm)
                 self.scheduler.step()
                 self.step += 1
                 self.batch_in_epoch += 1
-                window["loss"] += float(loss.detach())
-                window["steps"] += 1
                 window["items"] += len(indices)
                 if self.fps and hasattr(batch, "lengths"):
                     window["audio"] += float(batch.lengths.sum()) / self.fps
-                for k, v in out.logs.items():
-                    extra[k] = extra.get(k, 0.0) + v
                 bar.update(1)
                 if self.step % self.cfg.log_every == 0 or self.step == self.cfg.max_steps:
                     last = self._flush(window, extra, grad_norm, bar)
@@ -210,21 +258,55 @@ class Trainer:
         bar.close()
         return last
 
+    def _rank_weight(self, n_local: int) -> float:
+        """Weight of this rank's per-item mean loss under DDP (1.0 in one process).
+
+        DDP averages gradients over ranks; weighting each rank's mean by
+        ``n_local * world_size / n_global`` makes that average the gradient of
+        the mean over the whole global batch, whose shares differ by an item.
+        """
+        if not self.dist.enabled:
+            return 1.0
+        n_global = all_reduce_sum([float(n_local)], self.dist)[0]
+        return n_local * self.dist.world_size / n_global
+
+    def _skip_update(self, batch: Any, grad_norm: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.skipped_steps += 1
+        ids = getattr(batch, "ids", None)
+        log.warning("step %d: gradient norm is %s; update skipped (%d so far)%s", self.step + 1,
+                    float(grad_norm), self.skipped_steps,
+                    f"; batch on rank {self.dist.rank}: {', '.join(map(str, ids))}" if ids else "")
+
+    def _window_means(self, window: dict, extra: dict) -> dict[str, float]:
+        """Loss and method logs averaged over the window's updates and over ranks."""
+        updates = max(1, window["updates"])
+        local = {"loss": window["loss"] / updates, **{k: v / updates for k, v in extra.items()}}
+        gathered = all_gather(local, self.dist)  # methods may log different keys on different ranks
+        keys = list(dict.fromkeys(k for g in gathered for k in g))
+        means = {k: sum(g[k] for g in gathered if k in g) / sum(k in g for g in gathered) for k in keys}
+        if not window["updates"]:  # every update of the window was skipped
+            means["loss"] = None
+        return means
+
     def _flush(self, window: dict, extra: dict, grad_norm: torch.Tensor, bar) -> dict:
         elapsed = time.perf_counter() - window["start"]
-        steps = max(1, window["steps"])
-        loss = all_reduce_mean(window["loss"] / steps, self.dist)
+        means = self._window_means(window, extra)
+        loss = means.pop("loss")
         record: dict[str, Any] = {
             "step": self.step, "epoch": self.epoch, "loss": loss,
-            "lr": self.scheduler.get_last_lr()[0], "grad_norm": float(grad_norm),
+            "lr": self.scheduler.get_last_lr()[0],
+            "grad_norm": float(grad_norm) if torch.isfinite(grad_norm) else None,
         }
-        record.update({k: v / steps for k, v in extra.items()})
+        record.update(means)
+        if self.skipped_steps:
+            record["skipped_steps"] = self.skipped_steps
         # throughput over all ranks: each rank processed its own share
         if self.fps:
             record["audio_sec_per_sec"] = window["audio"] * self.dist.world_size / max(elapsed, 1e-9)
         record["items_per_sec"] = window["items"] * self.dist.world_size / max(elapsed, 1e-9)
         self._log(record)
         speed = (f"{record['audio_sec_per_sec']:.0f}x rt" if self.fps else f"{record['items_per_sec']:.0f} it/s")
-        bar.set_postfix_str(f"loss {loss:.3f} | {speed}")
-        window.update(loss=0.0, steps=0, audio=0.0, items=0, start=time.perf_counter())
+        bar.set_postfix_str(f"loss {loss if loss is None else format(loss, '.3f')} | {speed}")
+        window.update(loss=0.0, updates=0, audio=0.0, items=0, start=time.perf_counter())
         return record

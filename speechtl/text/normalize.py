@@ -1,0 +1,56 @@
+"""Normalisation of real transcripts before G2P.
+
+Corpora write "Hello, World!" or "HELLO WORLD"; the lexicon and the word error
+rate want ``hello world``. Unicode is put in NFC form (one code point for
+"é"), case is folded, punctuation and symbols become spaces except an
+apostrophe or hyphen between two letters ("don't", "l'homme", "e-mail"), and
+whitespace is collapsed. Digits stay: eSpeak reads them in the transcript's
+language, and a number it reads as several words is reported by G2P.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# typographic apostrophes and hyphens are written as their ASCII forms
+_APOSTROPHES = {"'", "\u2019", "\u02bc", "\u2018"}
+_HYPHENS = {"-", "\u2010", "\u2011"}
+
+
+def _is_word_char(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+def normalize_text(text: str, lowercase: bool = True, remove_punctuation: bool = True) -> str:
+    """Normalise one transcript.
+
+    Args:
+        text: as the corpus wrote it.
+        lowercase: fold case (Python's ``str.lower``, which is not locale-aware:
+            Turkish dotted/dotless i are not special-cased).
+        remove_punctuation: replace punctuation, symbols and control characters
+            by spaces, keeping ``'`` and ``-`` between two letters or digits.
+
+    Returns:
+        Words separated by single spaces, no leading or trailing space.
+
+    Example:
+        >>> normalize_text("“Don’t”, she said — NOW!")
+        "don't she said now"
+    """
+    text = unicodedata.normalize("NFC", text)
+    if lowercase:
+        text = unicodedata.normalize("NFC", text.lower())
+    if remove_punctuation:
+        chars = []
+        for i, ch in enumerate(text):
+            category = unicodedata.category(ch)
+            if ch in _APOSTROPHES or ch in _HYPHENS:
+                inside = 0 < i < len(text) - 1 and _is_word_char(text[i - 1]) and _is_word_char(text[i + 1])
+                chars.append(("'" if ch in _APOSTROPHES else "-") if inside else " ")
+            elif category[0] in "PSCZ":  # punctuation, symbols, control/format, separators
+                chars.append(" ")
+            else:
+                chars.append(ch)
+        text = "".join(chars)
+    return " ".join(text.split())

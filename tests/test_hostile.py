@@ -1,0 +1,153 @@
+"""Hostile input: malformed manifests and Kaldi files, lying audio headers, poisoned batches, foreign model files."""
+
+import gzip
+import json
+import logging
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from speechtl.cli import main
+from speechtl.data.dataset import PhonemeDataset, Utterance, collate, load_utterances
+from speechtl.data.kaldi import load_kaldi_dir, read_kaldi_table
+from speechtl.data.manifests import read_manifest
+from speechtl.data.sampler import BucketBatchSampler
+from speechtl.errors import CheckpointError, ManifestError
+from speechtl.models.acoustic import AcousticModel
+from speechtl.models.io import load_model, save_model
+from speechtl.recipe import FeatureConfig, ModelConfig, Recipe, TrainConfig
+from speechtl.text.inventory import Inventory
+from speechtl.training.ctc_task import CTCTask
+from speechtl.training.loop import Trainer
+from speechtl.training.objective import Objective
+
+RECORDING = {"id": "r1", "sources": [{"type": "file", "channels": [0], "source": "a.wav"}],
+             "sampling_rate": 16000, "num_samples": 16000, "duration": 1.0}
+
+
+def _jsonl(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("lines, message", [
+    ([json.dumps(RECORDING), '{"id": "r2", "sources": [', ""], r"m.jsonl:2: not valid JSON"),
+    ([json.dumps(RECORDING), "[1, 2]"], r"m.jsonl:2: expected a JSON object, got list"),
+    ([json.dumps(RECORDING), json.dumps({**RECORDING, "sources": "nope"})], r"m.jsonl:2: not a Lhotse manifest item"),
+    ([json.dumps(RECORDING), json.dumps(RECORDING)], r"m.jsonl:2: id 'r1' already on line 1"),
+    ([json.dumps(RECORDING), json.dumps({"id": "s", "recording_id": "r1", "start": 0, "duration": 1})],
+     r"m.jsonl:2: a SupervisionSegment in a manifest of recordings"),
+])
+def test_malformed_manifest_lines_are_named(tmp_path, lines, message):
+    with pytest.raises(ManifestError, match=message):
+        read_manifest(_jsonl(tmp_path / "m.jsonl", lines))
+
+
+def test_truncated_gzip_and_bad_bytes_are_named(tmp_path):
+    data = gzip.compress(("\n".join(json.dumps({**RECORDING, "id": f"r{i}"}) for i in range(2000))).encode())
+    (tmp_path / "t.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ManifestError, match=r"t.jsonl.gz: unreadable or truncated after line \d+"):
+        read_manifest(tmp_path / "t.jsonl.gz")
+    (tmp_path / "b.jsonl").write_bytes(json.dumps(RECORDING).encode() + b"\n\xff\xfe\n")
+    with pytest.raises(ManifestError, match=r"b.jsonl:2: not UTF-8"):
+        read_manifest(tmp_path / "b.jsonl")
+    with pytest.raises(ManifestError, match=r"missing.jsonl: manifest not found"):
+        read_manifest(tmp_path / "missing.jsonl")
+
+
+def test_malformed_kaldi_files_are_named(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "wav.scp").write_text("u1 /a.wav\n\nu2\n")
+    with pytest.raises(ManifestError, match=r"wav.scp:3: expected 'key value', got 'u2'"):
+        read_kaldi_table(d / "wav.scp")
+    (d / "wav.scp").write_text("u1 /a.wav\nu1 /b.wav\n")
+    with pytest.raises(ManifestError, match=r"wav.scp:2: 'u1' already on line 1"):
+        load_kaldi_dir(d, "en")
+    (d / "wav.scp").write_text("u1 sox a.wav -t wav - |\n")
+    (d / "text").write_text("u1 hello\n")
+    with pytest.raises(ManifestError, match="pipe commands are not supported"):
+        load_kaldi_dir(d, "en")
+    (d / "wav.scp").write_text("u1 /a.wav\n")
+    (d / "segments").write_text("u1 r1 2.0 1.0\n")
+    with pytest.raises(ManifestError, match=r"segments:1: expected 'utterance recording start end'"):
+        load_kaldi_dir(d, "en")
+    (d / "segments").unlink()
+    (d / "text").write_bytes(b"u1 caf\xe9\n")
+    with pytest.raises(ManifestError, match=r"text:1: not UTF-8"):
+        load_kaldi_dir(d, "en")
+    (d / "text").write_text("u1 hello\n")
+    with pytest.raises(ManifestError, match="give the part a language, or add an utt2lang file"):
+        load_kaldi_dir(d, "")
+    with pytest.raises(ManifestError, match="no such Kaldi data directory"):
+        load_kaldi_dir(tmp_path / "nope", "en")
+
+
+def test_audio_truncated_after_its_manifest_was_made_is_skipped_and_named(tmp_path):
+    from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
+
+    path = tmp_path / "cut-short.wav"
+    sf.write(path, 0.1 * np.sin(np.arange(16000) / 5), 16000)
+    rec = Recording.from_file(path, recording_id="r1")
+    path.write_bytes(path.read_bytes()[:20000])  # a copy interrupted half-way
+    sup = SupervisionSegment("u1", "r1", 0, 1.0, language="en", text="a", custom={"phonemes": "a"})
+    cuts = CutSet.from_manifests(recordings=RecordingSet.from_recordings([rec]),
+                                 supervisions=SupervisionSet.from_segments([sup]))
+    utts, report = load_utterances(cuts, FeatureConfig())
+    assert utts == [] and report.skipped[0][0] == "u1" and "cut-short.wav: the file holds 0.62 s of audio, its manifest says 1.00 s" in report.skipped[0][1]
+
+
+def test_a_poisoned_batch_is_skipped_not_fatal(tmp_path, caplog):
+    """NaN features reaching the loss: the update is skipped and counted, the weights stay finite."""
+    torch.manual_seed(0)
+    torch.set_num_threads(1)  # as the tiny recipes do: a tiny model on a shared 2-core machine
+    inv = Inventory(["a", "b"])
+    utts = [Utterance(f"u{i}", "en", "s", torch.randn(40 + i, 80), "a b | a", "a b", f"u{i}.wav") for i in range(12)]
+    utts[5].feats[:] = float("nan")  # all of it: SpecAugment masks cannot hide it
+    recipe = Recipe(model=ModelConfig(encoder="tdnn", dim=16, layers=1))
+    recipe.features.cmvn = "utterance"
+    model = AcousticModel(recipe, {"en": inv})
+    dataset = PhonemeDataset(utts, {"en": inv})
+    cfg = TrainConfig(max_steps=12, max_frames=120, warmup_steps=2, log_every=3, checkpoint_every=100)
+    trainer = Trainer(Objective(CTCTask(model)), dataset, collate, BucketBatchSampler(dataset.num_frames(), 120),
+                      cfg, tmp_path, model_meta=dict, progress=False)
+    with caplog.at_level(logging.WARNING):
+        trainer.fit()
+    assert trainer.step == 12 and trainer.skipped_steps >= 1
+    assert "update skipped" in caplog.text and "u5" in caplog.text
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    log = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1]["skipped_steps"] == trainer.skipped_steps and all(r["loss"] is None or np.isfinite(r["loss"])
+                                                                    for r in log)
+
+
+def test_an_utterance_no_batch_can_hold_is_skipped():
+    inv = Inventory(["a"])
+    utts = [Utterance("short", "en", "s", torch.zeros(50, 80), "a", "a", "s.wav"),
+            Utterance("long", "en", "s", torch.zeros(5000, 80), "a", "a", "l.wav")]
+    dataset = PhonemeDataset(utts, {"en": inv}, max_frames=1000)
+    assert len(dataset) == 1 and "l.wav: 5000 frames exceed train.max_frames (1000)" in dataset.report.skipped[0][1]
+
+
+def test_model_files_that_are_not_ours(tmp_path, capsys):
+    torch.save({"weight": torch.zeros(3)}, tmp_path / "torch.safetensors")  # a zip of pickles
+    (tmp_path / "torch.json").write_text(json.dumps({"format": "speechtl-model", "kind": "acoustic-model"}))
+    with pytest.raises(CheckpointError, match="not a safetensors file"):
+        load_model(tmp_path / "torch")
+    (tmp_path / "x.json").write_bytes(b"\x80\x04K\x01.")  # a pickle where the metadata should be
+    (tmp_path / "x.safetensors").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="not a speechtl model metadata file"):
+        load_model(tmp_path / "x")
+    small = AcousticModel(Recipe(model=ModelConfig(encoder="tdnn", dim=8, layers=1)), {"en": Inventory(["a"])})
+    save_model(small, tmp_path / "m")
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["recipe"]["model"]["dim"] = 16  # metadata that does not fit the weights
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="weights do not fit the recorded model"):
+        load_model(tmp_path / "m")
+    meta["recipe"]["model"]["dim"] = "wide"
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    assert main(["eval", str(tmp_path / "m")]) == 2
+    assert "malformed model metadata: model.dim: expected int, got str 'wide'" in capsys.readouterr().err
