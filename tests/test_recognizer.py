@@ -164,3 +164,16 @@ def test_decode_cli_json_lines_and_a_missing_file(es_model, unseen, tmp_path, ca
     assert set(record["words"][0]) >= {"word", "start", "end", "phonemes", "confidence"}
     assert main(["decode", "--model", str(es_model), "--greedy", str(wav)]) == 0
     assert capsys.readouterr().out.startswith(f"{wav}: ")
+
+
+def test_lexicon_check_cli_against_the_model(es_model, tmp_path, capsys):
+    good = tmp_path / "good.txt"
+    good.write_text("casa k a s a\ncasa k a s a\n", encoding="utf-8")
+    assert main(["lexicon", "check", str(good), "--model", str(es_model), "--lang", "es"]) == 0
+    assert "1 repeated lines ignored" in capsys.readouterr().out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("casa k a s a\nrouge ʁ u ʒ\n", encoding="utf-8")
+    assert main(["lexicon", "check", str(bad), "--model", str(es_model), "--lang", "es"]) == 2
+    assert f"{bad}:2: unknown phoneme 'ʁ'" in capsys.readouterr().err
+    assert main(["lexicon", "check", str(good), "--model", str(es_model), "--lang", "de"]) == 2
+    assert "no head for language 'de'" in capsys.readouterr().err
