@@ -3,6 +3,7 @@
 One short training run (about 40 s on 2 cores) serves every test here.
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,8 +24,7 @@ from speechtl.text.lexicon import g2p_lexicon, read_word_list
 @pytest.fixture(scope="module")
 def es_model(tiny_corpus, tmp_path_factory):
     """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
-    recipe = Recipe(name="tiny-es", data=tiny_corpus)
-    recipe.data.languages = ["es"]
+    recipe = Recipe(name="tiny-es", data=dataclasses.replace(tiny_corpus, languages=["es"]))  # a copy: shared
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
     recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
     recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 500, 10
