@@ -6,7 +6,9 @@ On the synthetic test split (its words never occur in a training transcript), pe
   (N = 1,000 and 10,000: the most frequent wordfreq words that are not test words,
   pronounced by G2P; distractors sounding exactly like a test word are left out,
   since without a language model no recogniser can tell them apart). The word
-  penalty is chosen on the dev split (its own unseen words + 1,000 distractors).
+  and word-boundary scores are chosen on the dev split (its own unseen words +
+  1,000 distractors). Also reported: WER with homophones merged (a word counts
+  as right when it sounds exactly like the reference).
 * Baseline (a): a SentencePiece subword CTC model trained by the same recipe
   (``--set units.kind=subword``): greedy open-vocabulary WER, and WER with the
   same word lists as a lexicon spelled in pieces.
@@ -93,17 +95,19 @@ def homophone_tolerant(utts, hyps, lexicons: dict[str, Lexicon]) -> dict[str, Er
     return per_language(mapped_utts, mapped)
 
 
-def tune_word_score(model, dev, lexicons, grid: list[float], word_boundary: str | None = None) -> tuple[float, dict]:
-    """The word score with the lowest mean dev WER, and the WER of each."""
+def tune(model, dev, lexicons, word_scores: list[float], sil_scores: list[float],
+         word_boundary: str | None = None) -> tuple[dict, dict]:
+    """The (word_score, sil_score) pair with the lowest mean dev WER, and the WER of each pair."""
     ems = emissions(model, dev)
     table = {}
-    for score in grid:
-        cfg = dataclasses.replace(model.recipe.decode, word_score=score)
-        decoders = lexicon_decoders(model, lexicons, cfg, word_boundary)
-        table[score] = rates(per_language(dev, decode_all(decoders, dev, ems)))
-        print(f"dev word_score {score:+.1f}: WER {table[score]}", flush=True)
-    best = min(grid, key=lambda s: table[s]["mean"])
-    return best, {str(k): v for k, v in table.items()}
+    for ws in word_scores:
+        for sil in sil_scores:
+            cfg = dataclasses.replace(model.recipe.decode, word_score=ws, sil_score=sil)
+            decoders = lexicon_decoders(model, lexicons, cfg, word_boundary)
+            table[(ws, sil)] = rates(per_language(dev, decode_all(decoders, dev, ems)))
+            print(f"dev word_score {ws:+.1f} sil_score {sil:+.1f}: WER {table[(ws, sil)]}", flush=True)
+    ws, sil = min(table, key=lambda k: table[k]["mean"])
+    return {"word_score": ws, "sil_score": sil}, {f"{k[0]:+.1f},{k[1]:+.1f}": v for k, v in table.items()}
 
 
 def spelled_in_pieces(model, lexicons: dict[str, Lexicon]) -> dict[str, Lexicon]:
@@ -116,7 +120,7 @@ def spelled_in_pieces(model, lexicons: dict[str, Lexicon]) -> dict[str, Lexicon]
 
 
 def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dict[str, Lexicon]],
-                     grid: list[float]) -> dict:
+                     word_scores: list[float]) -> dict:
     """Greedy open-vocabulary WER, and lexicon WER with the same word lists spelled in pieces."""
     from speechtl.decoding.greedy import ctc_greedy
 
@@ -133,10 +137,11 @@ def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dic
     result = {"model": path, "greedy_open_vocabulary": rates(per_language(utts, greedy))}
     print(f"subword greedy: {result['greedy_open_vocabulary']}", flush=True)
     dev = [u for u in dev if u.language in model.inventories]
-    best, result["dev_word_score_grid"] = tune_word_score(model, dev, spelled_in_pieces(model, dev_lexicons),
-                                                          grid, word_boundary="none")
-    result["word_score"] = best
-    cfg = dataclasses.replace(model.recipe.decode, word_score=best)
+    # pieces have no "|": sil_score does not apply
+    best, result["dev_grid"] = tune(model, dev, spelled_in_pieces(model, dev_lexicons), word_scores, [0.0],
+                                    word_boundary="none")
+    result["decode"] = best
+    cfg = dataclasses.replace(model.recipe.decode, **best)
     for n, by_lang in lexicons.items():
         decoders = lexicon_decoders(model, spelled_in_pieces(model, by_lang), cfg, word_boundary="none")
         result[f"lexicon_{n}"] = rates(per_language(utts, decode_all(decoders, utts, ems)))
@@ -209,7 +214,10 @@ def main() -> None:
     ap.add_argument("--model", default="exp/multilingual-synth/model")
     ap.add_argument("--subword-model", help="the same recipe trained with --set units.kind=subword")
     ap.add_argument("--distractors", type=int, nargs="+", default=[1000, 10000])
-    ap.add_argument("--word-scores", type=float, nargs="+", default=[0.0, -1.0, -2.0, -3.0, -4.0, -6.0])
+    ap.add_argument("--word-scores", type=float, nargs="+", default=[0.0, -2.0, -4.0, -6.0, -8.0],
+                    help="word_score values tried on dev")
+    ap.add_argument("--sil-scores", type=float, nargs="+", default=[0.0, -2.0, -4.0],
+                    help="sil_score values tried on dev")
     ap.add_argument("--rtf-files", type=int, default=100, help="English test files timed for the RTF")
     ap.add_argument("--no-pocketsphinx", action="store_true")
     ap.add_argument("--long-minutes", type=float, default=0.0, help="also decode a file this long")
@@ -229,9 +237,9 @@ def main() -> None:
                     "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, no GPU",
                     "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])}
     dev_lex = split_lexicons(model, recipe.data.root, "dev", languages, [1000])[1000]
-    best, report["dev_word_score_grid"] = tune_word_score(model, dev, dev_lex, args.word_scores)
-    report["word_score"] = best
-    cfg = dataclasses.replace(recipe.decode, word_score=best)
+    best, report["dev_grid"] = tune(model, dev, dev_lex, args.word_scores, args.sil_scores)
+    report["decode"] = best
+    cfg = dataclasses.replace(recipe.decode, **best)
     lexicons = split_lexicons(model, recipe.data.root, "test", languages, sizes)
     report["lexicon_sizes"] = {str(n): {lang: len(lex) for lang, lex in by.items()} for n, by in lexicons.items()}
     ems = emissions(model, test)

@@ -147,8 +147,8 @@ class DecodeConfig:
     beam_threshold: float = 25.0  # drop hypotheses this far (log-prob) below the best
     lm: str = ""  # optional KenLM word language model (ARPA or binary); "" for none
     lm_weight: float = 2.0  # weight of the language-model log-probability (with lm)
-    word_score: float = -3.0  # added per word: < 0 penalises splitting into short words (tuned on dev)
-    sil_score: float = 0.0  # added per word-boundary ("|") frame
+    word_score: float = -4.0  # added per word: < 0 penalises splitting into short words (chosen on dev)
+    sil_score: float = -2.0  # added per word-boundary ("|") frame (chosen on dev)
     word_boundary: Literal["optional", "required"] = "optional"  # must "|" separate words? (lexicon_decoder.py)
     chunk_seconds: float = 30.0  # longer audio is decoded in pieces cut at quiet points
 

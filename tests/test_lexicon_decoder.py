@@ -11,7 +11,7 @@ from speechtl.text.lexicon import Lexicon
 
 TOKENS = ["<blank>", "|", "a", "b", "c"]
 LEXICON = Lexicon.from_mapping({"ab": ["a", "b"], "ba": ["b", "a"], "cab": ["c", "a", "b"], "c": ["c"]})
-NO_PENALTY = DecodeConfig(word_score=0.0)
+NO_PENALTY = DecodeConfig(word_score=0.0, sil_score=0.0)
 
 
 def posteriors(frames: str, sharp: float = 10.0) -> torch.Tensor:

@@ -3,6 +3,7 @@
 One short training run (about 40 s on 2 cores) serves every test here.
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,8 +24,7 @@ from speechtl.text.lexicon import g2p_lexicon, read_word_list
 @pytest.fixture(scope="module")
 def es_model(tiny_corpus, tmp_path_factory):
     """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
-    recipe = Recipe(name="tiny-es", data=tiny_corpus)
-    recipe.data.languages = ["es"]
+    recipe = Recipe(name="tiny-es", data=dataclasses.replace(tiny_corpus, languages=["es"]))  # a copy: shared
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
     recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
     recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 500, 10
@@ -164,3 +164,16 @@ def test_decode_cli_json_lines_and_a_missing_file(es_model, unseen, tmp_path, ca
     assert set(record["words"][0]) >= {"word", "start", "end", "phonemes", "confidence"}
     assert main(["decode", "--model", str(es_model), "--greedy", str(wav)]) == 0
     assert capsys.readouterr().out.startswith(f"{wav}: ")
+
+
+def test_lexicon_check_cli_against_the_model(es_model, tmp_path, capsys):
+    good = tmp_path / "good.txt"
+    good.write_text("casa k a s a\ncasa k a s a\n", encoding="utf-8")
+    assert main(["lexicon", "check", str(good), "--model", str(es_model), "--lang", "es"]) == 0
+    assert "1 repeated lines ignored" in capsys.readouterr().out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("casa k a s a\nrouge ʁ u ʒ\n", encoding="utf-8")
+    assert main(["lexicon", "check", str(bad), "--model", str(es_model), "--lang", "es"]) == 2
+    assert f"{bad}:2: unknown phoneme 'ʁ'" in capsys.readouterr().err
+    assert main(["lexicon", "check", str(good), "--model", str(es_model), "--lang", "de"]) == 2
+    assert "no head for language 'de'" in capsys.readouterr().err

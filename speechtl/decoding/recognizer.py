@@ -32,7 +32,7 @@ from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
-from speechtl.errors import AudioError, LanguageError
+from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.recipe import DecodeConfig
 from speechtl.text.lexicon import Lexicon, g2p_lexicon, shipped_lexicon
@@ -126,7 +126,7 @@ class Recognizer:
     def __init__(self, model: AcousticModel, config: DecodeConfig | None = None,
                  device: str | torch.device = "cpu") -> None:
         if model.recipe.units.kind != "phoneme":
-            raise LanguageError(f"the model outputs {model.recipe.units.kind} units; lexicon decoding needs "
+            raise CheckpointError(f"the model outputs {model.recipe.units.kind} units; lexicon decoding needs "
                                 "a phoneme model")
         self.model = model.to(device).eval()
         self.device = torch.device(device)

@@ -82,6 +82,8 @@ def pronounce(words: list[str], language: str) -> dict[str, list[str]]:
 
 _VOWELS = set("aeiouyæøœɐɑɒɔəɘɛɜɞɤɨɪɯɵʉʊʌʏɚɶ")
 _VOICED_OBSTRUENTS = {"b", "d", "ɡ", "v", "z", "ʒ", "ð", "dʒ", "ɣ", "β", "dz", "dʑ", "ʑ"}
+_BILABIAL = {"p", "b", "m"}
+_VELAR = {"k", "ɡ"}
 _VOICELESS = {"p", "t", "k", "f", "s", "ʃ", "θ", "x", "ç", "h", "ts", "tʃ", "tɕ", "ɕ", "ʂ", "tʂ", "c", "χ"}
 
 
@@ -94,9 +96,11 @@ def carrier_words(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Frequent words to say a word between, so that eSpeak applies its cross-word rules.
 
     Left carriers end in a vowel / a voiceless consonant (Spanish lenition, Dutch
-    devoicing); right carriers start with a vowel / a voiced obstruent (French
-    liaison, Portuguese and Polish final voicing). Each is the most frequent plain
-    word of its kind (wordfreq), so the choice is deterministic.
+    devoicing); right carriers start with a vowel (French liaison), a voiced
+    obstruent (Portuguese and Polish final voicing), a bilabial and a velar
+    consonant (a final nasal taking the next word's place: Spanish ``un`` is
+    ``u m`` before ``p``). Each is the most frequent plain word of its kind
+    (wordfreq), so the choice is deterministic.
 
     Returns:
         ``(left carriers, right carriers)``.
@@ -107,12 +111,12 @@ def carrier_words(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     prons = pronounce(words, language)
 
     def first(test) -> list[str]:
-        return [next(w for w in words if w in prons and test(prons[w]))][:1] if any(
-            w in prons and test(prons[w]) for w in words) else []
+        return [w for w in words if w in prons and test(prons[w])][:1]
 
     left = first(lambda p: _is_vowel(p[-1])) + first(lambda p: p[-1] in _VOICELESS)
-    right = first(lambda p: _is_vowel(p[0])) + first(lambda p: p[0] in _VOICED_OBSTRUENTS)
-    return tuple(left), tuple(right)
+    right = (first(lambda p: _is_vowel(p[0])) + first(lambda p: p[0] in _VOICED_OBSTRUENTS)
+             + first(lambda p: p[0] in _BILABIAL) + first(lambda p: p[0] in _VELAR))
+    return tuple(dict.fromkeys(left)), tuple(dict.fromkeys(right))
 
 
 def pronounce_in_context(words: list[str], language: str) -> dict[str, list[list[str]]]:
