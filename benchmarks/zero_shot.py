@@ -44,7 +44,8 @@ from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, merge_h
 from speechtl.decoding.metrics import ErrorCounts  # noqa: E402
 from speechtl.experiment import load_split  # noqa: E402
 from speechtl.models.io import load_model  # noqa: E402
-from speechtl.text.lexicon import Lexicon, add_context_variants, frequent_lexicon, read_word_list  # noqa: E402
+from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon  # noqa: E402
+from speechtl.text.lexicon import Lexicon, read_word_list  # noqa: E402
 from speechtl.text.subword import encode, pieces_to_text, processor  # noqa: E402
 
 

@@ -22,7 +22,7 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
 from speechtl.text.inventory import Inventory
-from speechtl.text.lexicon import add_context_variants
+from speechtl.text.g2p_lexicon import add_context_variants
 from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed

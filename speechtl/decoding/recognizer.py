@@ -35,7 +35,8 @@ from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.recipe import DecodeConfig
-from speechtl.text.lexicon import Lexicon, g2p_lexicon, shipped_lexicon
+from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
+from speechtl.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
