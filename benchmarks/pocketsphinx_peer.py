@@ -49,7 +49,7 @@ def build_dictionary(words: list[str], directory: Path) -> dict:
     Returns:
         Counts: words from CMUdict, from G2P, and left out (G2P symbol without a CMU phone).
     """
-    from speechtl.text.lexicon import g2p_lexicon
+    from speechtl.text.g2p_lexicon import g2p_lexicon
 
     cmu = cmudict()
     missing = [w for w in words if w not in cmu]

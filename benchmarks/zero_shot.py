@@ -40,11 +40,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from speechtl.data.manifests import corpus_lexicon_path  # noqa: E402
-from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, per_language  # noqa: E402
+from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, merge_homophones, per_language  # noqa: E402
 from speechtl.decoding.metrics import ErrorCounts  # noqa: E402
 from speechtl.experiment import load_split  # noqa: E402
 from speechtl.models.io import load_model  # noqa: E402
-from speechtl.text.lexicon import Lexicon, add_context_variants, frequent_lexicon, read_word_list  # noqa: E402
+from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon  # noqa: E402
+from speechtl.text.lexicon import Lexicon, read_word_list  # noqa: E402
 from speechtl.text.subword import encode, pieces_to_text, processor  # noqa: E402
 
 
@@ -81,18 +82,6 @@ def split_lexicons(model, root: str, split: str, languages: list[str], sizes: li
         for n in sizes:
             out[n][lang] = base.merge(pool.subset(distractors[:n]))
     return out
-
-
-def homophone_tolerant(utts, hyps, lexicons: dict[str, Lexicon]) -> dict[str, ErrorCounts]:
-    """WER after mapping each word to the first lexicon word with the same first pronunciation."""
-    canon = {}
-    for lang, lex in lexicons.items():
-        first: dict = {}
-        canon[lang] = {w: first.setdefault(lex.pronunciations(w)[0], w) for w in lex}
-    mapped_utts = [dataclasses.replace(u, text=" ".join(canon[u.language].get(w, w) for w in u.text.split()))
-                   for u in utts]
-    mapped = [" ".join(canon[u.language].get(w, w) for w in h.split()) for u, h in zip(utts, hyps)]
-    return per_language(mapped_utts, mapped)
 
 
 def tune(model, dev, lexicons, word_scores: list[float], sil_scores: list[float],
@@ -248,7 +237,7 @@ def main() -> None:
         start = time.perf_counter()
         hyps = decode_all(lexicon_decoders(model, lexicons[n], cfg), test, ems)
         report["wer"][str(n)] = rates(per_language(test, hyps))
-        report["wer_homophones_merged"][str(n)] = rates(homophone_tolerant(test, hyps, lexicons[n]))
+        report["wer_homophones_merged"][str(n)] = rates(per_language(*merge_homophones(test, hyps, lexicons[n])))
         print(f"test words + {n} distractors: WER {report['wer'][str(n)]} ({time.perf_counter() - start:.0f} s)",
               flush=True)
     if args.subword_model:

@@ -22,7 +22,7 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
 from speechtl.text.inventory import Inventory
-from speechtl.text.lexicon import add_context_variants
+from speechtl.text.g2p_lexicon import add_context_variants
 from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed
@@ -203,12 +203,16 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
         lexicons = corpus_lexicons(recipe.data.root, sorted(per)) if words else {}
         # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
         lexicons = {lang: add_context_variants(lex, lang) for lang, lex in lexicons.items()}
-        wer = evaluate_wer(model, utts, lexicons, model.recipe.decode) if lexicons else {}
+        wer, merged = evaluate_wer(model, utts, lexicons, model.recipe.decode, homophones=True) if lexicons \
+            else ({}, {})
         report["per"] = {lang: c.as_dict() for lang, c in per.items()}
         if wer:
             report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
+            report["wer_homophones_merged"] = {lang: c.as_dict() for lang, c in merged.items()}
             report["wer_lexicon"] = {lang: len(lex) for lang, lex in lexicons.items()}
-        report["table"] = format_table(per, extra={"WER": wer} if wer else None)
+        report["table"] = format_table(per, extra={"WER": wer, "WER*": merged} if wer else None)
+        if wer:
+            report["table"] += "\nWER*: homophones merged (no language model tells them apart)"
     if output is None:
         base = Path(model_path)
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"

@@ -7,15 +7,8 @@ from hypothesis import strategies as st
 from speechtl.errors import LexiconError
 from speechtl.recipe import DEFAULT_LANGUAGES
 from speechtl.text.inventory import Inventory
-from speechtl.text.lexicon import (
-    Lexicon,
-    add_context_variants,
-    g2p_lexicon,
-    read_word_list,
-    shipped_lexicon,
-    shipped_lexicon_dir,
-    write_word_list,
-)
+from speechtl.text.g2p_lexicon import add_context_variants, g2p_lexicon, shipped_lexicon, shipped_lexicon_dir
+from speechtl.text.lexicon import Lexicon, read_word_list, write_word_list
 
 INVENTORY = Inventory(["a", "b", "k", "t", "ɛ", "oʊ"])
 

@@ -18,7 +18,8 @@ from speechtl.decoding.recognizer import Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
 from speechtl.experiment import train
 from speechtl.recipe import Recipe
-from speechtl.text.lexicon import g2p_lexicon, read_word_list
+from speechtl.text.g2p_lexicon import g2p_lexicon
+from speechtl.text.lexicon import read_word_list
 
 
 @pytest.fixture(scope="module")

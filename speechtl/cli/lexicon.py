@@ -33,7 +33,8 @@ def add_parser(sub) -> None:
 
 def run_build(args) -> int:
     from speechtl.text.languages import get_language
-    from speechtl.text.lexicon import g2p_lexicon, read_word_list
+    from speechtl.text.g2p_lexicon import g2p_lexicon
+    from speechtl.text.lexicon import read_word_list
 
     get_language(args.lang)
     words = read_word_list(args.words)
@@ -49,7 +50,8 @@ def run_build(args) -> int:
 
 def run_merge(args) -> int:
     from speechtl.errors import LexiconError
-    from speechtl.text.lexicon import Lexicon, shipped_lexicon
+    from speechtl.text.g2p_lexicon import shipped_lexicon
+    from speechtl.text.lexicon import Lexicon
 
     if bool(args.lang) == bool(args.base):
         raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base FILE")

@@ -30,7 +30,8 @@ from speechtl.data.audio import resample, save_audio
 from speechtl.data.manifests import SPLITS, corpus_lexicon_path, load_cuts, manifest_paths, save_split
 from speechtl.recipe import DataConfig, SynthConfig
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
-from speechtl.text.lexicon import Lexicon, frequent_lexicon, write_word_list
+from speechtl.text.g2p_lexicon import frequent_lexicon
+from speechtl.text.lexicon import Lexicon, write_word_list
 from speechtl.text.languages import get_language
 
 VOICE_FRACTIONS = {"train": 0.7, "dev": 0.1, "test": 0.2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Iterator
 
@@ -105,11 +106,38 @@ def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config:
 
 def evaluate_wer(model: AcousticModel, utterances: list[Utterance], lexicons: dict[str, Lexicon],
                  config: DecodeConfig | None = None, device: str | torch.device = "cpu",
-                 word_boundary: str | None = None) -> dict[str, ErrorCounts]:
-    """WER per language of lexicon decoding (languages without a lexicon or head are ignored)."""
+                 word_boundary: str | None = None, homophones: bool = False
+                 ) -> dict[str, ErrorCounts] | tuple[dict[str, ErrorCounts], dict[str, ErrorCounts]]:
+    """WER per language of lexicon decoding (languages without a lexicon or head are ignored).
+
+    Args:
+        homophones: also return the WER with homophones merged (see :func:`merge_homophones`).
+    """
     decoders = lexicon_decoders(model, lexicons, config, word_boundary)
     utterances = [u for u in utterances if u.language in decoders]
-    return per_language(utterances, recognize_words(model, utterances, decoders, device=device))
+    hyps = recognize_words(model, utterances, decoders, device=device)
+    wer = per_language(utterances, hyps)
+    return (wer, per_language(*merge_homophones(utterances, hyps, lexicons))) if homophones else wer
+
+
+def merge_homophones(utterances: list[Utterance], hypotheses: list[str], lexicons: dict[str, Lexicon]
+                     ) -> tuple[list[Utterance], list[str]]:
+    """References and hypotheses with each word replaced by the first lexicon word that sounds the same.
+
+    Without a language model no recogniser can tell homophones apart (French
+    ``règle`` / ``règles``); scoring after this mapping counts only what the
+    acoustics can decide. Words are compared by their first (isolated) pronunciation.
+    """
+    canon: dict[str, dict[str, str]] = {}
+    for lang, lexicon in lexicons.items():
+        first: dict[tuple[str, ...], str] = {}
+        canon[lang] = {w: first.setdefault(lexicon.pronunciations(w)[0], w) for w in lexicon}
+
+    def mapped(lang: str, text: str) -> str:
+        return " ".join(canon.get(lang, {}).get(w, w) for w in text.split())
+
+    refs = [dataclasses.replace(u, text=mapped(u.language, u.text)) for u in utterances]
+    return refs, [mapped(u.language, h) for u, h in zip(utterances, hypotheses)]
 
 
 def evaluate_subword_wer(model: AcousticModel, utterances: list[Utterance], device: str | torch.device = "cpu"

@@ -35,7 +35,8 @@ from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.recipe import DecodeConfig
-from speechtl.text.lexicon import Lexicon, g2p_lexicon, shipped_lexicon
+from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
+from speechtl.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +192,12 @@ class Recognizer:
             if lexicon is not None:
                 user = user.subset(words)  # a word list restricts the lexicon to those words
             guessed, unpronounceable = g2p_lexicon(missing, language)
-            guessed, dropped = guessed.restrict(inventory, language)
-            notes += dropped + [f"g2p({language}) cannot pronounce {w!r} with {language} rules; left out"
-                                for w in unpronounceable]
+            unknown = {w: s for w, _, s in guessed.unknown_symbols(inventory)}
+            guessed, _ = guessed.restrict(inventory, language)  # variants the head cannot spell go quietly
+            notes += [f"{w!r}: g2p({language}) gives it phoneme {unknown[w]!r}, which the model's {language} "
+                      "head cannot output; left out" for w in unknown if w not in guessed]
+            notes += [f"g2p({language}) cannot pronounce {w!r} with {language} rules; left out"
+                      for w in unpronounceable]
             user = user.merge(guessed)
         if shipped or (lexicon is None and words is None):
             base, dropped = shipped_lexicon(language).restrict(inventory, language)

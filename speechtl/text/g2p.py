@@ -16,8 +16,10 @@ from speechtl.text.languages import get_language
 WORD_BOUNDARY = "|"
 _FLAG = re.compile(r"\([a-z\-]+\)")
 
-# phonemizer logs a warning for every language switch; we handle them ourselves.
-logging.getLogger("phonemizer").setLevel(logging.ERROR)
+# phonemizer logs a warning for every language switch; we handle them ourselves. Its own
+# "phonemizer" logger is reset to WARNING when phonemizer is imported, so use ours.
+_LOG = logging.getLogger("speechtl.g2p.phonemizer")
+_LOG.setLevel(logging.ERROR)
 
 
 @functools.lru_cache(maxsize=1)
@@ -39,7 +41,7 @@ def _backend(language: str):
         preserve_punctuation=False,
         with_stress=False,
         language_switch="keep-flags",
-        logger=logging.getLogger("phonemizer"),
+        logger=_LOG,
     )
 
 

@@ -1,0 +1,110 @@
+"""Lexicons made by G2P: pronounced word lists, wordfreq's frequent words, the shipped lexicons.
+
+Pronunciations come from eSpeak NG through :mod:`speechtl.text.g2p`, each word's
+isolated form first and, optionally, the forms eSpeak gives it in running speech.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from speechtl.errors import LexiconError
+from speechtl.text.inventory import Inventory
+from speechtl.text.lexicon import Lexicon
+
+
+def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tuple[Lexicon, list[str]]:
+    """Pronounce words with eSpeak NG G2P.
+
+    Args:
+        context: besides each word's isolated pronunciation, add those eSpeak gives it
+            between other words (see :func:`speechtl.text.g2p.pronounce_in_context`).
+
+    Returns:
+        The lexicon of words eSpeak pronounces with ``language``'s own rules, and
+        the words it cannot (read as another language, or as several words).
+    """
+    from speechtl.text.g2p import pronounce, pronounce_in_context
+
+    words = list(dict.fromkeys(words))
+    lex = Lexicon()
+    for start in range(0, len(words), 1000):
+        chunk = words[start : start + 1000]
+        if context:
+            for word, prons in pronounce_in_context(chunk, language).items():
+                for pron in prons:
+                    lex.add(word, pron, f"g2p({language})")
+        else:
+            for word, pron in pronounce(chunk, language).items():
+                lex.add(word, pron, f"g2p({language})")
+    return lex, [w for w in words if w not in lex]
+
+
+def add_context_variants(lexicon: Lexicon, language: str) -> Lexicon:
+    """``lexicon`` with eSpeak's in-context pronunciations of its words added after its own."""
+    variants, _ = g2p_lexicon(lexicon.words, language, context=True)
+    out = Lexicon()
+    for word, pron in lexicon.items():
+        out.add(word, pron, lexicon.origin(word, pron))
+    for word, pron in variants.items():
+        if word in lexicon and pron not in out.pronunciations(word):
+            out.add(word, pron, variants.origin(word, pron))
+    return out
+
+
+def is_plain_word(word: str) -> bool:
+    """A lower-case alphabetic word of at least two letters (no digits, abbreviations or single letters)."""
+    return word.isalpha() and word == word.lower() and len(word) >= 2
+
+
+def frequent_lexicon(language: str, size: int, exclude: Iterable[str] = (), inventory: Inventory | None = None,
+                     candidates: int | None = None, context: bool = False) -> Lexicon:
+    """The ``size`` most frequent plain words (wordfreq) that eSpeak pronounces natively, with G2P pronunciations.
+
+    Args:
+        exclude: words to leave out.
+        inventory: also leave out words with a pronunciation that uses a symbol outside it.
+        candidates: how many of wordfreq's top words to consider (default ``max(4 * size, 5000)``).
+        context: add in-context pronunciations (see :func:`g2p_lexicon`).
+
+    Returns:
+        At most ``size`` words in frequency order (fewer only when the candidates run out).
+    """
+    from wordfreq import top_n_list
+
+    from speechtl.text.languages import get_language
+
+    skip = set(exclude)
+    pool = [w for w in top_n_list(get_language(language).wordfreq, candidates or max(4 * size, 5000))
+            if is_plain_word(w) and w not in skip]
+    lex = Lexicon()
+    for start in range(0, len(pool), 1000):
+        chunk, _ = g2p_lexicon(pool[start : start + 1000], language, context)
+        for word in chunk:
+            prons = chunk.pronunciations(word)
+            if inventory is None or all(p in inventory for pron in prons for p in pron):
+                for pron in prons:
+                    lex.add(word, pron, f"g2p({language})")
+                if len(lex) == size:
+                    return lex
+    return lex
+
+
+def shipped_lexicon_dir() -> Path:
+    """``lexicons/`` of the speechtl source tree (made by ``scripts/build_lexicons.py``)."""
+    return Path(__file__).resolve().parents[2] / "lexicons"
+
+
+def shipped_lexicon(language: str) -> Lexicon:
+    """The lexicon shipped for a language.
+
+    Raises:
+        LexiconError: none is shipped for it (the message lists those that are).
+    """
+    path = shipped_lexicon_dir() / f"{language}.txt"
+    if not path.is_file():
+        have = sorted(p.stem for p in shipped_lexicon_dir().glob("*.txt"))
+        raise LexiconError(f"no shipped lexicon for language {language!r} (shipped: {', '.join(have) or 'none'}); "
+                           "give a lexicon or a word list")
+    return Lexicon.read(path)
