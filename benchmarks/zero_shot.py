@@ -17,10 +17,12 @@ On the synthetic test split (its words never occur in a training transcript), pe
 * Real-time factor on one core (torch.set_num_threads(1)): speechtl's whole
   ``Recognizer.transcribe`` (audio read, features, network, search, alignment)
   and pocketsphinx on the same English test files, in the same run.
+* Optionally (``--fsdd``), real speech: the Free Spoken Digit Dataset, each
+  file one digit, with a 10-word lexicon for both recognisers.
 
     python benchmarks/zero_shot.py --model exp/multilingual-synth/model \\
         [--subword-model exp/subword-synth/model] [--distractors 1000 10000] \\
-        [--long-minutes 60] [--out benchmarks/results/zero_shot.json]
+        [--long-minutes 60] [--fsdd ../shared/data/fsdd] [--out benchmarks/results/zero_shot.json]
 """
 
 from __future__ import annotations
@@ -127,7 +129,8 @@ def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dic
     print(f"subword greedy: {result['greedy_open_vocabulary']}", flush=True)
     dev = [u for u in dev if u.language in model.inventories]
     # pieces have no "|": sil_score does not apply
-    best, result["dev_grid"] = tune(model, dev, spelled_in_pieces(model, dev_lexicons), word_scores, [0.0],
+    grid = sorted(set(word_scores) | {2.0, 4.0})  # pieces may want a word bonus rather than a penalty
+    best, result["dev_grid"] = tune(model, dev, spelled_in_pieces(model, dev_lexicons), grid, [0.0],
                                     word_boundary="none")
     result["decode"] = best
     cfg = dataclasses.replace(model.recipe.decode, **best)
@@ -167,6 +170,31 @@ def pocketsphinx_and_rtf(model, cfg, test, lexicon: Lexicon, files: int, workdir
     return {"pocketsphinx_wer_en": rates(per_language(english, hyps))["en"], "dictionary": dictionary,
             "rtf_files": min(files, len(english)), "rtf_audio_seconds": round(audio_s, 2),
             "rtf_speechtl": round(ours_s / audio_s, 4), "rtf_pocketsphinx": round(ps_s / audio_s, 4)}
+
+
+DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def fsdd_digits(model, cfg, fsdd: Path, workdir: Path) -> dict:
+    """Real speech: word accuracy on the Free Spoken Digit Dataset with a 10-word lexicon (ours and pocketsphinx)."""
+    from pocketsphinx_peer import Pocketsphinx, build_dictionary
+
+    from speechtl.data.audio import load_audio
+    from speechtl.decoding.recognizer import Recognizer
+    from speechtl.text.g2p_lexicon import g2p_lexicon
+
+    files = sorted((fsdd / "recordings").glob("*.wav"))
+    lexicon, _ = g2p_lexicon(DIGITS, "en")
+    recognizer = Recognizer(model, cfg)
+    build_dictionary(DIGITS, workdir / "pocketsphinx-digits")
+    ps = Pocketsphinx(workdir / "pocketsphinx-digits")
+    ours = theirs = 0
+    for path in files:
+        truth = DIGITS[int(path.name.split("_")[0])]
+        ours += recognizer.transcribe(path, "en", lexicon=lexicon).text == truth
+        theirs += ps.transcribe(load_audio(path).numpy())[0] == truth
+    return {"files": len(files), "speechtl_word_accuracy": round(100 * ours / len(files), 2),
+            "pocketsphinx_word_accuracy": round(100 * theirs / len(files), 2)}
 
 
 def long_audio(model_path: str, minutes: float, test, workdir: Path) -> dict:
@@ -210,6 +238,7 @@ def main() -> None:
     ap.add_argument("--rtf-files", type=int, default=100, help="English test files timed for the RTF")
     ap.add_argument("--no-pocketsphinx", action="store_true")
     ap.add_argument("--long-minutes", type=float, default=0.0, help="also decode a file this long")
+    ap.add_argument("--fsdd", help="Free Spoken Digit Dataset directory (real speech), e.g. ../shared/data/fsdd")
     ap.add_argument("--out", default="benchmarks/results/zero_shot.json")
     ap.add_argument("--workdir", default="exp/zero-shot")
     args = ap.parse_args()
@@ -248,6 +277,9 @@ def main() -> None:
         report["pocketsphinx"] = {"lexicon": f"test words + {n}",
                                   **pocketsphinx_and_rtf(model, cfg, test, lexicons[n]["en"], args.rtf_files, workdir)}
         print("pocketsphinx / RTF:", json.dumps(report["pocketsphinx"]), flush=True)
+    if args.fsdd and "en" in languages:
+        report["fsdd_digits"] = fsdd_digits(model, cfg, Path(args.fsdd), workdir)
+        print("FSDD digits (real speech):", report["fsdd_digits"], flush=True)
     if args.long_minutes:
         report["long_audio"] = long_audio(args.model, args.long_minutes, test, workdir)
         print("long audio:", report["long_audio"], flush=True)

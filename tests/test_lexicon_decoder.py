@@ -12,6 +12,7 @@ from speechtl.text.lexicon import Lexicon
 TOKENS = ["<blank>", "|", "a", "b", "c"]
 LEXICON = Lexicon.from_mapping({"ab": ["a", "b"], "ba": ["b", "a"], "cab": ["c", "a", "b"], "c": ["c"]})
 NO_PENALTY = DecodeConfig(word_score=0.0, sil_score=0.0)
+MILD = DecodeConfig(word_score=-1.0, sil_score=0.0)  # a word penalty settles "cab" vs "c ab" on equal frames
 
 
 def posteriors(frames: str, sharp: float = 10.0) -> torch.Tensor:
@@ -33,7 +34,7 @@ def posteriors(frames: str, sharp: float = 10.0) -> torch.Tensor:
 ])
 def test_exact_word_sequences(frames, words):
     for boundary in ("optional", "required"):
-        assert decode_lexicon(posteriors(frames), None, TOKENS, LEXICON, DecodeConfig(), boundary)[0] == words, boundary
+        assert decode_lexicon(posteriors(frames), None, TOKENS, LEXICON, MILD, boundary)[0] == words, boundary
 
 
 def test_why_spellings_need_the_boundary_variant():
@@ -55,7 +56,7 @@ def test_word_penalty_prefers_fewer_words():
 
 def test_batched_equals_one_by_one():
     items = ["cab|ba__", "ab|c", "_ba_ab|c_"]
-    decoder = LexiconDecoder(TOKENS, LEXICON)
+    decoder = LexiconDecoder(TOKENS, LEXICON, MILD)
     lengths = torch.tensor([len(f) for f in items])
     batch = torch.full((len(items), int(lengths.max()), len(TOKENS)), -30.0)
     for i, f in enumerate(items):
@@ -120,7 +121,7 @@ def test_split_pronunciations_picks_the_spelling_used():
 def test_alignment_gives_word_times():
     frames = "__ca_b__|_ba___"
     log_probs = posteriors(frames)[0]
-    hyp = LexiconDecoder(TOKENS, LEXICON)(log_probs[None])[0]
+    hyp = LexiconDecoder(TOKENS, LEXICON, MILD)(log_probs[None])[0]
     segments = align_words(log_probs, hyp.words, hyp.tokens, TOKENS, LEXICON, frame_seconds=0.04, offset=1.0)
     assert [s.word for s in segments] == ["cab", "ba"]
     assert [(round(s.start, 2), round(s.end, 2)) for s in segments] == [(1.08, 1.24), (1.40, 1.48)]
