@@ -257,6 +257,7 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
     if output is None:
         base = Path(model_path)
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
 
