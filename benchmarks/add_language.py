@@ -37,14 +37,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="overrides for every adaptation run (e.g. train.num_threads=1)")
-    ap.add_argument("--out", default="add_language")
+    ap.add_argument("--out", default="add_language", help="results file benchmarks/results/OUT.json")
+    ap.add_argument("--exp", default="exp/add-language", help="the runs' experiment directories go here")
     args = ap.parse_args()
     if not Path(args.base).with_suffix(".json").is_file() and not Path(args.base).is_dir():
         raise SystemExit(f"{args.base}: train the base model first (make demo)")
     info = machine()
     base = load_base(args.base)
     old = [lang for lang in base.languages if lang != args.lang]
-    root = Path("exp/add-language")
+    root = Path(args.exp)
     before = per_by_language(args.base, old_language_recipe(base, old), root / "base_eval.json")
     runs = []
     for strategy in args.strategies:
@@ -85,7 +86,7 @@ def main() -> None:
     out = write_result(args.out, {
         "command": "python benchmarks/add_language.py " + " ".join(
             [f"--base {args.base}", f"--lang {args.lang}", f"--data {args.data}", f"--minutes {args.minutes:g}",
-             "--seeds " + " ".join(map(str, args.seeds))] + [f"--set {o}" for o in args.overrides]),
+             "--strategies " + " ".join(args.strategies), "--seeds " + " ".join(map(str, args.seeds))] + [f"--set {o}" for o in args.overrides]),
         "machine": info, "base": args.base, "language": args.lang, "minutes": args.minutes,
         "old_languages_before": before, "runs": runs, "summary": summary, "table": table,
     })
