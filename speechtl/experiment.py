@@ -27,6 +27,7 @@ from speechtl.text.subword import subword_utterances
 from speechtl.training.ctc_task import CTCTask
 from speechtl.training.distributed import barrier, cleanup, init_distributed
 from speechtl.training.loop import Trainer
+from speechtl.transfer import layer_transfer
 from speechtl.transfer.labels import label_values
 from speechtl.transfer.registry import setup_transfer
 
@@ -46,11 +47,27 @@ def load_split(recipe: Recipe, split: str, cuts=None, progress: bool = False) ->
                                    progress=progress, desc=f"{split} features",
                                    max_duration=recipe.data.max_duration)
     report.log(split)
+    if split == "train" and recipe.data.train_minutes:
+        utts = first_minutes(utts, recipe.data.train_minutes)
     if not utts:
         raise ManifestError(f"{recipe.data.root}: no usable {split} utterances for languages "
                             f"{', '.join(recipe.data.languages)} in corpus {recipe.data.corpus!r}"
                             + (f" ({len(report.skipped)} skipped, see the log)" if report.skipped else ""))
     return utts
+
+
+def first_minutes(utts: list[Utterance], minutes: float) -> list[Utterance]:
+    """Each language's first utterances up to ``minutes`` of audio (low-resource training sets)."""
+    budget = minutes * 60 * 100  # in 10 ms frames
+    used: dict[str, float] = {}
+    out = []
+    for u in utts:
+        if used.get(u.language, 0.0) + u.feats.shape[0] <= budget:
+            used[u.language] = used.get(u.language, 0.0) + u.feats.shape[0]
+            out.append(u)
+    log.info("data.train_minutes=%g: kept %s", minutes,
+             ", ".join(f"{lang} {n / 6000:.1f} min" for lang, n in sorted(used.items())))
+    return out
 
 
 def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
@@ -93,6 +110,25 @@ def source_inventories(source: AcousticModel | None, inventories: dict[str, Inve
     return out
 
 
+def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kept: list[str]) -> None:
+    """Heads of a model trained from ``source``: new languages' rows from the source's heads; kept heads frozen.
+
+    Args:
+        init_new: a head the source lacks starts each symbol the source knows from the
+            source's row for it (blank and ``|`` included).
+        kept: source languages the training data lacks; their heads (copied later with the
+            other source weights) are frozen, so they stay bit-identical.
+    """
+    if init_new:
+        for lang in model.languages:
+            if lang not in source.languages:
+                model.heads.add(lang, model.inventories[lang], init_from=source.heads)
+    if kept:
+        prefixes = tuple(f"heads.heads.{lang}." for lang in kept)
+        layer_transfer.freeze(model, [n for n, _ in model.named_parameters() if n.startswith(prefixes)])
+        log.info("kept the source's heads of %s, frozen", ", ".join(kept))
+
+
 def speech_labels(utts: list[Utterance]) -> dict[str, list[str]]:
     """Values of each item label (``language``, ``speaker``, ``domain``) for transfer methods."""
     return {"language": label_values(u.language for u in utts), "speaker": label_values(u.speaker for u in utts),
@@ -127,9 +163,14 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
         utts, unit_models = subword_utterances(utts, recipe.units)
     source = load_model(recipe.transfer.source) if recipe.transfer.source else None
     inventories = source_inventories(source, build_inventories(utts))
+    kept = [lang for lang in source.languages if lang not in inventories] \
+        if source is not None and recipe.transfer.keep_source_heads else []
+    inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
     utts += load_target_domain(recipe, progress=progress and dist.is_main)
     model = AcousticModel(recipe, inventories)
     model.unit_models = unit_models
+    if source is not None:
+        start_heads(model, source, recipe.transfer.init_heads_from_source, kept)
     if isinstance(model.normalizer, GlobalCMVN):
         model.normalizer.fit([u.feats for u in utts])
     weights = recipe.transfer.multitask.task_weights
@@ -216,6 +257,7 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
     if output is None:
         base = Path(model_path)
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
 

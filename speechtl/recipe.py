@@ -85,6 +85,7 @@ class DataConfig:
     parts: list[CorpusPart] = field(default_factory=list)  # real corpora: where each split comes from
     text: TextConfig = field(default_factory=TextConfig)  # transcript normalisation (real corpora)
     max_duration: float = 30.0  # seconds; longer utterances are skipped before their audio is read
+    train_minutes: float = 0.0  # keep each language's first N minutes of training audio (0 = all)
 
     def validate(self) -> None:
         if self.corpus != "synthetic" and not self.parts:
@@ -92,6 +93,8 @@ class DataConfig:
                               "(path, split, language); see recipes/commonvoice-multilingual.yaml")
         if self.max_duration <= 0:
             raise RecipeError("data.max_duration: expected a positive number of seconds")
+        if self.train_minutes < 0:
+            raise RecipeError("data.train_minutes: expected 0 (all) or a positive number of minutes")
 
 
 @dataclass
@@ -186,6 +189,7 @@ class LayerTransferConfig:
     modules: list[str] = field(default_factory=list)  # copy weights under these name prefixes; [] = all that fit
     blocks: int = -1  # copy only the backbone's front end and first k blocks (-1 = no limit)
     freeze: bool = False  # copied weights stay fixed (their modules also stay in eval mode)
+    freeze_blocks: int = -1  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
     lr_scale: float = 1.0  # learning-rate multiplier of copied weights that train
 
 
@@ -202,6 +206,7 @@ class KLConfig:
 
     weight: float = 1.0
     temperature: float = 1.0  # softens both distributions
+    heads: Literal["batch", "source"] = "batch"  # each item's own head, or every source head (no forgetting)
 
 
 @dataclass
@@ -279,6 +284,8 @@ class TransferConfig:
 
     methods: list[str] = field(default_factory=list)  # by name: l2sp kl multitask dann embedding dap conse
     source: str = ""  # source model (file, checkpoint or experiment dir); "" = start from scratch
+    keep_source_heads: bool = False  # keep (frozen) the source's heads of languages the data lacks
+    init_heads_from_source: bool = True  # a new head's rows of symbols the source knows start from its heads
     layers: LayerTransferConfig = field(default_factory=LayerTransferConfig)
     l2sp: L2SPConfig = field(default_factory=L2SPConfig)
     kl: KLConfig = field(default_factory=KLConfig)
@@ -298,6 +305,8 @@ class TransferConfig:
                                   f"available: {', '.join(METHOD_NAMES)}")
         if ("l2sp" in self.methods or "kl" in self.methods) and not self.source:
             raise RecipeError("transfer.source: l2sp and kl need a source model")
+        if self.keep_source_heads and not self.source:
+            raise RecipeError("transfer.keep_source_heads: needs a source model (transfer.source)")
         if self.conse.top < 1:
             raise RecipeError("transfer.conse.top: expected at least 1")
 

@@ -15,7 +15,8 @@ from speechtl import __version__
 from speechtl.errors import SpeechtlError
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
-COMMANDS = ["synth", "train", "evaluate", "run", "decode", "lexicon", "sweep", "plot", "prepare", "export"]
+COMMANDS = ["synth", "train", "evaluate", "run", "decode", "lexicon", "sweep", "plot", "prepare", "export",
+            "add_language"]
 
 
 def build_parser() -> argparse.ArgumentParser:

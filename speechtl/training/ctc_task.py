@@ -88,3 +88,14 @@ class CTCTask(nn.Module):
             valid = torch.arange(log_probs.shape[1], device=log_probs.device)[None, :] < lens[:, None]
             dists[language] = log_probs[valid]
         return dists
+
+    @staticmethod
+    def every_head_distributions(model: AcousticModel, out: StepOutput) -> dict[str, torch.Tensor]:
+        """``{language: (valid frames, classes)}`` of EVERY head of ``model`` on every item.
+
+        For learning without forgetting: the old languages' outputs on new-language audio.
+        """
+        valid = torch.arange(out.hidden.shape[1], device=out.hidden.device)[None, :] < out.lengths[:, None]
+        frames = out.hidden[valid]
+        return {language: model.log_probs(frames, language) for language in model.languages}
+

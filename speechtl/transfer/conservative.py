@@ -98,18 +98,25 @@ class KLToSource(TransferMethod):
         make_task: builds the task around a model, e.g. ``CTCTask``; its
             ``distributions(out, batch)`` gives ``{group: (positions, classes)}``.
         temperature: softens both distributions.
+        heads: ``batch`` compares each item's own output group; ``source`` compares every
+            head of the source model on every item through the task's
+            ``every_head_distributions(model, out)`` (learning without forgetting, Li & Hoiem
+            2016: when a language is added, the old heads' outputs on its audio stay put).
     """
 
     name = "kl"
 
     def __init__(self, source: nn.Module, make_task: Callable[[nn.Module], nn.Module],
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, heads: str = "batch") -> None:
         super().__init__()
         teacher = copy.deepcopy(source)
         for p in teacher.parameters():
             p.requires_grad_(False)
         self.teacher_task = make_task(teacher).eval()
         self.temperature = temperature
+        self.every_head = heads == "source"
+        if self.every_head and not hasattr(self.teacher_task, "every_head_distributions"):
+            raise RecipeError("transfer.kl.heads: 'source' needs a task with several heads (speech)")
 
     def train(self, mode: bool = True) -> "KLToSource":
         super().train(mode)
@@ -119,7 +126,15 @@ class KLToSource(TransferMethod):
     def forward(self, model: nn.Module, batch, out: StepOutput, progress: float
                 ) -> tuple[torch.Tensor, dict[str, float]]:
         with torch.no_grad():
-            teacher_out = self.teacher_task(batch)
-            teacher = self.teacher_task.distributions(teacher_out, batch)
-        student = self.teacher_task.distributions(out, batch)
+            if self.every_head:  # the source's own languages, judged on this (new) data
+                hidden, lengths = self.teacher_task.encode(batch)
+                teacher_out = StepOutput(loss=hidden.new_zeros(()), hidden=hidden, lengths=lengths)
+                teacher = self.teacher_task.every_head_distributions(self.teacher_task.model, teacher_out)
+            else:
+                teacher_out = self.teacher_task(batch)
+                teacher = self.teacher_task.distributions(teacher_out, batch)
+        if self.every_head:
+            student = self.teacher_task.every_head_distributions(model, out)
+        else:
+            student = self.teacher_task.distributions(out, batch)
         return kl_to_source(teacher, student, self.temperature), {}

@@ -15,7 +15,7 @@ Selection, in order:
    front end and the first k blocks.
 
 Everything not copied keeps its fresh (random) initialisation. Copied weights
-are frozen (their modules then stay in eval mode, so dropout and batch-norm
+(or, with ``freeze_blocks = k``, only the front end and first k blocks of them) are frozen (their modules then stay in eval mode, so dropout and batch-norm
 statistics are frozen too) or trained at ``lr * lr_scale`` through optimizer
 parameter groups.
 """
@@ -54,13 +54,23 @@ def select_weights(model: nn.Module, source_state: dict[str, torch.Tensor], modu
         prefixes = [m.rstrip(".") + "." for m in modules]
         names = [n for n in names if any(n.startswith(p) for p in prefixes)]
     if blocks >= 0:
-        prefix, backbone = find_backbone(model)
-        if blocks > len(backbone.blocks):
-            raise RecipeError(f"transfer.layers.blocks: {blocks} asked, the backbone has {len(backbone.blocks)}")
-        base = f"{prefix}." if prefix else ""
-        keep = [f"{base}frontend."] + [f"{base}blocks.{i}." for i in range(blocks)]
-        names = [n for n in names if not n.startswith(base) or any(n.startswith(k) for k in keep)]
+        names = first_blocks(model, names, blocks, "transfer.layers.blocks", keep_others=True)
     return names
+
+
+def first_blocks(model: nn.Module, names: list[str], k: int, key: str, keep_others: bool) -> list[str]:
+    """The ``names`` inside the backbone's front end and first ``k`` blocks.
+
+    Args:
+        keep_others: also keep names outside the backbone (heads, normaliser).
+        key: the recipe key asking, for the error when ``k`` exceeds the blocks.
+    """
+    prefix, backbone = find_backbone(model)
+    if k > len(backbone.blocks):
+        raise RecipeError(f"{key}: {k} asked, the backbone has {len(backbone.blocks)} blocks")
+    base = f"{prefix}." if prefix else ""
+    keep = [f"{base}frontend."] + [f"{base}blocks.{i}." for i in range(k)]
+    return [n for n in names if (keep_others and not n.startswith(base)) or any(n.startswith(p) for p in keep)]
 
 
 def copy_weights(model: nn.Module, source_state: dict[str, torch.Tensor], names: list[str]) -> None:

@@ -104,7 +104,7 @@ def build_l2sp(ctx: TransferContext) -> L2SP:
 
 @METHODS.register("kl")
 def build_kl(ctx: TransferContext) -> KLToSource:
-    return KLToSource(ctx.source, ctx.make_task, ctx.cfg.kl.temperature)
+    return KLToSource(ctx.source, ctx.make_task, ctx.cfg.kl.temperature, ctx.cfg.kl.heads)
 
 
 @METHODS.register("multitask")
@@ -210,7 +210,9 @@ def setup_transfer(cfg: TransferConfig, task: nn.Module, make_task: Callable[[nn
         layer_transfer.copy_weights(model, state, copied)
         log.info("copied %d weights from %s", len(copied), cfg.source)
         if cfg.layers.freeze:
-            frozen = layer_transfer.freeze(model, copied)
+            fixed = copied if cfg.layers.freeze_blocks < 0 else layer_transfer.first_blocks(
+                model, copied, cfg.layers.freeze_blocks, "transfer.layers.freeze_blocks", keep_others=False)
+            frozen = layer_transfer.freeze(model, fixed)
             log.info("frozen: %s", ", ".join(frozen) or "(parameters only)")
     ctx = TransferContext(cfg, model, make_task, labels, source, copied, classifier)
     losses: list[tuple[float, TransferMethod]] = []

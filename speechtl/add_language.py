@@ -1,0 +1,206 @@
+"""Add a language to a trained multilingual model, and measure what the old languages forget.
+
+A new CTC head over the new language's inventory joins the base model's heads;
+the base's heads are kept and frozen, so they stay bit-identical. What changes
+is the shared encoder, and how much it may change is the strategy:
+
+* ``scratch``: a new model of the same architecture trained on the new data alone
+  (the baseline; it has no old languages to forget).
+* ``finetune``: start from the base, train the encoder and the new head.
+* ``layer-transfer``: start from the base, freeze the front end and the first k
+  encoder blocks, train the rest and the new head (Yosinski et al. 2014).
+* ``conservative``: as ``finetune`` plus L2-SP towards the base weights and a KL
+  term keeping the old heads' outputs on the new audio where the base had them
+  (learning without forgetting, Li & Hoiem 2016).
+
+The new head's rows for phonemes another language already has start from that
+language's rows. After training, every old language is scored on its own test
+split before and after (the forgetting report, ``forgetting.json``).
+
+    speechtl add-language --base exp/multilingual-synth/model --lang sv \\
+        --data recipes/multilingual-synth.yaml --strategy conservative --minutes 10
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from speechtl.config import load_yaml, set_override
+from speechtl.errors import CheckpointError, LanguageError, RecipeError
+from speechtl.recipe import Recipe
+from speechtl.text.languages import get_language
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("scratch", "finetune", "layer-transfer", "conservative")
+
+# settings each strategy adds to the recipe (``{base}`` and ``{k}`` are filled in)
+STRATEGY_SETTINGS: dict[str, list[str]] = {
+    "scratch": ["train.lr=0.002"],
+    "finetune": ["transfer.source={base}", "transfer.keep_source_heads=true"],
+    "layer-transfer": ["transfer.source={base}", "transfer.keep_source_heads=true",
+                       "transfer.layers.freeze=true", "transfer.layers.freeze_blocks={k}"],
+    # weights from benchmarks/add_language.py (docs/results/add-language.md): the old languages'
+    # PER rose 4.1 points at kl 1 / l2sp 0.01, 1.7 at 10 / 0.1, 1.05 at 30 / 0.3, 0.79 at 100 / 1,
+    # while the new language's PER stayed within a point
+    "conservative": ["transfer.source={base}", "transfer.keep_source_heads=true", "transfer.methods=[l2sp,kl]",
+                     "transfer.kl.heads=source", "transfer.kl.weight=100", "transfer.l2sp.weight=1.0"],
+}
+
+# training settings for a few minutes of audio (any of them can be overridden with --set)
+ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_frames=6000",
+               "train.checkpoint_every=50", "train.log_every=10"]
+
+
+@dataclass
+class AddLanguageResult:
+    exp_dir: Path
+    report: dict
+
+
+def load_base(path: str | Path):
+    """The base model, checked to be a phoneme acoustic model with language heads."""
+    from speechtl.models.io import load_model
+    from speechtl.viz.tsne import model_kind
+
+    kind = model_kind(path)
+    if kind and kind != "acoustic-model":
+        raise CheckpointError(f"{path}: holds a {kind!r}; add-language needs a speech acoustic model "
+                              "(an encoder and per-language CTC heads)")
+    base = load_model(path)
+    if not base.languages:
+        raise CheckpointError(f"{path}: the model has no language heads to keep")
+    if base.recipe.units.kind != "phoneme":
+        raise CheckpointError(f"{path}: a {base.recipe.units.kind} model; add-language needs phoneme heads")
+    return base
+
+
+def data_section(data: str | Path, language: str, test_data: str | Path | None, root: Path) -> dict:
+    """The new language's ``data`` section: from a recipe's, or a Lhotse manifest of training audio."""
+    path = Path(data)
+    if not path.exists():
+        raise RecipeError(f"--data: {path} does not exist (a recipe YAML or a Lhotse manifest)")
+    if path.suffix in (".yaml", ".yml"):
+        section = dict(load_yaml(path).get("data") or {})
+        if test_data:
+            raise RecipeError("--test-data: only with a manifest as --data (a recipe has its own test split)")
+    else:
+        parts = [{"path": str(path), "split": "train", "language": language}]
+        if test_data:
+            parts.append({"path": str(test_data), "split": "test", "language": language})
+        section = {"corpus": "lhotse", "root": str(root / "data"), "parts": parts}
+    section["languages"] = [language]
+    return section
+
+
+def adaptation_recipe(base, language: str, data: dict, strategy: str, exp_dir: Path, base_path: str,
+                      freeze_blocks: int, minutes: float, overrides: list[str]) -> Recipe:
+    """The base model's recipe with the new data, the strategy's settings and the user's overrides."""
+    if strategy not in STRATEGIES:
+        raise RecipeError(f"--strategy: unknown {strategy!r}; choose from {', '.join(STRATEGIES)}")
+    recipe = base.recipe.to_dict()
+    recipe["data"] = data
+    recipe["transfer"] = {}
+    recipe.pop("name", None)
+    for assignment in ADAPT_TRAIN + [f"train.exp_dir={exp_dir}", f"data.train_minutes={minutes}"]:
+        set_override(recipe, assignment)
+    for assignment in STRATEGY_SETTINGS[strategy]:
+        set_override(recipe, assignment.format(base=base_path, k=freeze_blocks))
+    for assignment in overrides:
+        set_override(recipe, assignment)
+    recipe["name"] = f"add-{language}-{strategy}"
+    return Recipe.from_dict(recipe)
+
+
+def per_by_language(model_path: str | Path, recipe: Recipe, output: Path) -> dict[str, float]:
+    from speechtl.experiment import evaluate
+
+    report = evaluate(model_path, "test", recipe=recipe, output=output, progress=False, words=False)
+    return {lang: r["rate"] for lang, r in report["per"].items()}
+
+
+def forgetting_report(before: dict[str, float], after: dict[str, float], new: dict[str, float],
+                      strategy: str, language: str) -> dict:
+    """Old languages' PER before and after adding ``language``, and the new language's PER.
+
+    Args:
+        before / after: ``{language: PER}`` of the old languages (``after`` may lack some,
+            e.g. a scratch model has none of them).
+        new: ``{language: PER}`` of the added language.
+    """
+    old = {lang: {"before": b, "after": after.get(lang), "change": None if lang not in after else after[lang] - b}
+           for lang, b in sorted(before.items())}
+    changes = [v["change"] for v in old.values() if v["change"] is not None]
+    report = {"language": language, "strategy": strategy, "new": new, "old": old,
+              "mean_change": sum(changes) / len(changes) if changes else None,
+              "max_change": max(changes) if changes else None}
+    lines = [f"added {language} ({strategy}): PER {100 * new.get(language, float('nan')):.2f}%",
+             f"{'language':<10} {'before':>8} {'after':>8} {'change':>8}"]
+    for lang, v in old.items():
+        after_s = "-" if v["after"] is None else f"{100 * v['after']:.2f}"
+        change_s = "-" if v["change"] is None else f"{100 * v['change']:+.2f}"
+        lines.append(f"{lang:<10} {100 * v['before']:>8.2f} {after_s:>8} {change_s:>8}")
+    if changes:
+        lines.append(f"{'mean':<10} {'':>8} {'':>8} {100 * report['mean_change']:>+8.2f}")
+    else:
+        lines.append("(the model has none of the old languages: a scratch model starts over)")
+    report["table"] = "\n".join(lines)
+    return report
+
+
+def old_language_recipe(base, languages: list[str]) -> Recipe:
+    """The base's recipe restricted to its old languages (their test splits)."""
+    import dataclasses
+
+    return dataclasses.replace(base.recipe, data=dataclasses.replace(base.recipe.data, languages=languages))
+
+
+def add_language(base_path: str | Path, language: str, data: str | Path, strategy: str = "conservative",
+                 exp_dir: str | Path | None = None, test_data: str | Path | None = None,
+                 minutes: float = 0.0, freeze_blocks: int = -1, overrides: list[str] = (),
+                 overwrite: bool = False, before: dict[str, float] | None = None,
+                 progress: bool = True) -> AddLanguageResult:
+    """Train a model with ``language`` added to the base model's, then write the forgetting report.
+
+    Args:
+        base_path: the trained multilingual model.
+        data: a recipe whose ``data`` section holds the language, or a Lhotse manifest of its
+            training audio (``test_data``: a manifest of its test audio).
+        minutes: keep only this many minutes of training audio (0 = all).
+        freeze_blocks: layer-transfer's k (-1: half the encoder's blocks).
+        overwrite: allow a language the base already has (its head is retrained).
+        before: the old languages' PER of the base model, when already measured (benchmarks).
+
+    Returns:
+        The experiment directory and the report (also in ``EXP/forgetting.json``).
+    """
+    from speechtl.experiment import train
+
+    get_language(language)
+    base = load_base(base_path)
+    if language in base.languages and not overwrite:
+        raise LanguageError(f"{base_path} already has a head for {language!r}; pass --overwrite to retrain it "
+                            "(its old head is the starting point)")
+    if freeze_blocks < 0:
+        freeze_blocks = len(base.encoder.blocks) // 2
+    exp = Path(exp_dir or f"exp/add-{language}-{strategy}")
+    recipe = adaptation_recipe(base, language, data_section(data, language, test_data, exp), strategy, exp,
+                               str(base_path), freeze_blocks, minutes, list(overrides))
+    train(recipe, progress=progress)
+    model_path = exp / "model"
+    old = [lang for lang in base.languages if lang != language]
+    new = per_by_language(model_path, recipe, exp / "eval_new_language.json")
+    if before is None:
+        before = per_by_language(base_path, old_language_recipe(base, old), exp / "eval_old_before.json")
+    after_langs = [lang for lang in old if strategy != "scratch"]
+    after = per_by_language(model_path, old_language_recipe(base, after_langs), exp / "eval_old_after.json") \
+        if after_langs else {}
+    report = forgetting_report(before, after, new, strategy, language)
+    report.update({"base": str(base_path), "minutes": minutes, "freeze_blocks": freeze_blocks,
+                   "exp_dir": str(exp)})
+    (exp / "forgetting.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    log.info("forgetting report written to %s", exp / "forgetting.json")
+    return AddLanguageResult(exp, report)

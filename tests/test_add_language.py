@@ -1,0 +1,131 @@
+"""Adding a language: new head, old heads kept bit-identical, the forgetting report, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from speechtl.add_language import add_language, forgetting_report
+from speechtl.cli import main
+from speechtl.config import to_dict
+from speechtl.errors import CheckpointError, LanguageError, RecipeError
+from speechtl.experiment import first_minutes, start_heads, train
+from speechtl.models.acoustic import AcousticModel
+from speechtl.models.io import load_model
+from speechtl.text.inventory import Inventory
+
+FAST = ["train.max_steps=4", "train.warmup_steps=1", "train.checkpoint_every=4", "train.log_every=1",
+        "train.max_frames=4000", "train.num_threads=1"]
+
+
+@pytest.fixture
+def base(tiny_recipe):
+    """A model of two of the tiny corpus's languages (en, de)."""
+    tiny_recipe.data.languages = ["en", "de"]
+    tiny_recipe.train.max_steps = 8
+    tiny_recipe.train.checkpoint_every = 8
+    return train(tiny_recipe, progress=False) / "model"
+
+
+@pytest.fixture
+def es_data(tiny_corpus, tmp_path) -> Path:
+    """A recipe whose data section holds the tiny corpus (Spanish is the language added)."""
+    path = tmp_path / "es.yaml"
+    path.write_text(yaml.safe_dump({"data": to_dict(tiny_corpus)}))
+    return path
+
+
+def heads_of(model, languages):
+    state = model.state_dict()
+    return {n: t for n, t in state.items() if any(n.startswith(f"heads.heads.{lang}.") for lang in languages)}
+
+
+def test_finetune_adds_a_head_keeps_old_heads_and_reports_forgetting(base, es_data, tmp_path):
+    result = add_language(base, "es", es_data, "finetune", tmp_path / "ft", overrides=FAST, progress=False)
+    old, new = load_model(base), load_model(result.exp_dir / "model")
+    assert sorted(new.languages) == ["de", "en", "es"]
+    before, after = heads_of(old, ["en", "de"]), heads_of(new, ["en", "de"])
+    assert before and all(torch.equal(before[n], after[n]) for n in before)  # frozen: bit-identical
+    encoder = [n for n in old.state_dict() if n.startswith("encoder.blocks.") and n.endswith("weight")]
+    assert not all(torch.equal(old.state_dict()[n], new.state_dict()[n]) for n in encoder)  # the encoder adapted
+    report = json.loads((result.exp_dir / "forgetting.json").read_text())
+    assert set(report["old"]) == {"en", "de"} and set(report["new"]) == {"es"}
+    for v in report["old"].values():
+        assert 0 <= v["before"] and v["change"] == pytest.approx(v["after"] - v["before"])
+    assert "en" in report["table"] and "before" in report["table"]
+
+
+def test_conservative_trains_with_l2sp_and_kl_on_the_old_heads(base, es_data, tmp_path):
+    result = add_language(base, "es", es_data, "conservative", tmp_path / "cons", overrides=FAST, progress=False)
+    log = [json.loads(line) for line in (result.exp_dir / "train_log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "kl_loss" in r]
+    assert steps and steps[-1]["l2sp_loss"] > 0 and steps[-1]["kl_loss"] > 0
+
+
+def test_layer_transfer_freezes_the_first_blocks(base, es_data, tmp_path):
+    result = add_language(base, "es", es_data, "layer-transfer", tmp_path / "lt", freeze_blocks=2,
+                          overrides=FAST, progress=False)
+    old, new = load_model(base).state_dict(), load_model(result.exp_dir / "model").state_dict()
+    frozen = [n for n in old if n.startswith(("encoder.frontend.", "encoder.blocks.0.", "encoder.blocks.1."))]
+    assert frozen and all(torch.equal(old[n], new[n]) for n in frozen)
+    later = [n for n in old if n.startswith("encoder.blocks.3.") and n.endswith("weight")]
+    assert later and not all(torch.equal(old[n], new[n]) for n in later)
+
+
+def test_scratch_from_the_cli(base, es_data, tmp_path, capsys):
+    code = main(["add-language", "--base", str(base), "--lang", "es", "--data", str(es_data), "--strategy",
+                 "scratch", "--out", str(tmp_path / "scratch"), *sum((["--set", o] for o in FAST), [])])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "added es (scratch)" in out and "scratch model starts over" in out
+    assert load_model(tmp_path / "scratch" / "model").languages == ["es"]
+
+
+def test_bad_input_is_named(base, es_data, tmp_path, capsys):
+    with pytest.raises(LanguageError, match="already has a head for 'en'.*--overwrite"):
+        add_language(base, "en", es_data, "finetune", tmp_path / "x", overrides=FAST, progress=False)
+    with pytest.raises(RecipeError, match="does not exist"):
+        add_language(base, "es", tmp_path / "missing.yaml", "finetune", tmp_path / "x", progress=False)
+    with pytest.raises(RecipeError, match="unknown 'bogus'"):
+        add_language(base, "es", es_data, "bogus", tmp_path / "x", progress=False)
+    with pytest.raises(LanguageError, match="unsupported language"):
+        add_language(base, "xx", es_data, "finetune", tmp_path / "x", progress=False)
+    not_a_model = tmp_path / "evil.safetensors"
+    not_a_model.write_bytes(b"\x80\x04not a model")
+    assert main(["add-language", "--base", str(not_a_model), "--lang", "es", "--data", str(es_data)]) == 2
+    assert "evil" in capsys.readouterr().err
+
+
+def test_new_head_rows_start_from_the_source_and_kept_heads_freeze(base):
+    source = load_model(base)
+    inventories = {**source.inventories, "es": Inventory.from_transcripts(["a b | o s", "p e ɾ o"])}
+    model = AcousticModel(source.recipe, inventories)
+    start_heads(model, source, init_new=True, kept=["en", "de"])
+    es = model.heads.heads["es"]
+    for symbol in ["<blank>", "|", "a"]:
+        owner = next(lang for lang in source.languages if symbol in source.inventories[lang])
+        src = source.heads.heads[owner]
+        i, j = inventories["es"].index[symbol], source.inventories[owner].index[symbol]
+        assert torch.equal(es.weight[i], src.weight[j]) and torch.equal(es.bias[i], src.bias[j])
+    assert all(not p.requires_grad for lang in ["en", "de"] for p in model.heads.heads[lang].parameters())
+    assert all(p.requires_grad for p in es.parameters())
+
+
+def test_first_minutes_keeps_each_languages_first_audio():
+    from speechtl.data.dataset import Utterance
+
+    utts = [Utterance(f"{lang}{i}", lang, "s", torch.zeros(3000, 2), "a", "a", "f")
+            for lang in ["en", "de"] for i in range(5)]  # 30 s each
+    kept = first_minutes(utts, 1.0)
+    assert [u.id for u in kept] == ["en0", "en1", "de0", "de1"]
+
+
+def test_forgetting_report_table():
+    report = forgetting_report({"en": 0.10, "de": 0.20}, {"en": 0.11, "de": 0.19}, {"sv": 0.3}, "finetune", "sv")
+    assert report["mean_change"] == pytest.approx(0.0)
+    assert report["max_change"] == pytest.approx(0.01)
+    assert "+1.00" in report["table"] and "-1.00" in report["table"]
