@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -142,3 +143,23 @@ def test_recipe_channel_keys_are_checked():
             Recipe.from_dict({"data": data})
     with pytest.raises(RecipeError, match="data.augment"):
         Recipe.from_dict({"data": {"augment": "telephone"}})  # a list, not a string
+
+
+def test_channels_reach_the_features_and_augment_adds_copies(tiny_corpus):
+    from speechtl.data.dataset import load_utterances
+    from speechtl.data.synth import load_synthetic
+    from speechtl.experiment import augmented_copies, load_split
+
+    recipe = Recipe(data=dataclasses.replace(tiny_corpus, languages=["en"]))
+    clean = load_split(recipe, "dev")
+    phone = load_split(dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, channel="telephone")), "dev")
+    assert [u.id for u in clean] == [u.id for u in phone]
+    assert all(c.feats.shape == p.feats.shape and not torch.allclose(c.feats, p.feats) for c, p in zip(clean, phone))
+    seen = []
+    utts, _ = load_utterances(load_synthetic(recipe.data, "dev"), recipe.features,
+                              transform=lambda wave, sr, key: seen.append(key) or wave)
+    assert seen == [u.id for u in utts] and all(torch.equal(u.feats, c.feats) for u, c in zip(utts, clean))
+    recipe.data.augment = ["noise:5", "reverb:0.5"]
+    copies = augmented_copies(recipe, {"train": load_synthetic(recipe.data, "train")})
+    train_ids = [u.id for u in load_split(recipe, "train")]
+    assert [u.id for u in copies] == [i + "+aug0" for i in train_ids] + [i + "+aug1" for i in train_ids]
