@@ -11,7 +11,7 @@ target-domain PER (the test split's labelled audio through ``data.target.channel
 
 The figure of merit is the fraction of the source-only -> upper-bound gap DANN closes.
 A t-SNE map of encoder features by domain (source-only next to DANN, seed 0) goes to
-``EXP/tsne_source_vs_dann.png`` and ``docs/results/img/``.
+``EXP/tsne_source_vs_dann.png`` and ``docs/results/figures/``.
 
 Usage (one core, under the shared lock)::
 
@@ -111,7 +111,7 @@ def channel_benchmark(args, work: Path) -> dict:
         seed = args.seeds[0]
         out = tsne_panels(recipe_path, {"source-only": work / "source-only" / f"seed{seed}",
                                         "DANN": work / "dann" / f"seed{seed}"}, work / "tsne_source_vs_dann.png")
-        docs = ROOT / "docs" / "results" / "img" / "dann_channel_tsne.png"
+        docs = ROOT / "docs" / "results" / "figures" / "tsne-speech-channel-dann.png"
         docs.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(out, docs)
         result["tsne"] = str(docs.relative_to(ROOT))
