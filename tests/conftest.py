@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -30,7 +32,7 @@ def tiny_corpus(tmp_path_factory):
 @pytest.fixture
 def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     """A small, fast recipe over the tiny corpus, writing into a fresh experiment dir."""
-    recipe = Recipe(name="tiny-test", data=tiny_corpus)
+    recipe = Recipe(name="tiny-test", data=copy.deepcopy(tiny_corpus))  # tests may change it
     recipe.model.encoder = "tdnn"
     recipe.model.dim = 128
     recipe.model.layers = 4

@@ -9,7 +9,7 @@ import torch
 
 from speechtl.cli import main as cli
 from speechtl.errors import RecipeError
-from speechtl.experiment import train
+from speechtl.experiment import evaluate, train
 from speechtl.models.io import load_model
 from speechtl.recipe import load_recipe
 from speechtl.vision.model import load_image_model
@@ -152,11 +152,21 @@ def test_speech_conservative_and_layer_transfer(tiny_recipe, speech_source):
     assert later and not all(torch.equal(tuned[n], source[n]) for n in later)
 
 
-def test_speech_dann_with_unlabelled_target_voices(tiny_recipe):
-    exp = train(speech_recipe("tiny-dann.yaml", tiny_recipe), progress=False)
+def test_speech_dann_with_a_telephone_target_domain(tiny_recipe):
+    exp = train(speech_recipe("tiny-dann.yaml", tiny_recipe, "data.target.channel=telephone+noise:10",
+                              steps=10), progress=False)
     log = log_of(exp)
-    assert {"dann_loss", "dann_acc", "dann_lambda"} <= set(log[-1])
+    assert {"dann_loss", "dann_acc", "dann_lambda", "task_loss"} <= set(log[-1])
     assert log[0]["dann_lambda"] < log[-1]["dann_lambda"]
+    # both losses move: the task is learnt while the domain classifier is trained against the encoder
+    assert log[-1]["task_loss"] < log[0]["task_loss"]
+    assert log[-1]["dann_loss"] != pytest.approx(log[0]["dann_loss"], abs=1e-4)
+    assert (exp / "tsne.png").stat().st_size > 1000
+    report = evaluate(exp / "model", recipe=None, progress=False, words=False, domain="target")
+    assert report["channel"] == "telephone+noise:10" and report["split"] == "test"
+    assert (exp / "eval_target_test.json").is_file()
+    source = evaluate(exp / "model", progress=False, words=False)
+    assert source["channel"] == "" and source["per"].keys() == report["per"].keys()
     exp = train(speech_recipe("tiny-dann.yaml", tiny_recipe, "transfer.dann.domain=speaker",
                               "data.target.corpus=''", "transfer.dann.level=frame"), progress=False)
     assert "dann_acc" in log_of(exp)[-1]
