@@ -61,6 +61,17 @@ def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
     return {lang: Inventory.from_transcripts(lines) for lang, lines in sorted(by_lang.items())}
 
 
+def target_data_config(recipe: Recipe):
+    """The ``DataConfig`` of the recipe's target-domain corpus (``data.target``).
+
+    Its own ``parts`` when it names some (a real corpus other than the main one, such as
+    FSDD recordings beside a synthetic source), else the main corpus's.
+    """
+    t = recipe.data.target
+    return dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root,
+                               parts=t.parts or recipe.data.parts)
+
+
 def load_target_domain(recipe: Recipe, progress: bool = False) -> list[Utterance]:
     """The recipe's target-domain utterances (``data.target``), tagged ``domain="target"``.
 
@@ -70,8 +81,7 @@ def load_target_domain(recipe: Recipe, progress: bool = False) -> list[Utterance
     t = recipe.data.target
     if not t.corpus:
         return []
-    cfg = dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root)
-    cuts = prepare_corpus(cfg, progress=progress)
+    cuts = prepare_corpus(target_data_config(recipe), progress=progress)
     if t.split not in cuts:
         raise RecipeError(f"data.target.split: {t.corpus} has no split {t.split!r}; it has {', '.join(cuts)}")
     utts, report = load_utterances(cuts[t.split], recipe.features, languages=recipe.data.languages,
@@ -200,9 +210,7 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
         report["table"] = format_table(wer, title="WER")
     else:
         per = evaluate_per(model, utts)
-        lexicons = corpus_lexicons(recipe.data.root, sorted(per)) if words else {}
-        # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
-        lexicons = {lang: add_context_variants(lex, lang) for lang, lex in lexicons.items()}
+        lexicons = evaluation_lexicons(recipe, sorted(per)) if words else {}
         wer, merged = evaluate_wer(model, utts, lexicons, model.recipe.decode, homophones=True) if lexicons \
             else ({}, {})
         report["per"] = {lang: c.as_dict() for lang, c in per.items()}
@@ -210,6 +218,8 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
             report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
             report["wer_homophones_merged"] = {lang: c.as_dict() for lang, c in merged.items()}
             report["wer_lexicon"] = {lang: len(lex) for lang, lex in lexicons.items()}
+        if wer and recipe.decode.words:  # HTK's word accuracy (N - S - D - I) / N
+            report["word_accuracy"] = {lang: 1 - c.rate for lang, c in wer.items()}
         report["table"] = format_table(per, extra={"WER": wer, "WER*": merged} if wer else None)
         if wer:
             report["table"] += "\nWER*: homophones merged (no language model tells them apart)"
@@ -218,6 +228,27 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
         output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
+
+
+def evaluation_lexicons(recipe: Recipe, languages: list[str]) -> dict:
+    """Word lexicons of evaluation, with eSpeak's running-speech variants of each word.
+
+    ``decode.words`` (a closed vocabulary, e.g. the ten digit words) pronounced by G2P;
+    otherwise the corpus's own lexicons (``ROOT/lexicon/{lang}.txt``), if it has them.
+    """
+    if recipe.decode.words:
+        from speechtl.text.g2p_lexicon import g2p_lexicon
+
+        lexicons = {}
+        for lang in languages:
+            lexicon, missing = g2p_lexicon(recipe.decode.words, lang, context=True)
+            if missing:
+                raise RecipeError(f"decode.words: eSpeak does not read {', '.join(missing)} as {lang} words")
+            lexicons[lang] = lexicon
+        return lexicons
+    # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
+    return {lang: add_context_variants(lex, lang)
+            for lang, lex in corpus_lexicons(recipe.data.root, languages).items()}
 
 
 def run_metrics(recipe, exp: Path) -> dict[str, float]:
