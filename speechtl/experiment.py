@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from speechtl.data.channel import parse_channel
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import PhonemeDataset, Utterance, collate, load_utterances
 from speechtl.data.features import GlobalCMVN
@@ -38,19 +39,39 @@ def set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
-def load_split(recipe: Recipe, split: str, cuts=None, progress: bool = False) -> list[Utterance]:
-    """Features of one split of the recipe's corpus, restricted to its languages."""
+def load_split(recipe: Recipe, split: str, cuts=None, progress: bool = False, channel: str | None = None,
+               key_suffix: str = "") -> list[Utterance]:
+    """Features of one split of the recipe's corpus, restricted to its languages.
+
+    The audio passes through ``channel`` (default ``data.channel``; see
+    :mod:`speechtl.data.channel`), seeded by ``data.synth.seed`` and each utterance id
+    plus ``key_suffix``.
+    """
     if cuts is None:
         cuts = prepare_corpus(recipe.data, progress=progress)
+    spec = recipe.data.channel if channel is None else channel
+    ch = parse_channel(spec, recipe.data.synth.seed)
+    transform = None if ch is None else (lambda wave, sr, key: ch(wave, sr, key + key_suffix))
     utts, report = load_utterances(cuts[split], recipe.features, languages=recipe.data.languages,
                                    progress=progress, desc=f"{split} features",
-                                   max_duration=recipe.data.max_duration)
+                                   max_duration=recipe.data.max_duration, transform=transform)
     report.log(split)
     if not utts:
         raise ManifestError(f"{recipe.data.root}: no usable {split} utterances for languages "
                             f"{', '.join(recipe.data.languages)} in corpus {recipe.data.corpus!r}"
                             + (f" ({len(report.skipped)} skipped, see the log)" if report.skipped else ""))
     return utts
+
+
+def augmented_copies(recipe: Recipe, cuts, progress: bool = False) -> list[Utterance]:
+    """One copy of every training utterance per ``data.augment`` channel (after ``data.channel``)."""
+    out: list[Utterance] = []
+    for i, spec in enumerate(recipe.data.augment):
+        suffix = f"+aug{i}"
+        chain = "+".join(s for s in (recipe.data.channel, spec) if s)
+        copies = load_split(recipe, "train", cuts, progress, channel=chain, key_suffix=suffix)
+        out += [dataclasses.replace(u, id=u.id + suffix) for u in copies]
+    return out
 
 
 def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
@@ -61,33 +82,36 @@ def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
     return {lang: Inventory.from_transcripts(lines) for lang, lines in sorted(by_lang.items())}
 
 
-def target_data_config(recipe: Recipe):
-    """The ``DataConfig`` of the recipe's target-domain corpus (``data.target``).
+def target_recipe(recipe: Recipe) -> Recipe:
+    """The recipe with ``data`` pointing at the target domain (``data.target``: corpus, root, channel).
 
-    Its own ``parts`` when it names some (a real corpus other than the main one, such as
-    FSDD recordings beside a synthetic source), else the main corpus's.
+    The target corpus's parts are ``data.target.parts`` when it names some (a real corpus
+    other than the main one, such as FSDD recordings beside a synthetic source), else ``data.parts``.
     """
     t = recipe.data.target
-    return dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root,
-                               parts=t.parts or recipe.data.parts)
+    if not t.corpus:
+        raise RecipeError("data.target.corpus: this recipe has no target domain")
+    data = dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root,
+                               parts=t.parts or recipe.data.parts, channel=t.channel, augment=[])
+    return dataclasses.replace(recipe, data=data)
 
 
-def load_target_domain(recipe: Recipe, progress: bool = False) -> list[Utterance]:
+def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None = None) -> list[Utterance]:
     """The recipe's target-domain utterances (``data.target``), tagged ``domain="target"``.
 
     They are unlabelled (their transcripts never reach the task loss) unless
-    ``data.target.labelled`` is set.
+    ``data.target.labelled`` is set. ``split`` defaults to ``data.target.split``.
     """
     t = recipe.data.target
     if not t.corpus:
         return []
-    cuts = prepare_corpus(target_data_config(recipe), progress=progress)
-    if t.split not in cuts:
-        raise RecipeError(f"data.target.split: {t.corpus} has no split {t.split!r}; it has {', '.join(cuts)}")
-    utts, report = load_utterances(cuts[t.split], recipe.features, languages=recipe.data.languages,
-                                   progress=progress, desc=f"target {t.split} features")
-    report.log(f"target {t.split}")
-    if t.max_utterances:
+    target = target_recipe(recipe)
+    split = split or t.split
+    cuts = prepare_corpus(target.data, progress=progress)
+    if split not in cuts:
+        raise RecipeError(f"data.target: {t.corpus} has no split {split!r}; it has {', '.join(cuts)}")
+    utts = load_split(target, split, cuts, progress=progress)
+    if t.max_utterances and split == t.split:
         utts = utts[: t.max_utterances]
     return [dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
 
@@ -132,6 +156,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     if not dist.is_main:
         cuts = prepare_corpus(recipe.data, progress=False)
     utts = load_split(recipe, "train", cuts, progress=progress and dist.is_main)
+    utts += augmented_copies(recipe, cuts, progress=progress and dist.is_main)
     unit_models: dict[str, bytes] = {}
     if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
         utts, unit_models = subword_utterances(utts, recipe.units)
@@ -161,6 +186,10 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
         save_model(model, exp / "model")
         if setup.predictors and recipe.transfer.zeroshot.unseen:
             zero_shot_test(recipe, setup, exp)
+        if "dann" in recipe.transfer.methods:
+            from speechtl.viz.tsne import save_domain_tsne
+
+            save_domain_tsne(exp / "model", exp / "tsne.png")
     barrier(dist)
     cleanup(dist)
     return exp
@@ -181,8 +210,9 @@ def zero_shot_test(recipe: Recipe, setup, exp: Path) -> dict:
     return report
 
 
-def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None = None,
-             output: str | Path | None = None, progress: bool = True, words: bool = True) -> dict:
+def evaluate(model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
+             output: str | Path | None = None, progress: bool = True, words: bool = True,
+             domain: str = "source") -> dict:
     """Per-language error rates of a saved model on a split of its recipe's corpus (or ``recipe``'s).
 
     A phoneme model gets its greedy PER and, when ``words`` is set and the corpus has
@@ -192,6 +222,9 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
     test split's words (never in training) compete with all training words. A subword model gets
     the WER of its greedy pieces. Writes ``eval_{split}.json`` beside the model unless
     ``output`` says otherwise.
+    ``domain="target"`` scores the recipe's target domain instead (``data.target``: its corpus
+    and channel, split ``data.target.test_split`` unless ``split`` names one; with labels),
+    written to ``eval_target_{split}.json``. ``split`` defaults to ``test``.
     Image models report accuracy per test domain (and zero-shot accuracy) instead.
     """
     from speechtl.viz.tsne import model_kind
@@ -202,8 +235,15 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
         return evaluate_image(model_path, output)
     model = load_model(model_path)
     recipe = recipe or model.recipe
+    if domain not in ("source", "target"):
+        raise RecipeError(f"evaluate: domain must be source or target, not {domain!r}")
+    if domain == "target":
+        split = split or recipe.data.target.test_split
+        recipe = target_recipe(recipe)
+    split = split or "test"
     utts = load_split(recipe, split, progress=progress)
-    report: dict = {"model": str(model_path), "split": split}
+    report: dict = {"model": str(model_path), "split": split, "domain": domain,
+                    "channel": recipe.data.channel}
     if model.recipe.units.kind == "subword":
         wer = evaluate_subword_wer(model, utts)
         report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
@@ -225,7 +265,8 @@ def evaluate(model_path: str | Path, split: str = "test", recipe: Recipe | None 
             report["table"] += "\nWER*: homophones merged (no language model tells them apart)"
     if output is None:
         base = Path(model_path)
-        output = (base if base.is_dir() else base.parent) / f"eval_{split}.json"
+        prefix = "eval_target_" if domain == "target" else "eval_"
+        output = (base if base.is_dir() else base.parent) / f"{prefix}{split}.json"
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
 

@@ -17,6 +17,16 @@ from speechtl.errors import RecipeError
 DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
 
 
+def check_channel(spec: str, key: str) -> None:
+    """Raise a RecipeError naming ``key`` when ``spec`` is not a valid channel."""
+    from speechtl.data.channel import parse_channel
+
+    try:
+        parse_channel(spec)
+    except RecipeError as err:
+        raise RecipeError(f"{key}: {err}") from None
+
+
 @dataclass
 class SynthConfig:
     """The synthetic multilingual corpus made with eSpeak NG."""
@@ -70,6 +80,11 @@ class TargetDataConfig:
     labelled: bool = False  # also train the task loss on its labels (multi-condition upper bound)
     max_utterances: int = 0  # keep at most this many (0 = all)
     parts: list[CorpusPart] = field(default_factory=list)  # a real target corpus's parts; [] = data.parts
+    channel: str = ""  # channel applied to all target-domain audio, e.g. telephone+noise:10 (speechtl.data.channel)
+    test_split: str = "test"  # the split `speechtl eval --domain target` scores (with the channel)
+
+    def validate(self) -> None:
+        check_channel(self.channel, "data.target.channel")
 
 
 @dataclass
@@ -92,8 +107,15 @@ class DataConfig:
     parts: list[CorpusPart] = field(default_factory=list)  # real corpora: where each split comes from
     text: TextConfig = field(default_factory=TextConfig)  # transcript normalisation (real corpora)
     max_duration: float = 30.0  # seconds; longer utterances are skipped before their audio is read
+    channel: str = ""  # channel applied to every split (defines the domain); "" = the audio as is
+    augment: list[str] = field(default_factory=list)  # each channel adds a transformed copy of every train utterance
 
     def validate(self) -> None:
+        check_channel(self.channel, "data.channel")
+        for i, spec in enumerate(self.augment):
+            if not spec.strip():
+                raise RecipeError(f"data.augment[{i}]: empty channel (an unchanged copy); name a channel")
+            check_channel(spec, f"data.augment[{i}]")
         if self.corpus != "synthetic" and not self.parts:
             raise RecipeError(f"data.parts: corpus {self.corpus!r} needs at least one part "
                               "(path, split, language); see recipes/commonvoice-multilingual.yaml")

@@ -38,13 +38,20 @@ NOISE_COLOURS = ("white", "pink", "brown")
 
 # --- stateless transforms ----------------------------------------------------------------------
 
-def band_limit(wave: torch.Tensor, sample_rate: int, low: float, high: float, sections: int = 4) -> torch.Tensor:
-    """Band-pass with cascaded Butterworth biquads (torchaudio's high/lowpass_biquad).
+def butterworth_q(order: int) -> list[float]:
+    """Quality factors of the biquads whose cascade is an even-``order`` Butterworth filter."""
+    return [1 / (2 * math.cos(math.pi * (2 * k - 1) / (2 * order))) for k in range(1, order // 2 + 1)]
+
+
+def band_limit(wave: torch.Tensor, sample_rate: int, low: float, high: float, order: int = 8) -> torch.Tensor:
+    """Band-pass: Butterworth high-pass and low-pass of ``order`` from torchaudio's biquads.
+
+    Flat in the band, -3 dB at each corner, then ``6 * order`` dB per octave.
 
     Args:
         wave: ``(samples,)``.
         low: high-pass corner in Hz (0: none). high: low-pass corner (>= Nyquist: none).
-        sections: biquads per edge; each adds 12 dB per octave of roll-off.
+        order: even filter order of each edge.
 
     Returns:
         ``(samples,)``.
@@ -52,11 +59,11 @@ def band_limit(wave: torch.Tensor, sample_rate: int, low: float, high: float, se
     import torchaudio.functional as F
 
     x = wave.double()  # low corners at high rates need the precision
-    for _ in range(sections):
+    for q in butterworth_q(order):
         if low > 0:
-            x = F.highpass_biquad(x, sample_rate, low)
+            x = F.highpass_biquad(x, sample_rate, low, Q=q)
         if high < sample_rate / 2:
-            x = F.lowpass_biquad(x, sample_rate, high)
+            x = F.lowpass_biquad(x, sample_rate, high, Q=q)
     return x.to(wave.dtype)
 
 

@@ -9,7 +9,7 @@ is skipped, counted and named in the log instead of stopping a long run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -22,6 +22,8 @@ from speechtl.recipe import FeatureConfig
 from speechtl.text.inventory import Inventory
 
 log = logging.getLogger(__name__)
+
+Transform = Callable[[torch.Tensor, int, str], torch.Tensor]  # (wave, sample_rate, utterance id) -> wave
 
 
 @dataclass
@@ -123,12 +125,15 @@ def supervised_pieces(cut) -> Iterator[tuple[str, object, object]]:
 def load_utterances(
     cuts, cfg: FeatureConfig, sample_rate: int = 16000, languages: list[str] | None = None,
     progress: bool = False, desc: str = "features", max_duration: float | None = None,
+    transform: Transform | None = None,
 ) -> tuple[list[Utterance], LoadReport]:
     """Compute features for every supervision (optionally only some languages).
 
     Args:
         max_duration: seconds; longer utterances are skipped from their manifest
             duration, before any audio is read (an hour-long file costs nothing).
+        transform: ``(wave (samples,), sample_rate, utterance id) -> wave``, applied
+            before the features (a :class:`speechtl.data.channel.Channel`).
 
     Returns:
         The utterances, and a report naming the skipped ones and why.
@@ -144,14 +149,15 @@ def load_utterances(
     try:
         for cut in tqdm(cuts, desc=desc, unit="utt", disable=not progress, leave=False):
             for uid, piece, sup in supervised_pieces(cut):
-                _load_one(uid, piece, sup, cfg, sample_rate, languages, max_duration, out, report)
+                _load_one(uid, piece, sup, cfg, sample_rate, languages, max_duration, out, report, transform)
     finally:
         torch.set_num_threads(threads)
     return out, report
 
 
 def _load_one(uid: str, cut, sup, cfg: FeatureConfig, sample_rate: int, languages: list[str] | None,
-              max_duration: float | None, out: list[Utterance], report: LoadReport) -> None:
+              max_duration: float | None, out: list[Utterance], report: LoadReport,
+              transform: Transform | None = None) -> None:
     if languages is not None and sup.language not in languages:
         return
     source = cut_audio_source(cut)
@@ -161,6 +167,8 @@ def _load_one(uid: str, cut, sup, cfg: FeatureConfig, sample_rate: int, language
         return
     try:
         wave = load_cut_audio(cut, sample_rate)
+        if transform is not None:
+            wave = transform(wave, sample_rate, uid)
         feats = fbank(wave, sample_rate, cfg, source=source)
     except SpeechtlError as err:
         report.skipped.append((uid, str(err)))

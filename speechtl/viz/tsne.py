@@ -69,15 +69,18 @@ def image_features(model_path: str | Path, key: str, max_items: int) -> tuple[np
     return np.concatenate(feats), tags
 
 
-def speech_features(model_path: str | Path, key: str, split: str, max_items: int
+def speech_features(model_path: str | Path, key: str, split: str, max_items: int, recipe=None
                     ) -> tuple[np.ndarray, list[str]]:
-    """Pooled encoder features of a split of the model's corpus plus its target-domain audio."""
+    """Pooled encoder features of a split of the corpus plus its target-domain audio.
+
+    The corpus and target domain (with their channels) are the model's recipe's, or ``recipe``'s.
+    """
     from speechtl.data.dataset import collate
     from speechtl.experiment import load_split, load_target_domain
     from speechtl.models.io import load_model
 
     model = load_model(model_path)
-    recipe = model.recipe
+    recipe = recipe or model.recipe
     utts = load_split(recipe, split) + load_target_domain(recipe)
     utts = [utts[int(i)] for i in _subsample(len(utts), max_items)]
     items = [(u, torch.zeros(0, dtype=torch.long)) for u in utts]
@@ -85,14 +88,18 @@ def speech_features(model_path: str | Path, key: str, split: str, max_items: int
     return pooled_features(lambda b: model(b.feats, b.lengths), batches, key)
 
 
-def features(model_path: str | Path, key: str = "domain", split: str = "test", max_items: int = 600
-             ) -> tuple[np.ndarray, list[str]]:
-    """Pooled backbone features and labels for a speech or image model file."""
+def features(model_path: str | Path, key: str = "domain", split: str = "test", max_items: int = 600,
+             recipe=None) -> tuple[np.ndarray, list[str]]:
+    """Pooled backbone features and labels for a speech or image model file.
+
+    ``recipe`` (speech) takes the data from another recipe, e.g. a DANN recipe's target
+    domain for a source-only model trained without one.
+    """
     kind = model_kind(model_path)
     if kind == "image-model":
         return image_features(model_path, key, max_items)
     if kind == "acoustic-model":
-        return speech_features(model_path, key, split, max_items)
+        return speech_features(model_path, key, split, max_items, recipe)
     raise RecipeError(f"{model_path}: not a speechtl model (kind {kind!r})")
 
 
@@ -136,3 +143,19 @@ def plot_tsne(panels: list[tuple[str, np.ndarray, list[str]]], out: str | Path, 
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def save_domain_tsne(model_path: str | Path, out: str | Path, key: str = "domain", max_items: int = 400,
+                     recipe=None, title: str = "") -> Path | None:
+    """Draw one model's t-SNE map by ``key`` to ``out`` (a run's ``tsne.png``).
+
+    Missing plotting packages only log a warning: the plot is a by-product of training.
+    """
+    import logging
+
+    try:
+        feats, tags = features(model_path, key, "test", max_items, recipe)
+        return plot_tsne([(title or f"{Path(out).parent.name}: {key}", tsne_2d(feats), tags)], out, key)
+    except RecipeError as err:
+        logging.getLogger(__name__).warning("no t-SNE plot: %s", err)
+        return None
