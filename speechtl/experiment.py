@@ -116,6 +116,11 @@ def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None
     return [dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
 
 
+def repeated(utts: list[Utterance], times: int) -> list[Utterance]:
+    """``times`` copies of each utterance (features shared, ids kept unique), e.g. to balance domains."""
+    return [dataclasses.replace(u, id=f"{u.id}#{r}") if r else u for r in range(times) for u in utts]
+
+
 def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:
     """Keep a source model's inventory for each language it covers, so its head can be copied."""
     if source is None:
@@ -162,7 +167,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
         utts, unit_models = subword_utterances(utts, recipe.units)
     source = load_model(recipe.transfer.source) if recipe.transfer.source else None
     inventories = source_inventories(source, build_inventories(utts))
-    utts += load_target_domain(recipe, progress=progress and dist.is_main)
+    utts += repeated(load_target_domain(recipe, progress=progress and dist.is_main), recipe.data.target.repeat)
     model = AcousticModel(recipe, inventories)
     model.unit_models = unit_models
     if isinstance(model.normalizer, GlobalCMVN):
@@ -263,6 +268,9 @@ def evaluate(model_path: str | Path, split: str | None = None, recipe: Recipe | 
         report["table"] = format_table(per, extra={"WER": wer, "WER*": merged} if wer else None)
         if wer:
             report["table"] += "\nWER*: homophones merged (no language model tells them apart)"
+        if "word_accuracy" in report:
+            report["table"] += "\nword accuracy (1 - WER, closed vocabulary decode.words): " + ", ".join(
+                f"{lang} {100 * acc:.2f}%" for lang, acc in report["word_accuracy"].items())
     if output is None:
         base = Path(model_path)
         prefix = "eval_target_" if domain == "target" else "eval_"

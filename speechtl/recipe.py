@@ -79,12 +79,15 @@ class TargetDataConfig:
     split: str = "dev"  # the split whose audio is the target-domain training data
     labelled: bool = False  # also train the task loss on its labels (multi-condition upper bound)
     max_utterances: int = 0  # keep at most this many (0 = all)
+    repeat: int = 1  # each target utterance is used this many times per epoch (balances a larger source)
     parts: list[CorpusPart] = field(default_factory=list)  # a real target corpus's parts; [] = data.parts
     channel: str = ""  # channel applied to all target-domain audio, e.g. telephone+noise:10 (speechtl.data.channel)
     test_split: str = "test"  # the split `speechtl eval --domain target` scores (with the channel)
 
     def validate(self) -> None:
         check_channel(self.channel, "data.target.channel")
+        if self.repeat < 1:
+            raise RecipeError("data.target.repeat: expected at least 1")
 
 
 @dataclass
