@@ -44,6 +44,7 @@ class SynthConfig:
     test_speakers: int = 8  # per language, from the test voice pool
     rate: tuple[int, int] = (130, 210)  # speaking rate range, words per minute
     pitch: tuple[int, int] = (25, 75)  # eSpeak pitch range (0-100)
+    warp: tuple[float, float] = (1.0, 1.0)  # per-speaker frequency scale range (vocal tract length; 1 = none)
     sample_rate: int = 16000  # audio is resampled to this rate
     seed: int = 0  # everything is a deterministic function of this seed
     words: list[str] = field(default_factory=list)  # fixed vocabulary for every split (then only voices differ); [] = wordfreq's
@@ -58,6 +59,8 @@ class SynthConfig:
         lo, hi = self.words_per_utterance
         if not 1 <= lo <= hi:
             raise RecipeError("data.synth.words_per_utterance: expected 1 <= min <= max")
+        if not 0.5 <= self.warp[0] <= self.warp[1] <= 2.0:
+            raise RecipeError("data.synth.warp: expected 0.5 <= min <= max <= 2")
 
 
 @dataclass

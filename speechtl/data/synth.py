@@ -12,7 +12,9 @@ train from dev and test.
 
 A speaker is a voice variant with a speaking rate and a pitch, on the
 language's own eSpeak voice or, with ``synth.voices``, on one of those base
-voices (accents such as ``en-us`` or ``en-gb-scotland``). Each language is
+voices (accents such as ``en-us`` or ``en-gb-scotland``); ``synth.warp`` also
+scales each speaker's frequencies (formants and pitch, as a shorter or longer
+vocal tract; durations scale inversely) by resampling. Each language is
 synthesised in a fresh process whose C random state is seeded, so the audio is a
 deterministic function of the recipe's seed.
 """
@@ -51,10 +53,19 @@ class Speaker:
     rate: int
     pitch: int
     base: str = ""  # eSpeak base voice; "" = the language's own
+    warp: float = 1.0  # frequency scale (vocal tract length)
 
     @property
     def id(self) -> str:
-        return f"{self.base + '+' if self.base else ''}{self.variant}_r{self.rate}_p{self.pitch}"
+        warp = f"_w{self.warp:.2f}" if self.warp != 1.0 else ""
+        return f"{self.base + '+' if self.base else ''}{self.variant}_r{self.rate}_p{self.pitch}{warp}"
+
+    def rendered_rate(self, rate: int) -> int:
+        """The rate to read eSpeak's ``rate`` Hz samples as: scales every frequency by ``warp``.
+
+        Rounded to 50 Hz so that resampling kernels stay small.
+        """
+        return rate if self.warp == 1.0 else int(round(rate * self.warp / 50) * 50)
 
 
 def _rng(seed: int, *keys: str) -> np.random.Generator:
@@ -130,7 +141,8 @@ def make_speakers(pool: list[str], n: int, cfg: SynthConfig, rng: np.random.Gene
             spk = Speaker(variant, int(rng.integers(cfg.rate[0], cfg.rate[1] + 1)),
                           int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1)),
                           # drawn only when asked, so corpora made without voices stay as they were
-                          str(cfg.voices[int(rng.integers(len(cfg.voices)))]) if cfg.voices else "")
+                          str(cfg.voices[int(rng.integers(len(cfg.voices)))]) if cfg.voices else "",
+                          round(float(rng.uniform(*cfg.warp)), 2) if cfg.warp != (1.0, 1.0) else 1.0)
             if spk not in seen:
                 break
         seen.add(spk)
@@ -177,7 +189,7 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
             spk = speakers[int(rng.integers(len(speakers)))]
             samples = engine.synthesize(text, f"{spk.base or lang.synth_voice}+{spk.variant}", spk.rate, spk.pitch)
             wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0),
-                            engine.sample_rate, cfg.sample_rate)
+                            spk.rendered_rate(engine.sample_rate), cfg.sample_rate)
             uid = f"{language}-{split}-{i:05d}"
             path = (out_dir / split / f"{uid}.wav").resolve()
             save_audio(path, wave, cfg.sample_rate)
@@ -213,8 +225,8 @@ def language_fingerprint(cfg: SynthConfig, language: str) -> str:
     """A hash of everything that determines one language's part of the corpus."""
     settings = to_dict(cfg)
     settings.pop("train_utterances_per_language")
-    for key in ("words", "voices"):  # unset: fingerprints of corpora made before these existed hold
-        if not settings[key]:
+    for key, unset in (("words", []), ("voices", []), ("warp", [1.0, 1.0])):
+        if settings[key] == unset:  # fingerprints of corpora made before these settings existed hold
             settings.pop(key)
     settings["counts"] = utterance_counts(cfg, language)
     key = json.dumps({"language": language, "synth": settings}, sort_keys=True)
