@@ -80,7 +80,7 @@ def _words_config(root, seed=0):
     return DataConfig(root=str(root), languages=["en"], synth=SynthConfig(
         words=["zero", "one", "two"], voices=["en-us", "en-gb-scotland"], words_per_utterance=(1, 1),
         train_utterances=12, dev_utterances=4, test_utterances=6, train_speakers=4, dev_speakers=2,
-        test_speakers=2, seed=seed))
+        test_speakers=2, warp=(0.9, 1.1), seed=seed))
 
 
 def test_synthetic_fixed_words_share_words_not_voices(tmp_path):
@@ -96,6 +96,7 @@ def test_synthetic_fixed_words_share_words_not_voices(tmp_path):
         assert {x.text for x in items} <= {"zero", "one", "two"}
         assert all(" " not in x.text for x in items)  # one word per utterance
         assert {x.custom["base_voice"] for x in items} <= {"en-us", "en-gb-scotland"}
+        assert all(0.9 <= float(x.speaker.rsplit("_w", 1)[1]) <= 1.1 for x in items)  # warped speakers
     assert len({x.text for x in sups["train"]}) == 3
     voices = {s: {x.custom["voice"] for x in items} for s, items in sups.items()}
     assert not voices["train"] & voices["test"] and not voices["train"] & voices["dev"]
@@ -103,6 +104,7 @@ def test_synthetic_fixed_words_share_words_not_voices(tmp_path):
     fp = language_fingerprint
     assert fp(a.synth, "en") != fp(dataclasses.replace(a.synth, voices=["en-us"]), "en")
     assert fp(a.synth, "en") != fp(dataclasses.replace(a.synth, words=["zero", "one"]), "en")
+    assert fp(a.synth, "en") != fp(dataclasses.replace(a.synth, warp=(0.9, 1.2)), "en")
     assert fp(SynthConfig(words=["zero"]), "en") != fp(SynthConfig(), "en")
 
 
