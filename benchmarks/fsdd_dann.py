@@ -121,8 +121,8 @@ def markdown(report: dict) -> str:
 
 Word accuracy (%, HTK style: 1 - WER, 1000 recordings per pair) on the 2 FSDD speakers held out of
 each rotation, with **no real labelled audio**: the acoustic model learns from labelled eSpeak NG
-English digit words (recipe `{report['recipe']}`: many voices, accents, rates and pitches at 8 kHz,
-plus noisy and reverberant copies) and, for DANN, from the unlabelled recordings of the other 4
+English digit words (recipe `{report['recipe']}`: eSpeak's voice variants on 8 English accents, many
+rates and pitches, made at FSDD's 8 kHz) and, for DANN, from the unlabelled recordings of the other 4
 FSDD speakers. Decoding searches the 10 digit words only (`decode.words`). Source-only trains on
 the same batches (target audio included) without the domain loss.
 
@@ -139,13 +139,28 @@ t-SNE of pooled encoder features (synthetic test utterances and the target speak
 held-out pair {' + '.join(report['rotations'][0]['test_speakers'])}: source-only (left) and DANN (right), coloured by domain.
 Every run's map is in its run directory (`{report['rotations'][0]['tsne']}`, ...).
 
-- Command: `{report['command']}`{" with " + ", ".join(f"`--set {o}`" for o in report['overrides']) if report['overrides'] else ""}
+- Command: `{report['command']}`
 - Hardware: 2-core x86_64 CPU, no GPU; one thread per run (`OMP_NUM_THREADS=1`, `train.num_threads=1`);
   total {report['total_seconds'] / 60:.0f} min for {2 * len(report['rotations'])} runs; load average at start
   {m['load_average_at_start']} (other jobs shared the machine, so the times are not clean).
 - Date: {report['date']}
 - Raw figures: `benchmarks/results/{Path(report.get('out', 'fsdd_dann')).name}.json`
 """
+
+
+def save(report: dict, args, started: float) -> Path:
+    """Summarise the rotations done so far; write the JSON and the results document."""
+    report["summary"] = {name: summary([r["methods"][name]["word_accuracy"] for r in report["rotations"]])
+                         for name in METHODS}
+    if args.peer:
+        report["summary"]["pocketsphinx"] = summary([r["pocketsphinx_word_accuracy"] for r in report["rotations"]])
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes")
+    report["out"] = args.out
+    write_result(args.out, report)
+    doc = REPO / "docs" / "results" / "fsdd-dann.md"
+    doc.write_text(markdown(report))
+    return doc
 
 
 def main() -> None:
@@ -183,18 +198,9 @@ def main() -> None:
         if args.peer:
             rotation["pocketsphinx_word_accuracy"] = pocketsphinx_peer(test, root / "pocketsphinx")
         report["rotations"].append(rotation)
-    report["summary"] = {name: summary([r["methods"][name]["word_accuracy"] for r in report["rotations"]])
-                         for name in METHODS}
-    if args.peer:
-        report["summary"]["pocketsphinx"] = summary([r["pocketsphinx_word_accuracy"] for r in report["rotations"]])
-    report["total_seconds"] = round(time.perf_counter() - started, 1)
-    report["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes")
-    report["out"] = args.out
-    out = write_result(args.out, report)
-    doc = REPO / "docs" / "results" / "fsdd-dann.md"
-    doc.write_text(markdown(report))
+        doc = save(report, args, started)  # after every rotation: an interrupted run keeps what it measured
     print(json.dumps(report["summary"], indent=1))
-    print(f"written to {out} and {doc}")
+    print(f"written to benchmarks/results/{args.out}.json and {doc}")
 
 
 if __name__ == "__main__":
