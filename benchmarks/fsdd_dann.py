@@ -101,6 +101,11 @@ def summary(values: list[float]) -> dict:
             "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "runs": values}
 
 
+# How the recipe's settings were chosen (filled in by hand from the development runs; see the docstring).
+DEVELOPMENT = """
+"""
+
+
 def markdown(report: dict) -> str:
     """The results section (docs/results/fsdd-dann.md)."""
     names = list(METHODS) + (["pocketsphinx"] if "pocketsphinx" in report["summary"] else [])
@@ -145,7 +150,7 @@ Every run's map is in its run directory (`{report['rotations'][0]['tsne']}`, ...
   {m['load_average_at_start']} (other jobs shared the machine, so the times are not clean).
 - Date: {report['date']}
 - Raw figures: `benchmarks/results/{Path(report.get('out', 'fsdd_dann')).name}.json`
-"""
+{DEVELOPMENT}"""
 
 
 def save(report: dict, args, started: float) -> Path:
@@ -171,7 +176,12 @@ def main() -> None:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--peer", action="store_true", help="also score pocketsphinx on the same test speakers")
     ap.add_argument("--out", default="fsdd_dann")
+    ap.add_argument("--doc-only", action="store_true", help="rewrite the results document from the JSON")
     args = ap.parse_args()
+    if args.doc_only:
+        report = json.loads((REPO / "benchmarks" / "results" / f"{args.out}.json").read_text())
+        (REPO / "docs" / "results" / "fsdd-dann.md").write_text(markdown(report))
+        return
     started = time.perf_counter()
     report = {"recipe": args.recipe, "overrides": args.overrides,
               "command": "OMP_NUM_THREADS=1 flock /work/heavy.lock python " + " ".join(sys.argv),

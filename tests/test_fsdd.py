@@ -131,3 +131,27 @@ def test_closed_vocabulary_decoding_outputs_only_its_words(tiny_corpus, tmp_path
     assert report["wer_lexicon"] == {"en": 3}
     assert report["word_accuracy"]["en"] == pytest.approx(1 - report["wer"]["en"]["rate"])
     assert report["word_accuracy"]["en"] < 0.05  # no utterance of the tiny corpus is only these words
+
+
+def test_target_domain_from_another_corpus_with_its_own_parts(tiny_corpus, fake_fsdd, tmp_path):
+    """data.target.parts: a synthetic source with real target audio; unlabelled training speakers, scored test speakers."""
+    from speechtl.experiment import build_inventories, evaluate, load_split, load_target_domain, repeated
+    from speechtl.models.acoustic import AcousticModel
+    from speechtl.models.io import save_model
+    from speechtl.recipe import Recipe, TargetDataConfig
+
+    recipe = Recipe(data=dataclasses.replace(tiny_corpus, languages=["en"]))
+    recipe.model.encoder, recipe.model.dim, recipe.model.layers = "tdnn", 32, 1
+    recipe.data.target = TargetDataConfig(corpus="fsdd", root=str(tmp_path / "fsdd"), split="train", parts=[
+        CorpusPart(str(fake_fsdd), "train", speakers=["ann", "bob"]), CorpusPart(str(fake_fsdd), "test", speakers=["cy"])])
+    recipe.decode.words = DIGIT_WORDS
+    target = load_target_domain(recipe)
+    assert len(target) == 12 and {u.speaker for u in target} == {"ann", "bob"}
+    assert all(u.domain == "target" and not u.labelled for u in target)
+    copies = repeated(target, 3)
+    assert len(copies) == 36 and len({u.id for u in copies}) == 36
+    model = AcousticModel(recipe, build_inventories(load_split(recipe, "train")))
+    save_model(model, tmp_path / "model")
+    report = evaluate(tmp_path / "model", recipe=recipe, domain="target", progress=False)
+    assert report["per"]["en"]["utterances"] == 6  # speaker cy's recordings
+    assert report["wer_lexicon"] == {"en": 10} and 0 <= report["word_accuracy"]["en"] <= 1
