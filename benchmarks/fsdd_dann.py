@@ -121,17 +121,17 @@ jackson's.)
 | ... with 40 mel bins | 42.9 / 42.9 |
 | ... 80 mel bins, target audio repeated 6x (domains balanced) | 41.4 / 42.9 |
 | ... 4000 words, 40 mel bins, frame-level DANN, target 3x | 39.3 / 39.5 |
+| the recipe with vocal-tract warping `data.synth.warp: [0.85, 1.2]` | - / 40.3 |
 
 What helped: DANN (+8 to +10 points over source-only with the same batches), making the audio at
 8 kHz like FSDD, utterance-level CMVN, no per-word penalty for isolated words (fewer empty outputs).
 What did not: noisy/reverberant copies (FSDD is close-talk and fairly clean: they move the source
-away from the target and, being 2/3 of the data, swamp DANN's domain balance), more synthetic
-words, 40 instead of 80 mel bins, frame-level DANN. Outputs drift to short words ("eight", "two":
+away from the target; balancing the domains again did not recover the loss), more synthetic
+words, 40 instead of 80 mel bins, frame-level DANN, warping the synthetic speakers' frequencies. Outputs drift to short words ("eight", "two":
 fewest phonemes to explain) and vowels are the main confusion: eSpeak's formant voices, even with 8
 accents, rate and pitch variation and ~100 voice variants, do not span real speakers' vowels. The
-goal of 85% is not reached; the next steps would be vocal-tract-length warping of the synthetic
-speakers (`data.synth.warp`, added but not measured here for lack of time), self-training on the
-target speakers' confident outputs, and a neural TTS source with more natural voices.
+goal of 85% is not reached; the next steps would be self-training on the target speakers'
+confident outputs and a source of more natural synthetic voices (neural TTS).
 """
 
 
