@@ -100,12 +100,16 @@ def build_inventories(utterances: list[Utterance]) -> dict[str, Inventory]:
 
 
 def target_recipe(recipe: Recipe) -> Recipe:
-    """The recipe with ``data`` pointing at the target domain (``data.target``: corpus, root, channel)."""
+    """The recipe with ``data`` pointing at the target domain (``data.target``: corpus, root, channel).
+
+    The target corpus's parts are ``data.target.parts`` when it names some (a real corpus
+    other than the main one, such as FSDD recordings beside a synthetic source), else ``data.parts``.
+    """
     t = recipe.data.target
     if not t.corpus:
         raise RecipeError("data.target.corpus: this recipe has no target domain")
     data = dataclasses.replace(recipe.data, corpus=t.corpus, root=t.root or recipe.data.root,
-                               channel=t.channel, augment=[])
+                               parts=t.parts or recipe.data.parts, channel=t.channel, augment=[])
     return dataclasses.replace(recipe, data=data)
 
 
@@ -127,6 +131,11 @@ def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None
     if t.max_utterances and split == t.split:
         utts = utts[: t.max_utterances]
     return [dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
+
+
+def repeated(utts: list[Utterance], times: int) -> list[Utterance]:
+    """``times`` copies of each utterance (features shared, ids kept unique), e.g. to balance domains."""
+    return [dataclasses.replace(u, id=f"{u.id}#{r}") if r else u for r in range(times) for u in utts]
 
 
 def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:
@@ -197,7 +206,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     kept = [lang for lang in source.languages if lang not in inventories] \
         if source is not None and recipe.transfer.keep_source_heads else []
     inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
-    utts += load_target_domain(recipe, progress=progress and dist.is_main)
+    utts += repeated(load_target_domain(recipe, progress=progress and dist.is_main), recipe.data.target.repeat)
     model = AcousticModel(recipe, inventories)
     model.unit_models = unit_models
     if source is not None:
@@ -287,9 +296,7 @@ def evaluate(model_path: str | Path, split: str | None = None, recipe: Recipe | 
         report["table"] = format_table(wer, title="WER")
     else:
         per = evaluate_per(model, utts)
-        lexicons = corpus_lexicons(recipe.data.root, sorted(per)) if words else {}
-        # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
-        lexicons = {lang: add_context_variants(lex, lang) for lang, lex in lexicons.items()}
+        lexicons = evaluation_lexicons(recipe, sorted(per)) if words else {}
         wer, merged = evaluate_wer(model, utts, lexicons, model.recipe.decode, homophones=True) if lexicons \
             else ({}, {})
         report["per"] = {lang: c.as_dict() for lang, c in per.items()}
@@ -297,9 +304,14 @@ def evaluate(model_path: str | Path, split: str | None = None, recipe: Recipe | 
             report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
             report["wer_homophones_merged"] = {lang: c.as_dict() for lang, c in merged.items()}
             report["wer_lexicon"] = {lang: len(lex) for lang, lex in lexicons.items()}
+        if wer and recipe.decode.words:  # HTK's word accuracy (N - S - D - I) / N
+            report["word_accuracy"] = {lang: 1 - c.rate for lang, c in wer.items()}
         report["table"] = format_table(per, extra={"WER": wer, "WER*": merged} if wer else None)
         if wer:
             report["table"] += "\nWER*: homophones merged (no language model tells them apart)"
+        if "word_accuracy" in report:
+            report["table"] += "\nword accuracy (1 - WER, closed vocabulary decode.words): " + ", ".join(
+                f"{lang} {100 * acc:.2f}%" for lang, acc in report["word_accuracy"].items())
     if output is None:
         base = Path(model_path)
         prefix = "eval_target_" if domain == "target" else "eval_"
@@ -307,6 +319,27 @@ def evaluate(model_path: str | Path, split: str | None = None, recipe: Recipe | 
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return report
+
+
+def evaluation_lexicons(recipe: Recipe, languages: list[str]) -> dict:
+    """Word lexicons of evaluation, with eSpeak's running-speech variants of each word.
+
+    ``decode.words`` (a closed vocabulary, e.g. the ten digit words) pronounced by G2P;
+    otherwise the corpus's own lexicons (``ROOT/lexicon/{lang}.txt``), if it has them.
+    """
+    if recipe.decode.words:
+        from speechtl.text.g2p_lexicon import g2p_lexicon
+
+        lexicons = {}
+        for lang in languages:
+            lexicon, missing = g2p_lexicon(recipe.decode.words, lang, context=True)
+            if missing:
+                raise RecipeError(f"decode.words: eSpeak does not read {', '.join(missing)} as {lang} words")
+            lexicons[lang] = lexicon
+        return lexicons
+    # models learn eSpeak's running-speech forms: add them to the corpus's isolated pronunciations
+    return {lang: add_context_variants(lex, lang)
+            for lang, lex in corpus_lexicons(recipe.data.root, languages).items()}
 
 
 def run_metrics(recipe, exp: Path) -> dict[str, float]:

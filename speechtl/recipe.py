@@ -44,15 +44,33 @@ class SynthConfig:
     test_speakers: int = 8  # per language, from the test voice pool
     rate: tuple[int, int] = (130, 210)  # speaking rate range, words per minute
     pitch: tuple[int, int] = (25, 75)  # eSpeak pitch range (0-100)
+    warp: tuple[float, float] = (1.0, 1.0)  # per-speaker frequency scale range (vocal tract length; 1 = none)
     sample_rate: int = 16000  # audio is resampled to this rate
     seed: int = 0  # everything is a deterministic function of this seed
+    words: list[str] = field(default_factory=list)  # fixed vocabulary for every split (then only voices differ); [] = wordfreq's
+    voices: list[str] = field(default_factory=list)  # eSpeak base voices crossed with the variants (e.g. en-us, en-gb-scotland); [] = the language's own
 
     def validate(self) -> None:
-        if not 0 < self.dev_word_fraction + self.test_word_fraction < 1:
+        if self.words:
+            if len(set(self.words)) != len(self.words) or not all(w.strip() == w and w for w in self.words):
+                raise RecipeError("data.synth.words: expected distinct non-empty words without spaces around them")
+        elif not 0 < self.dev_word_fraction + self.test_word_fraction < 1:
             raise RecipeError("data.synth: dev_word_fraction + test_word_fraction must lie in (0, 1)")
         lo, hi = self.words_per_utterance
         if not 1 <= lo <= hi:
             raise RecipeError("data.synth.words_per_utterance: expected 1 <= min <= max")
+        if not 0.5 <= self.warp[0] <= self.warp[1] <= 2.0:
+            raise RecipeError("data.synth.warp: expected 0.5 <= min <= max <= 2")
+
+
+@dataclass
+class CorpusPart:
+    """One piece of a real corpus; its format is the recipe's ``data.corpus``."""
+
+    path: str  # lhotse: CutSet or recordings manifest; kaldi: data dir; commonvoice: cv-corpus-* dir
+    split: Literal["train", "dev", "test", ""] = ""  # the split it feeds; "" (commonvoice only): all three
+    language: str = ""  # ISO 639-1 code of its transcripts; "": from the manifest (lhotse) / data.languages (commonvoice)
+    speakers: list[str] = field(default_factory=list)  # keep only these speakers' utterances; [] = all
 
 
 @dataclass
@@ -64,20 +82,15 @@ class TargetDataConfig:
     split: str = "dev"  # the split whose audio is the target-domain training data
     labelled: bool = False  # also train the task loss on its labels (multi-condition upper bound)
     max_utterances: int = 0  # keep at most this many (0 = all)
+    repeat: int = 1  # each target utterance is used this many times per epoch (balances a larger source)
+    parts: list[CorpusPart] = field(default_factory=list)  # a real target corpus's parts; [] = data.parts
     channel: str = ""  # channel applied to all target-domain audio, e.g. telephone+noise:10 (speechtl.data.channel)
     test_split: str = "test"  # the split `speechtl eval --domain target` scores (with the channel)
 
     def validate(self) -> None:
         check_channel(self.channel, "data.target.channel")
-
-
-@dataclass
-class CorpusPart:
-    """One piece of a real corpus; its format is the recipe's ``data.corpus``."""
-
-    path: str  # lhotse: CutSet or recordings manifest; kaldi: data dir; commonvoice: cv-corpus-* dir
-    split: Literal["train", "dev", "test", ""] = ""  # the split it feeds; "" (commonvoice only): all three
-    language: str = ""  # ISO 639-1 code of its transcripts; "": from the manifest (lhotse) / data.languages (commonvoice)
+        if self.repeat < 1:
+            raise RecipeError("data.target.repeat: expected at least 1")
 
 
 @dataclass
@@ -92,7 +105,7 @@ class TextConfig:
 class DataConfig:
     """Where the corpus comes from and which languages to use."""
 
-    corpus: str = "synthetic"  # corpus adapter: synthetic | lhotse | kaldi | commonvoice (speechtl.data.corpora)
+    corpus: str = "synthetic"  # corpus adapter: synthetic | lhotse | kaldi | commonvoice | fsdd (speechtl.data.corpora)
     root: str = "data/multilingual-synth"  # manifests (and audio, for synthetic) live here
     languages: list[str] = field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     synth: SynthConfig = field(default_factory=SynthConfig)
@@ -176,6 +189,7 @@ class DecodeConfig:
     sil_score: float = -2.0  # added per word-boundary ("|") frame (chosen on dev)
     word_boundary: Literal["optional", "required"] = "optional"  # must "|" separate words? (lexicon_decoder.py)
     chunk_seconds: float = 30.0  # longer audio is decoded in pieces cut at quiet points
+    words: list[str] = field(default_factory=list)  # closed vocabulary: evaluation decodes with just these words (G2P); [] = the corpus lexicon
 
     def validate(self) -> None:
         if self.beam_size < 1 or self.beam_size_token < 0 or self.beam_threshold <= 0:

@@ -9,6 +9,9 @@ that makes or finds the corpus and returns Lhotse cuts whose supervisions carry
   (LibriSpeech, MLS, FLEURS, Common Voice, ...).
 * ``kaldi``: Kaldi data directories (:mod:`speechtl.data.kaldi`).
 * ``commonvoice``: Common Voice releases as downloaded (:mod:`speechtl.data.commonvoice`).
+* ``fsdd``: the Free Spoken Digit Dataset (:mod:`speechtl.data.fsdd`).
+
+A part's ``speakers`` keeps only those speakers' utterances (any adapter).
 
 The real-corpus adapters read ``cfg.parts``, normalise transcripts and label
 them with G2P (:mod:`speechtl.data.labels`), and write the result once to
@@ -99,6 +102,12 @@ def _commonvoice_part(languages: list[str]) -> Callable:
     return read
 
 
+def _fsdd_part(part: CorpusPart, i: int, jobs: int, progress: bool) -> Iterator[PartData]:
+    from speechtl.data.fsdd import load_fsdd
+
+    yield (_one_split(part, i), *load_fsdd(part.path, part.speakers))
+
+
 def _named(items: Iterator, i: int) -> Iterator:
     """Prefix a part's errors with its recipe key."""
     try:
@@ -144,6 +153,8 @@ def prepare_parts(cfg: DataConfig, read_part: Callable, jobs: int = 2, progress:
             report[split]["skipped"] += len(skipped)
             report[split]["skipped_examples"] += [f"{u}: {r}" for u, r in skipped[: 20]]
             for sup in sups:
+                if part.speakers and sup.speaker not in part.speakers:
+                    continue
                 language = resolve_language(part.language or sup.language)
                 if language not in cfg.languages:
                     report[split]["labels"].drop(str(sup.language), "language not in data.languages", sup.id)
@@ -206,6 +217,12 @@ def prepare_kaldi(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict
 def prepare_commonvoice(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """Common Voice releases; a part without language/split covers every recipe language / split."""
     return prepare_parts(cfg, _commonvoice_part(cfg.languages), jobs, progress)
+
+
+@CORPORA.register("fsdd")
+def prepare_fsdd(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
+    """The Free Spoken Digit Dataset: each part a dataset directory, a split and (optionally) speakers."""
+    return prepare_parts(cfg, _fsdd_part, jobs, progress)
 
 
 def prepare_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:

@@ -6,7 +6,15 @@ words, and eSpeak's voice variants into train, dev and test voices, so dev and
 test utterances are spoken by unseen voices and contain only unseen words (the
 zero-shot word test of the lexicon decoder uses the same test split).
 
-A speaker is a voice variant with a speaking rate and a pitch. Each language is
+With ``synth.words`` the vocabulary is that fixed list instead (e.g. the ten
+digit words) and every split speaks all of it: then only the voices separate
+train from dev and test.
+
+A speaker is a voice variant with a speaking rate and a pitch, on the
+language's own eSpeak voice or, with ``synth.voices``, on one of those base
+voices (accents such as ``en-us`` or ``en-gb-scotland``); ``synth.warp`` also
+scales each speaker's frequencies (formants and pitch, as a shorter or longer
+vocal tract; durations scale inversely) by resampling. Each language is
 synthesised in a fresh process whose C random state is seeded, so the audio is a
 deterministic function of the recipe's seed.
 """
@@ -44,10 +52,20 @@ class Speaker:
     variant: str
     rate: int
     pitch: int
+    base: str = ""  # eSpeak base voice; "" = the language's own
+    warp: float = 1.0  # frequency scale (vocal tract length)
 
     @property
     def id(self) -> str:
-        return f"{self.variant}_r{self.rate}_p{self.pitch}"
+        warp = f"_w{self.warp:.2f}" if self.warp != 1.0 else ""
+        return f"{self.base + '+' if self.base else ''}{self.variant}_r{self.rate}_p{self.pitch}{warp}"
+
+    def rendered_rate(self, rate: int) -> int:
+        """The rate to read eSpeak's ``rate`` Hz samples as: scales every frequency by ``warp``.
+
+        Rounded to 50 Hz so that resampling kernels stay small.
+        """
+        return rate if self.warp == 1.0 else int(round(rate * self.warp / 50) * 50)
 
 
 def _rng(seed: int, *keys: str) -> np.random.Generator:
@@ -69,8 +87,26 @@ def build_vocabulary(language: str, size: int) -> dict[str, list[str]]:
     return {word: list(pron) for word, pron in lexicon.items()}
 
 
+def fixed_vocabulary(language: str, words: list[str]) -> dict[str, list[str]]:
+    """G2P pronunciations of a fixed word list (``synth.words``), in its order.
+
+    Raises:
+        RecipeError: eSpeak cannot pronounce a word with ``language``'s own rules.
+    """
+    from speechtl.errors import RecipeError
+    from speechtl.text.g2p import pronounce
+
+    prons = pronounce(words, language)
+    bad = [w for w in words if w not in prons]
+    if bad:
+        raise RecipeError(f"data.synth.words: eSpeak does not read {', '.join(bad)} as one {language} word")
+    return {w: list(prons[w]) for w in words}
+
+
 def split_words(words: list[str], cfg: SynthConfig, language: str) -> dict[str, list[str]]:
-    """Disjoint train / dev / test word lists."""
+    """Disjoint train / dev / test word lists; with ``cfg.words`` every split has all the words."""
+    if cfg.words:
+        return {split: list(words) for split in SPLITS}
     order = _rng(cfg.seed, "words", language).permutation(len(words))
     n_test = max(1, int(round(cfg.test_word_fraction * len(words))))
     n_dev = max(1, int(round(cfg.dev_word_fraction * len(words))))
@@ -103,7 +139,10 @@ def make_speakers(pool: list[str], n: int, cfg: SynthConfig, rng: np.random.Gene
     for variant in variants:
         while True:
             spk = Speaker(variant, int(rng.integers(cfg.rate[0], cfg.rate[1] + 1)),
-                          int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1)))
+                          int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1)),
+                          # drawn only when asked, so corpora made without voices stay as they were
+                          str(cfg.voices[int(rng.integers(len(cfg.voices)))]) if cfg.voices else "",
+                          round(float(rng.uniform(*cfg.warp)), 2) if cfg.warp != (1.0, 1.0) else 1.0)
             if spk not in seen:
                 break
         seen.add(spk)
@@ -134,7 +173,7 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
     ctypes.CDLL(None).srand(zlib.crc32(f"{cfg.seed}-{language}".encode()))
     engine = Espeak.instance()
     lang = get_language(language)
-    vocab = build_vocabulary(language, cfg.vocabulary)
+    vocab = fixed_vocabulary(language, cfg.words) if cfg.words else build_vocabulary(language, cfg.vocabulary)
     words = split_words(list(vocab), cfg, language)
     voices = split_voices(variants, cfg.seed)
     counts = utterance_counts(cfg, language)
@@ -148,9 +187,9 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
         recordings, supervisions = [], []
         for i, (text, phones) in enumerate(texts):
             spk = speakers[int(rng.integers(len(speakers)))]
-            samples = engine.synthesize(text, f"{lang.synth_voice}+{spk.variant}", spk.rate, spk.pitch)
+            samples = engine.synthesize(text, f"{spk.base or lang.synth_voice}+{spk.variant}", spk.rate, spk.pitch)
             wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0),
-                            engine.sample_rate, cfg.sample_rate)
+                            spk.rendered_rate(engine.sample_rate), cfg.sample_rate)
             uid = f"{language}-{split}-{i:05d}"
             path = (out_dir / split / f"{uid}.wav").resolve()
             save_audio(path, wave, cfg.sample_rate)
@@ -161,7 +200,8 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
             ))
             supervisions.append(SupervisionSegment(
                 id=uid, recording_id=uid, start=0.0, duration=duration, channel=0, text=text,
-                language=language, speaker=spk.id, custom={"phonemes": phones, "voice": spk.variant},
+                language=language, speaker=spk.id, custom={"phonemes": phones, "voice": spk.variant,
+                                                                  **({"base_voice": spk.base} if spk.base else {})},
             ))
         result["splits"][split] = (RecordingSet.from_recordings(recordings),
                                    SupervisionSet.from_segments(supervisions))
@@ -185,6 +225,9 @@ def language_fingerprint(cfg: SynthConfig, language: str) -> str:
     """A hash of everything that determines one language's part of the corpus."""
     settings = to_dict(cfg)
     settings.pop("train_utterances_per_language")
+    for key, unset in (("words", []), ("voices", []), ("warp", [1.0, 1.0])):
+        if settings[key] == unset:  # fingerprints of corpora made before these settings existed hold
+            settings.pop(key)
     settings["counts"] = utterance_counts(cfg, language)
     key = json.dumps({"language": language, "synth": settings}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
