@@ -153,15 +153,21 @@ def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kep
     """Heads of a model trained from ``source``: new languages' rows from the source's heads; kept heads frozen.
 
     Args:
-        init_new: a head the source lacks starts each symbol the source knows from the
-            source's row for it (blank and ``|`` included).
+        init_new: a head the source lacks (or whose inventory the new data outgrows) starts
+            each symbol the source knows from the source's row for it (blank and ``|`` included).
         kept: source languages the training data lacks; their heads (copied later with the
             other source weights) are frozen, so they stay bit-identical.
     """
-    if init_new:
-        for lang in model.languages:
-            if lang not in source.languages:
-                model.heads.add(lang, model.inventories[lang], init_from=source.heads)
+    for lang in model.languages:
+        old, inventory = source.inventories.get(lang), model.inventories[lang]
+        if old is not None and old.tokens == inventory.tokens:
+            continue  # the source's head fits as it is
+        if old is not None:
+            extra = sorted(set(inventory.tokens) - set(old.tokens))
+            log.warning("%s: the training data has phonemes the source model's %s head lacks (%s); "
+                        "the head is rebuilt over the new inventory", lang, lang, " ".join(extra))
+        if init_new:
+            model.heads.add(lang, inventory, init_from=source.heads)
     if kept:
         prefixes = tuple(f"heads.heads.{lang}." for lang in kept)
         layer_transfer.freeze(model, [n for n, _ in model.named_parameters() if n.startswith(prefixes)])

@@ -129,3 +129,15 @@ def test_forgetting_report_table():
     assert report["mean_change"] == pytest.approx(0.0)
     assert report["max_change"] == pytest.approx(0.01)
     assert "+1.00" in report["table"] and "-1.00" in report["table"]
+
+
+def test_a_head_whose_inventory_the_new_data_outgrows_is_rebuilt_with_a_named_warning(base, caplog):
+    source = load_model(base)
+    grown = Inventory.from_transcripts([" ".join(source.inventories["en"].phonemes + ["ʘ"])])
+    model = AcousticModel(source.recipe, {"en": grown})
+    with caplog.at_level("WARNING"):
+        start_heads(model, source, init_new=True, kept=[])
+    assert "ʘ" in caplog.text and "rebuilt" in caplog.text
+    symbol = next(p for p in source.inventories["en"].phonemes if p not in source.inventories["de"])
+    assert torch.equal(model.heads.heads["en"].weight[grown.index[symbol]],
+                       source.heads.heads["en"].weight[source.inventories["en"].index[symbol]])
