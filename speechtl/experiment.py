@@ -18,7 +18,7 @@ from speechtl.data.features import GlobalCMVN
 from speechtl.data.sampler import BucketBatchSampler
 from speechtl.data.manifests import corpus_lexicons
 from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
-from speechtl.errors import ManifestError, RecipeError
+from speechtl.errors import LanguageError, ManifestError, RecipeError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.io import load_model, model_metadata, save_model
 from speechtl.recipe import Recipe
@@ -124,7 +124,12 @@ def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None
         return []
     target = target_recipe(recipe)
     split = split or t.split
-    cuts = prepare_corpus(target.data, progress=progress)
+    try:
+        cuts = prepare_corpus(target.data, progress=progress)
+    except (ManifestError, LanguageError) as err:
+        if not t.parts:
+            raise
+        raise type(err)(str(err).replace("data.parts", "data.target.parts")) from None  # name the recipe key
     if split not in cuts:
         raise RecipeError(f"data.target: {t.corpus} has no split {split!r}; it has {', '.join(cuts)}")
     utts = load_split(target, split, cuts, progress=progress)

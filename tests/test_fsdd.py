@@ -148,6 +148,10 @@ def test_target_domain_from_another_corpus_with_its_own_parts(tiny_corpus, fake_
     target = load_target_domain(recipe)
     assert len(target) == 12 and {u.speaker for u in target} == {"ann", "bob"}
     assert all(u.domain == "target" and not u.labelled for u in target)
+    broken = dataclasses.replace(recipe.data.target, root=str(tmp_path / "fsdd2"),
+                                 parts=[CorpusPart(str(tmp_path / "nowhere"), "train")])
+    with pytest.raises(ManifestError, match=r"data.target.parts\[0\]: .*nowhere: no such FSDD directory"):
+        load_target_domain(dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, target=broken)))
     copies = repeated(target, 3)
     assert len(copies) == 36 and len({u.id for u in copies}) == 36
     model = AcousticModel(recipe, build_inventories(load_split(recipe, "train")))
