@@ -141,3 +141,12 @@ def test_a_head_whose_inventory_the_new_data_outgrows_is_rebuilt_with_a_named_wa
     symbol = next(p for p in source.inventories["en"].phonemes if p not in source.inventories["de"])
     assert torch.equal(model.heads.heads["en"].weight[grown.index[symbol]],
                        source.heads.heads["en"].weight[source.inventories["en"].index[symbol]])
+
+
+def test_add_language_from_lhotse_manifests(base, tiny_corpus, tmp_path):
+    manifests = Path(tiny_corpus.root) / "manifests"
+    result = add_language(base, "es", manifests / "synth_es_recordings_train.jsonl.gz", "finetune", tmp_path / "lh",
+                          test_data=manifests / "synth_es_recordings_test.jsonl.gz", overrides=FAST, progress=False)
+    report = result.report
+    assert set(report["new"]) == {"es"} and set(report["old"]) == {"en", "de"}
+    assert sorted(load_model(result.exp_dir / "model").languages) == ["de", "en", "es"]
