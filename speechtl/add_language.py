@@ -195,9 +195,9 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     new = per_by_language(model_path, recipe, exp / "eval_new_language.json")
     if before is None:
         before = per_by_language(base_path, old_language_recipe(base, old), exp / "eval_old_before.json")
-    after_langs = [lang for lang in old if strategy != "scratch"]
-    after = per_by_language(model_path, old_language_recipe(base, after_langs), exp / "eval_old_after.json") \
-        if after_langs else {}
+    # a scratch model has none of the old languages
+    after = per_by_language(model_path, old_language_recipe(base, old), exp / "eval_old_after.json") \
+        if strategy != "scratch" and old else {}
     report = forgetting_report(before, after, new, strategy, language)
     report.update({"base": str(base_path), "minutes": minutes, "freeze_blocks": freeze_blocks,
                    "exp_dir": str(exp)})

@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from speechtl.experiment import sweep
+    from speechtl.sweep import sweep
 
     table = sweep(args.recipe, args.key, args.values, args.seeds, args.overrides)
     print(table["table"])

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtl.data.dataset import Batch
+from speechtl.data.features import length_mask
 from speechtl.models.acoustic import AcousticModel
 from speechtl.training.objective import StepOutput
 
@@ -85,7 +86,7 @@ class CTCTask(nn.Module):
             rows = torch.tensor([i for i, lang in enumerate(batch.languages) if lang == language],
                                 device=log_probs.device)
             lens = out.lengths.index_select(0, rows)
-            valid = torch.arange(log_probs.shape[1], device=log_probs.device)[None, :] < lens[:, None]
+            valid = length_mask(lens, log_probs.shape[1])
             dists[language] = log_probs[valid]
         return dists
 
@@ -95,7 +96,7 @@ class CTCTask(nn.Module):
 
         For learning without forgetting: the old languages' outputs on new-language audio.
         """
-        valid = torch.arange(out.hidden.shape[1], device=out.hidden.device)[None, :] < out.lengths[:, None]
+        valid = length_mask(out.lengths, out.hidden.shape[1])
         frames = out.hidden[valid]
         return {language: model.log_probs(frames, language) for language in model.languages}
 
