@@ -13,6 +13,7 @@ from typing import Literal
 
 from speechtl.config import from_dict, load_yaml, set_override, to_dict
 from speechtl.errors import RecipeError
+from speechtl.transfer.config import TransferConfig
 
 DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
 
@@ -216,135 +217,6 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     device: str = "auto"  # auto | cpu | cuda
-
-
-@dataclass
-class LayerTransferConfig:
-    """Which weights start from ``transfer.source`` and how they train (layer transfer)."""
-
-    modules: list[str] = field(default_factory=list)  # copy weights under these name prefixes; [] = all that fit
-    blocks: int = -1  # copy only the backbone's front end and first k blocks (-1 = no limit)
-    freeze: bool = False  # copied weights stay fixed (their modules also stay in eval mode)
-    freeze_blocks: int = -1  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
-    lr_scale: float = 1.0  # learning-rate multiplier of copied weights that train
-
-
-@dataclass
-class L2SPConfig:
-    """L2-SP (Li et al. 2018): ``weight * sum ||w - w_source||^2`` over the copied weights."""
-
-    weight: float = 0.01
-
-
-@dataclass
-class KLConfig:
-    """KL divergence from a frozen copy of the source model's outputs (Yu et al. 2013)."""
-
-    weight: float = 1.0
-    temperature: float = 1.0  # softens both distributions
-    heads: Literal["batch", "source"] = "batch"  # each item's own head, or every source head (no forgetting)
-
-
-@dataclass
-class AuxHeadConfig:
-    """An auxiliary classification head on the shared trunk."""
-
-    label: str = "language"  # item label it predicts (speech: language | speaker | domain; images: label | domain)
-    weight: float = 1.0  # per-head loss weight
-    hidden: int = 0  # hidden layer width (0 = one linear layer)
-    level: Literal["utterance", "frame"] = "utterance"  # pooled over time, or every frame (sequences)
-    values: list[str] = field(default_factory=list)  # classes it names ([] = all in the training data)
-
-
-@dataclass
-class MultitaskConfig:
-    """Shared trunk, named heads (Caruana 1997); the multilingual model is one instance."""
-
-    heads: dict[str, AuxHeadConfig] = field(default_factory=dict)  # named auxiliary heads
-    task_weights: dict[str, float] = field(default_factory=dict)  # main task's heads (speech: per language)
-
-
-@dataclass
-class DANNConfig:
-    """Domain-adversarial training (Ganin et al. 2016)."""
-
-    weight: float = 1.0  # weight of the domain classifier's loss
-    gamma: float = 10.0  # lambda(p) = 2 / (1 + exp(-gamma p)) - 1, p = training progress
-    max_lambda: float = 1.0  # lambda is scaled to reach this value
-    hidden: int = 128  # domain classifier width
-    layers: int = 2  # domain classifier hidden layers
-    dropout: float = 0.0
-    level: Literal["utterance", "frame"] = "utterance"  # classify pooled features or every frame
-    domain: str = "domain"  # item label naming the domain: domain (source vs target data) | speaker | voice
-
-
-@dataclass
-class ZeroShotConfig:
-    """Classes seen in training and classes recognised zero-shot (shared by dap/embedding/conse)."""
-
-    label: str = "label"  # item label naming the class (images: label; speech: language | speaker)
-    seen: list[str] = field(default_factory=list)  # classes trained on ([] = all in the training data)
-    unseen: list[str] = field(default_factory=list)  # classes scored zero-shot at evaluation
-    attributes: str = ""  # attribute table: a built-in name (digits) or a TSV file (class attr1 attr2 ...)
-    names: dict[str, str] = field(default_factory=dict)  # text embedded as a class's name vector
-
-
-@dataclass
-class EmbeddingConfig:
-    """Label embedding with the hinge ranking loss (Akata et al. 2013; Frome et al. 2013)."""
-
-    weight: float = 1.0
-    margin: float = 1.0  # k: the true pair must beat every other by this much
-    dim: int = 64  # joint space width
-    vectors: Literal["attributes", "names"] = "attributes"  # what g(y) embeds
-
-
-@dataclass
-class DAPConfig:
-    """Direct attribute prediction (Lampert et al. 2009)."""
-
-    weight: float = 1.0
-
-
-@dataclass
-class ConSEConfig:
-    """ConSE (Norouzi et al. 2014): convex combination of the top-T seen-class name vectors."""
-
-    top: int = 3  # T
-    head: str = ""  # classifier read: "" = the task's own, else a multitask head name
-
-
-@dataclass
-class TransferConfig:
-    """Transfer methods: losses added to the task loss, and what comes from a source model."""
-
-    methods: list[str] = field(default_factory=list)  # by name: l2sp kl multitask dann embedding dap conse
-    source: str = ""  # source model (file, checkpoint or experiment dir); "" = start from scratch
-    keep_source_heads: bool = False  # keep (frozen) the source's heads of languages the data lacks
-    init_heads_from_source: bool = True  # a new head's rows of symbols the source knows start from its heads
-    layers: LayerTransferConfig = field(default_factory=LayerTransferConfig)
-    l2sp: L2SPConfig = field(default_factory=L2SPConfig)
-    kl: KLConfig = field(default_factory=KLConfig)
-    multitask: MultitaskConfig = field(default_factory=MultitaskConfig)
-    dann: DANNConfig = field(default_factory=DANNConfig)
-    zeroshot: ZeroShotConfig = field(default_factory=ZeroShotConfig)
-    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
-    dap: DAPConfig = field(default_factory=DAPConfig)
-    conse: ConSEConfig = field(default_factory=ConSEConfig)
-
-    def validate(self) -> None:
-        from speechtl.transfer.registry import METHOD_NAMES
-
-        for i, name in enumerate(self.methods):
-            if name not in METHOD_NAMES:
-                raise RecipeError(f"transfer.methods[{i}]: unknown method {name!r}; "
-                                  f"available: {', '.join(METHOD_NAMES)}")
-        if ("l2sp" in self.methods or "kl" in self.methods) and not self.source:
-            raise RecipeError("transfer.source: l2sp and kl need a source model")
-        if self.keep_source_heads and not self.source:
-            raise RecipeError("transfer.keep_source_heads: needs a source model (transfer.source)")
-        if self.conse.top < 1:
-            raise RecipeError("transfer.conse.top: expected at least 1")
 
 
 @dataclass
