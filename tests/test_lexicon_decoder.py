@@ -126,3 +126,15 @@ def test_alignment_gives_word_times():
     assert [s.word for s in segments] == ["cab", "ba"]
     assert [(round(s.start, 2), round(s.end, 2)) for s in segments] == [(1.08, 1.24), (1.40, 1.48)]
     assert segments[0].phonemes == ["c", "a", "b"] and all(s.confidence > 0.9 for s in segments)
+
+
+def test_nbest_margin_is_the_score_gap_to_the_best_other_words():
+    """With nbest > 1 a hypothesis carries how far it beats the runner-up with other words."""
+    lex = Lexicon.from_mapping({"ab": ["a", "b"], "ac": ["a", "c"]})
+    frames = posteriors("ab")
+    frames[0, 1] = torch.log_softmax(torch.tensor([-10.0, -10.0, -10.0, -1.0, 0.0]), -1)  # b or c, c likelier
+    best = LexiconDecoder(TOKENS, lex, NO_PENALTY, "required", nbest=5)(frames)[0]
+    assert best.words == ["ac"]
+    # the two paths differ only in the second frame: log p(c) - log p(b) = 1
+    assert best.margin == pytest.approx(1.0, abs=1e-3)
+    assert LexiconDecoder(TOKENS, lex, NO_PENALTY, "required")(frames)[0].margin == float("inf")  # 1-best: no rival

@@ -10,7 +10,7 @@ import torch
 
 from speechtl.data.dataset import Utterance
 from speechtl.decoding.greedy import ctc_greedy
-from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.decoding.lexicon_decoder import LexiconDecoder, WordHypothesis
 from speechtl.decoding.metrics import ErrorCounts, error_counts, phoneme_error_rate
 from speechtl.models.acoustic import AcousticModel
 from speechtl.recipe import DecodeConfig
@@ -63,11 +63,17 @@ def recognize_words(model: AcousticModel, utterances: list[Utterance], decoders:
 
     Utterances of a language without a decoder in ``decoders`` get ``""``.
     """
-    out = [""] * len(utterances)
+    return [" ".join(h.words) if h else "" for h in word_hypotheses(model, utterances, decoders, batch_frames, device)]
+
+
+def word_hypotheses(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, LexiconDecoder],
+                    batch_frames: int = 40000, device: str | torch.device = "cpu") -> list[WordHypothesis | None]:
+    """Each utterance's best :class:`WordHypothesis` (``None`` for a language without a decoder), in order."""
+    out: list[WordHypothesis | None] = [None] * len(utterances)
     for chunk, lang, log_probs, lengths in iter_log_probs(model, utterances, batch_frames, device):
         if lang in decoders:
             for i, hyp in zip(chunk, decoders[lang](log_probs, lengths)):
-                out[i] = " ".join(hyp.words)
+                out[i] = hyp
     return out
 
 
@@ -91,8 +97,11 @@ def evaluate_per(model: AcousticModel, utterances: list[Utterance], device: str 
 
 
 def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config: DecodeConfig | None = None,
-                     word_boundary: str | None = None) -> dict[str, LexiconDecoder]:
-    """One decoder per language the model has a head for; pronunciations a head cannot spell are left out."""
+                     word_boundary: str | None = None, nbest: int = 1) -> dict[str, LexiconDecoder]:
+    """One decoder per language the model has a head for; pronunciations a head cannot spell are left out.
+
+    ``nbest`` > 1 gives each hypothesis a confidence margin (see :class:`LexiconDecoder`).
+    """
     decoders = {}
     for lang, lexicon in sorted(lexicons.items()):
         if lang not in model.inventories:
@@ -100,7 +109,7 @@ def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config:
         lexicon, dropped = lexicon.restrict(model.inventories[lang], lang)
         if dropped:
             log.warning("%s: %d pronunciations use symbols the model lacks; left out", lang, len(dropped))
-        decoders[lang] = LexiconDecoder(model.inventories[lang].tokens, lexicon, config, word_boundary)
+        decoders[lang] = LexiconDecoder(model.inventories[lang].tokens, lexicon, config, word_boundary, nbest)
     return decoders
 
 

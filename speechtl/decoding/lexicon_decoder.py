@@ -35,6 +35,7 @@ penalty). Without a language model every lexicon word is equally likely.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class WordHypothesis:
     words: list[str]
     tokens: list[int]  # token ids of its CTC path: repeats merged, blanks dropped, "|" kept
     score: float  # acoustic + weighted LM + word scores (log domain)
+    margin: float = math.inf  # score minus that of the best other word sequence (with nbest > 1)
 
 
 def _load_kenlm_check(path: str) -> None:
@@ -80,6 +82,8 @@ class LexiconDecoder:
         config: beam and language-model settings.
         word_boundary: ``optional`` / ``required`` / ``none`` (see the module docstring);
             ``None`` takes ``config.word_boundary``.
+        nbest: hypotheses the search returns; above 1 each result's ``margin`` says how far
+            the best word sequence beats the runner-up with other words (a confidence).
 
     Raises:
         LexiconError: the lexicon is empty or spells a word with a symbol not in ``tokens``
@@ -94,7 +98,7 @@ class LexiconDecoder:
     """
 
     def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
-                 word_boundary: str | None = None) -> None:
+                 word_boundary: str | None = None, nbest: int = 1) -> None:
         from torchaudio.models.decoder import ctc_decoder
 
         self.config = config or DecodeConfig()
@@ -119,7 +123,8 @@ class LexiconDecoder:
             path.write_text("".join(lines), encoding="utf-8")
             try:
                 self._decoder = ctc_decoder(
-                    lexicon=str(path), tokens=self.tokens, lm=cfg.lm or None, beam_size=cfg.beam_size,
+                    lexicon=str(path), tokens=self.tokens, lm=cfg.lm or None, nbest=nbest,
+                    beam_size=cfg.beam_size,
                     beam_size_token=cfg.beam_size_token or None, beam_threshold=cfg.beam_threshold,
                     lm_weight=cfg.lm_weight, word_score=cfg.word_score, sil_score=cfg.sil_score,
                     blank_token=BLANK, sil_token=WORD_BOUNDARY, unk_word=UNK,
@@ -152,15 +157,18 @@ class LexiconDecoder:
         if self.word_boundary != "none":
             emissions, lengths = append_boundary_frame(emissions, lengths)
         results = self._decoder(emissions.contiguous(), lengths.to(torch.int32))
-        for b, nbest in zip(live, results):
-            if nbest:
-                best = nbest[0]
+        for b, hyps in zip(live, results):
+            if hyps:
+                best = hyps[0]
                 tokens = [int(t) for t in best.tokens]
                 while tokens and tokens[0] == 1:  # flashlight's start state and our closing frame
                     tokens.pop(0)
                 while tokens and tokens[-1] == 1:
                     tokens.pop()
-                out[b] = WordHypothesis([w for w in best.words if w != UNK], tokens, float(best.score))
+                words = [w for w in best.words if w != UNK]
+                rival = next((h for h in hyps[1:] if [w for w in h.words if w != UNK] != words), None)
+                margin = math.inf if rival is None else float(best.score - rival.score)
+                out[b] = WordHypothesis(words, tokens, float(best.score), margin)
         return out
 
 
