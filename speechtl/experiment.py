@@ -113,11 +113,14 @@ def target_recipe(recipe: Recipe) -> Recipe:
     return dataclasses.replace(recipe, data=data)
 
 
-def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None = None) -> list[Utterance]:
+def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None = None,
+                       pseudo_labels: dict[str, str] | None = None) -> list[Utterance]:
     """The recipe's target-domain utterances (``data.target``), tagged ``domain="target"``.
 
     They are unlabelled (their transcripts never reach the task loss) unless
     ``data.target.labelled`` is set. ``split`` defaults to ``data.target.split``.
+    ``pseudo_labels`` (utterance id -> phoneme string, from :mod:`speechtl.self_training`)
+    label those utterances with these phonemes instead.
     """
     t = recipe.data.target
     if not t.corpus:
@@ -135,7 +138,9 @@ def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None
     utts = load_split(target, split, cuts, progress=progress)
     if t.max_utterances and split == t.split:
         utts = utts[: t.max_utterances]
-    return [dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
+    pseudo = pseudo_labels or {}
+    return [dataclasses.replace(u, domain="target", labelled=True, phonemes=pseudo[u.id]) if u.id in pseudo
+            else dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]
 
 
 def repeated(utts: list[Utterance], times: int) -> list[Utterance]:
@@ -185,18 +190,25 @@ def speech_labels(utts: list[Utterance]) -> dict[str, list[str]]:
             "domain": label_values(u.domain for u in utts)}
 
 
-def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
+def train(recipe: Recipe, resume: bool = False, progress: bool = True,
+          pseudo_labels: dict[str, str] | None = None) -> Path:
     """Train the recipe's multilingual model; returns the experiment directory.
 
     Works as one process or under ``torchrun`` (rank 0 prepares the corpus and writes files).
     Image recipes (``task: image``) go to :func:`speechtl.vision.experiment.train_image`.
-    The ``transfer`` section adds its methods to the objective (see :mod:`speechtl.transfer`).
+    The ``transfer`` section adds its methods to the objective (see :mod:`speechtl.transfer`);
+    ``transfer.self_training`` then runs its rounds (:mod:`speechtl.self_training`), which
+    call this function again with ``pseudo_labels`` for the target-domain audio.
     """
     if getattr(recipe, "task", "speech") == "image":
         from speechtl.vision.experiment import train_image
 
         return train_image(recipe, resume=resume, progress=progress)
     dist = init_distributed(recipe.train.device)
+    self_training = recipe.transfer.self_training.rounds > 0 and pseudo_labels is None
+    if self_training and dist.enabled:
+        raise RecipeError("transfer.self_training: runs in one process; train without torchrun "
+                          "(or train under torchrun with transfer.self_training.rounds=0 first)")
     set_threads(recipe.train.num_threads)
     torch.manual_seed(recipe.train.seed)
     exp = Path(recipe.train.exp_dir)
@@ -217,7 +229,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
     kept = [lang for lang in source.languages if lang not in inventories] \
         if source is not None and recipe.transfer.keep_source_heads else []
     inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
-    utts += repeated(load_target_domain(recipe, progress=progress and dist.is_main), recipe.data.target.repeat)
+    utts += repeated(load_target_domain(recipe, progress=progress and dist.is_main, pseudo_labels=pseudo_labels),
+                     recipe.data.target.repeat)
     model = AcousticModel(recipe, inventories)
     model.unit_models = unit_models
     if source is not None:
@@ -243,7 +256,11 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> Path:
         save_model(model, exp / "model")
         if setup.predictors and recipe.transfer.zeroshot.unseen:
             zero_shot_test(recipe, setup, exp)
-        if "dann" in recipe.transfer.methods:
+        if self_training:
+            from speechtl.self_training import self_train
+
+            self_train(recipe, exp, resume=resume, progress=progress)
+        if "dann" in recipe.transfer.methods and pseudo_labels is None:
             from speechtl.viz.tsne import save_domain_tsne
 
             save_domain_tsne(exp / "model", exp / "tsne.png")

@@ -9,6 +9,7 @@ import torch
 
 from speechtl.recipe import DataConfig, Recipe, SynthConfig
 
+FAKE_FSDD_SPEAKERS = ["ann", "bob", "cy"]
 TINY_LANGUAGES = ["en", "de", "es"]
 
 
@@ -45,6 +46,28 @@ def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     recipe.train.checkpoint_every = 10
     recipe.train.num_threads = 1
     return recipe
+
+
+@pytest.fixture(scope="session")
+def fake_fsdd(tmp_path_factory):
+    """An FSDD-layout folder: eSpeak saying 3 digits, 2 takes each, for 3 speakers, at 8 kHz."""
+    import numpy as np
+
+    from speechtl.data.audio import resample, save_audio
+    from speechtl.data.espeak import Espeak
+    from speechtl.data.fsdd import DIGIT_WORDS
+
+    root = tmp_path_factory.mktemp("fsdd")
+    (root / "recordings").mkdir()
+    engine = Espeak.instance()
+    for s, speaker in enumerate(FAKE_FSDD_SPEAKERS):
+        for digit in (1, 4, 7):
+            for take in range(2):
+                samples = engine.synthesize(DIGIT_WORDS[digit], "en-us", 150 + 20 * take, 30 + 15 * s)
+                wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0), engine.sample_rate, 8000)
+                save_audio(root / "recordings" / f"{digit}_{speaker}_{take}.wav", wave, 8000)
+    (root / "recordings" / "README.txt").write_text("not a recording")
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -2,37 +2,12 @@
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.fsdd import DIGIT_WORDS
 from speechtl.errors import ManifestError
 from speechtl.recipe import CorpusPart, DataConfig, SynthConfig
-
-SPEAKERS = ["ann", "bob", "cy"]
-
-
-@pytest.fixture(scope="module")
-def fake_fsdd(tmp_path_factory):
-    """An FSDD-layout folder: eSpeak saying 3 digits, 2 takes each, for 3 speakers, at 8 kHz."""
-    import torch
-
-    from speechtl.data.audio import resample, save_audio
-    from speechtl.data.espeak import Espeak
-
-    root = tmp_path_factory.mktemp("fsdd")
-    (root / "recordings").mkdir()
-    engine = Espeak.instance()
-    for s, speaker in enumerate(SPEAKERS):
-        for digit in (1, 4, 7):
-            for take in range(2):
-                samples = engine.synthesize(DIGIT_WORDS[digit], "en-us", 150 + 20 * take, 30 + 15 * s)
-                wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0), engine.sample_rate, 8000)
-                save_audio(root / "recordings" / f"{digit}_{speaker}_{take}.wav", wave, 8000)
-    (root / "recordings" / "README.txt").write_text("not a recording")
-    return root
-
 
 def test_fsdd_parts_choose_speakers_and_label_digit_words(fake_fsdd, tmp_path):
     data = DataConfig(corpus="fsdd", root=str(tmp_path / "prepared"), languages=["en"], parts=[

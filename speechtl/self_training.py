@@ -1,0 +1,179 @@
+"""Self-training on unlabelled target-domain audio: pseudo-label, keep the confident share, train, repeat.
+
+After the main training (with DANN, say) the model decodes the target domain's
+unlabelled training audio (``data.target``) with the lexicon evaluation uses
+(``decode.words``, or the corpus lexicon). A hypothesis's confidence is its
+margin: how far its score beats the best hypothesis with other words (the
+search's n-best list). The most confident share of the utterances (``keep[r]``
+in round r, growing from round to round) becomes labelled training data, its
+phonemes the path the search chose, and the model trains ``steps`` more steps
+from its current weights on the source data plus these pseudo-labels (the rest
+of the target stays unlabelled, still seen by DANN). The next round labels again
+with the better model (Yarowsky 1995; Kahn et al. 2020 for end-to-end speech).
+
+``balanced`` gives every hypothesised transcript the same quota, so that words
+the model favours do not crowd out the others (class-balanced self-training,
+Zou et al. 2018); it is meant for isolated-word target audio (commands, digits),
+where a transcript is a class.
+
+Layout: ``EXP/model`` is the final model; ``EXP/self-training/round-0/`` keeps the
+model before self-training and ``round-k/`` each round's run, its
+``pseudo_labels.jsonl`` and the summary ``EXP/self_training.json``. The target's
+own transcripts, when its corpus has them, never train anything: they are only
+compared with the pseudo-labels for that report (``pseudo_label_wer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from speechtl.data.dataset import Utterance
+from speechtl.decoding.evaluate import lexicon_decoders, word_hypotheses
+from speechtl.decoding.metrics import error_counts
+from speechtl.errors import RecipeError
+from speechtl.models.acoustic import AcousticModel
+from speechtl.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+MODEL_FILES = ("model.safetensors", "model.json")
+
+
+@dataclass
+class PseudoLabel:
+    """The decoder's answer for one unlabelled utterance."""
+
+    id: str
+    words: list[str]
+    phonemes: str  # the decoded path: phonemes with "|" between words
+    margin: float  # score over the runner-up with other words (inf: no rival in the n-best list)
+
+
+def pseudo_label(model: AcousticModel, utterances: list[Utterance], lexicons: dict, recipe: Recipe
+                 ) -> list[PseudoLabel]:
+    """Decode ``utterances`` with ``lexicons`` (``recipe.decode`` settings); empty hypotheses are left out."""
+    decoders = lexicon_decoders(model, lexicons, recipe.decode, nbest=recipe.transfer.self_training.nbest)
+    out = []
+    for utt, hyp in zip(utterances, word_hypotheses(model, utterances, decoders)):
+        if hyp is not None and hyp.words:
+            phonemes = " ".join(model.inventories[utt.language].decode(hyp.tokens))
+            out.append(PseudoLabel(utt.id, hyp.words, phonemes, hyp.margin))
+    return out
+
+
+def select(labels: list[PseudoLabel], total: int, keep: float, balanced: bool = False) -> list[PseudoLabel]:
+    """The ``keep`` share of ``total`` utterances with the largest margins.
+
+    Args:
+        total: how many utterances were decoded (empty hypotheses count, and are never kept).
+        balanced: each distinct transcript gets ``keep * total / transcripts`` places (at least
+            one; the most confident fill them), and never more than the ``keep`` share in all.
+    """
+    def by_margin(items: list[PseudoLabel]) -> list[PseudoLabel]:
+        return sorted(items, key=lambda p: -p.margin)
+
+    n = int(round(keep * total))
+    if not balanced:
+        return by_margin(labels)[:n]
+    groups: dict[tuple[str, ...], list[PseudoLabel]] = {}
+    for p in labels:
+        groups.setdefault(tuple(p.words), []).append(p)
+    quota = max(1, int(round(n / max(1, len(groups)))))
+    return by_margin([p for items in groups.values() for p in by_margin(items)[:quota]])[:n]
+
+
+def round_recipe(recipe: Recipe, source: Path, exp: Path) -> Recipe:
+    """The recipe of one round: ``steps`` steps from ``source``'s weights, written to ``exp``."""
+    st = recipe.transfer.self_training
+    train = dataclasses.replace(recipe.train, exp_dir=str(exp), max_steps=st.steps,
+                                warmup_steps=min(st.warmup_steps, st.steps),
+                                checkpoint_every=min(recipe.train.checkpoint_every, st.steps))
+    transfer = dataclasses.replace(recipe.transfer, source=str(source),
+                                   self_training=dataclasses.replace(st, rounds=0))
+    return dataclasses.replace(recipe, train=train, transfer=transfer)
+
+
+def copy_model(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        shutil.copy2(src / name, dst / name)
+
+
+def label_report(labels: list[PseudoLabel], kept: list[PseudoLabel], targets: list[Utterance], keep: float) -> dict:
+    """What one round labelled; with the target's transcripts (when it has them), how right the kept labels are."""
+    texts = {u.id: u.text for u in targets if u.text}
+    report = {"keep": keep, "utterances": len(targets), "hypotheses": len(labels), "kept": len(kept),
+              "min_margin_kept": min((p.margin for p in kept), default=None)}
+    if kept and all(p.id in texts for p in kept):
+        counts = error_counts([texts[p.id] for p in kept], [" ".join(p.words) for p in kept])
+        report["pseudo_label_wer"] = round(counts.rate, 4)  # a diagnostic only: never used to select
+    if labels and all(p.id in texts for p in labels):
+        report["all_hypotheses_wer"] = round(error_counts([texts[p.id] for p in labels],
+                                                          [" ".join(p.words) for p in labels]).rate, 4)
+    return report
+
+
+def write_labels(path: Path, labels: list[PseudoLabel], kept: list[PseudoLabel]) -> None:
+    chosen = {p.id for p in kept}
+    with path.open("w", encoding="utf-8") as f:
+        for p in labels:
+            f.write(json.dumps({"id": p.id, "words": p.words, "phonemes": p.phonemes,
+                                "margin": None if math.isinf(p.margin) else round(p.margin, 4),
+                                "kept": p.id in chosen}, ensure_ascii=False) + "\n")
+
+
+def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: bool = True) -> dict:
+    """Run ``transfer.self_training.rounds`` rounds on ``exp/model`` (see the module docstring).
+
+    Returns:
+        The summary also written to ``exp/self_training.json``.
+
+    Raises:
+        RecipeError: the recipe has no target domain, or its target audio is labelled already.
+    """
+    from speechtl.experiment import evaluation_lexicons, load_target_domain, train
+    from speechtl.models.io import load_model, save_model
+
+    st, t = recipe.transfer.self_training, recipe.data.target
+    if not t.corpus:
+        raise RecipeError("transfer.self_training: needs unlabelled target-domain audio (data.target.corpus)")
+    if t.labelled:
+        raise RecipeError("transfer.self_training: data.target.labelled is true; there is nothing to pseudo-label")
+    exp = Path(exp)
+    work = exp / "self-training"
+    if not resume and work.exists():
+        shutil.rmtree(work)
+    if not (work / "round-0" / MODEL_FILES[0]).is_file():
+        copy_model(exp, work / "round-0")
+    targets = load_target_domain(recipe, progress=progress)
+    lexicons = None
+    rounds = []
+    for r in range(1, st.rounds + 1):
+        prev, here = work / f"round-{r - 1}", work / f"round-{r}"
+        model = load_model(prev / "model")
+        lexicons = lexicons or evaluation_lexicons(model.recipe, model.languages)
+        keep = st.keep[min(r - 1, len(st.keep) - 1)]
+        labels = pseudo_label(model, targets, lexicons, recipe)
+        kept = select(labels, len(targets), keep, st.balanced)
+        report = {"round": r, **label_report(labels, kept, targets, keep)}
+        log.info("self-training round %d: %d of %d target utterances pseudo-labelled%s", r, len(kept), len(targets),
+                 f" (WER of the kept labels against the target's transcripts: {100 * report['pseudo_label_wer']:.1f}%)"
+                 if "pseudo_label_wer" in report else "")
+        if not (here / MODEL_FILES[0]).is_file():
+            here.mkdir(parents=True, exist_ok=True)
+            write_labels(here / "pseudo_labels.jsonl", labels, kept)
+            train(round_recipe(recipe, prev / "model", here), resume=resume, progress=progress,
+                  pseudo_labels={p.id: p.phonemes for p in kept})
+        rounds.append(report)
+    final = load_model(work / f"round-{st.rounds}" / "model")
+    final.recipe = recipe  # the recipe the user ran, not the last round's
+    save_model(final, exp / "model")
+    summary = {"rounds": rounds, "initial_model": str(work / "round-0" / "model"), "model": str(exp / "model")}
+    (exp / "self_training.json").write_text(json.dumps(summary, indent=2))
+    return summary
