@@ -145,13 +145,18 @@ class FeatureConfig:
 
 @dataclass
 class SpecAugmentConfig:
-    """SpecAugment (Park et al. 2019), applied to training batches only."""
+    """SpecAugment (Park et al. 2019) and VTLP, applied to training batches only."""
 
     enabled: bool = True
     freq_masks: int = 2  # number of frequency masks
     freq_mask_width: int = 15  # maximum width in mel bins
     time_masks: int = 2  # number of time masks
     time_mask_width: int = 10  # maximum width in frames
+    vtlp: tuple[float, float] = (1.0, 1.0)  # per-utterance frequency scale range (Jaitly & Hinton 2013); 1 = off
+
+    def validate(self) -> None:
+        if not 0.5 <= self.vtlp[0] <= self.vtlp[1] <= 2.0:
+            raise RecipeError("specaugment.vtlp: expected 0.5 <= min <= max <= 2")
 
 
 @dataclass

@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 
-from speechtl.data.features import (GlobalCMVN, SpecAugment, fbank, fbank_batch, num_frames, spec_augment,
-                                    utterance_cmvn)
+from speechtl.data.features import (VTLP, GlobalCMVN, SpecAugment, fbank, fbank_batch, num_frames, spec_augment,
+                                    utterance_cmvn, warp_frequencies)
 from speechtl.errors import AudioError
 from speechtl.recipe import FeatureConfig, SpecAugmentConfig
 
@@ -69,3 +71,36 @@ def test_specaugment_masks_only_in_training_and_independently():
     masks = (y == 0).float().mean((1, 2))
     assert len(set(masks.tolist())) > 1  # a different mask per utterance
     assert spec_augment(x, SpecAugmentConfig(freq_masks=0, time_masks=0)).equal(x)
+
+
+def test_vtlp_moves_a_tone_by_the_scale_factor():
+    """A 1 kHz tone's filterbank peak, warped by alpha, lands where a tone at alpha kHz peaks."""
+    cfg = FeatureConfig()
+    t = torch.arange(16000) / 16000
+
+    def peak_hz(feats):
+        # the bin's centre frequency on Kaldi's mel scale (20 Hz to Nyquist)
+        lo, hi = 1127 * math.log1p(20 / 700), 1127 * math.log1p(8000 / 700)
+        mel = lo + (hi - lo) * (int(feats.mean(0).argmax()) + 1) / (cfg.num_mel_bins + 1)
+        return 700 * math.expm1(mel / 1127)
+
+    tone = fbank(0.5 * torch.sin(2 * math.pi * 1000 * t), 16000, cfg)
+    for alpha in (0.8, 1.25):
+        warped = warp_frequencies(tone[None], torch.tensor([alpha]))[0]
+        moved = fbank(0.5 * torch.sin(2 * math.pi * 1000 * alpha * t), 16000, cfg)
+        assert peak_hz(warped) == pytest.approx(peak_hz(moved), rel=0.05)
+        assert peak_hz(warped) == pytest.approx(1000 * alpha, rel=0.08)
+    assert torch.allclose(warp_frequencies(tone[None], torch.ones(1))[0], tone, atol=1e-4)
+
+
+def test_vtlp_is_per_utterance_batched_equals_per_item_and_only_in_training():
+    x = torch.randn(3, 7, 80)
+    alpha = torch.tensor([0.85, 1.0, 1.15])
+    batched = warp_frequencies(x, alpha)
+    for i in range(3):
+        assert torch.allclose(batched[i], warp_frequencies(x[i:i + 1], alpha[i:i + 1])[0])
+    assert torch.allclose(batched[1], x[1], atol=1e-5) and not torch.allclose(batched[0], x[0])
+    vtlp = VTLP(SpecAugmentConfig(vtlp=(0.8, 1.2)))
+    assert not torch.equal(vtlp.train()(x), x)
+    assert torch.equal(vtlp.eval()(x), x)
+    assert torch.equal(VTLP(SpecAugmentConfig()).train()(x), x)  # (1, 1): off

@@ -1,8 +1,8 @@
-"""Acoustic features: Kaldi-compatible log-mel filterbanks, CMVN and SpecAugment.
+"""Acoustic features: Kaldi-compatible log-mel filterbanks, CMVN, SpecAugment and VTLP.
 
 Stateless functions first (:func:`fbank`, :func:`fbank_batch`,
-:func:`utterance_cmvn`), then the thin modules that wrap them
-(:class:`GlobalCMVN`, :class:`SpecAugment`).
+:func:`utterance_cmvn`, :func:`spec_augment`, :func:`warp_frequencies`), then the
+thin modules that wrap them (:class:`GlobalCMVN`, :class:`SpecAugment`, :class:`VTLP`).
 """
 
 from __future__ import annotations
@@ -152,3 +152,57 @@ class SpecAugment(nn.Module):
         if not self.training or not self.cfg.enabled:
             return x
         return spec_augment(x, self.cfg)
+
+
+FEATURE_SAMPLE_RATE = 16000  # every corpus is read at this rate before its filterbanks (speechtl.data.dataset)
+KALDI_LOW_FREQ = 20.0  # torchaudio.compliance.kaldi.fbank's lowest mel filter edge (its default)
+
+
+def _mel(hz: torch.Tensor) -> torch.Tensor:
+    return 1127.0 * torch.log1p(hz / 700.0)
+
+
+def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int = FEATURE_SAMPLE_RATE) -> torch.Tensor:
+    """Scale each utterance's frequency axis by ``alpha`` on its log-mel filterbank (VTLP).
+
+    Output bin k takes the input's value at the frequency ``f_k / alpha`` (``f_k``
+    the bin's centre on Kaldi's mel scale), linearly interpolated between bins
+    and held at the edges: ``alpha > 1`` moves formants up, as a shorter vocal
+    tract does. ``alpha = 1`` returns ``x`` unchanged.
+
+    Args:
+        x: ``(batch, time, num_mel_bins)`` log-mel features.
+        alpha: ``(batch,)`` scale factors.
+        sample_rate: the rate the filterbank was computed at (its top edge is Nyquist).
+    """
+    bins = x.shape[-1]
+    lo, hi = _mel(torch.tensor(KALDI_LOW_FREQ)), _mel(torch.tensor(sample_rate / 2))
+    step = (hi - lo) / (bins + 1)
+    centres_mel = lo + step * torch.arange(1, bins + 1, dtype=torch.float32)
+    centres_hz = 700.0 * torch.expm1(centres_mel / 1127.0)
+    source_hz = centres_hz[None, :] / alpha.to(torch.float32)[:, None]  # (batch, bins)
+    pos = ((_mel(source_hz) - lo) / step - 1).clamp(0, bins - 1).to(x.device)
+    left = pos.floor().long().clamp(max=bins - 2) if bins > 1 else pos.long()
+    frac = (pos - left).to(x.dtype)[:, None, :]
+    left = left[:, None, :].expand(-1, x.shape[1], -1)
+    right = (left + 1).clamp(max=bins - 1)
+    return x.gather(2, left) * (1 - frac) + x.gather(2, right) * frac
+
+
+class VTLP(nn.Module):
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): a random frequency scale per utterance.
+
+    Active in training mode only, with scales drawn uniformly from ``cfg.vtlp``; applied
+    to the filterbanks before normalisation.
+    """
+
+    def __init__(self, cfg: SpecAugmentConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.cfg.vtlp
+        if not self.training or not self.cfg.enabled or lo == hi == 1.0:
+            return x
+        alpha = lo + (hi - lo) * torch.rand(x.shape[0])
+        return warp_frequencies(x, alpha)

@@ -1,11 +1,11 @@
-"""The multilingual acoustic model: normalisation, SpecAugment, shared encoder, language heads."""
+"""The multilingual acoustic model: VTLP, normalisation, SpecAugment, shared encoder, language heads."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from speechtl.data.features import SpecAugment, build_normalizer
+from speechtl.data.features import VTLP, SpecAugment, build_normalizer
 from speechtl.models.encoders import build_encoder
 from speechtl.models.heads import LanguageHeads
 from speechtl.recipe import Recipe
@@ -28,6 +28,7 @@ class AcousticModel(nn.Module):
         self.recipe = recipe
         self.normalizer = build_normalizer(recipe.features)
         self.specaugment = SpecAugment(recipe.specaugment)
+        self.vtlp = VTLP(recipe.specaugment)
         self.encoder = build_encoder(recipe.features.num_mel_bins, recipe.model)
         self.heads = LanguageHeads(self.encoder.out_dim, inventories)
         # serialized SentencePiece model per language when the heads output subwords
@@ -55,7 +56,7 @@ class AcousticModel(nn.Module):
         Returns:
             ``(hidden, hidden_lengths)``: ``(batch, frames', dim)`` and ``(batch,)``.
         """
-        x = self.specaugment(self.normalizer(feats, lengths))
+        x = self.specaugment(self.normalizer(self.vtlp(feats), lengths))
         return self.encoder(x, lengths)
 
     def log_probs(self, hidden: torch.Tensor, language: str) -> torch.Tensor:
