@@ -108,8 +108,9 @@ def copy_model(src: Path, dst: Path) -> None:
 def label_report(labels: list[PseudoLabel], kept: list[PseudoLabel], targets: list[Utterance], keep: float) -> dict:
     """What one round labelled; with the target's transcripts (when it has them), how right the kept labels are."""
     texts = {u.id: u.text for u in targets if u.text}
+    least = min((p.margin for p in kept), default=math.inf)
     report = {"keep": keep, "utterances": len(targets), "hypotheses": len(labels), "kept": len(kept),
-              "min_margin_kept": min((p.margin for p in kept), default=None)}
+              "min_margin_kept": None if math.isinf(least) else round(least, 4)}
     if kept and all(p.id in texts for p in kept):
         counts = error_counts([texts[p.id] for p in kept], [" ".join(p.words) for p in kept])
         report["pseudo_label_wer"] = round(counts.rate, 4)  # a diagnostic only: never used to select
@@ -152,12 +153,11 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
     if not (work / "round-0" / MODEL_FILES[0]).is_file():
         copy_model(exp, work / "round-0")
     targets = load_target_domain(recipe, progress=progress)
-    lexicons = None
+    lexicons = evaluation_lexicons(recipe, sorted({u.language for u in targets}))
     rounds = []
     for r in range(1, st.rounds + 1):
         prev, here = work / f"round-{r - 1}", work / f"round-{r}"
         model = load_model(prev / "model")
-        lexicons = lexicons or evaluation_lexicons(model.recipe, model.languages)
         keep = st.keep[min(r - 1, len(st.keep) - 1)]
         labels = pseudo_label(model, targets, lexicons, recipe)
         kept = select(labels, len(targets), keep, st.balanced)
