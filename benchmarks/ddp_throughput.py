@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--global-frames", type=int, default=12000, help="padded frames per global batch (2B)")
     parser.add_argument("--repeats", type=int, default=2, help="runs per configuration (the best is reported)")
+    parser.add_argument("--out", default="ddp_throughput", help="benchmarks/results/OUT.json")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     where = machine()  # before the runs: the load average says what else was running
@@ -68,9 +69,9 @@ def main() -> None:
     summary = {"ddp_vs_1_thread": round(ddp / base, 2),
                "ddp_vs_1_process_all_threads": round(ddp / results[1]["audio_sec_per_sec"], 2)}
     print(summary)
-    path = write_result("ddp_throughput", {
+    path = write_result(args.out, {
         "command": f"python benchmarks/ddp_throughput.py --recipe {args.recipe} --steps {args.steps} "
-                   f"--global-frames {args.global_frames} --repeats {args.repeats}",
+                   f"--global-frames {args.global_frames} --repeats {args.repeats} --out {args.out}",
         "machine": where, "configs": results, "summary": summary})
     print(f"written to {path}")
 
