@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import fbank
+from speechtl.data.features import SAMPLE_RATE, fbank
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.recipe import FeatureConfig
 from speechtl.text.inventory import Inventory
@@ -123,7 +123,7 @@ def supervised_pieces(cut) -> Iterator[tuple[str, object, object]]:
 
 
 def load_utterances(
-    cuts, cfg: FeatureConfig, sample_rate: int = 16000, languages: list[str] | None = None,
+    cuts, cfg: FeatureConfig, sample_rate: int = SAMPLE_RATE, languages: list[str] | None = None,
     progress: bool = False, desc: str = "features", max_duration: float | None = None,
     transform: Transform | None = None,
 ) -> tuple[list[Utterance], LoadReport]:

@@ -154,15 +154,11 @@ class SpecAugment(nn.Module):
         return spec_augment(x, self.cfg)
 
 
-FEATURE_SAMPLE_RATE = 16000  # every corpus is read at this rate before its filterbanks (speechtl.data.dataset)
+SAMPLE_RATE = 16000  # every corpus is read at this rate before its filterbanks (speechtl.data.dataset)
 KALDI_LOW_FREQ = 20.0  # torchaudio.compliance.kaldi.fbank's lowest mel filter edge (its default)
 
 
-def _mel(hz: torch.Tensor) -> torch.Tensor:
-    return 1127.0 * torch.log1p(hz / 700.0)
-
-
-def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int = FEATURE_SAMPLE_RATE) -> torch.Tensor:
+def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Scale each utterance's frequency axis by ``alpha`` on its log-mel filterbank (VTLP).
 
     Output bin k takes the input's value at the frequency ``f_k / alpha`` (``f_k``
@@ -176,12 +172,11 @@ def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int = FE
         sample_rate: the rate the filterbank was computed at (its top edge is Nyquist).
     """
     bins = x.shape[-1]
-    lo, hi = _mel(torch.tensor(KALDI_LOW_FREQ)), _mel(torch.tensor(sample_rate / 2))
+    lo, hi = kaldi.mel_scale(torch.tensor(KALDI_LOW_FREQ)), kaldi.mel_scale(torch.tensor(sample_rate / 2))
     step = (hi - lo) / (bins + 1)
-    centres_mel = lo + step * torch.arange(1, bins + 1, dtype=torch.float32)
-    centres_hz = 700.0 * torch.expm1(centres_mel / 1127.0)
+    centres_hz = kaldi.inverse_mel_scale(lo + step * torch.arange(1, bins + 1, dtype=torch.float32))
     source_hz = centres_hz[None, :] / alpha.to(torch.float32)[:, None]  # (batch, bins)
-    pos = ((_mel(source_hz) - lo) / step - 1).clamp(0, bins - 1).to(x.device)
+    pos = ((kaldi.mel_scale(source_hz) - lo) / step - 1).clamp(0, bins - 1).to(x.device)
     left = pos.floor().long().clamp(max=bins - 2) if bins > 1 else pos.long()
     frac = (pos - left).to(x.dtype)[:, None, :]
     left = left[:, None, :].expand(-1, x.shape[1], -1)

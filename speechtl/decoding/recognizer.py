@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, load_audio, resample, to_mono
-from speechtl.data.features import fbank, num_frames
+from speechtl.data.features import SAMPLE_RATE, fbank, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
@@ -40,7 +40,6 @@ from speechtl.text.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000  # the rate models are trained at (see speechtl.data.dataset.load_utterances)
 QUIET_SEARCH_SECONDS = 5.0  # a long recording is cut at the quietest point of this last stretch
 
 
