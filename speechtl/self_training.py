@@ -42,7 +42,11 @@ from speechtl.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.safetensors", "model.json")
+MODEL_FILES = ("model.safetensors", "model.json")  # the JSON last: it marks a complete model (save_model_files)
+
+
+def has_model(folder: Path) -> bool:
+    return (folder / MODEL_FILES[-1]).is_file()
 
 
 @dataclass
@@ -100,6 +104,7 @@ def round_recipe(recipe: Recipe, source: Path, exp: Path) -> Recipe:
 
 
 def copy_model(src: Path, dst: Path) -> None:
+    """Copy ``src/model.*`` into ``dst``, the weights first."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy2(src / name, dst / name)
@@ -108,15 +113,19 @@ def copy_model(src: Path, dst: Path) -> None:
 def label_report(labels: list[PseudoLabel], kept: list[PseudoLabel], targets: list[Utterance], keep: float) -> dict:
     """What one round labelled; with the target's transcripts (when it has them), how right the kept labels are."""
     texts = {u.id: u.text for u in targets if u.text}
+
+    def wer(items: list[PseudoLabel]) -> float | None:
+        if not items or not all(p.id in texts for p in items):
+            return None
+        return round(error_counts([texts[p.id] for p in items], [" ".join(p.words) for p in items]).rate, 4)
+
     least = min((p.margin for p in kept), default=math.inf)
     report = {"keep": keep, "utterances": len(targets), "hypotheses": len(labels), "kept": len(kept),
               "min_margin_kept": None if math.isinf(least) else round(least, 4)}
-    if kept and all(p.id in texts for p in kept):
-        counts = error_counts([texts[p.id] for p in kept], [" ".join(p.words) for p in kept])
-        report["pseudo_label_wer"] = round(counts.rate, 4)  # a diagnostic only: never used to select
-    if labels and all(p.id in texts for p in labels):
-        report["all_hypotheses_wer"] = round(error_counts([texts[p.id] for p in labels],
-                                                          [" ".join(p.words) for p in labels]).rate, 4)
+    # diagnostics only: never used to select
+    for key, value in (("pseudo_label_wer", wer(kept)), ("all_hypotheses_wer", wer(labels))):
+        if value is not None:
+            report[key] = value
     return report
 
 
@@ -127,6 +136,18 @@ def write_labels(path: Path, labels: list[PseudoLabel], kept: list[PseudoLabel])
             f.write(json.dumps({"id": p.id, "words": p.words, "phonemes": p.phonemes,
                                 "margin": None if math.isinf(p.margin) else round(p.margin, 4),
                                 "kept": p.id in chosen}, ensure_ascii=False) + "\n")
+
+
+def read_labels(path: Path) -> tuple[list[PseudoLabel], list[PseudoLabel]]:
+    """The labels and the kept ones of a finished round, as :func:`write_labels` wrote them."""
+    labels, kept = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        margin = math.inf if row["margin"] is None else row["margin"]
+        labels.append(PseudoLabel(row["id"], row["words"], row["phonemes"], margin))
+        if row["kept"]:
+            kept.append(labels[-1])
+    return labels, kept
 
 
 def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: bool = True) -> dict:
@@ -150,22 +171,25 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
     work = exp / "self-training"
     if not resume and work.exists():
         shutil.rmtree(work)
-    if not (work / "round-0" / MODEL_FILES[0]).is_file():
+    if not has_model(work / "round-0"):
         copy_model(exp, work / "round-0")
     targets = load_target_domain(recipe, progress=progress)
     lexicons = evaluation_lexicons(recipe, sorted({u.language for u in targets}))
     rounds = []
     for r in range(1, st.rounds + 1):
         prev, here = work / f"round-{r - 1}", work / f"round-{r}"
-        model = load_model(prev / "model")
         keep = st.keep[min(r - 1, len(st.keep) - 1)]
-        labels = pseudo_label(model, targets, lexicons, recipe)
-        kept = select(labels, len(targets), keep, st.balanced)
+        done = has_model(here)  # finished before an interruption: its labels are on disk
+        if done:
+            labels, kept = read_labels(here / "pseudo_labels.jsonl")
+        else:
+            labels = pseudo_label(load_model(prev / "model"), targets, lexicons, recipe)
+            kept = select(labels, len(targets), keep, st.balanced)
         report = {"round": r, **label_report(labels, kept, targets, keep)}
         log.info("self-training round %d: %d of %d target utterances pseudo-labelled%s", r, len(kept), len(targets),
                  f" (WER of the kept labels against the target's transcripts: {100 * report['pseudo_label_wer']:.1f}%)"
                  if "pseudo_label_wer" in report else "")
-        if not (here / MODEL_FILES[0]).is_file():
+        if not done:
             here.mkdir(parents=True, exist_ok=True)
             write_labels(here / "pseudo_labels.jsonl", labels, kept)
             train(round_recipe(recipe, prev / "model", here), resume=resume, progress=progress,
