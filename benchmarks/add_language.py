@@ -20,7 +20,7 @@ from statistics import mean, pstdev
 
 from common import machine, write_result
 
-from speechtl.add_language import STRATEGIES, add_language, load_base, old_language_recipe, per_by_language
+from speechtl.workflows.add_language import STRATEGIES, add_language, load_base, old_language_recipe, per_by_language
 
 
 def spread(values: list[float]) -> dict:

@@ -39,8 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine  # noqa: E402
-from speechtl.experiment import evaluate, train  # noqa: E402
-from speechtl.recipe import load_recipe  # noqa: E402
+from speechtl.workflows.evaluate import evaluate
+from speechtl.workflows.train import train  # noqa: E402
+from speechtl.tasks import load_recipe  # noqa: E402
 
 VARIANTS = {
     "source-only": ["transfer.methods=[]", "data.target.corpus=''"],
@@ -73,7 +74,7 @@ def summarise(values: list[float]) -> dict:
 
 
 def tsne_panels(recipe_path: Path, exps: dict[str, Path], out: Path) -> Path:
-    from speechtl.viz.tsne import features, plot_tsne, tsne_2d
+    from speechtl.workflows.plot import features, plot_tsne, tsne_2d
 
     scoring = load_recipe(recipe_path)
     panels = []

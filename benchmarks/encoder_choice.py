@@ -11,8 +11,10 @@ import json
 import time
 from pathlib import Path
 
-from speechtl.experiment import evaluate, train
-from speechtl.recipe import load_recipe
+from speechtl.workflows.evaluate import evaluate
+
+from speechtl.workflows.train import train
+from speechtl.tasks import load_recipe
 
 CANDIDATES = {
     "blstm-320x3-sub2": ["model.encoder=blstm", "model.dim=320", "model.layers=3", "model.subsampling=2"],

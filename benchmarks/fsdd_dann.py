@@ -70,8 +70,8 @@ def train_run(recipe: str, exp: Path, overrides: list[str]) -> float:
 
 def score(model_dir: Path, train_s: float | None = None) -> dict:
     """Word accuracy on the FSDD test pair (target domain) and on the synthetic test split."""
-    run(["eval", str(model_dir), "--domain", "target"], model_dir / "eval-target.log")
-    run(["eval", str(model_dir)], model_dir / "eval-synth.log")
+    run(["eval", "--model", str(model_dir), "--domain", "target"], model_dir / "eval-target.log")
+    run(["eval", "--model", str(model_dir)], model_dir / "eval-synth.log")
     target = json.loads((model_dir / "eval_target_test.json").read_text())
     synth = json.loads((model_dir / "eval_test.json").read_text())
     out = {"word_accuracy": round(100 * target["word_accuracy"]["en"], 2),
@@ -89,10 +89,10 @@ def score(model_dir: Path, train_s: float | None = None) -> dict:
 
 def tsne_pair(models: dict[str, Path], out: Path) -> Path:
     """Each model's features of the same utterances (the last model's recipe), coloured by domain."""
-    from speechtl.models.io import load_model
-    from speechtl.viz.tsne import features, plot_tsne, tsne_2d
+    from speechtl.tasks.speech.task import load_trained
+    from speechtl.workflows.plot import features, plot_tsne, tsne_2d
 
-    recipe = load_model(list(models.values())[-1]).recipe
+    recipe = load_trained(list(models.values())[-1])[1]
     panels = []
     for name, path in models.items():
         feats, tags = features(path, "domain", "test", 600, recipe)

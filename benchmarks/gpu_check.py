@@ -30,10 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from speechtl.data.dataset import PhonemeDataset, Utterance, collate  # noqa: E402
 from speechtl.data.sampler import BucketBatchSampler  # noqa: E402
-from speechtl.models.acoustic import AcousticModel  # noqa: E402
-from speechtl.recipe import ModelConfig, Recipe, TrainConfig  # noqa: E402
+from speechtl.tasks.speech.model import build_model  # noqa: E402
+from speechtl.models.config import ModelConfig
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.training.config import TrainConfig  # noqa: E402
 from speechtl.text.inventory import Inventory  # noqa: E402
-from speechtl.training.ctc_task import CTCTask  # noqa: E402
+from speechtl.tasks.speech.objective import CTCTask  # noqa: E402
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum  # noqa: E402
 from speechtl.training.loop import Trainer  # noqa: E402
 from speechtl.training.objective import Objective  # noqa: E402
@@ -60,7 +62,7 @@ def trainer(exp: Path, steps: int, device: str, dist: DistInfo | None = None, ma
     torch.manual_seed(0)
     data, inventories = dataset()
     recipe = Recipe(model=MODEL)
-    model = AcousticModel(recipe, inventories)
+    model = build_model(recipe, inventories)
     cfg = TrainConfig(max_steps=steps, max_frames=max_frames, warmup_steps=50, checkpoint_every=10, log_every=5)
     dist = dist or DistInfo(device=torch.device(device))
     return Trainer(Objective(CTCTask(model)), data, collate, BucketBatchSampler(data.num_frames(), max_frames),

@@ -14,9 +14,11 @@ import argparse
 import json
 from pathlib import Path
 
-from speechtl.experiment import evaluate, train
+from speechtl.workflows.evaluate import evaluate
+
+from speechtl.workflows.train import train
 from speechtl.data.synth import utterance_counts
-from speechtl.recipe import load_recipe
+from speechtl.tasks import load_recipe
 
 
 def main() -> None:

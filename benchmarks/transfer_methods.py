@@ -33,8 +33,8 @@ from pathlib import Path
 
 import torch
 
-from speechtl.recipe import load_recipe
-from speechtl.vision.experiment import train_image
+from speechtl.tasks import load_recipe
+from speechtl.workflows.train import train as train_image
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"

@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from speechtl.data.manifests import corpus_lexicon_path  # noqa: E402
 from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, merge_homophones, per_language  # noqa: E402
 from speechtl.decoding.metrics import ErrorCounts  # noqa: E402
-from speechtl.experiment import load_split  # noqa: E402
-from speechtl.models.io import load_model  # noqa: E402
+from speechtl.tasks.speech.data import load_split  # noqa: E402
+from speechtl.tasks.speech.task import load_trained  # noqa: E402
 from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon  # noqa: E402
 from speechtl.text.lexicon import Lexicon, read_word_list  # noqa: E402
 from speechtl.text.subword import encode, pieces_to_text, processor  # noqa: E402
@@ -86,14 +86,14 @@ def split_lexicons(model, root: str, split: str, languages: list[str], sizes: li
     return out
 
 
-def tune(model, dev, lexicons, word_scores: list[float], sil_scores: list[float],
+def tune(model, decode, dev, lexicons, word_scores: list[float], sil_scores: list[float],
          word_boundary: str | None = None) -> tuple[dict, dict]:
     """The (word_score, sil_score) pair with the lowest mean dev WER, and the WER of each pair."""
     ems = emissions(model, dev)
     table = {}
     for ws in word_scores:
         for sil in sil_scores:
-            cfg = dataclasses.replace(model.recipe.decode, word_score=ws, sil_score=sil)
+            cfg = dataclasses.replace(decode, word_score=ws, sil_score=sil)
             decoders = lexicon_decoders(model, lexicons, cfg, word_boundary)
             table[(ws, sil)] = rates(per_language(dev, decode_all(decoders, dev, ems)))
             print(f"dev word_score {ws:+.1f} sil_score {sil:+.1f}: WER {table[(ws, sil)]}", flush=True)
@@ -115,9 +115,9 @@ def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dic
     """Greedy open-vocabulary WER, and lexicon WER with the same word lists spelled in pieces."""
     from speechtl.decoding.greedy import ctc_greedy
 
-    model = load_model(path)
-    if model.recipe.units.kind != "subword":
-        raise SystemExit(f"{path}: not a subword model (units.kind={model.recipe.units.kind})")
+    model, _, decode = load_trained(path)
+    if model.units != "subword":
+        raise SystemExit(f"{path}: not a subword model (units {model.units})")
     utts = [u for u in test if u.language in model.inventories]
     ems = emissions(model, utts)
     greedy = []
@@ -130,10 +130,10 @@ def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dic
     dev = [u for u in dev if u.language in model.inventories]
     # pieces have no "|": sil_score does not apply
     grid = sorted(set(word_scores) | {2.0, 4.0})  # pieces may want a word bonus rather than a penalty
-    best, result["dev_grid"] = tune(model, dev, spelled_in_pieces(model, dev_lexicons), grid, [0.0],
+    best, result["dev_grid"] = tune(model, decode, dev, spelled_in_pieces(model, dev_lexicons), grid, [0.0],
                                     word_boundary="none")
     result["decode"] = best
-    cfg = dataclasses.replace(model.recipe.decode, **best)
+    cfg = dataclasses.replace(decode, **best)
     for n, by_lang in lexicons.items():
         decoders = lexicon_decoders(model, spelled_in_pieces(model, by_lang), cfg, word_boundary="none")
         result[f"lexicon_{n}"] = rates(per_language(utts, decode_all(decoders, utts, ems)))
@@ -244,8 +244,7 @@ def main() -> None:
     args = ap.parse_args()
     started = time.time()
     load_before = os.getloadavg()
-    model = load_model(args.model)
-    recipe = model.recipe
+    model, recipe, decode = load_trained(args.model)
     languages = [lang for lang in recipe.data.languages if lang in model.inventories]
     sizes = [0] + args.distractors
     workdir = Path(args.workdir)
@@ -255,9 +254,9 @@ def main() -> None:
                     "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, no GPU",
                     "command": " ".join([Path(sys.argv[0]).as_posix()] + sys.argv[1:])}
     dev_lex = split_lexicons(model, recipe.data.root, "dev", languages, [1000])[1000]
-    best, report["dev_grid"] = tune(model, dev, dev_lex, args.word_scores, args.sil_scores)
+    best, report["dev_grid"] = tune(model, decode, dev, dev_lex, args.word_scores, args.sil_scores)
     report["decode"] = best
-    cfg = dataclasses.replace(recipe.decode, **best)
+    cfg = dataclasses.replace(decode, **best)
     lexicons = split_lexicons(model, recipe.data.root, "test", languages, sizes)
     report["lexicon_sizes"] = {str(n): {lang: len(lex) for lang, lex in by.items()} for n, by in lexicons.items()}
     ems = emissions(model, test)

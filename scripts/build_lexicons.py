@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from speechtl.recipe import DEFAULT_LANGUAGES  # noqa: E402
+from speechtl.data.config import DEFAULT_LANGUAGES  # noqa: E402
 from speechtl.text.g2p_lexicon import frequent_lexicon, shipped_lexicon_dir  # noqa: E402
 
 MAX_BYTES = 2_000_000  # keep each shipped file well under 2 MB

@@ -82,12 +82,11 @@ def convert(value: Any, tp: Any, key: str) -> Any:
             raise RecipeError(f"{key}: expected one of {type_name(tp)}, got {_describe(value)}")
         return value
     if origin in (Union, types.UnionType):
-        errors = []
         for arg in typing.get_args(tp):
             try:
                 return convert(value, arg, key)
-            except RecipeError as err:
-                errors.append(str(err))
+            except RecipeError:
+                continue
         raise RecipeError(f"{key}: expected {type_name(tp)}, got {_describe(value)}")
     if tp is type(None):
         if value is not None:

@@ -15,8 +15,13 @@ class Registry(Generic[T]):
     Example:
         >>> ENCODERS = Registry("encoder")
         >>> @ENCODERS.register("blstm")
-        ... def build_blstm(...): ...
-        >>> ENCODERS.get("blstm")
+        ... def build_blstm(dim): return f"a BLSTM of width {dim}"
+        >>> ENCODERS.get("blstm")(320)
+        'a BLSTM of width 320'
+        >>> ENCODERS.get("lstm")
+        Traceback (most recent call last):
+        ...
+        speechtl.errors.RecipeError: unknown encoder 'lstm'; available: blstm
     """
 
     def __init__(self, kind: str) -> None:

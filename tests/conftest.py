@@ -7,7 +7,9 @@ import copy
 import pytest
 import torch
 
-from speechtl.recipe import DataConfig, Recipe, SynthConfig
+from speechtl.data.config import DataConfig, SynthConfig
+
+from speechtl.tasks.speech.recipe import Recipe
 
 FAKE_FSDD_SPEAKERS = ["ann", "bob", "cy"]
 TINY_LANGUAGES = ["en", "de", "es"]

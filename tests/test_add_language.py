@@ -9,12 +9,14 @@ import pytest
 import torch
 import yaml
 
-from speechtl.add_language import add_language, forgetting_report
+from speechtl.workflows.add_language import add_language, forgetting_report
 from speechtl.cli import main
 from speechtl.config import to_dict
 from speechtl.errors import CheckpointError, LanguageError, RecipeError
-from speechtl.experiment import first_minutes, start_heads, train
-from speechtl.models.acoustic import AcousticModel
+from speechtl.tasks.speech.data import first_minutes
+from speechtl.tasks.speech.model import start_heads
+from speechtl.workflows.train import train
+from speechtl.models.acoustic import build_acoustic_model
 from speechtl.models.io import load_model
 from speechtl.text.inventory import Inventory
 
@@ -77,8 +79,8 @@ def test_layer_transfer_freezes_the_first_blocks(base, es_data, tmp_path):
 
 
 def test_scratch_from_the_cli(base, es_data, tmp_path, capsys):
-    code = main(["add-language", "--base", str(base), "--lang", "es", "--data", str(es_data), "--strategy",
-                 "scratch", "--out", str(tmp_path / "scratch"), *sum((["--set", o] for o in FAST), [])])
+    code = main(["add-language", "--model", str(base), "--lang", "es", "--data", str(es_data), "--strategy",
+                 "scratch", "-o", str(tmp_path / "scratch"), *sum((["--set", o] for o in FAST), [])])
     assert code == 0
     out = capsys.readouterr().out
     assert "added es (scratch)" in out and "scratch model starts over" in out
@@ -86,7 +88,7 @@ def test_scratch_from_the_cli(base, es_data, tmp_path, capsys):
 
 
 def test_bad_input_is_named(base, es_data, tmp_path, capsys):
-    with pytest.raises(LanguageError, match="already has a head for 'en'.*--overwrite"):
+    with pytest.raises(LanguageError, match="already has a head for 'en'.*--replace-head"):
         add_language(base, "en", es_data, "finetune", tmp_path / "x", overrides=FAST, progress=False)
     with pytest.raises(RecipeError, match="does not exist"):
         add_language(base, "es", tmp_path / "missing.yaml", "finetune", tmp_path / "x", progress=False)
@@ -96,14 +98,14 @@ def test_bad_input_is_named(base, es_data, tmp_path, capsys):
         add_language(base, "xx", es_data, "finetune", tmp_path / "x", progress=False)
     not_a_model = tmp_path / "evil.safetensors"
     not_a_model.write_bytes(b"\x80\x04not a model")
-    assert main(["add-language", "--base", str(not_a_model), "--lang", "es", "--data", str(es_data)]) == 2
+    assert main(["add-language", "--model", str(not_a_model), "--lang", "es", "--data", str(es_data)]) == 2
     assert "evil" in capsys.readouterr().err
 
 
 def test_new_head_rows_start_from_the_source_and_kept_heads_freeze(base):
     source = load_model(base)
     inventories = {**source.inventories, "es": Inventory.from_transcripts(["a b | o s", "p e ɾ o"])}
-    model = AcousticModel(source.recipe, inventories)
+    model = build_acoustic_model(source.config, inventories)
     start_heads(model, source, init_new=True, kept=["en", "de"])
     es = model.heads.heads["es"]
     for symbol in ["<blank>", "|", "a"]:
@@ -120,7 +122,7 @@ def test_first_minutes_keeps_each_languages_first_audio():
 
     utts = [Utterance(f"{lang}{i}", lang, "s", torch.zeros(3000, 2), "a", "a", "f")
             for lang in ["en", "de"] for i in range(5)]  # 30 s each
-    kept = first_minutes(utts, 1.0)
+    kept = first_minutes(utts, 1.0, frames_per_second=100)
     assert [u.id for u in kept] == ["en0", "en1", "de0", "de1"]
 
 
@@ -134,7 +136,7 @@ def test_forgetting_report_table():
 def test_a_head_whose_inventory_the_new_data_outgrows_is_rebuilt_with_a_named_warning(base, caplog):
     source = load_model(base)
     grown = Inventory.from_transcripts([" ".join(source.inventories["en"].phonemes + ["ʘ"])])
-    model = AcousticModel(source.recipe, {"en": grown})
+    model = build_acoustic_model(source.config, {"en": grown})
     with caplog.at_level("WARNING"):
         start_heads(model, source, init_new=True, kept=[])
     assert "ʘ" in caplog.text and "rebuilt" in caplog.text

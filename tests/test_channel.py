@@ -10,7 +10,7 @@ import torch
 
 from speechtl.data.channel import coloured_noise, parse_channel, synthetic_rir
 from speechtl.errors import RecipeError
-from speechtl.recipe import Recipe
+from speechtl.tasks.speech.recipe import Recipe
 
 SR = 16000
 
@@ -148,7 +148,7 @@ def test_recipe_channel_keys_are_checked():
 def test_channels_reach_the_features_and_augment_adds_copies(tiny_corpus):
     from speechtl.data.dataset import load_utterances
     from speechtl.data.synth import load_synthetic
-    from speechtl.experiment import augmented_copies, load_split
+    from speechtl.tasks.speech.data import augmented_copies, load_split
 
     recipe = Recipe(data=dataclasses.replace(tiny_corpus, languages=["en"]))
     clean = load_split(recipe, "dev")

@@ -5,17 +5,19 @@ import pytest
 import torch
 
 from speechtl.errors import CheckpointError
-from speechtl.models.acoustic import AcousticModel
+from speechtl.tasks.speech.model import build_model
 from speechtl.models.io import load_model, save_model
-from speechtl.recipe import ModelConfig, Recipe
+from speechtl.models.config import ModelConfig
+from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
-from speechtl.training.checkpoint import latest_checkpoint, save_checkpoint
-from speechtl.training.state import pack, unpack
+from speechtl.files import latest_checkpoint
+from speechtl.training.checkpoint import save_checkpoint
+from speechtl.files import pack, unpack
 
 
 def _model():
     recipe = Recipe(model=ModelConfig(encoder="blstm", dim=16, layers=1))
-    return AcousticModel(recipe, {"en": Inventory(["a", "b"]), "de": Inventory(["a", "c", "d"])})
+    return build_model(recipe, {"en": Inventory(["a", "b"]), "de": Inventory(["a", "c", "d"])})
 
 
 def test_model_round_trip(tmp_path):
@@ -28,7 +30,7 @@ def test_model_round_trip(tmp_path):
     h1, _ = model(x, lengths)
     h2, _ = loaded(x, lengths)
     assert torch.equal(h1, h2)
-    assert loaded.inventories == model.inventories and loaded.recipe == model.recipe
+    assert loaded.inventories == model.inventories and loaded.config == model.config
 
 
 def test_a_pickle_is_refused_without_unpickling(tmp_path):
@@ -37,7 +39,8 @@ def test_a_pickle_is_refused_without_unpickling(tmp_path):
             return (pytest.fail, ("unpickled!",))
 
     (tmp_path / "evil.safetensors").write_bytes(pickle.dumps(Boom()))
-    (tmp_path / "evil.json").write_text(json.dumps({"format": "speechtl-model", "kind": "acoustic-model"}))
+    (tmp_path / "evil.json").write_text(json.dumps({"format": "speechtl-model", "version": 2,
+                                                     "kind": "acoustic-model"}))
     with pytest.raises(CheckpointError, match="not a safetensors file"):
         load_model(tmp_path / "evil.safetensors")
     (tmp_path / "other.json").write_text("{}")

@@ -14,8 +14,8 @@ from speechtl.data.dataset import cut_audio_source, load_utterances
 from speechtl.data.labels import G2P_REJECTED, resolve_language
 from speechtl.data.manifests import load_cuts, save_split
 from speechtl.errors import LanguageError, ManifestError
-from speechtl.experiment import train
-from speechtl.recipe import CorpusPart, DataConfig, FeatureConfig
+from speechtl.workflows.train import train
+from speechtl.data.config import CorpusPart, DataConfig, FeatureConfig
 from speechtl.text.normalize import normalize_text
 
 

@@ -11,9 +11,9 @@ import torch
 from test_distributed import read_log, run_env, speechtl_cmd, write_recipe
 
 from speechtl.cli import main
-from speechtl.experiment import train
+from speechtl.workflows.train import train
 from speechtl.models.io import load_model
-from speechtl.training.checkpoint import latest_checkpoint
+from speechtl.files import latest_checkpoint
 
 
 def start_and_kill(cmd: list[str], log_path: Path, kill_at_step: int, timeout: float = 300) -> int:

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from speechtl.experiment import train
+from speechtl.workflows.train import train
 from speechtl.models.io import load_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,9 +69,13 @@ def test_two_processes_follow_the_one_process_trajectory(ddp_recipe, tmp_path):
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-4), (a["step"], a["loss"], b["loss"])
         assert b["task_loss"] == pytest.approx(a["task_loss"], rel=1e-4)
         assert b["grad_norm"] == pytest.approx(a["grad_norm"], rel=1e-3)
+    # Adam divides by the root of the squared-gradient average, so where a gradient is near zero the
+    # float summation-order noise of the two set-ups moves a weight by a visible share of one step
+    # (lr): measured up to 0.06 lr after 8 steps on some CPUs. A different batch moves weights by ~lr.
+    step = ddp_recipe.train.lr
     for (name, w1), w2 in zip(load_model(one / "model").state_dict().items(),
                               load_model(two / "model").state_dict().values()):
-        torch.testing.assert_close(w1, w2, rtol=1e-3, atol=1e-4, msg=name)
+        torch.testing.assert_close(w1, w2, rtol=1e-3, atol=0.2 * step, msg=lambda m: f"{name}: {m}")
     # rank 0 alone writes checkpoints and reports
     assert proc.stderr.count("saved checkpoint") == 2 and proc.stdout.count("model written to") == 1
     assert sorted(p.name for p in (two / "checkpoints").glob("step-*")) == ["step-0000004", "step-0000008"]

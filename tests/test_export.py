@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from speechtl.cli import main
-from speechtl.models.acoustic import AcousticModel
+from speechtl.tasks.speech.model import build_model
 from speechtl.models.export import LogProbModel
 from speechtl.models.io import load_model, save_model
-from speechtl.recipe import ModelConfig, Recipe
+from speechtl.models.config import ModelConfig
+from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 
 ort = pytest.importorskip("onnxruntime")
@@ -20,10 +21,10 @@ LENGTHS = [[50], [33, 200, 7], [1000, 401]]  # batch sizes 1-3, lengths unlike t
 
 def _saved_model(tmp_path, encoder: str):
     recipe = Recipe(model=ModelConfig(encoder=encoder, dim=32, layers=2, heads=2, ff_dim=64, dropout=0.1))
-    model = AcousticModel(recipe, {"en": Inventory(["a", "b", "ʃ"]), "de": Inventory(["a", "c", "d", "ç"])})
+    model = build_model(recipe, {"en": Inventory(["a", "b", "ʃ"]), "de": Inventory(["a", "c", "d", "ç"])})
     with torch.no_grad():  # CMVN statistics as after fitting, so normalisation is exercised
-        model.normalizer.mean.normal_()
-        model.normalizer.std.uniform_(0.5, 2.0)
+        model.frontend.normalizer.mean.normal_()
+        model.frontend.normalizer.std.uniform_(0.5, 2.0)
     save_model(model, tmp_path / "model")
     return load_model(tmp_path / "model")
 
@@ -48,7 +49,7 @@ def _assert_same(want, got, atol=1e-4):
 @pytest.mark.parametrize("encoder", ["conformer", "blstm", "tdnn"])
 def test_onnx_export_matches_pytorch(tmp_path, capsys, encoder):
     model = _saved_model(tmp_path, encoder)
-    assert main(["export", str(tmp_path / "model"), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
+    assert main(["export", "--model", str(tmp_path / "model"), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 0
     assert "log_probs_en, log_probs_de, out_lengths" in capsys.readouterr().out
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["log_probs_en", "log_probs_de", "out_lengths"]
@@ -63,13 +64,13 @@ def test_onnx_export_matches_pytorch(tmp_path, capsys, encoder):
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_one_language_and_torchscript(tmp_path):
     model = _saved_model(tmp_path, "conformer")
-    assert main(["export", str(tmp_path / "model"), "--language", "de", "-o", str(tmp_path / "de.onnx")]) == 0
+    assert main(["export", "--model", str(tmp_path / "model"), "--lang", "de", "-o", str(tmp_path / "de.onnx")]) == 0
     session = ort.InferenceSession(str(tmp_path / "de.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["log_probs_de", "out_lengths"]
     feats, lens, want = _reference(model, ["de"], [120, 64])
     _assert_same(want, session.run(None, {"feats": feats.numpy(), "lengths": lens.numpy()}))
 
-    assert main(["export", str(tmp_path / "model"), "--format", "torchscript", "-o", str(tmp_path / "m.pt")]) == 0
+    assert main(["export", "--model", str(tmp_path / "model"), "--format", "torchscript", "-o", str(tmp_path / "m.pt")]) == 0
     scripted = torch.jit.load(str(tmp_path / "m.pt"))
     for lengths in LENGTHS:
         feats, lens, want = _reference(model, ["en", "de"], lengths)
@@ -79,10 +80,10 @@ def test_one_language_and_torchscript(tmp_path):
 
 def test_export_errors_are_clear(tmp_path, capsys):
     _saved_model(tmp_path, "tdnn")
-    assert main(["export", str(tmp_path / "model"), "--language", "fr", "-o", str(tmp_path / "x.onnx")]) == 2
+    assert main(["export", "--model", str(tmp_path / "model"), "--lang", "fr", "-o", str(tmp_path / "x.onnx")]) == 2
     assert "no head for language 'fr'; it has: en, de" in capsys.readouterr().err
     (tmp_path / "evil.safetensors").write_bytes(pickle.dumps({"not": "ours"}))
-    (tmp_path / "evil.json").write_text(json.dumps({"format": "speechtl-model", "kind": "acoustic-model"}))
-    assert main(["export", str(tmp_path / "evil.safetensors"), "-o", str(tmp_path / "x.onnx")]) == 2
+    (tmp_path / "evil.json").write_text(json.dumps({"format": "speechtl-model", "version": 2, "kind": "acoustic-model"}))
+    assert main(["export", "--model", str(tmp_path / "evil.safetensors"), "-o", str(tmp_path / "x.onnx")]) == 2
     assert "not a safetensors file" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()

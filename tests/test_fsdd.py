@@ -7,7 +7,7 @@ import pytest
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.fsdd import DIGIT_WORDS
 from speechtl.errors import ManifestError
-from speechtl.recipe import CorpusPart, DataConfig, SynthConfig
+from speechtl.data.config import CorpusPart, DataConfig, SynthConfig
 
 def test_fsdd_parts_choose_speakers_and_label_digit_words(fake_fsdd, tmp_path):
     data = DataConfig(corpus="fsdd", root=str(tmp_path / "prepared"), languages=["en"], parts=[
@@ -86,22 +86,24 @@ def test_synthetic_fixed_words_share_words_not_voices(tmp_path):
 def test_closed_vocabulary_decoding_outputs_only_its_words(tiny_corpus, tmp_path):
     """decode.words: evaluation decodes with just these words and reports word accuracy = 1 - WER."""
     from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
-    from speechtl.experiment import build_inventories, evaluate, evaluation_lexicons, load_split
-    from speechtl.models.acoustic import AcousticModel
+    from speechtl.tasks.speech.data import build_inventories, load_split
+    from speechtl.workflows.evaluate import evaluate
+    from speechtl.tasks.speech.evaluate import evaluation_lexicons
+    from speechtl.tasks.speech.model import build_model
     from speechtl.models.io import save_model
-    from speechtl.recipe import Recipe
+    from speechtl.tasks.speech.recipe import Recipe
 
     vocab = ["yes", "no", "maybe"]
     recipe = Recipe(data=dataclasses.replace(tiny_corpus, languages=["en"]))
     recipe.model.encoder, recipe.model.dim, recipe.model.layers = "tdnn", 32, 1
     recipe.decode.words = vocab
     utts = load_split(recipe, "test")
-    model = AcousticModel(recipe, build_inventories(load_split(recipe, "train")))
+    model = build_model(recipe, build_inventories(load_split(recipe, "train")))
     lexicons = evaluation_lexicons(recipe, ["en"])
     assert set(lexicons["en"].words) == set(vocab)
     hyps = recognize_words(model, utts, lexicon_decoders(model, lexicons, recipe.decode))
     assert any(hyps) and {w for h in hyps for w in h.split()} <= set(vocab)
-    save_model(model, tmp_path / "model")
+    save_model(model, tmp_path / "model", recipe=recipe.to_dict())
     report = evaluate(tmp_path / "model", "test", progress=False)
     assert report["wer_lexicon"] == {"en": 3}
     assert report["word_accuracy"]["en"] == pytest.approx(1 - report["wer"]["en"]["rate"])
@@ -110,10 +112,12 @@ def test_closed_vocabulary_decoding_outputs_only_its_words(tiny_corpus, tmp_path
 
 def test_target_domain_from_another_corpus_with_its_own_parts(tiny_corpus, fake_fsdd, tmp_path):
     """data.target.parts: a synthetic source with real target audio; unlabelled training speakers, scored test speakers."""
-    from speechtl.experiment import build_inventories, evaluate, load_split, load_target_domain, repeated
-    from speechtl.models.acoustic import AcousticModel
+    from speechtl.tasks.speech.data import build_inventories, load_split, load_target_domain, repeated
+    from speechtl.workflows.evaluate import evaluate
+    from speechtl.tasks.speech.model import build_model
     from speechtl.models.io import save_model
-    from speechtl.recipe import Recipe, TargetDataConfig
+    from speechtl.tasks.speech.recipe import Recipe
+    from speechtl.data.config import TargetDataConfig
 
     recipe = Recipe(data=dataclasses.replace(tiny_corpus, languages=["en"]))
     recipe.model.encoder, recipe.model.dim, recipe.model.layers = "tdnn", 32, 1
@@ -129,8 +133,8 @@ def test_target_domain_from_another_corpus_with_its_own_parts(tiny_corpus, fake_
         load_target_domain(dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, target=broken)))
     copies = repeated(target, 3)
     assert len(copies) == 36 and len({u.id for u in copies}) == 36
-    model = AcousticModel(recipe, build_inventories(load_split(recipe, "train")))
-    save_model(model, tmp_path / "model")
+    model = build_model(recipe, build_inventories(load_split(recipe, "train")))
+    save_model(model, tmp_path / "model", recipe=recipe.to_dict())
     report = evaluate(tmp_path / "model", recipe=recipe, domain="target", progress=False)
     assert report["per"]["en"]["utterances"] == 6  # speaker cy's recordings
     assert report["wer_lexicon"] == {"en": 10} and 0 <= report["word_accuracy"]["en"] <= 1

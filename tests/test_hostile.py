@@ -15,11 +15,14 @@ from speechtl.data.kaldi import load_kaldi_dir, read_kaldi_table
 from speechtl.data.manifests import read_manifest
 from speechtl.data.sampler import BucketBatchSampler
 from speechtl.errors import CheckpointError, ManifestError
-from speechtl.models.acoustic import AcousticModel
+from speechtl.tasks.speech.model import build_model
 from speechtl.models.io import load_model, save_model
-from speechtl.recipe import FeatureConfig, ModelConfig, Recipe, TrainConfig
+from speechtl.data.config import FeatureConfig
+from speechtl.models.config import ModelConfig
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.training.config import TrainConfig
 from speechtl.text.inventory import Inventory
-from speechtl.training.ctc_task import CTCTask
+from speechtl.tasks.speech.objective import CTCTask
 from speechtl.training.loop import Trainer
 from speechtl.training.objective import Objective
 
@@ -108,7 +111,7 @@ def test_a_poisoned_batch_is_skipped_not_fatal(tmp_path, caplog):
     utts[5].feats[:] = float("nan")  # all of it: SpecAugment masks cannot hide it
     recipe = Recipe(model=ModelConfig(encoder="tdnn", dim=16, layers=1))
     recipe.features.cmvn = "utterance"
-    model = AcousticModel(recipe, {"en": inv})
+    model = build_model(recipe, {"en": inv})
     dataset = PhonemeDataset(utts, {"en": inv})
     cfg = TrainConfig(max_steps=12, max_frames=120, warmup_steps=2, log_every=3, checkpoint_every=100)
     trainer = Trainer(Objective(CTCTask(model)), dataset, collate, BucketBatchSampler(dataset.num_frames(), 120),
@@ -133,21 +136,21 @@ def test_an_utterance_no_batch_can_hold_is_skipped():
 
 def test_model_files_that_are_not_ours(tmp_path, capsys):
     torch.save({"weight": torch.zeros(3)}, tmp_path / "torch.safetensors")  # a zip of pickles
-    (tmp_path / "torch.json").write_text(json.dumps({"format": "speechtl-model", "kind": "acoustic-model"}))
+    (tmp_path / "torch.json").write_text(json.dumps({"format": "speechtl-model", "version": 2, "kind": "acoustic-model"}))
     with pytest.raises(CheckpointError, match="not a safetensors file"):
         load_model(tmp_path / "torch")
     (tmp_path / "x.json").write_bytes(b"\x80\x04K\x01.")  # a pickle where the metadata should be
     (tmp_path / "x.safetensors").write_bytes(b"")
     with pytest.raises(CheckpointError, match="not a speechtl model metadata file"):
         load_model(tmp_path / "x")
-    small = AcousticModel(Recipe(model=ModelConfig(encoder="tdnn", dim=8, layers=1)), {"en": Inventory(["a"])})
+    small = build_model(Recipe(model=ModelConfig(encoder="tdnn", dim=8, layers=1)), {"en": Inventory(["a"])})
     save_model(small, tmp_path / "m")
     meta = json.loads((tmp_path / "m.json").read_text())
-    meta["recipe"]["model"]["dim"] = 16  # metadata that does not fit the weights
+    meta["model"]["dim"] = 16  # metadata that does not fit the weights
     (tmp_path / "m.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="weights do not fit the recorded model"):
         load_model(tmp_path / "m")
-    meta["recipe"]["model"]["dim"] = "wide"
+    meta["model"]["dim"] = "wide"
     (tmp_path / "m.json").write_text(json.dumps(meta))
-    assert main(["eval", str(tmp_path / "m")]) == 2
+    assert main(["eval", "--model", str(tmp_path / "m")]) == 2
     assert "malformed model metadata: model.dim: expected int, got str 'wide'" in capsys.readouterr().err

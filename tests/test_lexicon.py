@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from speechtl.errors import LexiconError
-from speechtl.recipe import DEFAULT_LANGUAGES
+from speechtl.data.config import DEFAULT_LANGUAGES
 from speechtl.text.inventory import Inventory
 from speechtl.text.g2p_lexicon import add_context_variants, g2p_lexicon, shipped_lexicon, shipped_lexicon_dir
 from speechtl.text.lexicon import Lexicon, read_word_list, write_word_list

@@ -31,7 +31,7 @@ def test_bad_lexicon_file_is_one_clear_line_per_problem(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"ok o k\nempty\n\xff\xfe x\n")
     out = tmp_path / "o.txt"
-    assert main(["lexicon", "merge", "--base", str(bad), str(bad), "-o", str(out)]) == 2
+    assert main(["lexicon", "merge", "--base-lexicon", str(bad), str(bad), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:2: empty pronunciation for word 'empty'" in err
     assert f"{bad}:3: not UTF-8 (byte 0xff at column 1)" in err and "Traceback" not in err

@@ -6,7 +6,7 @@ import torch
 from speechtl.decoding.align import align_words, split_pronunciations
 from speechtl.decoding.lexicon_decoder import LexiconDecoder, append_boundary_frame, decode_lexicon
 from speechtl.errors import LanguageModelError, LexiconError
-from speechtl.recipe import DecodeConfig
+from speechtl.decoding.config import DecodeConfig
 from speechtl.text.lexicon import Lexicon
 
 TOKENS = ["<blank>", "|", "a", "b", "c"]

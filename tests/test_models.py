@@ -2,11 +2,12 @@ import pytest
 import torch
 
 from speechtl.errors import LanguageError
-from speechtl.models.acoustic import AcousticModel
+from speechtl.tasks.speech.model import build_model
 from speechtl.models.backbone import Backbone, pool
 from speechtl.models.encoders import ENCODERS
 from speechtl.models.heads import LanguageHeads
-from speechtl.recipe import ModelConfig, Recipe
+from speechtl.models.config import ModelConfig
+from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import BLANK, Inventory
 
 
@@ -20,7 +21,7 @@ INVS = {"en": Inventory(["a", "b", "c"]), "de": Inventory(["a", "x", "y", "z"])}
 
 @pytest.mark.parametrize("encoder", ENCODERS.names())
 def test_encoder_contract_and_batched_equals_per_item(encoder):
-    model = AcousticModel(_recipe(encoder), INVS).eval()
+    model = build_model(_recipe(encoder), INVS).eval()
     assert isinstance(model.encoder, Backbone) and model.out_dim == 32
     x = torch.randn(3, 37, 80)
     lengths = torch.tensor([37, 20, 9])
@@ -33,7 +34,7 @@ def test_encoder_contract_and_batched_equals_per_item(encoder):
 
 
 def test_heads_per_language_sizes_and_unknown_language():
-    model = AcousticModel(_recipe("blstm"), INVS)
+    model = build_model(_recipe("blstm"), INVS)
     hidden, hlens = model(torch.randn(2, 40, 80), torch.tensor([40, 40]))
     assert model.log_probs(hidden, "en").shape[-1] == len(INVS["en"]) == 5
     assert model.log_probs(hidden, "de").shape[-1] == 6

@@ -20,7 +20,8 @@ from speechtl.data.kaldi import kaldi_lines
 from speechtl.data.labels import G2P_REJECTED, label_supervisions, resolve_language
 from speechtl.data.manifests import read_manifest
 from speechtl.errors import ManifestError, RecipeError
-from speechtl.recipe import Recipe, TextConfig
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.data.config import TextConfig
 from speechtl.text.languages import LANGUAGES
 from speechtl.text.normalize import normalize_text
 

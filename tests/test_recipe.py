@@ -4,7 +4,8 @@ import pytest
 
 from speechtl.config import from_dict
 from speechtl.errors import LanguageError, RecipeError
-from speechtl.recipe import Recipe, load_recipe
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.tasks import load_recipe
 from speechtl.text.languages import get_language
 
 RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
@@ -12,7 +13,7 @@ RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
 def test_every_recipe_loads(path):
-    from speechtl.vision.recipe import ImageRecipe
+    from speechtl.tasks.image.recipe import ImageRecipe
 
     recipe = load_recipe(path)
     assert isinstance(recipe, ImageRecipe if path.name.startswith("image-") else Recipe)

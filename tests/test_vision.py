@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from speechtl.errors import RecipeError
-from speechtl.recipe import load_recipe
-from speechtl.vision.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
-from speechtl.vision.data import GroupBatchSampler
-from speechtl.vision.digits import blend, domain_images, few_shot, make_textures, stratified_split
-from speechtl.vision.recipe import ImageRecipe
+from speechtl.tasks import load_recipe
+from speechtl.tasks.image.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
+from speechtl.tasks.image.data import GroupBatchSampler
+from speechtl.tasks.image.digits import blend, domain_images, few_shot, make_textures, stratified_split
+from speechtl.tasks.image.recipe import ImageRecipe
 
 
 def test_digits_m_is_deterministic_and_blends_absolute_difference():

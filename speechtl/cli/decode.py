@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 
+from speechtl.cli import add_device_args, add_model_arg, command, set_threads
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("decode", help="recognise words in audio files with a lexicon (or greedy phonemes)")
+    p = command(sub, "decode", "recognise words in audio files with a lexicon (or greedy phonemes)")
     p.add_argument("audio", nargs="+", help="audio files (any format soundfile reads, any rate, any channels)")
-    p.add_argument("--model", required=True, help="model file, checkpoint or experiment directory")
+    add_model_arg(p)
     p.add_argument("--lang", help="language head (optional when the model has one)")
     p.add_argument("--lexicon", help="lexicon file: 'word p1 p2 ...' per line, phonemes of the model's inventory")
     p.add_argument("--words", help="word list, one per line; words the lexicon lacks get G2P pronunciations "
@@ -24,11 +26,13 @@ def add_parser(sub) -> None:
     p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--lm", help="KenLM word language model (ARPA or binary)")
-    p.add_argument("--lm-weight", type=float, help="language model weight (default: the model recipe's)")
-    p.add_argument("--word-score", type=float, help="score added per word; negative penalises insertions")
-    p.add_argument("--beam", type=int, help="beam size")
-    p.add_argument("--chunk-seconds", type=float, help="decode longer audio in pieces of this length")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--lm-weight", type=float, help="language model weight (None: the model's decode section)")
+    p.add_argument("--word-score", type=float,
+                   help="score added per word; negative penalises insertions (None: the model's decode section)")
+    p.add_argument("--beam", type=int, help="beam size (None: the model's decode section)")
+    p.add_argument("--chunk-seconds", type=float,
+                   help="decode longer audio in pieces of this length (None: the model's decode section)")
+    add_device_args(p)
     p.set_defaults(func=run)
 
 
@@ -51,17 +55,15 @@ def format_text(result, greedy: bool) -> str:
 
 
 def run(args) -> int:
-    import torch
-
-    from speechtl.decoding.recognizer import Recognizer
+    from speechtl.decoding.recognizer import Recognizer, stored_decode_config
     from speechtl.errors import AudioError
-    from speechtl.models.io import load_model
+    from speechtl.models.io import load_model_and_meta
     from speechtl.text.lexicon import read_word_list
 
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    model = load_model(args.model)
-    recognizer = Recognizer(model, _config(args, model.recipe.decode))
+    set_threads(args)
+    device = args.device or "cpu"
+    model, meta = load_model_and_meta(args.model, device)
+    recognizer = Recognizer(model, _config(args, stored_decode_config(meta, args.model)), device)
     language = recognizer.language(args.lang)
     words = read_word_list(args.words) if args.words else None
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)

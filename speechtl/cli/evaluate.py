@@ -1,27 +1,31 @@
-"""``speechtl eval MODEL [--split test] [--domain target]``: per-language phoneme error rate."""
+"""``speechtl eval --model M [--split test] [--domain target]``: a model's report on a split."""
 
 from __future__ import annotations
 
+from speechtl.cli import add_device_args, add_model_arg, add_output_arg, add_set_arg, command, set_threads
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("eval", help="per-language PER of a model on a corpus split")
-    p.add_argument("model", help="model file (.safetensors/.json), checkpoint or experiment directory")
+    p = command(sub, "eval", "evaluate a model on a split (speech: PER and WER per language; images: accuracy)")
+    add_model_arg(p)
     p.add_argument("--split", default=None, choices=["train", "dev", "test"],
-                   help="default: test (source), data.target.test_split (target)")
+                   help="the split scored (None: test; speech --domain target: data.target.test_split)")
     p.add_argument("--domain", default="source", choices=["source", "target"],
-                   help="target: the recipe's target domain (data.target corpus and channel), with labels")
-    p.add_argument("--recipe", help="evaluate on this recipe's corpus instead of the model's own")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of --recipe")
-    p.add_argument("--output", help="JSON report path (default: eval_SPLIT.json beside the model)")
+                   help="speech: target scores the recipe's target domain (data.target corpus and channel)")
+    p.add_argument("--recipe", help="evaluate on this recipe's data instead of the model's own")
+    add_set_arg(p, "--recipe")
+    add_output_arg(p, "JSON report path (None: eval_SPLIT.json beside the model)")
+    add_device_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from speechtl.experiment import evaluate
-    from speechtl.recipe import load_recipe
+    from speechtl.tasks import load_recipe
+    from speechtl.workflows.evaluate import evaluate
 
+    set_threads(args)
     recipe = load_recipe(args.recipe, args.overrides) if args.recipe else None
-    report = evaluate(args.model, args.split, recipe=recipe, output=args.output, domain=args.domain)
+    report = evaluate(args.model, args.split, recipe=recipe, output=args.output, domain=args.domain,
+                      device=args.device or "cpu")
     print(report["table"])
     return 0

@@ -1,15 +1,18 @@
-"""``speechtl export MODEL --format onnx -o OUT``: the acoustic model for other runtimes."""
+"""``speechtl export --model M --format onnx -o OUT``: the acoustic model for other runtimes."""
 
 from __future__ import annotations
 
+from speechtl.cli import add_model_arg, add_output_arg, command
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a model to ONNX or TorchScript (features -> log-probabilities)")
-    p.add_argument("model", help="model file (.safetensors/.json), checkpoint or experiment directory")
-    p.add_argument("--format", dest="fmt", choices=["onnx", "torchscript"], default="onnx")
-    p.add_argument("-o", "--output", required=True, help="file to write (e.g. model.onnx)")
-    p.add_argument("--language", dest="languages", action="append", default=[], metavar="LANG",
-                   help="export this language's head (repeatable; default: every head)")
+    p = command(sub, "export", "export a speech model to ONNX or TorchScript (features -> log-probabilities)")
+    add_model_arg(p)
+    p.add_argument("--format", dest="fmt", choices=["onnx", "torchscript"], default="onnx",
+                   help="onnx (with metadata: inventories, feature settings) or torchscript")
+    add_output_arg(p, "file to write (e.g. model.onnx)", required=True)
+    p.add_argument("--lang", dest="languages", action="append", default=[], metavar="LANG",
+                   help="export this language's head (repeatable; none given: every head)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset version")
     p.set_defaults(func=run)
 
@@ -22,6 +25,6 @@ def run(args) -> int:
     path = export_model(model, args.output, args.fmt, args.languages or None, opset=args.opset)
     languages = args.languages or model.languages
     print(f"{args.fmt} model written to {path}: inputs feats (batch, frames, "
-          f"{model.recipe.features.num_mel_bins}) + lengths; outputs "
+          f"{model.features.num_mel_bins}) + lengths; outputs "
           + ", ".join(f"log_probs_{lang}" for lang in languages) + ", out_lengths")
     return 0

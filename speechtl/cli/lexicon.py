@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import sys
 
+from speechtl.cli import add_model_arg, add_output_arg, command
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("lexicon", help="build a lexicon with G2P, merge over a shipped one, check against a model")
+    p = command(sub, "lexicon", "build a lexicon with G2P, merge over a shipped one, check against a model")
     cmds = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    b = cmds.add_parser("build", help="pronounce a word list with eSpeak NG G2P")
+    b = command(cmds, "build", "pronounce a word list with eSpeak NG G2P")
     b.add_argument("words", help="word list, one word per line")
     b.add_argument("--lang", required=True, help="language code (en, de, fr, ...)")
-    b.add_argument("-o", "--output", required=True, help="lexicon file to write")
+    add_output_arg(b, "lexicon file to write", required=True)
     b.add_argument("--no-context", action="store_true",
                    help="isolated pronunciations only (default: also eSpeak's in-context variants)")
     b.set_defaults(func=run_build)
 
-    m = cmds.add_parser("merge", help="merge a user lexicon over the shipped one (user entries win)")
+    m = command(cmds, "merge", "merge a user lexicon over the shipped one (user entries win)")
     m.add_argument("user", nargs="+", help="user lexicon(s); later files win over earlier ones")
     m.add_argument("--lang", help="merge over this language's shipped lexicon")
-    m.add_argument("--base", help="merge over this lexicon file instead of a shipped one")
-    m.add_argument("-o", "--output", required=True, help="lexicon file to write")
+    m.add_argument("--base-lexicon", help="merge over this lexicon file instead of a shipped one")
+    add_output_arg(m, "lexicon file to write", required=True)
     m.set_defaults(func=run_merge)
 
-    c = cmds.add_parser("check", help="check a lexicon's phonemes against a model's inventory")
+    c = command(cmds, "check", "check a lexicon's phonemes against a model's inventory")
     c.add_argument("lexicon", help="lexicon file")
-    c.add_argument("--model", required=True, help="model file, checkpoint or experiment directory")
+    add_model_arg(c)
     c.add_argument("--lang", required=True, help="the language head to check against")
     c.set_defaults(func=run_check)
 
@@ -53,9 +55,9 @@ def run_merge(args) -> int:
     from speechtl.text.g2p_lexicon import shipped_lexicon
     from speechtl.text.lexicon import Lexicon
 
-    if bool(args.lang) == bool(args.base):
-        raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base FILE")
-    merged = Lexicon.read(args.base) if args.base else shipped_lexicon(args.lang)
+    if bool(args.lang) == bool(args.base_lexicon):
+        raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base-lexicon FILE")
+    merged = Lexicon.read(args.base_lexicon) if args.base_lexicon else shipped_lexicon(args.lang)
     for path in args.user:
         merged = merged.merge(Lexicon.read(path))
     merged.write(args.output)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 
-from speechtl.cli import add_recipe_args
+from speechtl.cli import add_recipe_args, command
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("prepare", help="prepare the recipe's corpus (synthetic, Lhotse, Kaldi, Common Voice)")
+    p = command(sub, "prepare", "prepare the recipe's corpus (synthetic, Lhotse, Kaldi, Common Voice, FSDD)")
     add_recipe_args(p)
-    p.add_argument("--jobs", type=int, default=0, help="parallel workers (default: CPU count)")
+    p.add_argument("--jobs", type=int, default=0, help="parallel workers (0: the CPU count)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from speechtl.data.corpora import prepare_corpus, prepared_report
-    from speechtl.experiment import default_jobs
-    from speechtl.recipe import load_recipe
+    from speechtl.data.corpora import default_jobs, prepare_corpus, prepared_report
+    from speechtl.tasks import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
     cuts = prepare_corpus(recipe.data, jobs=args.jobs or default_jobs())

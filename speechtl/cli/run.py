@@ -1,27 +1,29 @@
-"""``speechtl run RECIPE``: the whole recipe: synthesise, train, evaluate (PER, and WER with a lexicon)."""
+"""``speechtl run RECIPE``: the whole recipe: prepare, train, self-train, plot, evaluate."""
 
 from __future__ import annotations
 
-from speechtl.cli import add_recipe_args
+from speechtl.cli import add_device_args, add_recipe_args, add_run_args, command, training_overrides
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("run", help="synthesise the corpus, train, and evaluate on test")
+    p = command(sub, "run", "run a whole recipe: prepare its data, train, self-train and plot when it asks, "
+                            "evaluate on test")
     add_recipe_args(p)
-    p.add_argument("--resume", action="store_true")
+    add_run_args(p)
+    add_device_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from speechtl.experiment import evaluate, train
-    from speechtl.recipe import load_recipe
+    from speechtl.tasks import load_recipe
+    from speechtl.workflows.run import run as run_recipe
 
-    recipe = load_recipe(args.recipe, args.overrides)
-    exp = train(recipe, resume=args.resume)
-    report = evaluate(exp / "model", "test")
-    title = "phoneme error rate (greedy)"
-    if "wer" in report:
-        title += f" and word error rate (lexicon of {max(report['wer_lexicon'].values())} words)"
-    print(f"\n{title} on the test split (unseen speakers, words never heard in training), {exp}:")
-    print(report["table"])
+    recipe = load_recipe(args.recipe, training_overrides(args))
+    reports = run_recipe(recipe, resume=args.resume, overwrite=args.overwrite)
+    for name, report in reports.items():
+        title = f"{name}: {report.get('domain', 'source')} domain, split {report.get('split', 'test')}"
+        if "wer_lexicon" in report:
+            title += f"; WER with a lexicon of {max(report['wer_lexicon'].values())} words"
+        print(f"\n{title} ({recipe.train.exp_dir}):")
+        print(report["table"])
     return 0

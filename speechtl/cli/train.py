@@ -1,25 +1,26 @@
-"""``speechtl train RECIPE [--set k=v ...] [--resume]``."""
+"""``speechtl train RECIPE [--set k=v ...] [--resume | --overwrite]``: the training loop alone."""
 
 from __future__ import annotations
 
 import os
 
-from speechtl.cli import add_recipe_args
+from speechtl.cli import add_device_args, add_recipe_args, add_run_args, command, training_overrides
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train the recipe's model (runs under torchrun too)")
+    p = command(sub, "train", "train the recipe's model (runs under torchrun too)")
     add_recipe_args(p)
-    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
+    add_run_args(p)
+    add_device_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from speechtl.experiment import train
-    from speechtl.recipe import load_recipe
+    from speechtl.tasks import load_recipe
+    from speechtl.workflows.train import train
 
-    recipe = load_recipe(args.recipe, args.overrides)
-    exp = train(recipe, resume=args.resume)
+    recipe = load_recipe(args.recipe, training_overrides(args))
+    exp = train(recipe, resume=args.resume, overwrite=args.overwrite)
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         print(f"model written to {exp / 'model.safetensors'}")
     return 0

@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from speechtl.config import to_dict
+from speechtl.data.config import CorpusPart, DataConfig
 from speechtl.data.labels import LabelReport, label_supervisions, resolve_language
 from speechtl.data.manifests import SPLITS, load_cuts, read_manifest, save_split
 from speechtl.errors import LanguageError, ManifestError
-from speechtl.recipe import CorpusPart, DataConfig
 from speechtl.registry import Registry
 from speechtl.text.languages import get_language
 
@@ -223,6 +224,11 @@ def prepare_commonvoice(cfg: DataConfig, jobs: int = 2, progress: bool = True) -
 def prepare_fsdd(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """The Free Spoken Digit Dataset: each part a dataset directory, a split and (optionally) speakers."""
     return prepare_parts(cfg, _fsdd_part, jobs, progress)
+
+
+def default_jobs() -> int:
+    """Parallel workers for corpus preparation: the CPUs this process may use, at most 8."""
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
 def prepare_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:

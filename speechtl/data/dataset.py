@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import SAMPLE_RATE, fbank
+from speechtl.data.features import fbank
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
-from speechtl.recipe import FeatureConfig
+from speechtl.data.config import FeatureConfig
 from speechtl.text.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def supervised_pieces(cut) -> Iterator[tuple[str, object, object]]:
 
 
 def load_utterances(
-    cuts, cfg: FeatureConfig, sample_rate: int = SAMPLE_RATE, languages: list[str] | None = None,
+    cuts, cfg: FeatureConfig, languages: list[str] | None = None,
     progress: bool = False, desc: str = "features", max_duration: float | None = None,
     transform: Transform | None = None,
 ) -> tuple[list[Utterance], LoadReport]:
@@ -149,7 +149,7 @@ def load_utterances(
     try:
         for cut in tqdm(cuts, desc=desc, unit="utt", disable=not progress, leave=False):
             for uid, piece, sup in supervised_pieces(cut):
-                _load_one(uid, piece, sup, cfg, sample_rate, languages, max_duration, out, report, transform)
+                _load_one(uid, piece, sup, cfg, cfg.sample_rate, languages, max_duration, out, report, transform)
     finally:
         torch.set_num_threads(threads)
     return out, report

@@ -7,13 +7,16 @@ thin modules that wrap them (:class:`GlobalCMVN`, :class:`SpecAugment`, :class:`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torchaudio.compliance.kaldi as kaldi
 import torchaudio.functional as AF
 from torch import nn
 
 from speechtl.errors import AudioError
-from speechtl.recipe import FeatureConfig, SpecAugmentConfig
+from speechtl.data.config import FeatureConfig, SpecAugmentConfig
+from speechtl.tensors import length_mask
 
 
 def num_frames(num_samples: int, sample_rate: int, cfg: FeatureConfig) -> int:
@@ -69,12 +72,6 @@ def fbank_batch(
     return nn.utils.rnn.pad_sequence(feats, batch_first=True), frame_lengths
 
 
-def length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """``(batch, time)`` boolean mask, True on valid frames."""
-    max_len = int(lengths.max()) if max_len is None else max_len
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
-
-
 def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Normalise each utterance to zero mean, unit variance over its valid frames.
 
@@ -89,6 +86,35 @@ def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) ->
     return (x - mean) / (var + eps).sqrt() * mask
 
 
+class FeatureStats:
+    """Running per-dimension mean and standard deviation over frames, in float64.
+
+    Memory is constant however many utterances are added (CMVN over a corpus of any size).
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.count = 0
+        self.sum = torch.zeros(dim, dtype=torch.float64)
+        self.sumsq = torch.zeros(dim, dtype=torch.float64)
+
+    def add(self, feats: torch.Tensor) -> None:
+        """Add the frames of one ``(frames, dim)`` utterance."""
+        x = feats.detach().to(torch.float64)
+        self.count += x.shape[0]
+        self.sum += x.sum(0)
+        self.sumsq += (x * x).sum(0)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.sum / max(self.count, 1)
+
+    @property
+    def std(self) -> torch.Tensor:
+        n = max(self.count, 1)
+        var = (self.sumsq - self.sum * self.sum / n) / max(n - 1, 1)  # unbiased, as torch.std
+        return var.clamp(min=0).sqrt()
+
+
 class GlobalCMVN(nn.Module):
     """Normalise features with corpus-level mean and standard deviation.
 
@@ -101,11 +127,17 @@ class GlobalCMVN(nn.Module):
         self.register_buffer("std", torch.ones(dim))
 
     @torch.no_grad()
-    def fit(self, feats: list[torch.Tensor]) -> None:
-        """Set the statistics from a list of ``(frames, dim)`` tensors."""
-        total = torch.cat(feats).double()
-        self.mean.copy_(total.mean(0).float())
-        self.std.copy_(total.std(0).clamp(min=1e-3).float())
+    def fit(self, feats: Iterable[torch.Tensor]) -> None:
+        """Set the statistics from ``(frames, dim)`` tensors (an iterable: read once, never held)."""
+        stats = FeatureStats(self.mean.numel())
+        for f in feats:
+            stats.add(f)
+        self.set_stats(stats)
+
+    @torch.no_grad()
+    def set_stats(self, stats: FeatureStats) -> None:
+        self.mean.copy_(stats.mean.float())
+        self.std.copy_(stats.std.clamp(min=1e-3).float())
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
@@ -154,11 +186,10 @@ class SpecAugment(nn.Module):
         return spec_augment(x, self.cfg)
 
 
-SAMPLE_RATE = 16000  # every corpus is read at this rate before its filterbanks (speechtl.data.dataset)
 KALDI_LOW_FREQ = 20.0  # torchaudio.compliance.kaldi.fbank's lowest mel filter edge (its default)
 
 
-def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """Scale each utterance's frequency axis by ``alpha`` on its log-mel filterbank (VTLP).
 
     Output bin k takes the input's value at the frequency ``f_k / alpha`` (``f_k``
@@ -188,16 +219,17 @@ class VTLP(nn.Module):
     """Vocal tract length perturbation (Jaitly & Hinton 2013): a random frequency scale per utterance.
 
     Active in training mode only, with scales drawn uniformly from ``cfg.vtlp``; applied
-    to the filterbanks before normalisation.
+    to the filterbanks (computed at ``sample_rate``) before normalisation.
     """
 
-    def __init__(self, cfg: SpecAugmentConfig) -> None:
+    def __init__(self, cfg: SpecAugmentConfig, sample_rate: int) -> None:
         super().__init__()
         self.cfg = cfg
+        self.sample_rate = sample_rate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self.cfg.vtlp
         if not self.training or not self.cfg.enabled or lo == hi == 1.0:
             return x
         alpha = lo + (hi - lo) * torch.rand(x.shape[0])
-        return warp_frequencies(x, alpha)
+        return warp_frequencies(x, alpha, self.sample_rate)

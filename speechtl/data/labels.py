@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from speechtl.recipe import TextConfig
+from speechtl.data.config import TextConfig
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
 from speechtl.text.languages import LANGUAGES
 from speechtl.text.normalize import normalize_text

@@ -36,7 +36,7 @@ import torch
 from speechtl.config import to_dict
 from speechtl.data.audio import resample, save_audio
 from speechtl.data.manifests import SPLITS, corpus_lexicon_path, load_cuts, manifest_paths, save_split
-from speechtl.recipe import DataConfig, SynthConfig
+from speechtl.data.config import DataConfig, SynthConfig
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
 from speechtl.text.g2p_lexicon import frequent_lexicon
 from speechtl.text.lexicon import Lexicon, write_word_list

@@ -13,7 +13,7 @@ from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder, WordHypothesis
 from speechtl.decoding.metrics import ErrorCounts, error_counts, phoneme_error_rate
 from speechtl.models.acoustic import AcousticModel
-from speechtl.recipe import DecodeConfig
+from speechtl.decoding.config import DecodeConfig
 from speechtl.text.lexicon import Lexicon
 from speechtl.text.subword import pieces_to_text
 

@@ -44,7 +44,7 @@ from typing import Sequence
 import torch
 
 from speechtl.errors import LanguageModelError, LexiconError
-from speechtl.recipe import DecodeConfig
+from speechtl.decoding.config import DecodeConfig
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.inventory import BLANK, Inventory
 from speechtl.text.lexicon import Lexicon
@@ -91,10 +91,12 @@ class LexiconDecoder:
         LanguageModelError: ``config.lm`` is missing or not a KenLM model.
 
     Example:
-        >>> decoder = LexiconDecoder(inventory.tokens, Lexicon.read("words.txt"))
-        >>> hyps = decoder(log_probs, lengths)       # log_probs: (batch, time, len(tokens))
-        >>> hyps[0].words
-        ['hello', 'world']
+        >>> tokens = ["<blank>", "|", "a", "b"]
+        >>> lexicon = Lexicon.from_mapping({"ab": ["a", "b"], "ba": ["b", "a"]})
+        >>> frames = torch.tensor([2, 0, 3, 0])                # a, blank, b, blank
+        >>> log_probs = torch.full((1, 4, 4), -10.0).scatter(2, frames.view(1, 4, 1), 0.0)
+        >>> LexiconDecoder(tokens, lexicon)(log_probs)[0].words  # log_probs: (batch, time, len(tokens))
+        ['ab']
     """
 
     def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,

@@ -6,7 +6,7 @@ when the model has one head) and the words to look for: a lexicon file or
 neither (the lexicon shipped in ``lexicons/`` for that language).
 
 Audio: a file of any format soundfile reads, or samples with their rate; any
-rate (resampled to 16 kHz), several channels (averaged). Recordings longer than
+rate (resampled to the model's feature rate, 16 kHz by default), several channels (averaged). Recordings longer than
 ``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
 quietest 10 ms of its last seconds, so memory stays bounded however long the file.
 
@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, load_audio, resample, to_mono
-from speechtl.data.features import SAMPLE_RATE, fbank, num_frames
+from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
-from speechtl.recipe import DecodeConfig
+from speechtl.decoding.config import DecodeConfig
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
 
@@ -84,7 +84,7 @@ def quiet_cut(wave: torch.Tensor, sample_rate: int, search_seconds: float) -> in
     return start + int(energy.argmin()) * hop + hop // 2
 
 
-def iter_chunks(read, total_seconds: float, chunk_seconds: float, sample_rate: int = SAMPLE_RATE
+def iter_chunks(read, total_seconds: float, chunk_seconds: float, sample_rate: int
                 ) -> Iterator[tuple[float, torch.Tensor]]:
     """Consecutive pieces of a recording, each at most ``chunk_seconds`` long.
 
@@ -113,35 +113,40 @@ class Recognizer:
 
     Args:
         model: a trained phoneme :class:`AcousticModel`.
-        config: beam search settings; by default the model recipe's ``decode`` section.
+        config: beam search settings (default: :class:`DecodeConfig`'s; :meth:`load` takes the
+            model file's own ``decode`` section).
         device: where the network runs (the search always runs on the CPU).
 
     Example:
-        >>> rec = Recognizer.load("exp/multilingual-synth/model")
-        >>> out = rec.transcribe("hello.flac", language="en", words=["hello", "world"])
-        >>> [(w.word, w.start, w.end) for w in out.words]
+        >>> rec = Recognizer.load("exp/multilingual-synth/model")  # doctest: +SKIP
+        >>> out = rec.transcribe("hello.flac", language="en", words=["hello", "world"])  # doctest: +SKIP
+        >>> [(w.word, w.start, w.end) for w in out.words]  # doctest: +SKIP
         [('hello', 0.12, 0.52), ('world', 0.6, 1.04)]
     """
 
     def __init__(self, model: AcousticModel, config: DecodeConfig | None = None,
                  device: str | torch.device = "cpu") -> None:
-        if model.recipe.units.kind != "phoneme":
-            raise CheckpointError(f"the model outputs {model.recipe.units.kind} units; lexicon decoding needs "
-                                "a phoneme model")
+        if model.units != "phoneme":
+            raise CheckpointError(f"the model outputs {model.units} units; lexicon decoding needs a phoneme model")
         self.model = model.to(device).eval()
         self.device = torch.device(device)
-        self.config = config or model.recipe.decode
-        self.features = model.recipe.features
-        self.frame_seconds = self.features.frame_shift_ms / 1000 * model.recipe.model.subsampling
+        self.config = config or DecodeConfig()
+        self.features = model.features
+        self.sample_rate = self.features.sample_rate
+        self.frame_seconds = model.frame_seconds
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
     def load(cls, path: str | Path, config: DecodeConfig | None = None,
              device: str | torch.device = "cpu") -> "Recognizer":
-        """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory)."""
-        from speechtl.models.io import load_model
+        """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory).
 
-        return cls(load_model(path, device), config, device)
+        Without ``config`` the beam search uses the ``decode`` section stored with the model.
+        """
+        from speechtl.models.io import load_model_and_meta
+
+        model, meta = load_model_and_meta(path, device)
+        return cls(model, config or stored_decode_config(meta, str(path)), device)
 
     @property
     def languages(self) -> list[str]:
@@ -232,9 +237,9 @@ class Recognizer:
         source, total, read = self._reader(audio, sample_rate)
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
-        for offset, wave in iter_chunks(read, total, self.config.chunk_seconds):
-            if num_frames(wave.numel(), SAMPLE_RATE, self.features) == 0:
-                result.notes.append(f"{wave.numel() / SAMPLE_RATE * 1000:.1f} ms at {offset:.2f} s is shorter "
+        for offset, wave in iter_chunks(read, total, self.config.chunk_seconds, self.sample_rate):
+            if num_frames(wave.numel(), self.sample_rate, self.features) == 0:
+                result.notes.append(f"{wave.numel() / self.sample_rate * 1000:.1f} ms at {offset:.2f} s is shorter "
                                     "than one analysis frame; no words there")
                 continue
             log_probs = self._log_probs(wave, language)
@@ -251,12 +256,12 @@ class Recognizer:
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
         """``(frames', classes)`` log-probabilities of one piece of audio."""
-        feats = fbank(wave, SAMPLE_RATE, self.features)
+        feats = fbank(wave, self.sample_rate, self.features)
         hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
         return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
 
     def _reader(self, audio, sample_rate: int | None):
-        """``(source name, seconds, read(start, duration) -> 16 kHz mono samples)``."""
+        """``(source name, seconds, read(start, duration) -> mono samples at the feature rate)``."""
         if isinstance(audio, (str, Path)):
             path = Path(audio)
             if not path.is_file():
@@ -264,7 +269,7 @@ class Recognizer:
             rate, frames = audio_info(path)
             if frames == 0:
                 raise AudioError(f"{path}: the audio file is empty")
-            return str(path), frames / rate, lambda s, d: load_audio(path, SAMPLE_RATE, start=s, duration=d)
+            return str(path), frames / rate, lambda s, d: load_audio(path, self.sample_rate, start=s, duration=d)
         if sample_rate is None:
             raise AudioError("samples given without their sample_rate")
         wave = torch.as_tensor(to_mono(np.asarray(audio, dtype=np.float32)))
@@ -272,14 +277,27 @@ class Recognizer:
             raise AudioError(f"expected samples (samples,) or (samples, channels), got shape {tuple(wave.shape)}")
         if not torch.isfinite(wave).all():
             raise AudioError("the audio contains NaN or infinite samples")
-        wave = resample(wave, sample_rate, SAMPLE_RATE)
-        total = wave.numel() / SAMPLE_RATE
+        rate = self.sample_rate
+        wave = resample(wave, sample_rate, rate)
+        total = wave.numel() / rate
 
         def read(start: float, duration: float) -> torch.Tensor:
-            a = int(round(start * SAMPLE_RATE))
-            return wave[a : a + int(round(duration * SAMPLE_RATE))]
+            a = int(round(start * rate))
+            return wave[a : a + int(round(duration * rate))]
 
         return "<samples>", total, read
+
+
+def stored_decode_config(meta: dict, source: str = "model") -> DecodeConfig:
+    """The ``decode`` section saved with a model (format version 1: inside its recipe)."""
+    from speechtl.config import from_dict
+    from speechtl.errors import RecipeError
+
+    section = meta.get("decode", meta.get("recipe", {}).get("decode", {}))
+    try:
+        return from_dict(DecodeConfig, section, "decode")
+    except RecipeError as err:
+        raise CheckpointError(f"{source}: malformed decode settings: {err}") from None
 
 
 def _lexicon_key(lexicon) -> object:

@@ -16,9 +16,13 @@ so layer transfer can name "the first k blocks".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import torch
+
+from speechtl.tensors import length_mask
 
 
 @runtime_checkable
@@ -36,6 +40,21 @@ def pool(hidden: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         return hidden
     if lengths is None:
         return hidden.mean(1)
-    mask = (torch.arange(hidden.shape[1], device=hidden.device)[None, :] < lengths[:, None])
-    mask = mask.unsqueeze(-1).to(hidden.dtype)
+    mask = length_mask(lengths, hidden.shape[1]).unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+@torch.no_grad()
+def pooled_features(encode: Callable, batches: Iterable, key: str) -> tuple[np.ndarray, list[str]]:
+    """``(items, dim)`` pooled backbone features and each item's ``key`` label (``"?"`` when it has none).
+
+    Args:
+        encode: ``batch -> (hidden, lengths)``.
+        batches: batches answering ``tags(key)``.
+    """
+    feats, tags = [], []
+    for batch in batches:
+        hidden, lengths = encode(batch)
+        feats.append(pool(hidden, lengths).cpu().numpy())
+        tags.extend("?" if t is None else t for t in batch.tags(key))
+    return np.concatenate(feats), tags

@@ -6,6 +6,10 @@ All share a convolutional front end that reduces the frame rate (``subsampling``
 * ``conformer``: Conformer blocks (Gulati et al. 2020).
 * ``blstm``: bidirectional LSTM layers.
 * ``tdnn``: dilated 1-D convolutions (time-delay neural network, Peddinti et al. 2015).
+
+Each encoder takes its sizes as arguments; a factory registered in
+:data:`ENCODERS` builds it from the recipe's ``model`` section, so a new encoder
+is one class plus one registered factory.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from speechtl.recipe import ModelConfig
+from speechtl.models.config import ModelConfig
 from speechtl.registry import Registry
+from speechtl.tensors import length_mask
 
 ENCODERS: Registry = Registry("encoder")
 
@@ -30,6 +35,7 @@ class ConvSubsampling(nn.Module):
         super().__init__()
         if factor not in (1, 2, 4):
             raise ValueError(f"subsampling must be 1, 2 or 4, got {factor}")
+        self.factor = factor
         self.convs = nn.ModuleList()
         channels = in_dim
         for _ in range({1: 0, 2: 1, 4: 2}[factor]):
@@ -41,17 +47,12 @@ class ConvSubsampling(nn.Module):
     def _halve(lengths: torch.Tensor) -> torch.Tensor:
         return (lengths - 1) // 2 + 1
 
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        for _ in self.convs:
-            lengths = self._halve(lengths)
-        return lengths
-
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.transpose(1, 2)  # (B, D, T)
         for conv in self.convs:
             x = nn.functional.gelu(conv(x))
             lengths = self._halve(lengths)
-            x = x * (torch.arange(x.shape[2], device=x.device)[None, :] < lengths[:, None]).unsqueeze(1)
+            x = x * length_mask(lengths, x.shape[2]).unsqueeze(1)
         return self.proj(x.transpose(1, 2)), lengths
 
 
@@ -99,20 +100,19 @@ class ConformerBlock(nn.Module):
 
 
 class ConformerEncoder(nn.Module):
-    """Conv front end + Conformer blocks."""
+    """Conv front end + Conformer blocks: ``(B, T, in_dim) -> (B, T / subsampling, dim)``."""
 
-    def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
+    def __init__(self, in_dim: int, dim: int, layers: int, heads: int, ff_dim: int, kernel_size: int,
+                 subsampling: int, dropout: float) -> None:
         super().__init__()
-        self.frontend = ConvSubsampling(in_dim, cfg.dim, cfg.subsampling)
-        self.blocks = nn.ModuleList(
-            ConformerBlock(cfg.dim, cfg.ff_dim, cfg.heads, cfg.kernel_size, cfg.dropout)
-            for _ in range(cfg.layers)
-        )
-        self.out_dim = cfg.dim
+        self.frontend = ConvSubsampling(in_dim, dim, subsampling)
+        self.blocks = nn.ModuleList(ConformerBlock(dim, ff_dim, heads, kernel_size, dropout) for _ in range(layers))
+        self.out_dim = dim
+        self.subsampling = subsampling
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, lengths = self.frontend(x, lengths)
-        valid = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+        valid = length_mask(lengths, x.shape[1])
         for block in self.blocks:
             x = block(x, valid)
         return x * valid.unsqueeze(-1), lengths
@@ -124,7 +124,7 @@ def reverse_valid(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     ``(B, T, D)``; applying it twice gives back ``x``.
     """
     t = torch.arange(x.shape[1], device=x.device)[None, :]
-    idx = torch.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    idx = torch.where(length_mask(lengths, x.shape[1]), lengths[:, None] - 1 - t, t)
     return x.gather(1, idx.unsqueeze(-1).expand_as(x))
 
 
@@ -151,16 +151,17 @@ class BiLSTMLayer(nn.Module):
 class BLSTMEncoder(nn.Module):
     """Conv front end + bidirectional LSTM layers (``dim`` = both directions together)."""
 
-    def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
+    def __init__(self, in_dim: int, dim: int, layers: int, subsampling: int, dropout: float) -> None:
         super().__init__()
-        self.frontend = ConvSubsampling(in_dim, cfg.dim, cfg.subsampling)
-        self.blocks = nn.ModuleList(BiLSTMLayer(cfg.dim, cfg.dim // 2) for _ in range(cfg.layers))
-        self.dropout = nn.Dropout(cfg.dropout)
-        self.out_dim = cfg.dim // 2 * 2
+        self.frontend = ConvSubsampling(in_dim, dim, subsampling)
+        self.blocks = nn.ModuleList(BiLSTMLayer(dim, dim // 2) for _ in range(layers))
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = dim // 2 * 2
+        self.subsampling = subsampling
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, lengths = self.frontend(x, lengths)
-        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+        mask = length_mask(lengths, x.shape[1]).unsqueeze(-1)
         for block in self.blocks:
             x = self.dropout(block(x, lengths))
         return x * mask, lengths
@@ -181,26 +182,38 @@ class TDNNBlock(nn.Module):
 class TDNNEncoder(nn.Module):
     """Conv front end + residual dilated convolutions (dilation 1, 2, 3, 1, 2, 3...)."""
 
-    def __init__(self, in_dim: int, cfg: ModelConfig) -> None:
+    def __init__(self, in_dim: int, dim: int, layers: int, kernel_size: int, subsampling: int,
+                 dropout: float) -> None:
         super().__init__()
-        self.frontend = ConvSubsampling(in_dim, cfg.dim, cfg.subsampling)
-        kernel = 3 if cfg.kernel_size > 5 else cfg.kernel_size
-        self.blocks = nn.ModuleList(
-            TDNNBlock(cfg.dim, kernel, 1 + i % 3, cfg.dropout) for i in range(cfg.layers)
-        )
-        self.out_dim = cfg.dim
+        self.frontend = ConvSubsampling(in_dim, dim, subsampling)
+        self.blocks = nn.ModuleList(TDNNBlock(dim, kernel_size, 1 + i % 3, dropout) for i in range(layers))
+        self.out_dim = dim
+        self.subsampling = subsampling
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, lengths = self.frontend(x, lengths)
-        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).unsqueeze(-1)
+        mask = length_mask(lengths, x.shape[1]).unsqueeze(-1)
         for block in self.blocks:
             x = block(x * mask)
         return x * mask, lengths
 
 
-ENCODERS.register("conformer")(ConformerEncoder)
-ENCODERS.register("blstm")(BLSTMEncoder)
-ENCODERS.register("tdnn")(TDNNEncoder)
+@ENCODERS.register("conformer")
+def conformer(in_dim: int, cfg: ModelConfig) -> ConformerEncoder:
+    return ConformerEncoder(in_dim, cfg.dim, cfg.layers, cfg.heads, cfg.ff_dim, cfg.kernel_size, cfg.subsampling,
+                            cfg.dropout)
+
+
+@ENCODERS.register("blstm")
+def blstm(in_dim: int, cfg: ModelConfig) -> BLSTMEncoder:
+    return BLSTMEncoder(in_dim, cfg.dim, cfg.layers, cfg.subsampling, cfg.dropout)
+
+
+@ENCODERS.register("tdnn")
+def tdnn(in_dim: int, cfg: ModelConfig) -> TDNNEncoder:
+    # kernel_size is the conformer's depthwise width (15); a TDNN layer looks 3 frames wide
+    return TDNNEncoder(in_dim, cfg.dim, cfg.layers, 3 if cfg.kernel_size > 5 else cfg.kernel_size, cfg.subsampling,
+                       cfg.dropout)
 
 
 def build_encoder(in_dim: int, cfg: ModelConfig) -> nn.Module:

@@ -100,14 +100,14 @@ def metadata(model: AcousticModel, languages: list[str]) -> dict[str, str]:
         "speechtl.languages": json.dumps(languages),
         "speechtl.inventories": json.dumps({lang: model.inventories[lang].tokens for lang in languages},
                                            ensure_ascii=False),
-        "speechtl.features": json.dumps(to_dict(model.recipe.features)),
+        "speechtl.features": json.dumps(to_dict(model.features)),
         "speechtl.outputs": json.dumps([f"log_probs_{lang}" for lang in languages] + ["out_lengths"]),
     }
 
 
 def _example(model: AcousticModel) -> tuple[torch.Tensor, torch.Tensor]:
     # two utterances of different lengths, so no size is baked in as a constant
-    dim = model.recipe.features.num_mel_bins
+    dim = model.features.num_mel_bins
     return torch.randn(2, 120, dim), torch.tensor([120, 77])
 
 

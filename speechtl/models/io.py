@@ -1,4 +1,4 @@
-"""Save and load acoustic models (safetensors weights + JSON recipe and inventories)."""
+"""Save and load acoustic models: safetensors weights + JSON (model sections, inventories, extras)."""
 
 from __future__ import annotations
 
@@ -6,58 +6,86 @@ from pathlib import Path
 
 import torch
 
+from speechtl.config import from_dict, to_dict
 from speechtl.errors import CheckpointError, RecipeError
-from speechtl.models.acoustic import AcousticModel
-from speechtl.recipe import Recipe
+from speechtl.files import load_model_files, save_model_files
+from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
 from speechtl.text.inventory import Inventory
 from speechtl.text.subword import from_base64, to_base64
-from speechtl.training.checkpoint import load_model_files, save_model_files
 
 KIND = "acoustic-model"
+SECTIONS = ("features", "specaugment", "model", "units")
 
 
 def model_metadata(model: AcousticModel, **extra) -> dict:
-    """What, beside the weights, rebuilds the model: recipe and inventories."""
-    meta = {
-        "kind": KIND,
-        "recipe": model.recipe.to_dict(),
-        "inventories": {lang: inv.tokens for lang, inv in model.inventories.items()},
-        **extra,
-    }
+    """What, beside the weights, rebuilds the model: its sections and inventories (plus ``extra``)."""
+    meta = {"kind": KIND, **to_dict(model.config),
+            "inventories": {lang: inv.tokens for lang, inv in model.inventories.items()}, **extra}
     if model.unit_models:
         meta["unit_models"] = {lang: to_base64(m) for lang, m in model.unit_models.items()}
     return meta
 
 
-def save_model(model: AcousticModel, stem: str | Path, **extra) -> None:
-    """Write ``stem.safetensors`` + ``stem.json``."""
-    save_model_files(model.state_dict(), model_metadata(model, **extra), Path(stem))
+def save_model(model: AcousticModel, stem: str | Path, extra_state: dict[str, torch.Tensor] | None = None,
+               **extra) -> None:
+    """Write ``stem.safetensors`` + ``stem.json``.
+
+    Args:
+        extra_state: more tensors stored beside the weights (``transfer.*``: method weights).
+        extra: stored in the JSON as it is (the recipe, decoding settings, label spaces).
+    """
+    save_model_files({**model.state_dict(), **(extra_state or {})}, model_metadata(model, **extra), Path(stem))
 
 
 def model_from_metadata(meta: dict, source: str = "model") -> AcousticModel:
+    """An untrained model of the architecture ``meta`` describes."""
     if meta.get("kind") != KIND:
-        raise CheckpointError(f"{source}: holds a {meta.get('kind')!r}, not an acoustic model")
+        raise CheckpointError(f"{source}: holds a {str(meta.get('kind'))[:40]!r}, not an acoustic model")
+    # format version 1 kept the sections inside the whole recipe
+    sections = meta if "model" in meta else meta.get("recipe", {})
     try:
-        recipe = Recipe.from_dict(meta["recipe"])
+        config = from_dict(AcousticModelConfig, {k: sections[k] for k in SECTIONS if k in sections})
         inventories = {lang: Inventory.from_tokens(toks) for lang, toks in meta["inventories"].items()}
         unit_models = {lang: from_base64(m) for lang, m in meta.get("unit_models", {}).items()}
-    except (KeyError, ValueError, RecipeError) as err:
-        raise CheckpointError(f"{source}: malformed model metadata: {err}") from None
-    model = AcousticModel(recipe, inventories)
+    except (KeyError, ValueError, TypeError, AttributeError, RecipeError) as err:
+        raise CheckpointError(f"{source}: malformed model metadata: {str(err)[:300]}") from None
+    model = build_acoustic_model(config, inventories)
     model.unit_models = unit_models
     return model
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> AcousticModel:
+_RENAMED_V1 = (("normalizer.", "frontend.normalizer."),)  # version-1 weight names
+
+
+def read_model(path: str | Path, device: str | torch.device = "cpu"
+               ) -> tuple[AcousticModel, dict[str, torch.Tensor], dict]:
     """Load a model saved by :func:`save_model` (or a checkpoint / experiment directory).
+
+    Returns:
+        ``(model, extra tensors (transfer.*), JSON metadata)``.
 
     Raises:
         CheckpointError: the files are missing, not ours, or do not fit together.
     """
     state, meta = load_model_files(path)
     model = model_from_metadata(meta, str(path))
+    if meta.get("version") == 1:
+        for old, new in _RENAMED_V1:
+            state = {(new + k[len(old):] if k.startswith(old) else k): v for k, v in state.items()}
+    extra = {k: v for k, v in state.items() if k.startswith("transfer.")}
     try:
-        model.load_state_dict(state)
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("transfer.")})
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit the recorded model: {err}") from None
-    return model.to(device).eval()
+        raise CheckpointError(f"{path}: weights do not fit the recorded model: {str(err)[:500]}") from None
+    return model.to(device).eval(), extra, meta
+
+
+def load_model_and_meta(path: str | Path, device: str | torch.device = "cpu") -> tuple[AcousticModel, dict]:
+    """The acoustic model and its JSON metadata (see :func:`read_model`)."""
+    model, _, meta = read_model(path, device)
+    return model, meta
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> AcousticModel:
+    """The acoustic model alone (see :func:`read_model`)."""
+    return read_model(path, device)[0]

@@ -15,8 +15,10 @@ class Inventory:
 
     Example:
         >>> inv = Inventory.from_transcripts(["h ə l oʊ | w ɜː l d"])
+        >>> inv.tokens[:4]
+        ['<blank>', '|', 'd', 'h']
         >>> inv.encode("h ə l oʊ")
-        [...]
+        [3, 7, 4, 5]
     """
 
     def __init__(self, phonemes: Iterable[str]) -> None:

@@ -84,10 +84,15 @@ class Lexicon:
     so that a later check against a model's inventory can name the line.
 
     Example:
-        >>> lex = Lexicon.read("my-words.txt")
-        >>> lex.validate(model.inventories["en"], "en")   # LexiconError names FILE:LINE and symbol
+        >>> lex = Lexicon.from_mapping({"hello": ["h", "ə", "l", "oʊ"]})
         >>> lex.pronunciations("hello")
         [('h', 'ə', 'l', 'oʊ')]
+        >>> lex.validate(Inventory(["h", "ə", "l"]), "en")  # from Lexicon.read(path): FILE:LINE
+        Traceback (most recent call last):
+        ...
+        speechtl.errors.LexiconError: lexicon: 2 problems:
+          <memory>: unknown phoneme 'oʊ' in the pronunciation of 'hello' (the model's en head cannot output it)
+          the model's en inventory has: h l ə
     """
 
     def __init__(self, entries: Iterable[tuple[str, Sequence[str]]] = (), origin: str = "<memory>") -> None:

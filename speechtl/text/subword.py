@@ -17,7 +17,7 @@ import dataclasses
 import io
 from collections.abc import Iterable
 
-from speechtl.recipe import UnitConfig
+from speechtl.text.units import UnitConfig
 
 PIECE_WORD_START = "\u2581"  # SentencePiece's word-start marker "▁"
 

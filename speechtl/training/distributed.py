@@ -53,13 +53,6 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def all_reduce_mean(value: float, info: DistInfo) -> float:
-    """Mean of a Python number over ranks."""
-    if not info.enabled:
-        return value
-    return all_reduce_sum([value], info)[0] / info.world_size
-
-
 def all_reduce_sum(values: list[float], info: DistInfo) -> list[float]:
     """Element-wise sum of a list of Python numbers over ranks (one collective)."""
     if not info.enabled or not values:

@@ -28,8 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from speechtl.recipe import TrainConfig
-from speechtl.training.checkpoint import latest_checkpoint, load_model_files, load_trainer_state, save_checkpoint
+from speechtl.training.config import TrainConfig
+from speechtl.files import latest_checkpoint, load_model_files
+from speechtl.training.checkpoint import load_trainer_state, save_checkpoint
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
 
@@ -82,7 +83,7 @@ class Trainer:
 
     def __init__(self, objective: Objective, dataset: Sequence, collate: Callable, sampler: Any,
                  cfg: TrainConfig, exp_dir: str | Path, model_meta: Callable[[], dict],
-                 frames_per_second: float = 100.0, param_groups: list[dict] | None = None,
+                 frames_per_second: float = 0.0, param_groups: list[dict] | None = None,
                  dist: DistInfo | None = None, progress: bool = True) -> None:
         self.objective = objective
         self.dataset = dataset

@@ -26,6 +26,32 @@ class StepOutput:
     logs: dict[str, float] = field(default_factory=dict)
 
 
+class TaskModule(nn.Module):
+    """The task the loop trains (speech CTC, image classification): the model plus its task loss.
+
+    Subclasses own the model as ``self.model`` and implement every method below;
+    transfer methods read what they need through them, never through the kind of task.
+    """
+
+    model: nn.Module
+
+    def encode(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Backbone features ``(B, T, D)`` with lengths ``(B,)``, or ``(B, D)`` with None."""
+        raise NotImplementedError
+
+    def forward(self, batch: Any) -> StepOutput:
+        """The task loss and what the methods read (features, outputs)."""
+        raise NotImplementedError
+
+    def distributions(self, out: StepOutput, batch: Any) -> dict[str, torch.Tensor]:
+        """``{group: (positions, classes)}`` outputs of the items' own heads (KL to a source model)."""
+        raise NotImplementedError
+
+    def every_head_distributions(self, model: nn.Module, out: StepOutput) -> dict[str, torch.Tensor]:
+        """``{group: (positions, classes)}`` of EVERY head of ``model`` on every item (learning without forgetting)."""
+        raise NotImplementedError
+
+
 class TransferMethod(nn.Module):
     """A loss or regulariser added to the task loss: ``task_loss + weight * method_loss``.
 
@@ -44,11 +70,11 @@ class Objective(nn.Module):
     """``task(batch).loss + sum_i weight_i * method_i(...)``.
 
     Args:
-        task: a module whose ``forward(batch) -> StepOutput`` owns the model as ``task.model``.
+        task: the :class:`TaskModule` (``forward(batch) -> StepOutput``, the model as ``task.model``).
         methods: ``(weight, method)`` pairs.
     """
 
-    def __init__(self, task: nn.Module, methods: list[tuple[float, TransferMethod]] = ()) -> None:
+    def __init__(self, task: TaskModule, methods: list[tuple[float, TransferMethod]] = ()) -> None:
         super().__init__()
         self.task = task
         self.methods = nn.ModuleList(m for _, m in methods)

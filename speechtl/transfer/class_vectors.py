@@ -1,7 +1,7 @@
 """Class descriptions for zero-shot methods: attribute tables and class-name vectors.
 
-* Attribute tables: a built-in table by name (``digits``, documented in
-  :mod:`speechtl.vision.attributes`) or a TSV file whose first line names the
+* Attribute tables: a table registered by name (``digits``, registered by the
+  image task, :mod:`speechtl.tasks.image.attributes`) or a TSV file whose first line names the
   attributes and each further line gives a class and its values::
 
       class   loop    vertical_stroke ...
@@ -21,12 +21,10 @@ from pathlib import Path
 import torch
 
 from speechtl.errors import RecipeError
+from speechtl.registry import Registry
 
-
-def builtin_tables() -> dict[str, tuple[list[str], dict[str, list[float]]]]:
-    from speechtl.vision.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
-
-    return {"digits": (list(DIGIT_ATTRIBUTES), {c: list(map(float, v)) for c, v in DIGIT_TABLE.items()})}
+# name -> () -> (attribute names, {class: values}); tasks register their built-in tables
+ATTRIBUTE_TABLES: Registry = Registry("attribute table")
 
 
 def load_attribute_table(spec: str) -> tuple[list[str], dict[str, torch.Tensor]]:
@@ -35,14 +33,13 @@ def load_attribute_table(spec: str) -> tuple[list[str], dict[str, torch.Tensor]]
     Raises:
         RecipeError: unknown name, missing file, or a malformed line (named by file and line).
     """
-    tables = builtin_tables()
-    if spec in tables:
-        names, rows = tables[spec]
-        return names, {c: torch.tensor(v) for c, v in rows.items()}
+    if spec in ATTRIBUTE_TABLES:
+        names, rows = ATTRIBUTE_TABLES.get(spec)()
+        return list(names), {c: torch.tensor([float(x) for x in v]) for c, v in rows.items()}
     path = Path(spec)
     if not path.is_file():
         raise RecipeError(f"transfer.zeroshot.attributes: {spec!r} is neither a built-in table "
-                          f"({', '.join(tables)}) nor a file")
+                          f"({', '.join(ATTRIBUTE_TABLES.names()) or 'none loaded'}) nor a file")
     lines = [(i, line.split()) for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:

@@ -1,7 +1,7 @@
 """The ``transfer`` section of a recipe: which methods, what comes from a source model, their knobs.
 
 Each dataclass is one method's settings (see :mod:`speechtl.transfer` for the methods);
-:class:`TransferConfig` gathers them. Image recipes share it (:mod:`speechtl.vision.recipe`).
+:class:`TransferConfig` gathers them. Image recipes share it (:mod:`speechtl.tasks.image.recipe`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from speechtl.errors import RecipeError
+
+# the names a recipe may list in transfer.methods; speechtl.transfer.registry builds each one
+METHOD_NAMES = ("l2sp", "kl", "multitask", "dann", "embedding", "dap", "conse")
 
 
 @dataclass
@@ -146,8 +149,6 @@ class TransferConfig:
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)  # after training, on data.target
 
     def validate(self) -> None:
-        from speechtl.transfer.registry import METHOD_NAMES
-
         for i, name in enumerate(self.methods):
             if name not in METHOD_NAMES:
                 raise RecipeError(f"transfer.methods[{i}]: unknown method {name!r}; "

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from speechtl.transfer.zeroshot import ClassDescriptions
+from speechtl.transfer.zeroshot import ClassDescriptions, ZeroShotPredictor
 
 
 def conse_embed(probs: torch.Tensor, seen_vectors: torch.Tensor, top: int) -> torch.Tensor:
@@ -41,7 +41,7 @@ def conse_scores(probs: torch.Tensor, seen_vectors: torch.Tensor, unseen_vectors
     return F.normalize(embedded, dim=1) @ F.normalize(unseen_vectors, dim=1).T
 
 
-class ConSE:
+class ConSE(ZeroShotPredictor):
     """A zero-shot wrapper around a trained classifier (no parameters, no loss).
 
     Args:

@@ -95,8 +95,8 @@ class KLToSource(TransferMethod):
 
     Args:
         source: the source model (copied and frozen; kept in eval mode).
-        make_task: builds the task around a model, e.g. ``CTCTask``; its
-            ``distributions(out, batch)`` gives ``{group: (positions, classes)}``.
+        make_task: builds the :class:`~speechtl.training.objective.TaskModule` around a model;
+            its ``distributions(out, batch)`` gives ``{group: (positions, classes)}``.
         temperature: softens both distributions.
         heads: ``batch`` compares each item's own output group; ``source`` compares every
             head of the source model on every item through the task's
@@ -115,8 +115,6 @@ class KLToSource(TransferMethod):
         self.teacher_task = make_task(teacher).eval()
         self.temperature = temperature
         self.every_head = heads == "source"
-        if self.every_head and not hasattr(self.teacher_task, "every_head_distributions"):
-            raise RecipeError("transfer.kl.heads: 'source' needs a task with several heads (speech)")
 
     def train(self, mode: bool = True) -> "KLToSource":
         super().train(mode)

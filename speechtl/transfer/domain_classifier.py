@@ -12,11 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechtl.models.backbone import pool
-
-
-def valid_frames(lengths: torch.Tensor, time: int) -> torch.Tensor:
-    """``(batch, time)`` mask, True on frames within each sequence's length."""
-    return torch.arange(time, device=lengths.device)[None, :] < lengths[:, None]
+from speechtl.tensors import length_mask
 
 
 class DomainClassifier(nn.Module):
@@ -67,7 +63,7 @@ class DomainClassifier(nn.Module):
         logits = self(hidden, lengths)
         if logits.dim() == 3:
             time = logits.shape[1]
-            frames = (valid_frames(lengths, time) if lengths is not None
+            frames = (length_mask(lengths, time) if lengths is not None
                       else torch.ones(logits.shape[:2], dtype=torch.bool, device=logits.device))
             labels = labels[:, None].expand(-1, time)
             keep = frames & (labels >= 0)

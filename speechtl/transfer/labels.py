@@ -1,7 +1,7 @@
 """Item labels by name: how methods read domains, speakers or classes from any batch.
 
 Every batch type (speech :class:`~speechtl.data.dataset.Batch`, image
-:class:`~speechtl.vision.data.ImageBatch`) answers ``batch.tags(key)`` with one
+:class:`~speechtl.tasks.image.data.ImageBatch`) answers ``batch.tags(key)`` with one
 string per item, or None where the item has no such label (an unlabelled
 target-domain image has no class). A :class:`LabelSpace` turns those strings
 into class ids, -1 for unknown values, so one method serves every backbone.

@@ -2,7 +2,7 @@
 
 Caruana 1997, "Multitask Learning" (Machine Learning 28). The multilingual
 acoustic model is one instance: a shared encoder with one CTC head per language
-(:class:`~speechtl.training.ctc_task.CTCTask` takes per-language weights). This
+(:class:`~speechtl.tasks.speech.objective.CTCTask` takes per-language weights). This
 module adds *auxiliary* heads to any backbone: each names an item label
 (language, speaker, domain, image class...) from the shared features, and the
 loop adds ``sum_h weight_h * loss_h`` to the main task's loss.

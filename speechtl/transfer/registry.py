@@ -18,17 +18,17 @@ import torch
 from torch import nn
 
 from speechtl.errors import RecipeError
-from speechtl.recipe import TransferConfig
 from speechtl.registry import Registry
 from speechtl.training.objective import Objective, TransferMethod
 from speechtl.transfer import layer_transfer
+from speechtl.transfer.config import METHOD_NAMES, TransferConfig
 from speechtl.transfer.class_vectors import load_attribute_table, name_vectors
 from speechtl.transfer.conse import ConSE
 from speechtl.transfer.conservative import L2SP, KLToSource
 from speechtl.transfer.dann import DANN
 from speechtl.transfer.labels import LabelSpace
 from speechtl.transfer.multitask import AuxHead, Multitask
-from speechtl.transfer.zeroshot import DAP, ClassDescriptions, LabelEmbedding
+from speechtl.transfer.zeroshot import DAP, ClassDescriptions, LabelEmbedding, ZeroShotPredictor
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,8 @@ def build_conse(ctx: TransferContext) -> ConSE:
     return ConSE(classify, ctx.descriptions("names", seen=seen), cfg.top)
 
 
-METHOD_NAMES: tuple[str, ...] = tuple(METHODS.names())
+# methods whose trained weights evaluation needs again (zero-shot predictors and the heads ConSE reads)
+EVALUATED_METHODS = ("multitask", "dap", "embedding", "conse")
 
 
 def build_methods(ctx: TransferContext, names: list[str]) -> dict[str, object]:
@@ -221,7 +222,7 @@ def setup_transfer(cfg: TransferConfig, task: nn.Module, make_task: Callable[[nn
         if isinstance(method, TransferMethod):
             weight = getattr(getattr(cfg, name, None), "weight", 1.0)
             losses.append((weight, method))
-        if hasattr(method, "zero_shot_scores"):
+        if isinstance(method, ZeroShotPredictor):
             predictors[name] = method
     objective = Objective(task, losses)
     params = dict(model.named_parameters())
@@ -230,6 +231,36 @@ def setup_transfer(cfg: TransferConfig, task: nn.Module, make_task: Callable[[nn
     groups = layer_transfer.param_groups(objective, "task.model.", copied_params, lr, cfg.layers.lr_scale,
                                          no_decay=anchored)
     return TransferSetup(objective, groups, predictors, copied, frozen)
+
+
+def method_state(objective: Objective) -> dict[str, torch.Tensor]:
+    """``{"transfer.NAME.KEY": tensor}``: the weights of the methods evaluation rebuilds, saved with the model."""
+    return {f"transfer.{m.name}.{k}": v for m in objective.methods if m.name in EVALUATED_METHODS
+            for k, v in m.state_dict().items()}
+
+
+def restore_predictors(cfg: TransferConfig, model: nn.Module, make_task: Callable[[nn.Module], nn.Module],
+                       labels: dict[str, list[str]], state: dict[str, torch.Tensor],
+                       classifier: tuple[Callable, list[str]] | None = None) -> dict[str, ZeroShotPredictor]:
+    """The zero-shot predictors of a trained model, rebuilt from its recipe and :func:`method_state`.
+
+    Args:
+        labels: the label spaces the model was trained with (saved in its metadata).
+        state: the model file's ``transfer.*`` tensors.
+    """
+    names = [n for n in cfg.methods if n in EVALUATED_METHODS]
+    if not names or not cfg.zeroshot.unseen:
+        return {}
+    ctx = TransferContext(cfg, model, make_task, labels, classifier=classifier)
+    predictors = {}
+    for name, method in build_methods(ctx, names).items():
+        if isinstance(method, nn.Module):
+            prefix = f"transfer.{name}."
+            method.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            method.eval()
+        if isinstance(method, ZeroShotPredictor):
+            predictors[name] = method
+    return predictors
 
 
 @torch.no_grad()

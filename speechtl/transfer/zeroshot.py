@@ -71,7 +71,15 @@ class ClassDescriptions(nn.Module):
         return pool(out.hidden, out.lengths)[keep], target[keep]
 
 
-class SeenClassMethod(TransferMethod):
+class ZeroShotPredictor:
+    """Anything that scores the unseen classes of ``transfer.zeroshot`` from backbone features."""
+
+    def zero_shot_scores(self, hidden: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """``(batch, unseen)`` scores; the highest is the answer."""
+        raise NotImplementedError
+
+
+class SeenClassMethod(TransferMethod, ZeroShotPredictor):
     """A zero-shot method trained on the pooled features of the items of seen classes."""
 
     classes: ClassDescriptions

@@ -30,8 +30,12 @@ from pathlib import Path
 
 from speechtl.config import load_yaml, set_override
 from speechtl.errors import CheckpointError, LanguageError, RecipeError
-from speechtl.recipe import Recipe
+from speechtl.models.io import load_model_and_meta
+from speechtl.tasks import task_of_model
+from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.languages import get_language
+from speechtl.workflows.evaluate import evaluate
+from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +65,30 @@ class AddLanguageResult:
     report: dict
 
 
-def load_base(path: str | Path):
-    """The base model, checked to be a phoneme acoustic model with language heads."""
-    from speechtl.models.io import load_model
-    from speechtl.viz.tsne import model_kind
+@dataclass
+class BaseModel:
+    """The model a language is added to, with the recipe it was trained with."""
 
-    kind = model_kind(path)
-    if kind and kind != "acoustic-model":
-        raise CheckpointError(f"{path}: holds a {kind!r}; add-language needs a speech acoustic model "
+    model: object
+    recipe: Recipe
+
+    @property
+    def languages(self) -> list[str]:
+        return self.model.languages
+
+
+def load_base(path: str | Path) -> BaseModel:
+    """The base model, checked to be a phoneme acoustic model with language heads."""
+    task = task_of_model(path)
+    if task.model_kind != "acoustic-model":
+        raise CheckpointError(f"{path}: holds a {task.model_kind!r}; add-language needs a speech acoustic model "
                               "(an encoder and per-language CTC heads)")
-    base = load_model(path)
-    if not base.languages:
+    model, meta = load_model_and_meta(path)
+    if not model.languages:
         raise CheckpointError(f"{path}: the model has no language heads to keep")
-    if base.recipe.units.kind != "phoneme":
-        raise CheckpointError(f"{path}: a {base.recipe.units.kind} model; add-language needs phoneme heads")
-    return base
+    if model.units != "phoneme":
+        raise CheckpointError(f"{path}: a {model.units} model; add-language needs phoneme heads")
+    return BaseModel(model, task.recipe_of(meta, str(path)))
 
 
 def data_section(data: str | Path, language: str, test_data: str | Path | None, root: Path) -> dict:
@@ -116,8 +129,6 @@ def adaptation_recipe(base, language: str, data: dict, strategy: str, exp_dir: P
 
 
 def per_by_language(model_path: str | Path, recipe: Recipe, output: Path) -> dict[str, float]:
-    from speechtl.experiment import evaluate
-
     report = evaluate(model_path, "test", recipe=recipe, output=output, progress=False, words=False)
     return {lang: r["rate"] for lang, r in report["per"].items()}
 
@@ -161,8 +172,8 @@ def old_language_recipe(base, languages: list[str]) -> Recipe:
 def add_language(base_path: str | Path, language: str, data: str | Path, strategy: str = "conservative",
                  exp_dir: str | Path | None = None, test_data: str | Path | None = None,
                  minutes: float = 0.0, freeze_blocks: int = -1, overrides: list[str] = (),
-                 overwrite: bool = False, before: dict[str, float] | None = None,
-                 progress: bool = True) -> AddLanguageResult:
+                 replace_head: bool = False, before: dict[str, float] | None = None,
+                 progress: bool = True, overwrite: bool = False) -> AddLanguageResult:
     """Train a model with ``language`` added to the base model's, then write the forgetting report.
 
     Args:
@@ -171,25 +182,24 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
             training audio (``test_data``: a manifest of its test audio).
         minutes: keep only this many minutes of training audio (0 = all).
         freeze_blocks: layer-transfer's k (-1: half the encoder's blocks).
-        overwrite: allow a language the base already has (its head is retrained).
+        replace_head: allow a language the base already has (its head is retrained).
+        overwrite: replace an earlier run in the experiment directory.
         before: the old languages' PER of the base model, when already measured (benchmarks).
 
     Returns:
         The experiment directory and the report (also in ``EXP/forgetting.json``).
     """
-    from speechtl.experiment import train
-
     get_language(language)
     base = load_base(base_path)
-    if language in base.languages and not overwrite:
-        raise LanguageError(f"{base_path} already has a head for {language!r}; pass --overwrite to retrain it "
+    if language in base.languages and not replace_head:
+        raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to retrain it "
                             "(its old head is the starting point)")
     if freeze_blocks < 0:
-        freeze_blocks = len(base.encoder.blocks) // 2
+        freeze_blocks = len(base.model.encoder.blocks) // 2
     exp = Path(exp_dir or f"exp/add-{language}-{strategy}")
     recipe = adaptation_recipe(base, language, data_section(data, language, test_data, exp), strategy, exp,
                                str(base_path), freeze_blocks, minutes, list(overrides))
-    train(recipe, progress=progress)
+    train(recipe, overwrite=overwrite, progress=progress)
     model_path = exp / "model"
     old = [lang for lang in base.languages if lang != language]
     new = per_by_language(model_path, recipe, exp / "eval_new_language.json")

@@ -7,7 +7,8 @@ from typing import Literal
 
 from speechtl.config import from_dict, to_dict
 from speechtl.errors import RecipeError
-from speechtl.recipe import TrainConfig, TransferConfig
+from speechtl.training.config import TrainConfig
+from speechtl.transfer.config import TransferConfig
 
 
 @dataclass
@@ -20,6 +21,7 @@ class ImageDataConfig:
     classes: list[int] = field(default_factory=lambda: list(range(10)))  # digit classes trained on
     shots: int = 0  # labelled training images per class (0 = all)
     test_fraction: float = 0.3  # share of each class held out for test
+    dev_fraction: float = 0.15  # share of each class's other images held out for dev (settings are chosen there)
     split_seed: int = 0  # which images are test images (fixed across training seeds)
     size: int = 16  # images are resized to size x size
     batch_size: int = 64  # images per batch (split evenly between domains when target is set)
@@ -30,6 +32,8 @@ class ImageDataConfig:
             raise RecipeError(f"data.classes: expected digits 0-9, got {self.classes}")
         if not 0 < self.test_fraction < 1:
             raise RecipeError("data.test_fraction: expected a value in (0, 1)")
+        if not 0 <= self.dev_fraction < 1:
+            raise RecipeError("data.dev_fraction: expected a value in [0, 1)")
 
 
 @dataclass

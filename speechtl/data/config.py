@@ -1,19 +1,16 @@
-"""Recipes: the typed configuration of an experiment.
+"""The ``data``, ``features`` and ``specaugment`` sections of a speech recipe.
 
-A recipe is plain YAML (see ``recipes/``) loaded into the dataclasses below.
-Each field carries a one-line comment; ``speechtl train RECIPE --set
-train.max_steps=100`` overrides any of them with a type check.
+Where the corpus comes from (synthetic, or real parts through a corpus adapter),
+which languages, the target domain for adaptation, and how audio becomes
+features. Each field carries a one-line comment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from speechtl.config import from_dict, load_yaml, set_override, to_dict
 from speechtl.errors import RecipeError
-from speechtl.transfer.config import TransferConfig
 
 DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
 
@@ -87,6 +84,7 @@ class TargetDataConfig:
     parts: list[CorpusPart] = field(default_factory=list)  # a real target corpus's parts; [] = data.parts
     channel: str = ""  # channel applied to all target-domain audio, e.g. telephone+noise:10 (speechtl.data.channel)
     test_split: str = "test"  # the split `speechtl eval --domain target` scores (with the channel)
+    pseudo_labels: str = ""  # JSONL of {"id", "phonemes"} labelling some target utterances (self-training writes it)
 
     def validate(self) -> None:
         check_channel(self.channel, "data.target.channel")
@@ -141,6 +139,11 @@ class FeatureConfig:
     frame_length_ms: float = 25.0  # analysis window
     frame_shift_ms: float = 10.0  # hop
     cmvn: Literal["global", "utterance", "none"] = "global"  # mean/variance normalisation
+    sample_rate: int = 16000  # audio is resampled to this rate before its filterbanks
+
+    @property
+    def frames_per_second(self) -> float:
+        return 1000.0 / self.frame_shift_ms
 
 
 @dataclass
@@ -157,115 +160,3 @@ class SpecAugmentConfig:
     def validate(self) -> None:
         if not 0.5 <= self.vtlp[0] <= self.vtlp[1] <= 2.0:
             raise RecipeError("specaugment.vtlp: expected 0.5 <= min <= max <= 2")
-
-
-@dataclass
-class ModelConfig:
-    """Shared encoder; per-language CTC heads are sized from the inventories."""
-
-    encoder: str = "conformer"  # encoder name (see speechtl.models.encoders)
-    dim: int = 144  # model width
-    layers: int = 4  # encoder blocks
-    heads: int = 4  # attention heads (conformer)
-    ff_dim: int = 576  # feed-forward width (conformer)
-    kernel_size: int = 15  # depthwise conv kernel (conformer) / tdnn kernel
-    subsampling: int = 4  # time reduction of the conv front end: 1, 2 or 4
-    dropout: float = 0.1
-
-
-@dataclass
-class UnitConfig:
-    """What the CTC heads output."""
-
-    kind: Literal["phoneme", "subword"] = "phoneme"  # phonemes (lexicon decoding) or SentencePiece pieces
-    subword_vocab: int = 256  # SentencePiece pieces per language (kind: subword)
-    subword_model: Literal["unigram", "bpe"] = "unigram"  # SentencePiece algorithm (kind: subword)
-
-
-@dataclass
-class DecodeConfig:
-    """Lexicon-constrained CTC beam search (torchaudio's flashlight-text decoder)."""
-
-    beam_size: int = 50  # hypotheses kept after each frame
-    beam_size_token: int = 0  # tokens tried per frame, most probable first (0: all)
-    beam_threshold: float = 25.0  # drop hypotheses this far (log-prob) below the best
-    lm: str = ""  # optional KenLM word language model (ARPA or binary); "" for none
-    lm_weight: float = 2.0  # weight of the language-model log-probability (with lm)
-    word_score: float = -4.0  # added per word: < 0 penalises splitting into short words (chosen on dev)
-    sil_score: float = -2.0  # added per word-boundary ("|") frame (chosen on dev)
-    word_boundary: Literal["optional", "required"] = "optional"  # must "|" separate words? (lexicon_decoder.py)
-    chunk_seconds: float = 30.0  # longer audio is decoded in pieces cut at quiet points
-    words: list[str] = field(default_factory=list)  # closed vocabulary: evaluation decodes with just these words (G2P); [] = the corpus lexicon
-
-    def validate(self) -> None:
-        if self.beam_size < 1 or self.beam_size_token < 0 or self.beam_threshold <= 0:
-            raise RecipeError("decode: beam_size must be >= 1, beam_size_token >= 0, beam_threshold > 0")
-        if self.chunk_seconds < 1:
-            raise RecipeError("decode.chunk_seconds: expected at least 1 second")
-
-
-@dataclass
-class TrainConfig:
-    """The one training loop's settings."""
-
-    exp_dir: str = "exp/multilingual-synth"  # checkpoints, logs and results go here
-    max_steps: int = 3000  # optimizer steps
-    max_frames: int = 20000  # frames (10 ms) per batch, padding included
-    lr: float = 2e-3  # peak learning rate (AdamW)
-    warmup_steps: int = 300  # linear warm-up, then cosine decay to min_lr_ratio * lr
-    min_lr_ratio: float = 0.05
-    weight_decay: float = 0.01
-    grad_clip: float = 5.0  # max gradient norm
-    checkpoint_every: int = 500  # steps between checkpoints
-    keep_checkpoints: int = 2  # older checkpoints are deleted
-    log_every: int = 25  # steps between log lines / TensorBoard scalars
-    seed: int = 0
-    num_threads: int = 0  # torch intra-op threads; 0 keeps torch's default
-    device: str = "auto"  # auto | cpu | cuda
-
-
-@dataclass
-class Recipe:
-    """A whole experiment: data, features, model, output units, training, decoding and transfer."""
-
-    name: str = "experiment"
-    task: Literal["speech"] = "speech"  # image recipes say `task: image` (speechtl.vision.recipe)
-    data: DataConfig = field(default_factory=DataConfig)
-    features: FeatureConfig = field(default_factory=FeatureConfig)
-    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    units: UnitConfig = field(default_factory=UnitConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
-    transfer: TransferConfig = field(default_factory=TransferConfig)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Recipe":
-        return from_dict(cls, data)
-
-    def to_dict(self) -> dict:
-        return to_dict(self)
-
-
-def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()):
-    """Load a YAML recipe and apply ``key=value`` overrides, all type-checked.
-
-    A recipe with ``task: image`` loads into :class:`speechtl.vision.recipe.ImageRecipe`;
-    every other recipe into :class:`Recipe`.
-
-    Raises:
-        RecipeError: the file is missing or not YAML, a key is unknown or a
-            value has the wrong type (the message names the dotted key).
-    """
-    data = load_yaml(path)
-    for assignment in overrides:
-        set_override(data, assignment)
-    cls = Recipe
-    if data.get("task") == "image":
-        from speechtl.vision.recipe import ImageRecipe
-
-        cls = ImageRecipe
-    try:
-        return cls.from_dict(data)
-    except RecipeError as err:
-        raise RecipeError(f"{path}: {err}") from None

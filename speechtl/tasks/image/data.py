@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from speechtl.vision.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
+from speechtl.errors import RecipeError
+from speechtl.tasks.image.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
+from speechtl.tasks.image.digits import domain_images, few_shot, stratified_split
+from speechtl.tasks.image.recipe import ImageRecipe
+from speechtl.transfer.labels import label_values
 
 
 @dataclass
@@ -122,3 +126,56 @@ class GroupBatchSampler:
 
     def __len__(self) -> int:
         return len(self.batches()) - self.start
+
+
+@dataclass
+class ImageData:
+    train: ImageDataset
+    test: dict[str, ImageDataset]  # per domain: evaluation images of every class (seen and unseen)
+
+
+def build_image_data(recipe: ImageRecipe, split: str = "test") -> ImageData:
+    """Labelled (few-shot) source images, unlabelled target images, and the ``split`` images of each domain.
+
+    Test and dev images are the same digits in every domain and never train
+    (``data.split_seed``): ``test_fraction`` of each class is test, ``dev_fraction`` of
+    the rest dev. Which few-shot images train depends on ``train.seed``.
+    """
+    d = recipe.data
+    if split not in ("dev", "test"):
+        raise RecipeError(f"image recipes evaluate on dev or test, not {str(split)[:40]!r}")
+    x, y = domain_images(d.source, d.size)
+    train_idx, test_idx = stratified_split(y, d.test_fraction, d.split_seed)
+    rest, dev_idx = stratified_split(y[train_idx], d.dev_fraction, d.split_seed + 1)
+    train_idx, dev_idx = train_idx[rest], train_idx[dev_idx]
+    if split == "dev":
+        if not len(dev_idx):
+            raise RecipeError("data.dev_fraction: 0 holds no dev images; set a share to score on dev")
+        test_idx = dev_idx
+    labelled = few_shot(train_idx, y, d.classes, d.shots, recipe.train.seed)
+    train = ImageDataset()
+    train.add(x[labelled], y[labelled], d.source, True)
+    test = {}
+    domains = [d.source] + ([d.target] if d.target and d.target != d.source else [])
+    for domain in domains + [e for e in d.eval_domains if e not in domains]:
+        dx, dy = domain_images(domain, d.size)
+        if domain in domains[1:]:
+            unlabelled = few_shot(train_idx, dy, d.classes, 0, 0)
+            train.add(dx[unlabelled], dy[unlabelled], domain, False)
+        part = ImageDataset()
+        part.add(dx[test_idx], dy[test_idx], domain, True)
+        test[domain] = part.finish()
+    return ImageData(train.finish(), test)
+
+
+def image_labels(dataset: ImageDataset) -> dict[str, list[str]]:
+    """Values of each item label in a dataset (``label``, ``domain``, ``attr.NAME``)."""
+    batch = collate_images([dataset[i] for i in range(len(dataset))])
+    keys = ["label", "domain"] + [f"attr.{a}" for a in DIGIT_ATTRIBUTES]
+    return {k: label_values(batch.tags(k)) for k in keys if label_values(batch.tags(k))}
+
+
+def batches(dataset: ImageDataset, size: int = 512) -> Iterator[ImageBatch]:
+    """The dataset in order, ``size`` images per batch."""
+    for start in range(0, len(dataset), size):
+        yield collate_images([dataset[i] for i in range(start, min(start + size, len(dataset)))])

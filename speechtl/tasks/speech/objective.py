@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from speechtl.data.dataset import Batch
-from speechtl.data.features import length_mask
 from speechtl.models.acoustic import AcousticModel
-from speechtl.training.objective import StepOutput
+from speechtl.tensors import length_mask
+from speechtl.training.objective import StepOutput, TaskModule
 
 
 def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: torch.Tensor,
@@ -56,8 +55,8 @@ def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: t
     return total / labelled, logits
 
 
-class CTCTask(nn.Module):
-    """Task module for :class:`~speechtl.training.objective.Objective`.
+class CTCTask(TaskModule):
+    """The speech task module (:class:`~speechtl.training.objective.TaskModule`).
 
     Args:
         model: the acoustic model.
@@ -78,8 +77,7 @@ class CTCTask(nn.Module):
         loss, logits = multilingual_ctc_loss(self.model, hidden, lengths, batch, self.weights)
         return StepOutput(loss=loss, hidden=hidden, lengths=lengths, logits=logits, batch_size=len(batch))
 
-    @staticmethod
-    def distributions(out: StepOutput, batch: Batch) -> dict[str, torch.Tensor]:
+    def distributions(self, out: StepOutput, batch: Batch) -> dict[str, torch.Tensor]:
         """``{language: (valid frames, classes)}`` log-probabilities (for KL to a source model)."""
         dists = {}
         for language, log_probs in out.logits.items():
@@ -90,8 +88,7 @@ class CTCTask(nn.Module):
             dists[language] = log_probs[valid]
         return dists
 
-    @staticmethod
-    def every_head_distributions(model: AcousticModel, out: StepOutput) -> dict[str, torch.Tensor]:
+    def every_head_distributions(self, model: AcousticModel, out: StepOutput) -> dict[str, torch.Tensor]:
         """``{language: (valid frames, classes)}`` of EVERY head of ``model`` on every item.
 
         For learning without forgetting: the old languages' outputs on new-language audio.

@@ -34,15 +34,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechtl.data.dataset import Utterance
+from speechtl.decoding.config import DecodeConfig
 from speechtl.decoding.evaluate import lexicon_decoders, word_hypotheses
 from speechtl.decoding.metrics import error_counts
 from speechtl.errors import RecipeError
+from speechtl.files import load_model_files, save_model_files
 from speechtl.models.acoustic import AcousticModel
-from speechtl.recipe import Recipe
+from speechtl.models.io import load_model_and_meta
+from speechtl.tasks.speech.data import load_target_domain
+from speechtl.tasks.speech.evaluate import evaluation_lexicons
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
 
-MODEL_FILES = ("model.safetensors", "model.json")  # the JSON last: it marks a complete model (save_model_files)
+MODEL_FILES = ("model.safetensors", "model.json")
+KEPT_LABELS = "kept_labels.jsonl"  # the round's training labels (data.target.pseudo_labels)  # the JSON last: it marks a complete model (save_model_files)
 
 
 def has_model(folder: Path) -> bool:
@@ -59,10 +66,13 @@ class PseudoLabel:
     margin: float  # score over the runner-up with other words (inf: no rival in the n-best list)
 
 
-def pseudo_label(model: AcousticModel, utterances: list[Utterance], lexicons: dict, recipe: Recipe
-                 ) -> list[PseudoLabel]:
-    """Decode ``utterances`` with ``lexicons`` (``recipe.decode`` settings); empty hypotheses are left out."""
-    decoders = lexicon_decoders(model, lexicons, recipe.decode, nbest=recipe.transfer.self_training.nbest)
+def pseudo_label(model: AcousticModel, utterances: list[Utterance], lexicons: dict, decode: DecodeConfig,
+                 nbest: int) -> list[PseudoLabel]:
+    """Decode ``utterances`` with ``lexicons``; empty hypotheses are left out.
+
+    ``nbest`` hypotheses are searched for each hypothesis's confidence margin.
+    """
+    decoders = lexicon_decoders(model, lexicons, decode, nbest=nbest)
     out = []
     for utt, hyp in zip(utterances, word_hypotheses(model, utterances, decoders)):
         if hyp is not None and hyp.words:
@@ -92,15 +102,17 @@ def select(labels: list[PseudoLabel], total: int, keep: float, balanced: bool = 
     return by_margin([p for items in groups.values() for p in by_margin(items)[:quota]])[:n]
 
 
-def round_recipe(recipe: Recipe, source: Path, exp: Path) -> Recipe:
-    """The recipe of one round: ``steps`` steps from ``source``'s weights, written to ``exp``."""
+def round_recipe(recipe: Recipe, source: Path, exp: Path, labels: Path) -> Recipe:
+    """The recipe of one round: ``steps`` steps from ``source``'s weights on the ``labels`` file, into ``exp``."""
     st = recipe.transfer.self_training
-    train = dataclasses.replace(recipe.train, exp_dir=str(exp), max_steps=st.steps,
-                                warmup_steps=min(st.warmup_steps, st.steps),
-                                checkpoint_every=min(recipe.train.checkpoint_every, st.steps))
+    training = dataclasses.replace(recipe.train, exp_dir=str(exp), max_steps=st.steps,
+                                   warmup_steps=min(st.warmup_steps, st.steps),
+                                   checkpoint_every=min(recipe.train.checkpoint_every, st.steps))
     transfer = dataclasses.replace(recipe.transfer, source=str(source),
                                    self_training=dataclasses.replace(st, rounds=0))
-    return dataclasses.replace(recipe, train=train, transfer=transfer)
+    target = dataclasses.replace(recipe.data.target, pseudo_labels=str(labels))
+    return dataclasses.replace(recipe, train=training, transfer=transfer,
+                               data=dataclasses.replace(recipe.data, target=target))
 
 
 def copy_model(src: Path, dst: Path) -> None:
@@ -130,12 +142,16 @@ def label_report(labels: list[PseudoLabel], kept: list[PseudoLabel], targets: li
 
 
 def write_labels(path: Path, labels: list[PseudoLabel], kept: list[PseudoLabel]) -> None:
+    """Every hypothesis to ``path``; the kept ones also to ``kept_labels.jsonl`` beside it (the round's labels)."""
     chosen = {p.id for p in kept}
     with path.open("w", encoding="utf-8") as f:
         for p in labels:
             f.write(json.dumps({"id": p.id, "words": p.words, "phonemes": p.phonemes,
                                 "margin": None if math.isinf(p.margin) else round(p.margin, 4),
                                 "kept": p.id in chosen}, ensure_ascii=False) + "\n")
+    with (path.parent / KEPT_LABELS).open("w", encoding="utf-8") as f:
+        for p in kept:
+            f.write(json.dumps({"id": p.id, "phonemes": p.phonemes}, ensure_ascii=False) + "\n")
 
 
 def read_labels(path: Path) -> tuple[list[PseudoLabel], list[PseudoLabel]]:
@@ -159,9 +175,6 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
     Raises:
         RecipeError: the recipe has no target domain, or its target audio is labelled already.
     """
-    from speechtl.experiment import evaluation_lexicons, load_target_domain, train
-    from speechtl.models.io import load_model, save_model
-
     st, t = recipe.transfer.self_training, recipe.data.target
     if not t.corpus:
         raise RecipeError("transfer.self_training: needs unlabelled target-domain audio (data.target.corpus)")
@@ -169,12 +182,15 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
         raise RecipeError("transfer.self_training: data.target.labelled is true; there is nothing to pseudo-label")
     exp = Path(exp)
     work = exp / "self-training"
-    if not resume and work.exists():
-        shutil.rmtree(work)
+    if not resume:  # start the rounds again; round-0 (the model before self-training) stays
+        for old in work.glob("round-*"):
+            if old.name != "round-0":
+                shutil.rmtree(old)
     if not has_model(work / "round-0"):
         copy_model(exp, work / "round-0")
     targets = load_target_domain(recipe, progress=progress)
     lexicons = evaluation_lexicons(recipe, sorted({u.language for u in targets}))
+    decode = recipe.decode
     rounds = []
     for r in range(1, st.rounds + 1):
         prev, here = work / f"round-{r - 1}", work / f"round-{r}"
@@ -183,7 +199,7 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
         if done:
             labels, kept = read_labels(here / "pseudo_labels.jsonl")
         else:
-            labels = pseudo_label(load_model(prev / "model"), targets, lexicons, recipe)
+            labels = pseudo_label(load_model_and_meta(prev / "model")[0], targets, lexicons, decode, st.nbest)
             kept = select(labels, len(targets), keep, st.balanced)
         report = {"round": r, **label_report(labels, kept, targets, keep)}
         log.info("self-training round %d: %d of %d target utterances pseudo-labelled%s", r, len(kept), len(targets),
@@ -192,12 +208,11 @@ def self_train(recipe: Recipe, exp: str | Path, resume: bool = False, progress: 
         if not done:
             here.mkdir(parents=True, exist_ok=True)
             write_labels(here / "pseudo_labels.jsonl", labels, kept)
-            train(round_recipe(recipe, prev / "model", here), resume=resume, progress=progress,
-                  pseudo_labels={p.id: p.phonemes for p in kept})
+            train(round_recipe(recipe, prev / "model", here, here / KEPT_LABELS), resume=resume, progress=progress)
         rounds.append(report)
-    final = load_model(work / f"round-{st.rounds}" / "model")
-    final.recipe = recipe  # the recipe the user ran, not the last round's
-    save_model(final, exp / "model")
+    state, meta = load_model_files(work / f"round-{st.rounds}" / "model")
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version", "sha256")}
+    save_model_files(state, {**meta, "recipe": recipe.to_dict()}, exp / "model")  # the recipe run, not a round's
     summary = {"rounds": rounds, "initial_model": str(work / "round-0" / "model"), "model": str(exp / "model")}
     (exp / "self_training.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechtl.training.objective import StepOutput
-from speechtl.vision.data import ImageBatch
-from speechtl.vision.model import ImageModel
+from speechtl.training.objective import StepOutput, TaskModule
+from speechtl.tasks.image.data import ImageBatch
+from speechtl.tasks.image.model import ImageModel
 
 
-class ImageTask(nn.Module):
-    """Task module for :class:`~speechtl.training.objective.Objective`.
+class ClassificationTask(TaskModule):
+    """The image task module (:class:`~speechtl.training.objective.TaskModule`).
 
     The classifier covers ``model.class_names``; labelled images of other classes
     (none in a well-formed recipe) and unlabelled images add no task loss.
@@ -47,7 +47,10 @@ class ImageTask(nn.Module):
             loss = logits.sum() * 0.0
         return StepOutput(loss=loss, hidden=hidden, lengths=None, logits=logits, batch_size=len(batch), logs=logs)
 
-    @staticmethod
-    def distributions(out: StepOutput, batch: ImageBatch) -> dict[str, torch.Tensor]:
+    def distributions(self, out: StepOutput, batch: ImageBatch) -> dict[str, torch.Tensor]:
         """``{"classes": (B, C)}`` logits (for KL to a source model)."""
         return {"classes": out.logits}
+
+    def every_head_distributions(self, model: nn.Module, out: StepOutput) -> dict[str, torch.Tensor]:
+        """The one classifier of ``model`` on every image: ``{"classes": (B, C)}``."""
+        return {"classes": model.classify(out.hidden)}

@@ -106,7 +106,7 @@ def stratified_split(labels: torch.Tensor, test_fraction: float, seed: int) -> t
         cut = int(round(len(idx) * test_fraction))
         test.extend(idx[:cut].tolist())
         train.extend(idx[cut:].tolist())
-    return torch.tensor(sorted(train)), torch.tensor(sorted(test))
+    return torch.tensor(sorted(train), dtype=torch.long), torch.tensor(sorted(test), dtype=torch.long)
 
 
 def few_shot(indices: torch.Tensor, labels: torch.Tensor, classes: list[int], shots: int, seed: int

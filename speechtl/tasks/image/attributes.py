@@ -24,6 +24,8 @@ symmetric           roughly left-right symmetric (0 1 8)
 
 from __future__ import annotations
 
+from speechtl.transfer.class_vectors import ATTRIBUTE_TABLES
+
 DIGIT_ATTRIBUTES = ("loop", "two_loops", "vertical", "top_bar", "middle_bar", "bottom_bar", "diagonal",
                     "top_curve", "bottom_curve", "open_left", "open_right", "symmetric")
 
@@ -40,3 +42,11 @@ DIGIT_TABLE: dict[str, tuple[int, ...]] = {
     "8": (1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1),
     "9": (1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0),
 }
+
+
+def digit_table() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """The table as ``(attribute names, {class: values})``, registered as ``digits``."""
+    return DIGIT_ATTRIBUTES, DIGIT_TABLE
+
+
+ATTRIBUTE_TABLES.register("digits")(digit_table)

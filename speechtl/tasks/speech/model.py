@@ -1,0 +1,58 @@
+"""The speech task's model: built from the recipe's sections, started from a source model's heads."""
+
+from __future__ import annotations
+
+import logging
+
+from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.text.inventory import Inventory
+from speechtl.transfer import layer_transfer
+
+log = logging.getLogger(__name__)
+
+
+def model_config(recipe: Recipe) -> AcousticModelConfig:
+    """The recipe sections an acoustic model is made from."""
+    return AcousticModelConfig(recipe.features, recipe.specaugment, recipe.model, recipe.units)
+
+
+def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticModel:
+    """A fresh acoustic model for the recipe with one head per inventory."""
+    return build_acoustic_model(model_config(recipe), inventories)
+
+
+def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:
+    """Keep a source model's inventory for each language it covers, so its head can be copied."""
+    if source is None:
+        return inventories
+    out = {}
+    for lang, inv in inventories.items():
+        old = source.inventories.get(lang)
+        out[lang] = old if old is not None and set(inv.tokens) <= set(old.tokens) else inv
+    return out
+
+
+def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kept: list[str]) -> None:
+    """Heads of a model trained from ``source``: new languages' rows from the source's heads; kept heads frozen.
+
+    Args:
+        init_new: a head the source lacks (or whose inventory the new data outgrows) starts
+            each symbol the source knows from the source's row for it (blank and ``|`` included).
+        kept: source languages the training data lacks; their heads (copied later with the
+            other source weights) are frozen, so they stay bit-identical.
+    """
+    for lang in model.languages:
+        old, inventory = source.inventories.get(lang), model.inventories[lang]
+        if old is not None and old.tokens == inventory.tokens:
+            continue  # the source's head fits as it is
+        if old is not None:
+            extra = sorted(set(inventory.tokens) - set(old.tokens))
+            log.warning("%s: the training data has phonemes the source model's %s head lacks (%s); "
+                        "the head is rebuilt over the new inventory", lang, lang, " ".join(extra))
+        if init_new:
+            model.heads.add(lang, inventory, init_from=source.heads)
+    if kept:
+        prefixes = tuple(f"heads.heads.{lang}." for lang in kept)
+        layer_transfer.freeze(model, [n for n, _ in model.named_parameters() if n.startswith(prefixes)])
+        log.info("kept the source's heads of %s, frozen", ", ".join(kept))

@@ -1,0 +1,149 @@
+"""The speech task: multilingual CTC through the task protocol (:mod:`speechtl.tasks.base`).
+
+One shared encoder, one CTC head per language, trained on the recipe's corpus
+(plus augmented copies and target-domain audio for adaptation); evaluated by
+phoneme error rate, word error rate of lexicon decoding and, with zero-shot
+methods, their accuracy on unseen classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from speechtl.config import to_dict
+from speechtl.data.corpora import prepare_corpus
+from speechtl.data.dataset import PhonemeDataset, collate
+from speechtl.data.features import GlobalCMVN
+from speechtl.data.sampler import BucketBatchSampler
+from speechtl.decoding.recognizer import stored_decode_config
+from speechtl.errors import CheckpointError, RecipeError
+from speechtl.files import read_metadata
+from speechtl.models.acoustic import AcousticModel
+from speechtl.models.backbone import pooled_features
+from speechtl.models.io import load_model, model_metadata, read_model
+from speechtl.tasks.base import TrainingData, TrainingRun
+from speechtl.tasks.speech.data import (augmented_copies, build_inventories, item_labels, load_split,
+                                        load_target_domain, repeated, target_recipe)
+from speechtl.tasks.speech.evaluate import evaluate_speech
+from speechtl.tasks.speech.model import build_model, source_inventories, start_heads
+from speechtl.tasks.speech.objective import CTCTask
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.text.subword import subword_utterances
+from speechtl.training.distributed import DistInfo
+from speechtl.transfer.registry import restore_predictors
+
+log = logging.getLogger(__name__)
+
+
+class SpeechTask:
+    """Multilingual CTC: speech recipes (the default task), ``acoustic-model`` files."""
+
+    name = "speech"
+    model_kind = "acoustic-model"
+    recipe_type = Recipe
+
+    def prepare(self, recipe: Recipe, progress: bool = True) -> None:
+        """Make (synthetic) or read and label (real) the recipe's corpus and its target domain's."""
+        prepare_corpus(recipe.data, progress=progress)
+        if recipe.data.target.corpus:
+            prepare_corpus(target_recipe(recipe).data, progress=progress)
+
+    def build(self, recipe: Recipe, dist: DistInfo, progress: bool = True) -> TrainingRun:
+        """The training utterances, a model with one head per language, and the CTC task module."""
+        progress = progress and dist.is_main
+        cuts = prepare_corpus(recipe.data, progress=False)  # rank 0 prepared it
+        utts = load_split(recipe, "train", cuts, progress=progress)
+        utts += augmented_copies(recipe, cuts, progress=progress)
+        unit_models: dict[str, bytes] = {}
+        if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
+            utts, unit_models = subword_utterances(utts, recipe.units)
+        source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
+        inventories = source_inventories(source, build_inventories(utts))
+        kept = [lang for lang in source.languages if lang not in inventories] \
+            if source is not None and recipe.transfer.keep_source_heads else []
+        inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
+        utts += repeated(load_target_domain(recipe, progress=progress), recipe.data.target.repeat)
+        model = build_model(recipe, inventories)
+        model.unit_models = unit_models
+        if source is not None:
+            start_heads(model, source, recipe.transfer.init_heads_from_source, kept)
+        if isinstance(model.frontend.normalizer, GlobalCMVN):
+            model.frontend.normalizer.fit(u.feats for u in utts)
+        dataset = PhonemeDataset(utts, inventories, max_frames=recipe.train.max_frames)
+        dataset.report.log("train")
+        sampler = BucketBatchSampler(dataset.num_frames(), recipe.train.max_frames, seed=recipe.train.seed,
+                                     rank=dist.rank, world_size=dist.world_size)
+        fps = recipe.features.frames_per_second
+        description = (f"{len(dataset)} utterances ({sum(dataset.num_frames()) / fps / 3600:.2f} h), "
+                       f"{len(inventories)} languages, model {model.num_parameters() / 1e6:.2f}M parameters")
+        weights = recipe.transfer.multitask.task_weights
+        labels = item_labels(utts)
+        meta = {"recipe": recipe.to_dict(), "decode": to_dict(recipe.decode), "labels": labels}
+        return TrainingRun(model=model, module=CTCTask(model, weights), make_module=lambda m: CTCTask(m, weights),
+                           labels=labels, data=TrainingData(dataset, sampler, collate, fps, description),
+                           source=source, model_meta=lambda: model_metadata(model, **meta))
+
+    def load_source(self, path: str | Path) -> AcousticModel:
+        return load_model(path)
+
+    def load(self, path: str | Path) -> tuple[AcousticModel, dict, dict]:
+        return read_model(path)
+
+    def recipe_of(self, meta: dict, source: str) -> Recipe:
+        """The recipe a model was trained with (recorded in its metadata)."""
+        try:
+            return Recipe.from_dict(meta["recipe"])
+        except (KeyError, RecipeError) as err:
+            raise CheckpointError(f"{source}: malformed model metadata (recipe): {str(err)[:300]}") from None
+
+    def evaluate(self, model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
+                 output: str | Path | None = None, progress: bool = True, words: bool = True,
+                 domain: str = "source", device: str = "cpu") -> dict:
+        """See :func:`speechtl.tasks.speech.evaluate.evaluate_speech`."""
+        model, extra, meta = self.load(model_path)
+        trained_with = self.recipe_of(meta, str(model_path))
+        predictors = restore_predictors(trained_with.transfer, model, CTCTask, meta.get("labels", {}), extra)
+        return evaluate_speech(model, trained_with, stored_decode_config(meta, str(model_path)), predictors,
+                               model_path, split, recipe, output, progress, words, domain, device)
+
+    def final_reports(self, model_path: str | Path, progress: bool = True) -> dict[str, dict]:
+        """The test split, and the target domain's test split when the recipe has a target domain."""
+        reports = {"test": self.evaluate(model_path, "test", progress=progress)}
+        if self.recipe_of(read_metadata(model_path), str(model_path)).data.target.corpus:
+            reports["target"] = self.evaluate(model_path, progress=progress, domain="target")
+        return reports
+
+    def metrics(self, report: dict) -> dict[str, float]:
+        out = {f"per_{lang}": r["rate"] for lang, r in report.get("per", {}).items()}
+        if out:
+            out["per_mean"] = sum(out.values()) / len(out)
+        wer = {f"wer_{lang}": r["rate"] for lang, r in report.get("wer", {}).items()}
+        if wer:
+            out.update(wer, wer_mean=sum(wer.values()) / len(wer))
+        return out
+
+    def embed(self, model_path: str | Path, key: str, split: str, max_items: int, recipe: Recipe | None = None
+              ) -> tuple[np.ndarray, list[str]]:
+        """Pooled encoder features of a split of the corpus plus its target-domain audio.
+
+        The corpus and target domain (with their channels) are the model's recipe's, or ``recipe``'s.
+        """
+        model, _, meta = self.load(model_path)
+        recipe = recipe or self.recipe_of(meta, str(model_path))
+        utts = load_split(recipe, split) + load_target_domain(recipe)
+        if len(utts) > max_items:
+            keep = np.sort(np.random.default_rng(0).choice(len(utts), max_items, replace=False))
+            utts = [utts[int(i)] for i in keep]
+        items = [(u, torch.zeros(0, dtype=torch.long)) for u in utts]
+        batches = (collate(items[i:i + 32]) for i in range(0, len(items), 32))
+        return pooled_features(lambda b: model(b.feats, b.lengths), batches, key)
+
+
+def load_trained(path: str | Path) -> tuple[AcousticModel, Recipe, "DecodeConfig"]:
+    """A trained speech model with the recipe it was trained with and its decoding settings."""
+    model, _, meta = read_model(path)
+    return model, SpeechTask().recipe_of(meta, str(path)), stored_decode_config(meta, str(path))

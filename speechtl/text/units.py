@@ -1,0 +1,15 @@
+"""The ``units`` section of a speech recipe: what the CTC heads output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass
+class UnitConfig:
+    """What the CTC heads output."""
+
+    kind: Literal["phoneme", "subword"] = "phoneme"  # phonemes (lexicon decoding) or SentencePiece pieces
+    subword_vocab: int = 256  # SentencePiece pieces per language (kind: subword)
+    subword_model: Literal["unigram", "bpe"] = "unigram"  # SentencePiece algorithm (kind: subword)

@@ -1,1 +1,0 @@
-"""Plots (matplotlib and scikit-learn, the ``viz`` extra)."""

@@ -1,0 +1,81 @@
+"""Train a recipe's model: its task builds data and model, the one loop trains them.
+
+Works as one process or under ``torchrun`` (rank 0 prepares the data and writes
+files). Steps: claim the experiment directory, prepare the data, build the
+task's run, add the recipe's transfer methods, train, save the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import torch
+import yaml
+
+from speechtl.errors import RecipeError
+from speechtl.files import save_model_files
+from speechtl.tasks import task_of
+from speechtl.training.distributed import barrier, cleanup, init_distributed
+from speechtl.training.loop import Trainer
+from speechtl.transfer.registry import method_state, setup_transfer
+
+log = logging.getLogger(__name__)
+
+RUN_FILES = ("checkpoints", "model.json", "model.safetensors", "train_log.jsonl")  # what marks a run
+
+
+def claim_experiment_dir(exp: Path, resume: bool, overwrite: bool) -> None:
+    """Make ``exp`` ready for a run; refuse to mix two runs in one directory.
+
+    Raises:
+        RecipeError: ``exp`` holds a run and neither ``resume`` nor ``overwrite`` is set.
+    """
+    if exp.exists() and not exp.is_dir():
+        raise RecipeError(f"train.exp_dir: {exp} is a file, not a directory")
+    holds_run = any((exp / name).exists() for name in RUN_FILES)
+    if holds_run and overwrite:
+        log.warning("--overwrite: removing the earlier run in %s", exp)
+        shutil.rmtree(exp)
+    elif holds_run and not resume:
+        raise RecipeError(f"train.exp_dir: {exp} holds a run already; pass --resume to continue it or "
+                          "--overwrite to replace it (or choose another train.exp_dir)")
+    exp.mkdir(parents=True, exist_ok=True)
+
+
+def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Path:
+    """Train the recipe's model; returns the experiment directory (``train.exp_dir``).
+
+    Args:
+        resume: continue from the newest complete checkpoint in the experiment directory.
+        overwrite: delete an earlier run in the experiment directory first.
+    """
+    task = task_of(recipe)
+    dist = init_distributed(recipe.train.device)
+    try:
+        if recipe.train.num_threads > 0:
+            torch.set_num_threads(recipe.train.num_threads)
+        torch.manual_seed(recipe.train.seed)
+        exp = Path(recipe.train.exp_dir)
+        if dist.is_main:
+            claim_experiment_dir(exp, resume, overwrite)
+            (exp / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
+            task.prepare(recipe, progress=progress)
+        barrier(dist)
+        run = task.build(recipe, dist, progress=progress)
+        setup = setup_transfer(recipe.transfer, run.module, run.make_module, run.labels, recipe.train.lr,
+                               load_source=lambda _: run.source, classifier=run.classifier)
+        if dist.is_main:
+            log.info("training on %s", run.data.description)
+        trainer = Trainer(setup.objective, run.data.dataset, run.data.collate, run.data.sampler, recipe.train, exp,
+                          model_meta=run.model_meta, frames_per_second=run.data.frames_per_second,
+                          param_groups=setup.param_groups, dist=dist, progress=progress)
+        trainer.fit(resume=resume)
+        if dist.is_main:
+            save_model_files({**run.model.state_dict(), **method_state(setup.objective)}, run.model_meta(),
+                             exp / "model")
+        barrier(dist)
+    finally:
+        cleanup(dist)
+    return exp
