@@ -41,7 +41,7 @@ def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     recipe.model.layers = 4
     recipe.model.dropout = 0.0
     recipe.train.exp_dir = str(tmp_path / "exp")
-    recipe.train.max_frames = 4000
+    recipe.train.max_duration = 40
     recipe.train.warmup_steps = 10
     recipe.train.lr = 3e-3
     recipe.train.log_every = 5
