@@ -15,7 +15,7 @@ from speechtl.cli import main
 from speechtl.data.audio import resample
 from speechtl.data.espeak import Espeak
 from speechtl.data.manifests import corpus_lexicon_path
-from speechtl.decoding.recognizer import Recognizer, iter_chunks
+from speechtl.decoding.recognizer import NO_WORDS_NOTE, Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
 from speechtl.workflows.train import train
 from speechtl.tasks.speech.recipe import Recipe
@@ -136,7 +136,7 @@ def test_chunks_cover_the_recording_once_and_stay_bounded():
 def test_silence_and_too_short_audio(recognizer, unseen):
     _, vocabulary = unseen
     silent = recognizer.transcribe(np.zeros(32000, np.float32), "es", words=vocabulary, sample_rate=16000)
-    assert silent.words == [] and silent.notes == []
+    assert silent.words == [] and silent.notes == [NO_WORDS_NOTE]  # an empty transcript says why
     tiny = recognizer.transcribe(np.zeros(160, np.float32), "es", words=vocabulary, sample_rate=16000)
     assert tiny.words == [] and "shorter than one analysis frame" in tiny.notes[0]
 
