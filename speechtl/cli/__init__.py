@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad option (argparse printed why)
+        return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
@@ -78,8 +81,13 @@ def user_os_error(err: OSError) -> str:
     """One line for a file the system refused: the path and the reason (missing folder, permissions...)."""
     path = shorten(err.filename, 200)
     reason = err.strerror or type(err).__name__
-    if isinstance(err, FileNotFoundError) and not Path(err.filename).parent.exists():
-        reason += f" (the folder {shorten(Path(err.filename).parent, 200)} does not exist)"
+    target = Path(err.filename)
+    if isinstance(err, FileNotFoundError) and not target.parent.exists():
+        reason += f" (the folder {shorten(target.parent, 200)} does not exist)"
+    if isinstance(err, (FileExistsError, NotADirectoryError)):
+        blocker = next((p for p in (target, *target.parents) if p.is_file()), None)
+        if blocker is not None:
+            reason = f"Not a directory ({shorten(blocker, 200)} is a file, where a folder is needed)"
     return f"{path}: {reason}"
 
 

@@ -39,6 +39,7 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.decoding.config import DecodeConfig
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
+from speechtl.text.normalize import nfc
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class Recognizer:
                 With neither ``lexicon`` nor ``words`` the shipped lexicon is used alone.
         """
         language = self.language(language)
-        words = None if words is None else list(dict.fromkeys(words))
+        words = None if words is None else list(dict.fromkeys(nfc(w) for w in words))
         key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped)
         if key in self._cache:
             self._cache.move_to_end(key)
