@@ -272,7 +272,8 @@ def load_yaml(path: str | Path) -> dict:
     except UnicodeDecodeError as err:
         raise RecipeError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {shorten(err, 400)}") from None
+        where = str(err).replace('"<unicode string>"', str(path))
+        raise RecipeError(f"{path}: not valid YAML: {shorten(where, 400)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

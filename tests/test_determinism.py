@@ -8,34 +8,15 @@ Two processes with different hash seeds must print byte-identical results.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import torch
-
 from speechtl.data.manifests import corpus_lexicon_path
-from speechtl.tasks.speech.recipe import Recipe
-from speechtl.workflows.train import train
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def es_model(tiny_corpus, tmp_path_factory):
-    """A small TDNN trained briefly on the tiny corpus's Spanish: enough to put words on the test audio."""
-    recipe = Recipe(name="tiny-hashseed", data=dataclasses.replace(tiny_corpus, languages=["es"]))
-    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 96, 2, 0.0
-    recipe.train.exp_dir = str(tmp_path_factory.mktemp("hashseed-exp"))
-    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 80, 10
-    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
-    recipe.train.log_every, recipe.train.checkpoint_every = 40, 1000
-    torch.manual_seed(0)
-    return train(recipe, progress=False) / "model"
 
 
 def _speechtl(args: list[str], hash_seed: int) -> str:
@@ -47,6 +28,7 @@ def _speechtl(args: list[str], hash_seed: int) -> str:
 
 
 def test_lexicon_decoding_and_evaluation_ignore_the_hash_seed(es_model, tiny_corpus, tmp_path):
+    """``es_model`` (conftest): a small model trained on the tiny corpus's Spanish, so words are found."""
     audio = sorted((Path(tiny_corpus.root) / "audio" / "es" / "test").glob("*.wav"))[:6]
     words = corpus_lexicon_path(tiny_corpus.root, "es", "test")
     runs = []

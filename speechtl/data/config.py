@@ -23,7 +23,7 @@ def check_channel(spec: str, key: str) -> None:
     try:
         parse_channel(spec)
     except RecipeError as err:
-        raise RecipeError(f"{key}: {err}") from None
+        raise RecipeError(f"{key}: {shorten(err, 300)}") from None
 
 
 @dataclass
