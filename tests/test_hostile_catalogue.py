@@ -124,7 +124,7 @@ def test_an_nfd_lexicon_word_matches_the_nfc_word_list(fixtures):
     prepared = Recognizer.load(fixtures / "model").prepare("en", fixtures / "nfd-lexicon.txt", [CAFE_NFD])
     # the user's pronunciation, from the user's file: G2P did not replace it
     assert prepared.lexicon.pronunciations(CAFE_NFC) == [("k", "æ", "f", "eɪ")]
-    assert prepared.lexicon.origin(CAFE_NFC, ("k", "æ", "f", "eɪ")).endswith("nfd-lexicon.txt:1")
+    assert prepared.lexicon.origin(CAFE_NFD, ("k", "æ", "f", "eɪ")).endswith("nfd-lexicon.txt:1")
     assert error_counts([f"un {CAFE_NFD}"], [f"un {CAFE_NFC}"]).errors == 0
 
 
@@ -154,3 +154,25 @@ def test_override_values_are_checked_like_recipe_values(fixtures):
         load_recipe(fixtures / "recipe.yaml", ["transfer.multitask.task_weights={en: -1.0}"])
     with pytest.raises(RecipeError, match=r"\.\.\.<\d+ more characters>\.\.\."):
         load_recipe(fixtures / "recipe.yaml", ["name=" + "y" * 100000 + ": 1"])
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("size", -16, r"size: -16 is out of range; expected a value in \[4, 1024\]"),
+    ("size", "16", r"size: expected int, got str '16'"),
+    ("classes", "0123456789", r"classes: expected list\[str \| int\], got str"),
+    ("classes", ["7"], r"classes: \['7'\]; expected at least two"),
+    ("model", {"dropout": 1.5}, r"model\.dropout: 1\.5 is out of range; expected a value in \[0, 1\)"),
+])
+def test_image_model_metadata_is_checked(tmp_path, field, value, message):
+    import json
+
+    from speechtl.errors import CheckpointError
+    from speechtl.tasks.image.model import build_image_model, load_image_model, save_image_model
+    from speechtl.tasks.image.recipe import ImageModelConfig
+
+    cfg = ImageModelConfig(width=4, dim=8)
+    save_image_model(build_image_model(cfg, 16, ["0", "1"]), tmp_path / "m", cfg, 16)
+    meta = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    (tmp_path / "m.json").write_text(json.dumps({**meta, field: value}), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="malformed image model metadata: " + message):
+        load_image_model(tmp_path / "m")

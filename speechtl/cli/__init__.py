@@ -103,14 +103,14 @@ def internal_error(command: str, argv: list[str] | None) -> int:
     report = (f"speechtl {__version__} internal error in `{command}`\n"
               f"argv: {sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)}\n"
               f"python {platform.python_version()} on {platform.platform()}\n\n{traceback.format_exc()}")
+    log_path = crash_log_dir() / f"speechtl-error-{stamp}-{os.getpid()}.log"
     try:
-        log_path = crash_log_dir() / f"speechtl-error-{stamp}-{os.getpid()}.log"
         log_path.write_text(report, encoding="utf-8")
-        where = f"the full report is in {log_path}"
-    except OSError:
-        where = "the report could not be written; rerun with -v"
+        where = f"the full report is in {log_path}; please attach it to a bug report."
+    except OSError:  # nowhere to keep it: show it
+        where = f"the report could not be written to {log_path}, so here it is:\n{report}"
     print(f"speechtl {command}: internal error (a bug in speechtl, not in your input): "
-          f"{kind.__name__}: {shorten(err, 300)}\n{where}; please attach it to a bug report.", file=sys.stderr)
+          f"{kind.__name__}: {shorten(err, 300)}\n{where}", file=sys.stderr)
     return 1
 
 

@@ -211,7 +211,7 @@ class Lexicon:
 
     def origin(self, word: str, pronunciation: Sequence[str]) -> str:
         """Where a pronunciation came from (``FILE:LINE``, ``g2p``, ...)."""
-        return self._origin.get((word, tuple(pronunciation)), "<memory>")
+        return self._origin.get((nfc(word), tuple(pronunciation)), "<memory>")
 
     def symbols(self) -> set[str]:
         return {p for _, pron in self.items() for p in pron}

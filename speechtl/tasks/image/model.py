@@ -85,7 +85,7 @@ def load_image_model(path: str | Path, device: str | torch.device = "cpu"
         model = build_image_model(from_dict(ImageModelConfig, meta["model"], "model"),
                                   check_value(meta["size"], int, "size", "[4, 1024]"), [str(c) for c in classes])
     except (KeyError, TypeError, ValueError, RecipeError) as err:
-        raise CheckpointError(f"{path}: malformed image model metadata: {str(err)[:300]}") from None
+        raise CheckpointError(f"{path}: malformed image model metadata: {shorten(err, 300)}") from None
     extra = {k: v for k, v in state.items() if k.startswith("transfer.")}
     try:
         model.load_state_dict({k: v for k, v in state.items() if not k.startswith("transfer.")})
