@@ -4,11 +4,19 @@ Recipes are data, never code: YAML is read with ``yaml.safe_load`` and every
 value is checked against the dataclass field's type annotation. Unknown keys and
 wrong types raise :class:`~speechtl.errors.RecipeError` naming the dotted key
 and the expected type. ``--set key=value`` overrides go through the same check.
+
+Ranges are data too: a field declared with :func:`ranged` carries its allowed
+interval (``"[1, inf)"``), checked by :func:`from_dict` for recipes and model
+metadata alike, with the dotted key, the value and the interval in the message.
+Floats must be finite everywhere. YAML aliases (``*name``) are refused: an
+"anchor bomb" of nested aliases would expand a small file into gigabytes.
+Values shown in messages are cut (:func:`~speechtl.errors.shorten`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -17,13 +25,23 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
-from speechtl.errors import RecipeError
+from speechtl.errors import RecipeError, shorten
 
 C = TypeVar("C")
 
+MAX_YAML_BYTES = 1 << 20  # a recipe is a page of settings; a megabyte is not one
+
 
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e-3`` as a float (YAML 1.2 style)."""
+    """``yaml.SafeLoader`` that reads ``1e-3`` as a float (YAML 1.2 style) and refuses aliases."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML alias *{shorten(event.anchor, 40)} refused (speechtl recipes do not use "
+                "anchors and aliases: write the value out)", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 _Loader.add_implicit_resolver(
@@ -54,7 +72,69 @@ def type_name(tp: Any) -> str:
 
 
 def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if value is not None else "null"
+    return f"{type(value).__name__} {shorten(repr(value))}" if value is not None else "null"
+
+
+_INTERVAL = re.compile(r"^([\[(])\s*(-inf|[-+0-9.e]+)\s*,\s*(inf|[-+0-9.e]+)\s*([\])])$")
+
+
+def _parse_interval(interval: str) -> tuple[float, float, bool, bool]:
+    match = _INTERVAL.match(interval)
+    if match is None:
+        raise ValueError(f"bad interval {interval!r}; write e.g. '[1, inf)' or '(0, 1]'")
+    lo_bracket, lo, hi, hi_bracket = match.groups()
+    return float(lo), float(hi), lo_bracket == "[", hi_bracket == "]"
+
+
+def ranged(default: Any = dataclasses.MISSING, interval: str = "(-inf, inf)", *,
+           default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field whose number (or each number of its list, tuple or dict) must lie in ``interval``.
+
+    Args:
+        default, default_factory: as for :func:`dataclasses.field`.
+        interval: ``"[lo, hi]"`` with ``[``/``]`` inclusive, ``(``/``)`` exclusive, ``inf`` unbounded.
+
+    Example:
+        >>> @dataclasses.dataclass
+        ... class Model:
+        ...     layers: int = ranged(4, "[1, inf)")  # encoder blocks
+        >>> from_dict(Model, {"layers": 0}, "model")
+        Traceback (most recent call last):
+        ...
+        speechtl.errors.RecipeError: model.layers: 0 is out of range; expected a value in [1, inf)
+    """
+    _parse_interval(interval)  # a typo fails when the module is imported
+    return dataclasses.field(default=default, default_factory=default_factory, metadata={"range": interval})
+
+
+def _in_interval(value: float, interval: str) -> bool:
+    lo, hi, lo_closed, hi_closed = _parse_interval(interval)
+    return (lo < value or (lo_closed and lo == value)) and (value < hi or (hi_closed and hi == value))
+
+
+def check_ranges(obj: Any, prefix: str = "") -> None:
+    """Check every :func:`ranged` field of dataclass ``obj`` (``from_dict`` calls it).
+
+    Raises:
+        RecipeError: ``KEY: VALUE is out of range; expected a value in INTERVAL``.
+    """
+    for f in dataclasses.fields(obj):
+        interval = f.metadata.get("range")
+        if interval is not None:
+            _check_interval(getattr(obj, f.name), interval, f"{prefix}.{f.name}" if prefix else f.name)
+
+
+def _check_interval(value: Any, interval: str, key: str) -> None:
+    """Raise a RecipeError naming ``key`` unless the number (each of a list's, tuple's or dict's) is in range."""
+    if isinstance(value, dict):
+        items = [(f"{key}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{key}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        items = [(key, value)]
+    for where, item in items:
+        if isinstance(item, (int, float)) and not isinstance(item, bool) and not _in_interval(item, interval):
+            raise RecipeError(f"{where}: {shorten(repr(item))} is out of range; expected a value in {interval}")
 
 
 def convert(value: Any, tp: Any, key: str) -> Any:
@@ -111,7 +191,13 @@ def convert(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecipeError(f"{key}: expected float, got {_describe(value)}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise RecipeError(f"{key}: expected a finite number, got {shorten(value)}")
+        return number
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise RecipeError(f"{key}: expected int, got {_describe(value)}")
@@ -121,6 +207,17 @@ def convert(value: Any, tp: Any, key: str) -> Any:
             raise RecipeError(f"{key}: expected {tp.__name__}, got {_describe(value)}")
         return value
     raise TypeError(f"unsupported annotation {tp!r} at {key}")
+
+
+def check_value(value: Any, tp: Any, key: str, interval: str | None = None) -> Any:
+    """:func:`convert` one value, then check it (each item, for a list) against ``interval``.
+
+    For values outside any dataclass, such as a model file's ``size`` or ``inventories``.
+    """
+    value = convert(value, tp, key)
+    if interval is not None:
+        _check_interval(value, interval, key)
+    return value
 
 
 def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
@@ -136,13 +233,14 @@ def from_dict(cls: type[C], data: dict, prefix: str = "") -> C:
         key = f"{prefix}.{name}" if prefix else str(name)
         if name not in fields:
             raise RecipeError(
-                f"{key}: unknown key; {cls.__name__} accepts: {', '.join(sorted(fields))}"
+                f"{shorten(key)}: unknown key; {cls.__name__} accepts: {', '.join(sorted(fields))}"
             )
         kwargs[name] = convert(value, hints[name], key)
     try:
         obj = cls(**kwargs)
     except TypeError as err:  # a required field is missing
         raise RecipeError(f"{prefix or cls.__name__}: {err}") from None
+    check_ranges(obj, prefix)
     validate = getattr(obj, "validate", None)
     if validate is not None:
         validate()
@@ -163,12 +261,19 @@ def to_dict(obj: Any) -> Any:
 def load_yaml(path: str | Path) -> dict:
     """Read a YAML mapping with ``safe_load``; errors name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise RecipeError(f"{path}: is a directory; expected a recipe YAML file")
     if not path.is_file():
         raise RecipeError(f"{path}: no such recipe file")
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise RecipeError(f"{path}: {path.stat().st_size} bytes; a recipe is at most {MAX_YAML_BYTES} bytes")
     try:
         data = safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except yaml.YAMLError as err:
+        where = str(err).replace('"<unicode string>"', str(path))
+        raise RecipeError(f"{path}: not valid YAML: {shorten(where, 400)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -183,20 +288,21 @@ def set_override(data: dict, assignment: str) -> None:
     wrong type names the dotted key there.
     """
     if "=" not in assignment:
-        raise RecipeError(f"--set {assignment!r}: expected key=value")
+        raise RecipeError(f"--set {shorten(repr(assignment))}: expected key=value")
     key, raw = assignment.split("=", 1)
     key = key.strip()
     if not key:
-        raise RecipeError(f"--set {assignment!r}: empty key")
+        raise RecipeError(f"--set {shorten(repr(assignment))}: empty key")
     try:
         value = safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:
-        raise RecipeError(f"--set {key}: value {raw!r} is not valid YAML: {err}") from None
+        raise RecipeError(f"--set {shorten(key)}: value {shorten(repr(raw))} is not valid YAML: "
+                          f"{shorten(err, 300)}") from None
     node = data
     parts = key.split(".")
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise RecipeError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+            raise RecipeError(f"--set {shorten(key)}: {shorten('.'.join(parts[: i + 1]))} is not a section")
         node = child
     node[parts[-1]] = value

@@ -36,3 +36,16 @@ class CheckpointError(SpeechtlError):
 
 class ManifestError(SpeechtlError):
     """A manifest is missing, malformed or refers to unknown symbols."""
+
+
+def shorten(text: object, limit: int = 80) -> str:
+    """``str(text)`` cut to ``limit`` characters (a middle ellipsis says how much was left out).
+
+    Every message that shows a user's value goes through this, so a hostile
+    value (a megabyte-long string, an expanded YAML anchor) cannot flood the terminal.
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 20, 10)
+    return f"{text[: keep // 2]}...<{len(text) - keep} more characters>...{text[len(text) - keep // 2:]}"

@@ -134,6 +134,9 @@ def resolve_model_path(path: str | Path) -> Path:
         raise CheckpointError(f"{path}: no model.json / model.safetensors in this directory")
     if path.suffix in (".json", ".safetensors"):
         return path.with_suffix("")
+    if path.is_file():  # model.pt, model.ckpt, model.bin: someone else's format
+        raise CheckpointError(f"{path}: not a speechtl model; a model is NAME.safetensors with NAME.json beside "
+                              "it (speechtl never unpickles .pt/.ckpt/.bin files)")
     return path
 
 
@@ -145,7 +148,8 @@ def read_metadata(path: str | Path) -> dict:
     """
     meta_path = resolve_model_path(path).with_suffix(".json")
     if not meta_path.is_file():
-        raise CheckpointError(f"{meta_path}: model file not found")
+        looked = "" if Path(path) == meta_path else f" (no {meta_path})"
+        raise CheckpointError(f"{path}: model file not found{looked}")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):

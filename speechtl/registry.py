@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from speechtl.errors import RecipeError
+from speechtl.errors import RecipeError, shorten
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             raise RecipeError(
-                f"unknown {self.kind} {name!r}; available: {', '.join(sorted(self._items))}"
+                f"unknown {self.kind} {shorten(repr(name))}; available: {', '.join(sorted(self._items))}"
             ) from None
 
     def names(self) -> list[str]:

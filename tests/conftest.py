@@ -51,6 +51,22 @@ def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
 
 
 @pytest.fixture(scope="session")
+def es_model(tiny_corpus, tmp_path_factory):
+    """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
+    from speechtl.workflows.train import train
+
+    recipe = Recipe(name="tiny-es", data=copy.deepcopy(tiny_corpus))  # a copy: shared
+    recipe.data.languages = ["es"]
+    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
+    recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
+    recipe.train.max_duration, recipe.train.max_steps, recipe.train.warmup_steps = 40, 500, 10
+    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
+    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
+    torch.manual_seed(0)
+    return train(recipe, progress=False) / "model"
+
+
+@pytest.fixture(scope="session")
 def fake_fsdd(tmp_path_factory):
     """An FSDD-layout folder: eSpeak saying 3 digits, 2 takes each, for 3 speakers, at 8 kHz."""
     import numpy as np

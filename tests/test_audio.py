@@ -18,7 +18,7 @@ def test_multichannel_is_downmixed_and_resampled(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "cannot read audio"),
+    (b"", r"the file is empty \(0 bytes\)"),
     (b"RIFF\x00\x00\x00\x00WAVEfmt garbage", "cannot read audio"),
     (b"not audio at all" * 100, "cannot read audio"),
 ])

@@ -1,9 +1,8 @@
 """End to end: a briefly trained Spanish phoneme model recognises words it never heard.
 
-One short training run (about 40 s on 2 cores) serves every test here.
+One short training run (conftest.py's ``es_model``, about 40 s on 2 cores) serves every test here.
 """
 
-import dataclasses
 import json
 
 import numpy as np
@@ -15,25 +14,10 @@ from speechtl.cli import main
 from speechtl.data.audio import resample
 from speechtl.data.espeak import Espeak
 from speechtl.data.manifests import corpus_lexicon_path
-from speechtl.decoding.recognizer import Recognizer, iter_chunks
+from speechtl.decoding.recognizer import NO_WORDS_NOTE, Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
-from speechtl.workflows.train import train
-from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.g2p_lexicon import g2p_lexicon
 from speechtl.text.lexicon import read_word_list
-
-
-@pytest.fixture(scope="module")
-def es_model(tiny_corpus, tmp_path_factory):
-    """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
-    recipe = Recipe(name="tiny-es", data=dataclasses.replace(tiny_corpus, languages=["es"]))  # a copy: shared
-    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
-    recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
-    recipe.train.max_duration, recipe.train.max_steps, recipe.train.warmup_steps = 40, 500, 10
-    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
-    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
-    torch.manual_seed(0)
-    return train(recipe, progress=False) / "model"
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +126,7 @@ def test_chunks_cover_the_recording_once_and_stay_bounded():
 def test_silence_and_too_short_audio(recognizer, unseen):
     _, vocabulary = unseen
     silent = recognizer.transcribe(np.zeros(32000, np.float32), "es", words=vocabulary, sample_rate=16000)
-    assert silent.words == [] and silent.notes == []
+    assert silent.words == [] and silent.notes == [NO_WORDS_NOTE]  # an empty transcript says why
     tiny = recognizer.transcribe(np.zeros(160, np.float32), "es", words=vocabulary, sample_rate=16000)
     assert tiny.words == [] and "shorter than one analysis frame" in tiny.notes[0]
 

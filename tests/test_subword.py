@@ -41,5 +41,5 @@ def test_units_and_decode_sections_are_type_checked(tmp_path):
         load_recipe(recipe, ["decode.word_boundary=sometimes"])
     with pytest.raises(RecipeError, match="units.kind: expected one of"):
         load_recipe(recipe, ["units.kind=letters"])
-    with pytest.raises(RecipeError, match="decode: beam_size"):
+    with pytest.raises(RecipeError, match=r"decode\.beam_size: 0 is out of range; expected a value in \[1, inf\)"):
         load_recipe(recipe, ["decode.beam_size=0"])

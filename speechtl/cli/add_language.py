@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from speechtl.cli import add_device_args, add_model_arg, add_output_arg, add_set_arg, command, training_overrides
+from speechtl.cli import (add_device_args, add_model_arg, add_output_arg, add_set_arg, command, finite_float,
+                          training_overrides)
 from speechtl.workflows.add_language import STRATEGIES
 
 
@@ -17,7 +18,7 @@ def add_parser(sub) -> None:
                    help="scratch: a new model on the new data alone; finetune: the whole encoder adapts; "
                         "layer-transfer: front end and first --freeze-blocks blocks frozen; conservative: "
                         "finetune plus L2-SP to the base weights and KL keeping the old heads' outputs")
-    p.add_argument("--minutes", type=float, default=0.0, help="use only this many minutes of training audio (0: all)")
+    p.add_argument("--minutes", type=finite_float, default=0.0, help="use only this many minutes of training audio (0: all)")
     p.add_argument("--freeze-blocks", type=int, default=-1,
                    help="layer-transfer: encoder blocks frozen (-1: half of them)")
     add_output_arg(p, "experiment directory (None: exp/add-LANG-STRATEGY)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from speechtl.cli import add_device_args, add_model_arg, command, set_threads
+from speechtl.cli import add_device_args, add_model_arg, command, finite_float, set_threads
 
 
 def add_parser(sub) -> None:
@@ -26,24 +26,25 @@ def add_parser(sub) -> None:
     p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--lm", help="KenLM word language model (ARPA or binary)")
-    p.add_argument("--lm-weight", type=float, help="language model weight (None: the model's decode section)")
-    p.add_argument("--word-score", type=float,
+    p.add_argument("--lm-weight", type=finite_float, help="language model weight (None: the model's decode section)")
+    p.add_argument("--word-score", type=finite_float,
                    help="score added per word; negative penalises insertions (None: the model's decode section)")
     p.add_argument("--beam", type=int, help="beam size (None: the model's decode section)")
-    p.add_argument("--chunk-seconds", type=float,
+    p.add_argument("--chunk-seconds", type=finite_float,
                    help="decode longer audio in pieces of this length (None: the model's decode section)")
     add_device_args(p)
     p.set_defaults(func=run)
 
 
 def _config(args, base):
-    import dataclasses
+    """The model's decode section with the options given; ranges checked as for a recipe."""
+    from speechtl.config import from_dict, to_dict
+    from speechtl.decoding.config import DecodeConfig
 
     changes = {"lm": args.lm, "lm_weight": args.lm_weight, "word_score": args.word_score,
                "beam_size": args.beam, "chunk_seconds": args.chunk_seconds}
-    cfg = dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
-    cfg.validate()
-    return cfg
+    return from_dict(DecodeConfig, {**to_dict(base), **{k: v for k, v in changes.items() if v is not None}},
+                     "decode")
 
 
 def format_text(result, greedy: bool) -> str:

@@ -1,7 +1,12 @@
 """Audio I/O: read any format soundfile reads, at any rate, as mono float32.
 
-Every failure names the file: missing, unreadable or corrupt, empty, or holding
-non-finite samples.
+Every failure names the file: missing, a directory, empty (0 bytes or no
+samples), unreadable or corrupt, or holding non-finite samples.
+
+Samples given as an array follow one layout rule (:func:`samples_to_mono`):
+``(samples,)`` or ``(samples, channels)`` (soundfile's layout), at most
+:data:`MAX_CHANNELS` channels. A channels-first array such as torchaudio's
+``(1, N)`` is refused rather than read as N channels of one sample.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import torch
 import torchaudio.functional as AF
 
 from speechtl.errors import AudioError
+
+MAX_CHANNELS = 64  # more "channels" than this (or than samples) means a channels-first array
+PEAK_LIMIT = 2.0  # float samples belong in [-1, 1]; beyond this they are scaled down (with a note)
 
 
 def resample(wave: torch.Tensor, orig_sr: int, target_sr: int) -> torch.Tensor:
@@ -28,8 +36,57 @@ def to_mono(wave: np.ndarray) -> np.ndarray:
     return wave.mean(axis=1) if wave.ndim == 2 else wave
 
 
+def samples_to_mono(samples) -> np.ndarray:
+    """Samples given as an array (numpy, torch, list) as mono float32 ``(samples,)``.
+
+    The layout rule: ``(samples,)`` or ``(samples, channels)`` with at most
+    :data:`MAX_CHANNELS` channels and no more channels than samples; channels are averaged.
+
+    Raises:
+        AudioError: no samples, more than two dimensions, or a channels-first array.
+    """
+    if isinstance(samples, torch.Tensor):
+        samples = samples.detach().cpu().numpy()
+    array = np.asarray(samples, dtype=np.float32)
+    if array.ndim not in (1, 2):
+        raise AudioError(f"expected samples (samples,) or (samples, channels), got shape {array.shape}")
+    if array.size == 0:
+        raise AudioError(f"the samples are empty (shape {array.shape})")
+    if array.ndim == 2 and (array.shape[1] > MAX_CHANNELS or array.shape[1] > array.shape[0]):
+        raise AudioError(f"samples of shape {array.shape} read as (samples, channels) would be {array.shape[1]} "
+                         f"channels of {array.shape[0]} samples; this looks channels-first (torchaudio.load's "
+                         "layout): pass wave[0] for one channel or wave.T")
+    return to_mono(array)
+
+
+def limit_peak(wave: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """Scale float samples far outside [-1, 1] to peak 1, so filterbanks stay finite.
+
+    Samples louder than :data:`PEAK_LIMIT` (integer PCM values passed as floats, a
+    broken float file) would give overflowing or NaN features and silently empty transcripts.
+
+    Returns:
+        The samples (scaled when needed) and a note saying what was done ("" when nothing was).
+    """
+    peak = float(wave.abs().max()) if wave.numel() else 0.0
+    if peak <= PEAK_LIMIT:
+        return wave, ""
+    return wave / peak, f"samples reach {peak:.3g}, far outside [-1, 1]; scaled down to peak 1"
+
+
+def check_audio_path(path: Path) -> None:
+    """Raise an AudioError naming ``path`` when it is missing, a directory or empty (0 bytes)."""
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if not path.is_file():
+        raise AudioError(f"{path}: no such audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: the file is empty (0 bytes)")
+
+
 def audio_info(path: str | Path) -> tuple[int, int]:
     """``(sample_rate, frames)`` of an audio file without reading the samples."""
+    check_audio_path(Path(path))
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as err:
@@ -58,8 +115,7 @@ def load_audio(
         AudioError: the file is missing, unreadable, empty or contains NaN/inf.
     """
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
+    check_audio_path(path)
     try:
         with sf.SoundFile(str(path)) as f:
             sr = f.samplerate

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from speechtl.errors import RecipeError
+from speechtl.config import ranged
+from speechtl.errors import RecipeError, shorten
 
 DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
 
@@ -22,28 +23,28 @@ def check_channel(spec: str, key: str) -> None:
     try:
         parse_channel(spec)
     except RecipeError as err:
-        raise RecipeError(f"{key}: {err}") from None
+        raise RecipeError(f"{key}: {shorten(err, 300)}") from None
 
 
 @dataclass
 class SynthConfig:
     """The synthetic multilingual corpus made with eSpeak NG."""
 
-    vocabulary: int = 2000  # words per language kept from wordfreq's most frequent
-    dev_word_fraction: float = 0.1  # share of the vocabulary spoken only in dev
-    test_word_fraction: float = 0.2  # share of the vocabulary spoken only in test
-    train_utterances: int = 600  # utterances per language in train
-    train_utterances_per_language: dict[str, int] = field(default_factory=dict)  # overrides (low-resource)
-    dev_utterances: int = 40  # per language
-    test_utterances: int = 100  # per language
-    words_per_utterance: tuple[int, int] = (2, 5)  # inclusive range
-    train_speakers: int = 40  # per language, from the train voice pool
-    dev_speakers: int = 4  # per language, from the dev voice pool
-    test_speakers: int = 8  # per language, from the test voice pool
-    rate: tuple[int, int] = (130, 210)  # speaking rate range, words per minute
-    pitch: tuple[int, int] = (25, 75)  # eSpeak pitch range (0-100)
-    warp: tuple[float, float] = (1.0, 1.0)  # per-speaker frequency scale range (vocal tract length; 1 = none)
-    sample_rate: int = 16000  # audio is resampled to this rate
+    vocabulary: int = ranged(2000, "[1, inf)")  # words per language kept from wordfreq's most frequent
+    dev_word_fraction: float = ranged(0.1, "[0, 1)")  # share of the vocabulary spoken only in dev
+    test_word_fraction: float = ranged(0.2, "[0, 1)")  # share of the vocabulary spoken only in test
+    train_utterances: int = ranged(600, "[0, inf)")  # utterances per language in train
+    train_utterances_per_language: dict[str, int] = ranged(default_factory=dict, interval="[0, inf)")  # overrides (low-resource)
+    dev_utterances: int = ranged(40, "[0, inf)")  # per language
+    test_utterances: int = ranged(100, "[0, inf)")  # per language
+    words_per_utterance: tuple[int, int] = ranged((2, 5), "[1, 100]")  # inclusive range
+    train_speakers: int = ranged(40, "[1, inf)")  # per language, from the train voice pool
+    dev_speakers: int = ranged(4, "[1, inf)")  # per language, from the dev voice pool
+    test_speakers: int = ranged(8, "[1, inf)")  # per language, from the test voice pool
+    rate: tuple[int, int] = ranged((130, 210), "[80, 450]")  # speaking rate range, words per minute
+    pitch: tuple[int, int] = ranged((25, 75), "[0, 100]")  # eSpeak pitch range (0-100)
+    warp: tuple[float, float] = ranged((1.0, 1.0), "[0.5, 2]")  # per-speaker frequency scale range (vocal tract length; 1 = none)
+    sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate
     seed: int = 0  # everything is a deterministic function of this seed
     words: list[str] = field(default_factory=list)  # fixed vocabulary for every split (then only voices differ); [] = wordfreq's
     voices: list[str] = field(default_factory=list)  # eSpeak base voices crossed with the variants (e.g. en-us, en-gb-scotland); [] = the language's own
@@ -54,11 +55,10 @@ class SynthConfig:
                 raise RecipeError("data.synth.words: expected distinct non-empty words without spaces around them")
         elif not 0 < self.dev_word_fraction + self.test_word_fraction < 1:
             raise RecipeError("data.synth: dev_word_fraction + test_word_fraction must lie in (0, 1)")
-        lo, hi = self.words_per_utterance
-        if not 1 <= lo <= hi:
-            raise RecipeError("data.synth.words_per_utterance: expected 1 <= min <= max")
-        if not 0.5 <= self.warp[0] <= self.warp[1] <= 2.0:
-            raise RecipeError("data.synth.warp: expected 0.5 <= min <= max <= 2")
+        for name in ("words_per_utterance", "rate", "pitch", "warp"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise RecipeError(f"data.synth.{name}: [{lo}, {hi}] is not a range; expected min <= max")
 
 
 @dataclass
@@ -79,8 +79,8 @@ class TargetDataConfig:
     root: str = ""  # its root directory; "" = data.root (another split of the same corpus)
     split: str = "dev"  # the split whose audio is the target-domain training data
     labelled: bool = False  # also train the task loss on its labels (multi-condition upper bound)
-    max_utterances: int = 0  # keep at most this many (0 = all)
-    repeat: int = 1  # each target utterance is used this many times per epoch (balances a larger source)
+    max_utterances: int = ranged(0, "[0, inf)")  # keep at most this many (0 = all)
+    repeat: int = ranged(1, "[1, inf)")  # each target utterance is used this many times per epoch (balances a larger source)
     parts: list[CorpusPart] = field(default_factory=list)  # a real target corpus's parts; [] = data.parts
     channel: str = ""  # channel applied to all target-domain audio, e.g. telephone+noise:10 (speechtl.data.channel)
     test_split: str = "test"  # the split `speechtl eval --domain target` scores (with the channel)
@@ -88,8 +88,6 @@ class TargetDataConfig:
 
     def validate(self) -> None:
         check_channel(self.channel, "data.target.channel")
-        if self.repeat < 1:
-            raise RecipeError("data.target.repeat: expected at least 1")
 
 
 @dataclass
@@ -111,9 +109,9 @@ class DataConfig:
     target: TargetDataConfig = field(default_factory=TargetDataConfig)  # unlabelled target domain
     parts: list[CorpusPart] = field(default_factory=list)  # real corpora: where each split comes from
     text: TextConfig = field(default_factory=TextConfig)  # transcript normalisation (real corpora)
-    max_duration: float = 30.0  # seconds; longer utterances are skipped before their audio is read
+    max_duration: float = ranged(30.0, "(0, inf)")  # seconds; longer utterances are skipped before their audio is read
     feature_storage: Literal["stored", "on_the_fly"] = "stored"  # filterbanks stored once (ROOT/features), or made per batch
-    train_minutes: float = 0.0  # keep each language's first N minutes of training audio (0 = all)
+    train_minutes: float = ranged(0.0, "[0, inf)")  # keep each language's first N minutes of training audio (0 = all)
     channel: str = ""  # channel applied to every split (defines the domain); "" = the audio as is
     augment: list[str] = field(default_factory=list)  # each channel adds a transformed copy of every train utterance
 
@@ -126,21 +124,28 @@ class DataConfig:
         if self.corpus != "synthetic" and not self.parts:
             raise RecipeError(f"data.parts: corpus {self.corpus!r} needs at least one part "
                               "(path, split, language); see recipes/commonvoice-multilingual.yaml")
-        if self.max_duration <= 0:
-            raise RecipeError("data.max_duration: expected a positive number of seconds")
-        if self.train_minutes < 0:
-            raise RecipeError("data.train_minutes: expected 0 (all) or a positive number of minutes")
+        if not self.languages and self.corpus == "synthetic":
+            raise RecipeError("data.languages: [] names no language; the synthetic corpus needs at least one "
+                              "(e.g. [en, de])")
+        repeated = sorted({lang for lang in self.languages if self.languages.count(lang) > 1})
+        if repeated:
+            raise RecipeError(f"data.languages: {shorten(', '.join(repeated))} listed more than once")
 
 
 @dataclass
 class FeatureConfig:
     """Kaldi-compatible log-mel filterbanks (torchaudio.compliance.kaldi.fbank)."""
 
-    num_mel_bins: int = 80  # mel filters
-    frame_length_ms: float = 25.0  # analysis window
-    frame_shift_ms: float = 10.0  # hop
+    num_mel_bins: int = ranged(80, "[1, 512]")  # mel filters
+    frame_length_ms: float = ranged(25.0, "[1, 1000]")  # analysis window
+    frame_shift_ms: float = ranged(10.0, "[1, 1000]")  # hop
     cmvn: Literal["global", "utterance", "none"] = "global"  # mean/variance normalisation
-    sample_rate: int = 16000  # audio is resampled to this rate before its filterbanks
+    sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate before its filterbanks
+
+    def validate(self) -> None:
+        if self.frame_shift_ms > self.frame_length_ms:
+            raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms} exceeds features.frame_length_ms "
+                              f"({self.frame_length_ms}); frames would skip audio")
 
     @property
     def frames_per_second(self) -> float:
@@ -152,12 +157,13 @@ class SpecAugmentConfig:
     """SpecAugment (Park et al. 2019) and VTLP, applied to training batches only."""
 
     enabled: bool = True
-    freq_masks: int = 2  # number of frequency masks
-    freq_mask_width: int = 15  # maximum width in mel bins
-    time_masks: int = 2  # number of time masks
-    time_mask_width: int = 10  # maximum width in frames
-    vtlp: tuple[float, float] = (1.0, 1.0)  # per-utterance frequency scale range (Jaitly & Hinton 2013); 1 = off
+    freq_masks: int = ranged(2, "[0, inf)")  # number of frequency masks
+    freq_mask_width: int = ranged(15, "[0, inf)")  # maximum width in mel bins
+    time_masks: int = ranged(2, "[0, inf)")  # number of time masks
+    time_mask_width: int = ranged(10, "[0, inf)")  # maximum width in frames
+    vtlp: tuple[float, float] = ranged((1.0, 1.0), "[0.5, 2]")  # per-utterance frequency scale range (Jaitly & Hinton 2013); 1 = off
 
     def validate(self) -> None:
-        if not 0.5 <= self.vtlp[0] <= self.vtlp[1] <= 2.0:
-            raise RecipeError("specaugment.vtlp: expected 0.5 <= min <= max <= 2")
+        if self.vtlp[0] > self.vtlp[1]:
+            raise RecipeError(f"specaugment.vtlp: [{self.vtlp[0]}, {self.vtlp[1]}] is not a range; "
+                              "expected min <= max")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import jiwer
 
 from speechtl.text.g2p import WORD_BOUNDARY
+from speechtl.text.normalize import nfc
 
 
 def strip_boundaries(phonemes: str | list[str]) -> str:
@@ -44,6 +45,7 @@ def error_counts(references: list[str], hypotheses: list[str]) -> ErrorCounts:
 
     An empty reference contributes its hypothesis tokens as insertions.
     """
+    references, hypotheses = [nfc(r) for r in references], [nfc(h) for h in hypotheses]
     counts = ErrorCounts(utterances=len(references))
     pairs = [(r, h) for r, h in zip(references, hypotheses) if r.strip()]
     for r, h in zip(references, hypotheses):

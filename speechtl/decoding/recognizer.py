@@ -10,10 +10,12 @@ rate (resampled to the model's feature rate, 16 kHz by default), several channel
 ``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
 quietest 10 ms of its last seconds, so memory stays bounded however long the file.
 
-Documented behaviour for odd audio: silence gives no words; audio (or a final
-piece) shorter than one analysis frame (25 ms) gives no words and a note; an
-empty or unreadable file raises :class:`~speechtl.errors.AudioError`; a
-language without a head raises :class:`~speechtl.errors.LanguageError`.
+Documented behaviour for odd audio: silence gives no words (and a note); audio (or
+a final piece) shorter than one analysis frame (25 ms) gives no words and a note;
+float samples far outside [-1, 1] are scaled to peak 1, with a note; samples are
+``(samples,)`` or ``(samples, channels)``, and a channels-first array is refused;
+an empty, unreadable or directory path raises :class:`~speechtl.errors.AudioError`;
+a language without a head raises :class:`~speechtl.errors.LanguageError`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from speechtl.data.audio import audio_info, load_audio, resample, to_mono
+from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
 from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
@@ -37,9 +39,12 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.decoding.config import DecodeConfig
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
+from speechtl.text.normalize import nfc
 
 log = logging.getLogger(__name__)
 
+NO_WORDS_NOTE = ("no words recognised: no lexicon word scored within the beam (silence, noise, or words the "
+                 "lexicon lacks)")
 QUIET_SEARCH_SECONDS = 5.0  # a long recording is cut at the quietest point of this last stretch
 
 
@@ -180,7 +185,7 @@ class Recognizer:
                 With neither ``lexicon`` nor ``words`` the shipped lexicon is used alone.
         """
         language = self.language(language)
-        words = None if words is None else list(dict.fromkeys(words))
+        words = None if words is None else list(dict.fromkeys(nfc(w) for w in words))
         key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped)
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -224,7 +229,10 @@ class Recognizer:
         """Recognise the words of one recording.
 
         Args:
-            audio: a file path, or samples ``(samples,)`` / ``(samples, channels)`` with ``sample_rate``.
+            audio: a file path, or samples ``(samples,)`` / ``(samples, channels)`` with ``sample_rate``
+                (numpy or torch; a channels-first ``(channels, samples)`` array is refused, see
+                :func:`~speechtl.data.audio.samples_to_mono`). Float samples belong in [-1, 1]; far
+                louder ones are scaled down with a note.
             language: which head (optional for a one-language model).
             lexicon, words, shipped: the words to look for (see :meth:`prepare`).
             greedy: skip the word search; only the greedy phoneme string.
@@ -242,6 +250,9 @@ class Recognizer:
                 result.notes.append(f"{wave.numel() / self.sample_rate * 1000:.1f} ms at {offset:.2f} s is shorter "
                                     "than one analysis frame; no words there")
                 continue
+            wave, note = limit_peak(wave)
+            if note:
+                result.notes.append(f"at {offset:.2f} s: {note}")
             log_probs = self._log_probs(wave, language)
             inventory = self.model.inventories[language]
             ids = ctc_greedy(log_probs[None], torch.tensor([log_probs.shape[0]]), inventory.blank)[0]
@@ -251,6 +262,8 @@ class Recognizer:
                 result.words += align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
                                             prepared.lexicon, self.frame_seconds, offset)
         result.phonemes = " | ".join(p for p in phonemes if p)
+        if prepared is not None and not result.words:
+            result.notes.append(NO_WORDS_NOTE)
         return result
 
     @torch.no_grad()
@@ -264,17 +277,13 @@ class Recognizer:
         """``(source name, seconds, read(start, duration) -> mono samples at the feature rate)``."""
         if isinstance(audio, (str, Path)):
             path = Path(audio)
-            if not path.is_file():
-                raise AudioError(f"{path}: no such audio file")
             rate, frames = audio_info(path)
             if frames == 0:
                 raise AudioError(f"{path}: the audio file is empty")
             return str(path), frames / rate, lambda s, d: load_audio(path, self.sample_rate, start=s, duration=d)
         if sample_rate is None:
             raise AudioError("samples given without their sample_rate")
-        wave = torch.as_tensor(to_mono(np.asarray(audio, dtype=np.float32)))
-        if wave.ndim != 1:
-            raise AudioError(f"expected samples (samples,) or (samples, channels), got shape {tuple(wave.shape)}")
+        wave = torch.as_tensor(samples_to_mono(audio))
         if not torch.isfinite(wave).all():
             raise AudioError("the audio contains NaN or infinite samples")
         rate = self.sample_rate

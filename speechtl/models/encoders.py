@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from speechtl.models.config import ModelConfig
+from speechtl.errors import RecipeError
 from speechtl.registry import Registry
 from speechtl.tensors import length_mask
 
@@ -200,6 +201,9 @@ class TDNNEncoder(nn.Module):
 
 @ENCODERS.register("conformer")
 def conformer(in_dim: int, cfg: ModelConfig) -> ConformerEncoder:
+    if cfg.dim % cfg.heads:
+        raise RecipeError(f"model.dim: {cfg.dim} is not a multiple of model.heads ({cfg.heads}); attention "
+                          "splits the width evenly between heads")
     return ConformerEncoder(in_dim, cfg.dim, cfg.layers, cfg.heads, cfg.ff_dim, cfg.kernel_size, cfg.subsampling,
                             cfg.dropout)
 

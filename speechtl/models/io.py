@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from speechtl.config import from_dict, to_dict
-from speechtl.errors import CheckpointError, RecipeError
+from speechtl.config import check_value, from_dict, to_dict
+from speechtl.errors import CheckpointError, RecipeError, shorten
 from speechtl.files import load_model_files, load_weights, save_model_files
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
 from speechtl.text.inventory import Inventory
@@ -45,11 +45,17 @@ def model_from_metadata(meta: dict, source: str = "model") -> AcousticModel:
     sections = meta if "model" in meta else meta.get("recipe", {})
     try:
         config = from_dict(AcousticModelConfig, {k: sections[k] for k in SECTIONS if k in sections})
-        inventories = {lang: Inventory.from_tokens(toks) for lang, toks in meta["inventories"].items()}
-        unit_models = {lang: from_base64(m) for lang, m in meta.get("unit_models", {}).items()}
-    except (KeyError, ValueError, TypeError, AttributeError, RecipeError) as err:
-        raise CheckpointError(f"{source}: malformed model metadata: {str(err)[:300]}") from None
-    model = build_acoustic_model(config, inventories)
+        tokens = check_value(meta["inventories"], dict[str, list[str]], "inventories")
+        if not tokens:
+            raise RecipeError("inventories: {} names no language head")
+        inventories = {lang: Inventory.from_tokens(toks) for lang, toks in tokens.items()}
+        unit_models = {lang: from_base64(m)
+                       for lang, m in check_value(meta.get("unit_models", {}), dict[str, str], "unit_models").items()}
+        model = build_acoustic_model(config, inventories)
+    except KeyError as err:
+        raise CheckpointError(f"{source}: malformed model metadata: the field {err} is missing") from None
+    except (ValueError, TypeError, AttributeError, RecipeError) as err:
+        raise CheckpointError(f"{source}: malformed model metadata: {shorten(err, 300)}") from None
     model.unit_models = unit_models
     return model
 

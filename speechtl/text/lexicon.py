@@ -7,6 +7,8 @@ The file format (shared by ``lexicons/{lang}.txt``, the synthetic corpus's
   separated by spaces or tabs (any run of whitespace). A leading byte-order
   mark and Windows line endings are accepted.
 * A word may have several pronunciations, one line each, in order of preference.
+* Words are put in Unicode NFC (:func:`~speechtl.text.normalize.nfc`), so a word
+  typed in NFD matches the same word in a word list or transcript.
 * Blank (or whitespace-only) lines are skipped. There are no comments: ``#`` is
   an ordinary word or symbol.
 * A line repeating a word *and* pronunciation already read is ignored (counted in
@@ -31,19 +33,22 @@ from pathlib import Path
 from speechtl.errors import LexiconError
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.inventory import BLANK, Inventory
+from speechtl.text.normalize import nfc
 
 MAX_REPORTED = 20  # problems listed in one error message
 RESERVED = (WORD_BOUNDARY, BLANK)
 
 
-def _raise_problems(source: str, problems: list[str]) -> None:
+def _raise_problems(source: str, problems: list[str], hint: str = "") -> None:
+    """Raise one LexiconError listing ``problems`` (counted) and then ``hint`` (not counted)."""
     if not problems:
         return
+    tail = f"\n  {hint}" if hint else ""
     if len(problems) == 1:
-        raise LexiconError(problems[0])
+        raise LexiconError(problems[0] + tail)
     shown = problems[:MAX_REPORTED]
     more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-    raise LexiconError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(shown) + more)
+    raise LexiconError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(shown) + more + tail)
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str | None, str]]:
@@ -62,6 +67,9 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str | None, str]]:
         raise LexiconError(f"{path}: no such file") from None
     except OSError as err:
         raise LexiconError(f"{path}: cannot read: {err.strerror or err}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(b"\x00") > len(data[:200]) // 4:
+        raise LexiconError(f"{path}: looks like UTF-16 text (byte-order mark or NUL bytes); speechtl reads "
+                           f"UTF-8: convert it, e.g. iconv -f UTF-16 -t UTF-8 {path.name} > utf8.txt")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for number, raw in enumerate(data.split(b"\n"), start=1):
@@ -90,8 +98,7 @@ class Lexicon:
         >>> lex.validate(Inventory(["h", "ə", "l"]), "en")  # from Lexicon.read(path): FILE:LINE
         Traceback (most recent call last):
         ...
-        speechtl.errors.LexiconError: lexicon: 2 problems:
-          <memory>: unknown phoneme 'oʊ' in the pronunciation of 'hello' (the model's en head cannot output it)
+        speechtl.errors.LexiconError: <memory>: unknown phoneme 'oʊ' in the pronunciation of 'hello' (the model's en head cannot output it)
           the model's en inventory has: h l ə
     """
 
@@ -105,7 +112,7 @@ class Lexicon:
     # ------------------------------------------------------------ building
     def add(self, word: str, phonemes: Sequence[str], origin: str = "<memory>") -> None:
         """Add one pronunciation (a repeat of an existing one is counted and ignored)."""
-        pron = tuple(phonemes)
+        word, pron = nfc(word), tuple(phonemes)
         if not word or not pron:
             raise LexiconError(f"{origin}: empty word or pronunciation for {word!r}")
         prons = self._prons.setdefault(word, [])
@@ -177,7 +184,7 @@ class Lexicon:
 
     # ------------------------------------------------------------- queries
     def __contains__(self, word: object) -> bool:
-        return word in self._prons
+        return isinstance(word, str) and nfc(word) in self._prons
 
     def __len__(self) -> int:
         return len(self._prons)
@@ -194,7 +201,7 @@ class Lexicon:
 
     def pronunciations(self, word: str) -> list[tuple[str, ...]]:
         """The word's pronunciations (empty list for an unknown word)."""
-        return list(self._prons.get(word, []))
+        return list(self._prons.get(nfc(word), []))
 
     def items(self) -> Iterator[tuple[str, tuple[str, ...]]]:
         """``(word, pronunciation)`` pairs, every pronunciation of every word."""
@@ -204,7 +211,7 @@ class Lexicon:
 
     def origin(self, word: str, pronunciation: Sequence[str]) -> str:
         """Where a pronunciation came from (``FILE:LINE``, ``g2p``, ...)."""
-        return self._origin.get((word, tuple(pronunciation)), "<memory>")
+        return self._origin.get((nfc(word), tuple(pronunciation)), "<memory>")
 
     def symbols(self) -> set[str]:
         return {p for _, pron in self.items() for p in pron}
@@ -246,12 +253,11 @@ class Lexicon:
             LexiconError: listing ``FILE:LINE: unknown phoneme 'x' in the pronunciation of 'word'``
                 for each pronunciation with a symbol the model cannot output.
         """
-        problems = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}"
-                    for w, p, s in self.unknown_symbols(inventory)]
-        if problems:
-            problems.append(f"the model's {language + ' ' if language else ''}inventory has: "
-                            f"{' '.join(inventory.phonemes)}")
-        _raise_problems("lexicon", problems)
+        unknown = self.unknown_symbols(inventory)
+        problems = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}" for w, p, s in unknown]
+        files = {self.origin(w, p).rsplit(":", 1)[0] for w, p, _ in unknown}
+        hint = f"the model's {language + ' ' if language else ''}inventory has: {' '.join(inventory.phonemes)}"
+        _raise_problems(files.pop() if len(files) == 1 else "lexicon", problems, hint)
 
     def restrict(self, inventory: Inventory, language: str = "") -> tuple["Lexicon", list[str]]:
         """Drop pronunciations the inventory cannot spell.
@@ -306,7 +312,7 @@ def read_word_list(path: str | Path) -> list[str]:
             problems.append(f"{path}:{number}: expected one word per line, got {line.strip()!r} "
                             "(a lexicon with pronunciations? pass it as a lexicon)")
         elif fields:
-            words[fields[0]] = None
+            words[nfc(fields[0])] = None
     _raise_problems(str(path), problems)
     return list(words)
 

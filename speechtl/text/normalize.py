@@ -17,6 +17,17 @@ _APOSTROPHES = {"'", "\u2019", "\u02bc", "\u2018"}
 _HYPHENS = {"-", "\u2010", "\u2011"}
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: the one normalisation every word goes through.
+
+    Lexicon words, word lists, transcripts, the words given to the recogniser and
+    both sides of an error rate are put in NFC here, so "café" typed with a
+    combining accent (NFD, as macOS file names and some editors write it) is the
+    same word as "café" with one code point.
+    """
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def _is_word_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LMN"
 
@@ -38,9 +49,9 @@ def normalize_text(text: str, lowercase: bool = True, remove_punctuation: bool =
         >>> normalize_text("“Don’t”, she said — NOW!")
         "don't she said now"
     """
-    text = unicodedata.normalize("NFC", text)
+    text = nfc(text)
     if lowercase:
-        text = unicodedata.normalize("NFC", text.lower())
+        text = nfc(text.lower())
     if remove_punctuation:
         chars = []
         for i, ch in enumerate(text):

@@ -17,8 +17,10 @@ import shutil
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from speechtl.errors import CheckpointError, shorten
 from speechtl.files import fsync_dir, save_tensors, pack, save_model_files, unpack, write_json
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,14 @@ def average_checkpoints(paths: list[Path]) -> dict[str, torch.Tensor]:
 
 
 def load_trainer_state(path: Path) -> dict:
-    """The trainer state of a checkpoint directory."""
-    meta = json.loads((path / "trainer.json").read_text())
-    return unpack(load_file(str(path / "trainer.safetensors")), meta["state"])
+    """The trainer state of a checkpoint directory.
+
+    Raises:
+        CheckpointError: ``trainer.json`` / ``trainer.safetensors`` missing, corrupt or not matching each other.
+    """
+    try:
+        meta = json.loads((path / "trainer.json").read_text(encoding="utf-8"))
+        return unpack(load_file(str(path / "trainer.safetensors")), meta["state"])
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as err:  # JSONDecodeError is a ValueError
+        raise CheckpointError(f"{path}: unreadable trainer state ({shorten(err, 200)}); remove this checkpoint "
+                              "to resume from an earlier one, or start again with --overwrite") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from speechtl.config import ranged
 from speechtl.errors import RecipeError
 
 # the names a recipe may list in transfer.methods; speechtl.transfer.registry builds each one
@@ -20,25 +21,25 @@ class LayerTransferConfig:
     """Which weights start from ``transfer.source`` and how they train (layer transfer)."""
 
     modules: list[str] = field(default_factory=list)  # copy weights under these name prefixes; [] = all that fit
-    blocks: int = -1  # copy only the backbone's front end and first k blocks (-1 = no limit)
+    blocks: int = ranged(-1, "[-1, inf)")  # copy only the backbone's front end and first k blocks (-1 = no limit)
     freeze: bool = False  # copied weights stay fixed (their modules also stay in eval mode)
-    freeze_blocks: int = -1  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
-    lr_scale: float = 1.0  # learning-rate multiplier of copied weights that train
+    freeze_blocks: int = ranged(-1, "[-1, inf)")  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
+    lr_scale: float = ranged(1.0, "[0, inf)")  # learning-rate multiplier of copied weights that train
 
 
 @dataclass
 class L2SPConfig:
     """L2-SP (Li et al. 2018): ``weight * sum ||w - w_source||^2`` over the copied weights."""
 
-    weight: float = 0.01
+    weight: float = ranged(0.01, "[0, inf)")
 
 
 @dataclass
 class KLConfig:
     """KL divergence from a frozen copy of the source model's outputs (Yu et al. 2013)."""
 
-    weight: float = 1.0
-    temperature: float = 1.0  # softens both distributions
+    weight: float = ranged(1.0, "[0, inf)")
+    temperature: float = ranged(1.0, "(0, inf)")  # softens both distributions
     heads: Literal["batch", "source"] = "batch"  # each item's own head, or every source head (no forgetting)
 
 
@@ -47,8 +48,8 @@ class AuxHeadConfig:
     """An auxiliary classification head on the shared trunk."""
 
     label: str = "language"  # item label it predicts (speech: language | speaker | domain; images: label | domain)
-    weight: float = 1.0  # per-head loss weight
-    hidden: int = 0  # hidden layer width (0 = one linear layer)
+    weight: float = ranged(1.0, "[0, inf)")  # per-head loss weight
+    hidden: int = ranged(0, "[0, inf)")  # hidden layer width (0 = one linear layer)
     level: Literal["utterance", "frame"] = "utterance"  # pooled over time, or every frame (sequences)
     values: list[str] = field(default_factory=list)  # classes it names ([] = all in the training data)
 
@@ -58,19 +59,19 @@ class MultitaskConfig:
     """Shared trunk, named heads (Caruana 1997); the multilingual model is one instance."""
 
     heads: dict[str, AuxHeadConfig] = field(default_factory=dict)  # named auxiliary heads
-    task_weights: dict[str, float] = field(default_factory=dict)  # main task's heads (speech: per language)
+    task_weights: dict[str, float] = ranged(default_factory=dict, interval="[0, inf)")  # main task's heads (speech: per language)
 
 
 @dataclass
 class DANNConfig:
     """Domain-adversarial training (Ganin et al. 2016)."""
 
-    weight: float = 1.0  # weight of the domain classifier's loss
-    gamma: float = 10.0  # lambda(p) = 2 / (1 + exp(-gamma p)) - 1, p = training progress
-    max_lambda: float = 1.0  # lambda is scaled to reach this value
-    hidden: int = 128  # domain classifier width
-    layers: int = 2  # domain classifier hidden layers
-    dropout: float = 0.0
+    weight: float = ranged(1.0, "[0, inf)")  # weight of the domain classifier's loss
+    gamma: float = ranged(10.0, "[0, inf)")  # lambda(p) = 2 / (1 + exp(-gamma p)) - 1, p = training progress
+    max_lambda: float = ranged(1.0, "[0, inf)")  # lambda is scaled to reach this value
+    hidden: int = ranged(128, "[1, inf)")  # domain classifier width
+    layers: int = ranged(2, "[0, inf)")  # domain classifier hidden layers
+    dropout: float = ranged(0.0, "[0, 1)")
     level: Literal["utterance", "frame"] = "utterance"  # classify pooled features or every frame
     domain: str = "domain"  # item label naming the domain: domain (source vs target data) | speaker | voice
 
@@ -90,9 +91,9 @@ class ZeroShotConfig:
 class EmbeddingConfig:
     """Label embedding with the hinge ranking loss (Akata et al. 2013; Frome et al. 2013)."""
 
-    weight: float = 1.0
-    margin: float = 1.0  # k: the true pair must beat every other by this much
-    dim: int = 64  # joint space width
+    weight: float = ranged(1.0, "[0, inf)")
+    margin: float = ranged(1.0, "[0, inf)")  # k: the true pair must beat every other by this much
+    dim: int = ranged(64, "[1, inf)")  # joint space width
     vectors: Literal["attributes", "names"] = "attributes"  # what g(y) embeds
 
 
@@ -100,14 +101,14 @@ class EmbeddingConfig:
 class DAPConfig:
     """Direct attribute prediction (Lampert et al. 2009)."""
 
-    weight: float = 1.0
+    weight: float = ranged(1.0, "[0, inf)")
 
 
 @dataclass
 class ConSEConfig:
     """ConSE (Norouzi et al. 2014): convex combination of the top-T seen-class name vectors."""
 
-    top: int = 3  # T
+    top: int = ranged(3, "[1, inf)")  # T
     head: str = ""  # classifier read: "" = the task's own, else a multitask head name
 
 
@@ -115,18 +116,17 @@ class ConSEConfig:
 class SelfTrainingConfig:
     """Self-training on the target domain's unlabelled audio (pseudo-labels from the lexicon decoder)."""
 
-    rounds: int = 0  # pseudo-label-and-train rounds after the main training (0 = off)
-    keep: list[float] = field(default_factory=lambda: [0.3, 0.5, 0.7])  # share pseudo-labelled in round r (last repeats)
-    steps: int = 400  # training steps per round, from the previous round's weights
-    warmup_steps: int = 60  # per round
+    rounds: int = ranged(0, "[0, inf)")  # pseudo-label-and-train rounds after the main training (0 = off)
+    keep: list[float] = ranged(default_factory=lambda: [0.3, 0.5, 0.7], interval="(0, 1]")  # share pseudo-labelled in round r (last repeats)
+    steps: int = ranged(400, "[1, inf)")  # training steps per round, from the previous round's weights
+    warmup_steps: int = ranged(60, "[0, inf)")  # per round
     balanced: bool = False  # the same number of each hypothesised transcript (isolated words: Zou et al. 2018)
-    nbest: int = 10  # hypotheses searched for the confidence margin
+    nbest: int = ranged(10, "[2, inf)")  # hypotheses searched for the confidence margin
 
     def validate(self) -> None:
-        if self.rounds < 0 or self.steps < 1 or self.nbest < 2:
-            raise RecipeError("transfer.self_training: rounds must be >= 0, steps >= 1, nbest >= 2")
-        if not self.keep or not all(0 < k <= 1 for k in self.keep):
-            raise RecipeError("transfer.self_training.keep: expected shares in (0, 1], one per round")
+        if not self.keep:
+            raise RecipeError("transfer.self_training.keep: [] gives no share; expected shares in (0, 1], "
+                              "one per round")
 
 
 @dataclass
@@ -157,5 +157,3 @@ class TransferConfig:
             raise RecipeError("transfer.source: l2sp and kl need a source model")
         if self.keep_source_heads and not self.source:
             raise RecipeError("transfer.keep_source_heads: needs a source model (transfer.source)")
-        if self.conse.top < 1:
-            raise RecipeError("transfer.conse.top: expected at least 1")

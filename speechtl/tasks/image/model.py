@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from speechtl.config import from_dict, to_dict
-from speechtl.errors import CheckpointError, RecipeError
+from speechtl.config import check_value, from_dict, to_dict
+from speechtl.errors import CheckpointError, RecipeError, shorten
 from speechtl.files import load_model_files, load_weights, save_model_files
 from speechtl.tasks.image.backbones import IMAGE_BACKBONES
 from speechtl.tasks.image.recipe import ImageModelConfig
@@ -79,9 +79,12 @@ def load_image_model(path: str | Path, device: str | torch.device = "cpu"
     if meta.get("kind") != KIND:
         raise CheckpointError(f"{path}: holds a {str(meta.get('kind'))[:40]!r}, not an image model")
     try:
-        model = build_image_model(from_dict(ImageModelConfig, meta["model"], "model"), int(meta["size"]),
-                                  [str(c) for c in meta["classes"]])
+        classes = check_value(meta["classes"], list[str | int], "classes")
+        if len(classes) < 2:
+            raise RecipeError(f"classes: {shorten(classes)}; expected at least two")
+        model = build_image_model(from_dict(ImageModelConfig, meta["model"], "model"),
+                                  check_value(meta["size"], int, "size", "[4, 1024]"), [str(c) for c in classes])
     except (KeyError, TypeError, ValueError, RecipeError) as err:
-        raise CheckpointError(f"{path}: malformed image model metadata: {str(err)[:300]}") from None
+        raise CheckpointError(f"{path}: malformed image model metadata: {shorten(err, 300)}") from None
     extra = load_weights(model, state, str(path))
     return model.to(device).eval(), extra, meta

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from speechtl.config import from_dict, to_dict
-from speechtl.errors import RecipeError
+from speechtl.config import from_dict, ranged, to_dict
+from speechtl.errors import RecipeError, shorten
 from speechtl.training.config import TrainConfig
 from speechtl.transfer.config import TransferConfig
 
@@ -18,22 +18,17 @@ class ImageDataConfig:
     source: str = "digits"  # labelled domain: digits | digits-m
     target: str = ""  # unlabelled target domain for DANN ("" = none), e.g. digits-m
     eval_domains: list[str] = field(default_factory=list)  # also report accuracy on these domains' test images
-    classes: list[int] = field(default_factory=lambda: list(range(10)))  # digit classes trained on
-    shots: int = 0  # labelled training images per class (0 = all)
-    test_fraction: float = 0.3  # share of each class held out for test
-    dev_fraction: float = 0.15  # share of each class's other images held out for dev (settings are chosen there)
+    classes: list[int] = ranged(default_factory=lambda: list(range(10)), interval="[0, 9]")  # digit classes trained on
+    shots: int = ranged(0, "[0, inf)")  # labelled training images per class (0 = all)
+    test_fraction: float = ranged(0.3, "(0, 1)")  # share of each class held out for test
+    dev_fraction: float = ranged(0.15, "[0, 1)")  # share of each class's other images held out for dev (settings are chosen there)
     split_seed: int = 0  # which images are test images (fixed across training seeds)
-    size: int = 16  # images are resized to size x size
-    batch_size: int = 64  # images per batch (split evenly between domains when target is set)
+    size: int = ranged(16, "[4, 1024]")  # images are resized to size x size
+    batch_size: int = ranged(64, "[1, inf)")  # images per batch (split evenly between domains when target is set)
 
     def validate(self) -> None:
-        bad = [c for c in self.classes if not 0 <= c <= 9]
-        if bad or not self.classes:
-            raise RecipeError(f"data.classes: expected digits 0-9, got {self.classes}")
-        if not 0 < self.test_fraction < 1:
-            raise RecipeError("data.test_fraction: expected a value in (0, 1)")
-        if not 0 <= self.dev_fraction < 1:
-            raise RecipeError("data.dev_fraction: expected a value in [0, 1)")
+        if len(set(self.classes)) < 2 or len(set(self.classes)) != len(self.classes):
+            raise RecipeError(f"data.classes: {shorten(self.classes)}; expected at least two distinct digits 0-9")
 
 
 @dataclass
@@ -41,9 +36,9 @@ class ImageModelConfig:
     """The backbone and its classifier (sized from data.classes)."""
 
     backbone: str = "cnn"  # cnn | torchvision
-    width: int = 16  # cnn: channels of the stem and first block
-    dim: int = 128  # cnn: feature width (out_dim)
-    dropout: float = 0.1
+    width: int = ranged(16, "[1, inf)")  # cnn: channels of the stem and first block
+    dim: int = ranged(128, "[1, inf)")  # cnn: feature width (out_dim)
+    dropout: float = ranged(0.1, "[0, 1)")
     torchvision_name: str = "resnet18"  # torchvision: model name (never pretrained: nothing downloads)
 
 

@@ -1,0 +1,131 @@
+"""Issue #18's hostile-input catalogue, each probe run as a real ``python -m speechtl`` process.
+
+Writes the raw results to ``benchmarks/results/hostile_catalogue.json`` and the
+table of ``docs/results/hardening.md`` from them (``--doc-only`` regenerates the
+document from the JSON). The probes and what each must print are in
+``tests/hostile_catalogue.py``, shared with ``tests/test_hostile_catalogue.py``.
+
+    python benchmarks/hostile_catalogue.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import REPO, env, machine, write_result
+
+sys.path.insert(0, str(REPO / "tests"))
+from hostile_catalogue import PROBES, make_fixtures  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results" / "hostile_catalogue.json"
+DOC = REPO / "docs" / "results" / "hardening.md"
+
+
+def run_probe(probe, fixtures: Path) -> dict:
+    """Run one probe in its own process; what it printed, its exit status, and whether it passed."""
+    cmd = [sys.executable, "-m", "speechtl", *probe.argv(fixtures)]
+    proc = subprocess.run(cmd, env=env(1), cwd=REPO, capture_output=True, text=True, timeout=600)
+    err = proc.stderr.replace(str(fixtures) + "/", "")  # paths relative to the fixtures folder
+    lines = err.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("speechtl")), max(len(lines) - 1, 0))
+    message = lines[first : first + 4]  # the message (and, for a lexicon, its first problems)
+    if not message and proc.stdout.strip():  # no complaint: what it printed instead
+        message = ["(stdout) " + proc.stdout.strip().splitlines()[0].replace(str(fixtures) + "/", "")]
+    return {"name": probe.name, "input": probe.input, "before": probe.before,
+            "argv": ["speechtl", *[a.replace(str(fixtures) + "/", "") for a in cmd[3:]]],
+            "exit_code": proc.returncode, "expected_exit_code": probe.code,
+            "message": "\n".join(message), "stderr_bytes": len(proc.stderr.encode()),
+            "traceback": "Traceback" in proc.stderr,
+            "passed": proc.returncode == probe.code and "Traceback" not in proc.stderr
+            and re.search(probe.expect, proc.stderr, re.M) is not None}
+
+
+def _cell(text: str, limit: int = 220) -> str:
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _machine(m: dict) -> str:
+    return f"{m['date']}, {m['cpu']} ({m['cpus_usable']} usable CPUs), Python {m['python']}, torch {m['torch']}"
+
+
+def markdown(report: dict) -> str:
+    rows = "\n".join(f"| {r['name']} | {_cell(r['input'])} | {_cell(r['before'])} | {r['exit_code']} | "
+                     f"`{_cell(r['message'])}` | {'yes' if r['passed'] else '**no**'} |" for r in report["probes"])
+    passed = sum(r["passed"] for r in report["probes"])
+    tracebacks = sum(r["traceback"] for r in report["probes"])
+    return f"""# Hardening: the hostile-input catalogue (issue #18)
+
+Every probe of issue #18 that speechtl can answer with a message, run as a real
+`python -m speechtl` process by `python benchmarks/hostile_catalogue.py` on
+{_machine(report['machine'])}. The raw results are in `benchmarks/results/hostile_catalogue.json`;
+this document is generated from them (edit the script, not this file). The same
+probes run in the default test suite (`tests/test_hostile_catalogue.py`), which
+asserts the exit code, the message and that no traceback is printed.
+
+**{passed} of {len(report['probes'])} probes give the expected message and exit code; {tracebacks} print a
+traceback.** "Before" is the behaviour found on the earlier main, as issue #18 reports it;
+"now" is the first line(s) of the error output, paths relative to the fixtures folder.
+
+| probe | hostile input | before | exit | now | as expected |
+|---|---|---|---|---|---|
+{rows}
+
+## The rules behind the table
+
+- **Recipes and model files.** Every numeric field of every recipe section and of
+  the model metadata declares its allowed interval (`speechtl.config.ranged`);
+  `from_dict` checks it for recipes, `--set` overrides and model files alike, and
+  the message carries the dotted key, the value and the interval. Floats must be
+  finite. Cross-field rules (min <= max, odd kernels, `model.dim` a multiple of
+  `model.heads` for the conformer, `frame_shift_ms <= frame_length_ms`) live in
+  each section's `validate()`.
+- **YAML.** Aliases (`*name`) are refused, in recipe files and in `--set` values, so
+  an anchor bomb is a one-line error; a recipe is at most 1 MiB; values shown in
+  messages are cut to about 80 characters (`speechtl.errors.shorten`).
+- **One error boundary** (`speechtl.cli.main`): a user error (a `SpeechtlError`, or
+  a file the system refused: missing folder, a file where a folder is needed,
+  permissions) is one paragraph and exit status 2; a bad option is argparse's
+  usage line and status 2; anything else is a bug, reported in two lines naming a
+  log file with the full traceback, status 1.
+- **Audio.** Samples are `(samples,)` or `(samples, channels)`; a channels-first
+  array (torchaudio's `(1, N)`) is refused instead of being read as N channels.
+  Float samples far outside [-1, 1] are scaled to peak 1 with a note instead of
+  giving NaN features. An empty transcript carries a note saying why.
+- **Words** are put in Unicode NFC by one function (`speechtl.text.normalize.nfc`)
+  wherever they enter: lexicon entries and look-ups, word lists, the recogniser's
+  `words`, transcripts, and both sides of an error rate.
+- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER and lexicon
+  WER) and `speechtl decode --words` in two processes with different
+  `PYTHONHASHSEED`s and requires byte-identical output.
+
+Not covered here: issue #18's item 1 (shipped lexicons against model
+inventories) belongs to the phone-set work.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--doc-only", action="store_true", help="regenerate the document from the JSON")
+    args = parser.parse_args()
+    if not args.doc_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            fixtures = make_fixtures(Path(tmp) / "fixtures")
+            probes = []
+            for probe in PROBES:
+                probes.append(run_probe(probe, fixtures))
+                print(f"{probe.name}: exit {probes[-1]['exit_code']}, "
+                      f"{'ok' if probes[-1]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+        write_result(RESULTS.stem, {"machine": machine(), "probes": probes})
+    DOC.write_text(markdown(json.loads(RESULTS.read_text(encoding="utf-8"))), encoding="utf-8")
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
