@@ -134,20 +134,25 @@ def _feature_string(symbol: str) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _panphon():
+def feature_table():
+    """panphon's feature table (loaded once: a few seconds)."""
     try:
         import panphon
-        import panphon.distance
     except ImportError:
         raise LexiconError("mapping phonemes by articulatory features needs panphon: pip install panphon") from None
-    return panphon.FeatureTable(), panphon.distance.Distance()
+    return panphon.FeatureTable()
 
 
 @functools.lru_cache(maxsize=None)
 def segments(symbol: str) -> tuple[str, ...]:
     """The IPA segments panphon recognises in ``symbol`` (tone marks left out); empty: not IPA."""
-    table, _ = _panphon()
-    return tuple(table.ipa_segs(_feature_string(symbol)[0]))
+    return tuple(feature_table().ipa_segs(_feature_string(symbol)[0]))
+
+
+@functools.lru_cache(maxsize=None)
+def segment_features(segment: str) -> tuple[int, ...]:
+    """panphon's feature values (+1, 0, -1) of one segment, in ``feature_table().names`` order."""
+    return tuple(feature_table().word_to_vector_list(segment, numeric=True)[0])
 
 
 @functools.lru_cache(maxsize=None)
@@ -171,8 +176,11 @@ def phone_distance(a: str, b: str) -> float | None:
 
 @functools.lru_cache(maxsize=None)
 def _segment_cost(x: str, y: str) -> float:
-    """panphon's weighted feature distance of two single segments."""
-    return 0.0 if x == y else _panphon()[1].weighted_feature_edit_distance(x, y)
+    """panphon's weighted feature distance of two single segments (its ``weighted_substitution_cost``)."""
+    if x == y:
+        return 0.0
+    weights = feature_table().weights
+    return sum(w * abs(a - b) for w, a, b in zip(weights, segment_features(x), segment_features(y)))
 
 
 def nearest_phone(symbol: str, candidates: Sequence[str]) -> tuple[str, float] | None:
