@@ -17,3 +17,4 @@ class ModelConfig:
     kernel_size: int = 15  # depthwise conv kernel (conformer) / tdnn kernel
     subsampling: int = 4  # time reduction of the conv front end: 1, 2 or 4
     dropout: float = 0.1
+    attributes: float = 0.0  # weight of the articulatory-attribute CTC term; > 0 adds attribute detectors (zero-shot phonemes)

@@ -240,3 +240,31 @@ def plan_mapping(symbols_with_uses: dict[str, list[str]], inventory: Sequence[st
         near = nearest_phone(symbol, list(inventory))
         out[symbol] = PhoneMapping(symbol, near[0] if near else None, near[1] if near else None, list(uses))
     return out
+
+
+# ----------------------------------------------------------------- attributes
+# panphon's articulatory features, in its order: the attributes zero-shot phonemes are composed from
+ATTRIBUTES = ("syl", "son", "cons", "cont", "delrel", "lat", "nas", "strid", "voi", "sg", "cg", "ant", "cor",
+              "distr", "lab", "hi", "lo", "back", "round", "velaric", "tense", "long", "hitone", "hireg")
+
+
+@functools.lru_cache(maxsize=None)
+def attribute_signature(symbol: str) -> tuple[float, ...]:
+    """A symbol's articulatory attributes: +1 present, -1 absent, 0 unspecified, one per :data:`ATTRIBUTES`.
+
+    A symbol of several segments (a diphthong, an affricate) takes each attribute's
+    mean over its segments (``aɪ``: half high); a symbol without features is all 0.
+
+    Example:
+        >>> sig = dict(zip(ATTRIBUTES, attribute_signature("b")))
+        >>> sig["voi"], sig["lab"], sig["son"]
+        (1.0, 1.0, -1.0)
+    """
+    if tuple(feature_table().names) != ATTRIBUTES:
+        raise LexiconError(f"panphon's features changed ({' '.join(feature_table().names)}); speechtl expects "
+                           f"{' '.join(ATTRIBUTES)}")
+    segs = segments(symbol)
+    if not segs:
+        return (0.0,) * len(ATTRIBUTES)
+    vectors = [segment_features(s) for s in segs]
+    return tuple(sum(v[k] for v in vectors) / len(vectors) for k in range(len(ATTRIBUTES)))
