@@ -94,3 +94,17 @@ def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_pat
     else:
         assert "head composed (nearest-phone)" in text and "'h': no trained head has it" in text
     assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw"]) == 2  # no --data
+
+
+def test_with_audio_the_composed_rows_start_the_phonemes_no_old_head_has():
+    from speechtl.tasks.speech.model import start_heads
+
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=0.5))
+    source = build_acoustic_model(config, {"de": Inventory(["k", "a"])})
+    new_inv = Inventory(["k", "a", "ħ"])
+    model = build_acoustic_model(config, {"de": source.inventories["de"], "ar": new_inv})
+    start_heads(model, source, init_new=True, kept=[])
+    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv)
+    i, k = new_inv.index["ħ"], new_inv.index["k"]
+    assert torch.equal(head.weight[i], composed.weight[i])  # unseen: composed from its attributes
+    assert torch.equal(head.weight[k], source.heads.head("de").weight[source.inventories["de"].index["k"]])
