@@ -49,8 +49,7 @@ class AcousticModel(nn.Module):
             from which a head for any inventory can be composed (:mod:`speechtl.models.attributes`).
 
     Example:
-        >>> from speechtl.models.attributes import AttributeDetectors
-from speechtl.models.config import ModelConfig
+        >>> from speechtl.models.config import ModelConfig
         >>> config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1))
         >>> model = build_acoustic_model(config, {"de": Inventory(["a", "b"])})
         >>> hidden, hlens = model(torch.randn(2, 100, 80), torch.tensor([100, 60]))  # filterbanks, frames
