@@ -48,6 +48,13 @@ def test_non_latin_and_new_languages_phonemise(language, word):
     assert len(prons[word]) >= 3
 
 
+def test_plain_words_keep_their_combining_marks():
+    from speechtl.text.g2p_lexicon import is_plain_word
+
+    assert is_plain_word("नमस्ते") and is_plain_word("привет") and is_plain_word("café")
+    assert not is_plain_word("\u0301a") and not is_plain_word("a1") and not is_plain_word("USA")
+
+
 def test_scripts_without_spaces_take_words_as_given():
     # eSpeak splits 世界 into two words of its own; the word given is kept whole
     assert phonemize(["你好 世界"], "cmn")[0] == [["n", "i2", "χ", "ɑu2"], ["s.", "i.5", "tɕ", "iɛ5"]]

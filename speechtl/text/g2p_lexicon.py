@@ -6,6 +6,7 @@ isolated form first and, optionally, the forms eSpeak gives it in running speech
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,8 +56,13 @@ def add_context_variants(lexicon: Lexicon, language: str) -> Lexicon:
 
 
 def is_plain_word(word: str) -> bool:
-    """A lower-case alphabetic word of at least two letters (no digits, abbreviations or single letters)."""
-    return word.isalpha() and word == word.lower() and len(word) >= 2
+    """A lower-case word of letters of at least two characters (no digits, abbreviations or single letters).
+
+    Combining marks after the first letter belong to the word: Devanagari vowel
+    signs and virama, Arabic harakat (``str.isalpha`` alone would refuse ``नमस्ते``).
+    """
+    return (len(word) >= 2 and word[0].isalpha() and word == word.lower()
+            and all(unicodedata.category(c)[0] in "LM" for c in word))
 
 
 def frequent_words(language: str, n: int, text_file: str | Path | None = None) -> list[str]:
