@@ -84,7 +84,8 @@ def frequent_words(language: str, n: int, text_file: str | Path | None = None) -
     if text_file is None:
         if not lang.wordfreq:
             raise LanguageError(f"wordfreq has no word list for {language} ({lang.name}): set the recipe key "
-                                f"data.synth.text_files: {{{language}: FILE}} to a word list or text file")
+                                f"data.synth.text_files: {{{language}: FILE}} to a word list or text file "
+                                "(add-language --zero-shot: --text-file FILE)")
         from wordfreq import top_n_list
 
         return top_n_list(lang.wordfreq, n)
