@@ -94,7 +94,7 @@ def test_bad_input_is_named(base, es_data, tmp_path, capsys):
         add_language(base, "es", tmp_path / "missing.yaml", "finetune", tmp_path / "x", progress=False)
     with pytest.raises(RecipeError, match="unknown 'bogus'"):
         add_language(base, "es", es_data, "bogus", tmp_path / "x", progress=False)
-    with pytest.raises(LanguageError, match="unsupported language"):
+    with pytest.raises(LanguageError, match="unknown language"):
         add_language(base, "xx", es_data, "finetune", tmp_path / "x", progress=False)
     not_a_model = tmp_path / "evil.safetensors"
     not_a_model.write_bytes(b"\x80\x04not a model")

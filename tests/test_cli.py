@@ -13,7 +13,7 @@ def test_unsupported_language_error(tmp_path, capsys):
     p = tmp_path / "r.yaml"
     p.write_text(f"data:\n  root: {tmp_path}/data\n  languages: [en, xx]\n")
     assert main(["synth", str(p)]) == 2
-    assert "unsupported language 'xx'; supported:" in capsys.readouterr().err
+    assert "unknown language 'xx': eSpeak NG has no such language" in capsys.readouterr().err
 
 
 def test_help_lists_commands(capsys):

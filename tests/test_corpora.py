@@ -39,7 +39,8 @@ def test_normalize_text_can_keep_case_and_punctuation():
 
 def test_resolve_language():
     assert [resolve_language(x) for x in ("en", "English", "sv-SE", "pt_BR", "DE")] == ["en", "en", "sv", "pt", "de"]
-    assert resolve_language("Klingon") is None and resolve_language("") is None
+    assert resolve_language("Atlantean") is None and resolve_language("") is None
+    assert resolve_language("Swahili") == "sw" and resolve_language("Klingon") == "piqd"  # eSpeak NG has both
 
 
 def _train_briefly(recipe, data, tmp_path, steps=6):
@@ -139,7 +140,7 @@ def test_commonvoice_errors_name_the_problem(tmp_path):
     with pytest.raises(ManifestError, match=r"train.tsv: header lacks column\(s\) path"):
         prepare_corpus(data, progress=False)
     data.parts[0].language = "xx"
-    with pytest.raises(LanguageError, match=r"data.parts\[0\].language: unsupported language 'xx'"):
+    with pytest.raises(LanguageError, match=r"data.parts\[0\].language: unknown language 'xx'"):
         prepare_corpus(data, progress=False)
 
 

@@ -62,8 +62,10 @@ def test_unknown_phoneme_names_file_line_and_symbol(tmp_path):
     msg = str(err.value)
     assert f"{path}:2: unknown phoneme 'ʁ' in the pronunciation of 'rouge'" in msg
     assert "en head" in msg and "inventory has: " in msg
-    kept, notes = lex.restrict(INVENTORY, "en")
-    assert kept.words == ["cat"] and len(notes) == 1 and "'ʁ'" in notes[0]
+    mapped, mappings = lex.map_to(INVENTORY, "en")  # the nearest by articulatory features, reported
+    assert [(m.symbol, m.target) for m in mappings] == [("ʁ", "k"), ("u", "oʊ"), ("ʒ", "t")]  # x->k 1.0, u->ʊ+glide
+    assert mappings[0].uses == [f"{path}:2 'rouge'"]
+    assert mapped.pronunciations("rouge") == [("k", "oʊ", "t")] and mapped.pronunciations("cat") == [("k", "a", "t")]
 
 
 def test_missing_and_unreadable_files(tmp_path):

@@ -73,6 +73,8 @@ def test_missing_or_invalid_yaml_is_named(tmp_path):
         load_recipe(bad)
 
 
-def test_unsupported_language_lists_supported():
-    with pytest.raises(LanguageError, match=r"unsupported language 'xx'; supported: .*de.*en"):
+def test_unsupported_language_lists_close_matches():
+    with pytest.raises(LanguageError, match=r"unknown language 'xx': eSpeak NG has no such language"):
         get_language("xx")
+    with pytest.raises(LanguageError, match=r"close matches: .*vi \(Vietnamese"):
+        get_language("vn")

@@ -138,7 +138,14 @@ def test_bad_requests_get_clear_errors(recognizer, unseen, tmp_path):
     lexicon = tmp_path / "lex.txt"
     lexicon.write_text("casa k a s a\nrojo ʁ o x o\n", encoding="utf-8")
     with pytest.raises(LexiconError, match=f"{lexicon}:2: unknown phoneme 'ʁ' in the pronunciation of 'rojo'"):
-        recognizer.transcribe(np.zeros(16000, np.float32), "es", lexicon=lexicon, sample_rate=16000)
+        recognizer.prepare("es", lexicon, strict=True)
+    prepared = recognizer.prepare("es", lexicon)  # not strict: mapped to the head's nearest, and said so
+    assert any("'ʁ' -> " in note and f"{lexicon}:2 'rojo'" in note for note in prepared.notes)
+    assert set(prepared.lexicon.symbols()) <= set(recognizer.model.inventories["es"].phonemes)
+    arpabet_lexicon = tmp_path / "arpabet.txt"
+    arpabet_lexicon.write_text("casa K AA1 S AH0\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"(?s)arpabet.txt:1: phoneme 'K' .*no articulatory features.*--phoneset arpabet"):
+        recognizer.prepare("es", arpabet_lexicon)
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros(0, np.float32), 16000)
     with pytest.raises(AudioError, match="empty"):
@@ -172,7 +179,17 @@ def test_lexicon_check_cli_against_the_model(es_model, tmp_path, capsys):
     assert "1 repeated lines ignored" in capsys.readouterr().out
     bad = tmp_path / "bad.txt"
     bad.write_text("casa k a s a\nrouge ʁ u ʒ\n", encoding="utf-8")
-    assert main(["lexicon", "check", str(bad), "--model", str(es_model), "--lang", "es"]) == 2
+    assert main(["lexicon", "check", str(bad), "--model", str(es_model), "--lang", "es"]) == 0
+    out = capsys.readouterr().out
+    assert f"mapped 'ʁ' -> " in out and f"{bad}:2 'rouge'" in out and "--strict refuses" in out
+    assert main(["lexicon", "check", str(bad), "--model", str(es_model), "--lang", "es", "--strict"]) == 2
     assert f"{bad}:2: unknown phoneme 'ʁ'" in capsys.readouterr().err
+    arpabet = tmp_path / "arpabet.txt"
+    arpabet.write_text("casa K AA1 S AH0\n", encoding="utf-8")
+    assert main(["lexicon", "check", str(arpabet), "--model", str(es_model), "--lang", "es"]) == 2
+    assert "looks like ARPAbet, not eSpeak IPA: pass --phoneset arpabet" in capsys.readouterr().err
+    assert main(["lexicon", "check", str(arpabet), "--model", str(es_model), "--lang", "es",
+                 "--phoneset", "arpabet"]) == 0
+    assert "casa" not in capsys.readouterr().err
     assert main(["lexicon", "check", str(good), "--model", str(es_model), "--lang", "de"]) == 2
     assert "no head for language 'de'" in capsys.readouterr().err

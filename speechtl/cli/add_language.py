@@ -11,8 +11,16 @@ def add_parser(sub) -> None:
     p = command(sub, "add-language", "add a language head to a trained model; report what the old languages forget")
     add_model_arg(p, help="the trained multilingual base model (file, checkpoint or experiment directory)")
     p.add_argument("--lang", required=True, help="code of the new language")
-    p.add_argument("--data", required=True,
-                   help="a recipe whose data section holds the language, or a Lhotse manifest of its training audio")
+    p.add_argument("--data",
+                   help="a recipe whose data section holds the language, or a Lhotse manifest of its training audio "
+                        "(required unless --zero-shot)")
+    p.add_argument("--zero-shot", action="store_true",
+                   help="no audio: compose the head from the language's phoneme inventory (articulatory attributes "
+                        "when the model has them, else nearest trained phonemes) and write the model to -o")
+    p.add_argument("--lexicon", help="--zero-shot: take the inventory from this lexicon "
+                                     "(default: eSpeak NG's pronunciations of the language's frequent words)")
+    p.add_argument("--text-file", help="--zero-shot: frequent words from this word list or text file "
+                                       "(for languages wordfreq lacks)")
     p.add_argument("--test-data", help="with a manifest as --data: a Lhotse manifest of its test audio")
     p.add_argument("--strategy", choices=STRATEGIES, default="conservative",
                    help="scratch: a new model on the new data alone; finetune: the whole encoder adapts; "
@@ -30,7 +38,20 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from speechtl.workflows.add_language import add_language
+    from speechtl.errors import RecipeError
+    from speechtl.workflows.add_language import add_language, zero_shot_language
+
+    if args.zero_shot:
+        result = zero_shot_language(args.model, args.lang, args.output or f"exp/add-{args.lang}-zero-shot",
+                                    args.lexicon, args.text_file, replace_head=args.replace_head)
+        for phoneme, source in result["mapped"].items():
+            print(f"  {phoneme!r}: no trained head has it; starts from {source!r}'s row")
+        print(f"{args.lang}: head composed ({result['method']}) over {len(result['inventory'])} phonemes from "
+              f"{result['words']} words: {' '.join(result['inventory'])}")
+        print(f"model written to {result['model']}.safetensors")
+        return 0
+    if not args.data:
+        raise RecipeError("add-language: --data is required (or --zero-shot for a head without audio)")
 
     result = add_language(args.model, args.lang, args.data, args.strategy, args.output, args.test_data,
                           args.minutes, args.freeze_blocks, training_overrides(args), replace_head=args.replace_head,

@@ -23,6 +23,7 @@ def add_parser(sub) -> None:
     m.add_argument("user", nargs="+", help="user lexicon(s); later files win over earlier ones")
     m.add_argument("--lang", help="merge over this language's shipped lexicon")
     m.add_argument("--base-lexicon", help="merge over this lexicon file instead of a shipped one")
+    _add_phoneset_arg(m, "the user lexicons' phone set; the merged lexicon is written in IPA")
     add_output_arg(m, "lexicon file to write", required=True)
     m.set_defaults(func=run_merge)
 
@@ -30,7 +31,18 @@ def add_parser(sub) -> None:
     c.add_argument("lexicon", help="lexicon file")
     add_model_arg(c)
     c.add_argument("--lang", required=True, help="the language head to check against")
+    _add_phoneset_arg(c, "the lexicon's phone set")
+    c.add_argument("--strict", action="store_true",
+                   help="refuse phonemes the head lacks instead of mapping them to the nearest by features")
     c.set_defaults(func=run_check)
+
+
+def _add_phoneset_arg(p, help: str) -> None:
+    from speechtl.text.phonesets import PHONESETS
+
+    p.add_argument("--phoneset", choices=PHONESETS, default="espeak",
+                   help=f"{help}: eSpeak NG's IPA as the models write it, IPA from another source "
+                        "(stress marks and tie bars dropped), X-SAMPA or ARPAbet (converted to IPA)")
 
 
 def run_build(args) -> int:
@@ -59,7 +71,7 @@ def run_merge(args) -> int:
         raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base-lexicon FILE")
     merged = Lexicon.read(args.base_lexicon) if args.base_lexicon else shipped_lexicon(args.lang)
     for path in args.user:
-        merged = merged.merge(Lexicon.read(path))
+        merged = merged.merge(Lexicon.read(path, args.phoneset))
     merged.write(args.output)
     print(f"{args.output}: {len(merged)} words")
     return 0
@@ -71,8 +83,17 @@ def run_check(args) -> int:
 
     model = load_model(args.model)
     model.heads.head(args.lang)  # LanguageError when the model has no such head
-    lexicon = Lexicon.read(args.lexicon)
-    lexicon.validate(model.inventories[args.lang], args.lang)
+    lexicon = Lexicon.read(args.lexicon, args.phoneset)
+    inventory = model.inventories[args.lang]
     note = f" ({lexicon.duplicates} repeated lines ignored)" if lexicon.duplicates else ""
-    print(f"{args.lexicon}: {len(lexicon)} words, all phonemes known to the {args.lang} head{note}")
+    if args.strict:
+        lexicon.validate(inventory, args.lang)
+        print(f"{args.lexicon}: {len(lexicon)} words, all phonemes known to the {args.lang} head{note}")
+        return 0
+    _, mappings = lexicon.map_to(inventory, args.lang)
+    for mapping in mappings:
+        print(f"  mapped {mapping.describe()}")
+    mapped = f"{len(mappings)} phonemes the {args.lang} head lacks mapped to the nearest by articulatory features " \
+             "(listed above; --strict refuses them)" if mappings else f"all phonemes known to the {args.lang} head"
+    print(f"{args.lexicon}: {len(lexicon)} words, {mapped}{note}")
     return 0

@@ -47,6 +47,7 @@ class SynthConfig:
     sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate
     seed: int = 0  # everything is a deterministic function of this seed
     words: list[str] = field(default_factory=list)  # fixed vocabulary for every split (then only voices differ); [] = wordfreq's
+    text_files: dict[str, str] = field(default_factory=dict)  # language -> word list or text file (UTF-8, words split by spaces); needed where wordfreq has no list, wins where it has one
     voices: list[str] = field(default_factory=list)  # eSpeak base voices crossed with the variants (e.g. en-us, en-gb-scotland); [] = the language's own
 
     def validate(self) -> None:

@@ -10,6 +10,7 @@ another language's rules or as a different number of words (G2P returns
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,25 +26,33 @@ log = logging.getLogger(__name__)
 Lexicon = Mapping[str, Sequence[str]]
 _BATCH = 500  # texts per phonemizer call
 
-_NAMES = {lang.name.lower(): code for code, lang in LANGUAGES.items()}
+@functools.lru_cache(maxsize=1)
+def _names() -> dict[str, str]:
+    """English names (eSpeak's, with and without the region in brackets) -> code; short codes first."""
+    names: dict[str, str] = {}
+    for code, lang in LANGUAGES.items():
+        names.setdefault(lang.name.lower(), code)
+    for code, lang in LANGUAGES.items():
+        names.setdefault(lang.name.split(" (")[0].strip().lower(), code)
+    return names
 
 
 def resolve_language(name: str | None) -> str | None:
     """The supported language code for a manifest's language field, or ``None``.
 
     Accepts a code (``de``), a regional code as Common Voice writes it
-    (``sv-SE``, ``pt_BR``) or an English name as Lhotse recipes write it
-    (``English``).
+    (``sv-SE``, ``pt_BR``: the base language when eSpeak NG has it, else the
+    regional one) or an English name as Lhotse recipes write it (``English``).
     """
     if not name:
         return None
-    key = name.strip().replace("_", "-")
-    if key.lower() in LANGUAGES:
-        return key.lower()
-    base = key.split("-")[0].lower()
+    key = name.strip().replace("_", "-").lower()
+    base = key.split("-")[0]
     if base in LANGUAGES:
         return base
-    return _NAMES.get(key.lower())
+    if key in LANGUAGES:
+        return key
+    return _names().get(key)
 
 
 @dataclass

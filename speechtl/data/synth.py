@@ -72,16 +72,17 @@ def _rng(seed: int, *keys: str) -> np.random.Generator:
     return np.random.default_rng([seed] + [zlib.crc32(k.encode()) for k in keys])
 
 
-def build_vocabulary(language: str, size: int) -> dict[str, list[str]]:
+def build_vocabulary(language: str, size: int, text_file: str | None = None) -> dict[str, list[str]]:
     """The ``size`` most frequent words eSpeak pronounces natively, with pronunciations.
 
     Words must be alphabetic, lower-case and at least two letters long; words
-    eSpeak reads with another language's rules (loanwords) are skipped.
+    eSpeak reads with another language's rules (loanwords) are skipped. They come
+    from wordfreq, or from ``text_file`` (``data.synth.text_files``) when given.
 
     Returns:
         word -> phonemes, in frequency order.
     """
-    lexicon = frequent_lexicon(language, size)
+    lexicon = frequent_lexicon(language, size, text_file=text_file)
     if len(lexicon) < size:
         raise ValueError(f"only {len(lexicon)} usable {language} words (asked for {size})")
     return {word: list(pron) for word, pron in lexicon.items()}
@@ -173,7 +174,7 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
     ctypes.CDLL(None).srand(zlib.crc32(f"{cfg.seed}-{language}".encode()))
     engine = Espeak.instance()
     lang = get_language(language)
-    vocab = fixed_vocabulary(language, cfg.words) if cfg.words else build_vocabulary(language, cfg.vocabulary)
+    vocab = fixed_vocabulary(language, cfg.words) if cfg.words else build_vocabulary(language, cfg.vocabulary, cfg.text_files.get(language))
     words = split_words(list(vocab), cfg, language)
     voices = split_voices(variants, cfg.seed)
     counts = utterance_counts(cfg, language)
@@ -228,6 +229,9 @@ def language_fingerprint(cfg: SynthConfig, language: str) -> str:
     for key, unset in (("words", []), ("voices", []), ("warp", [1.0, 1.0])):
         if settings[key] == unset:  # fingerprints of corpora made before these settings existed hold
             settings.pop(key)
+    settings.pop("text_files", None)
+    if language in cfg.text_files:  # only this language's text matters, by content
+        settings["text_file"] = hashlib.sha256(Path(cfg.text_files[language]).read_bytes()).hexdigest()
     settings["counts"] = utterance_counts(cfg, language)
     key = json.dumps({"language": language, "synth": settings}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -282,6 +286,19 @@ def _store_language(root: Path, language: str, cfg: SynthConfig, result: dict) -
     return status
 
 
+def _check_text_source(cfg: SynthConfig, language: str) -> None:
+    """Raises LanguageError (naming the recipe key) when ``language`` has no words to speak."""
+    from speechtl.errors import LanguageError
+
+    lang = get_language(language)
+    if language in cfg.text_files:
+        if not Path(cfg.text_files[language]).is_file():
+            raise LanguageError(f"data.synth.text_files.{language}: no such file {cfg.text_files[language]!r}")
+    elif not (cfg.words or lang.wordfreq):
+        raise LanguageError(f"wordfreq has no word list for {language} ({lang.name}): set the recipe key "
+                            f"data.synth.text_files: {{{language}: FILE}} to a word list or text file")
+
+
 def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """Make the recipe's languages of the synthetic corpus under ``cfg.root``.
 
@@ -296,7 +313,7 @@ def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> 
     from tqdm import tqdm
 
     for code in cfg.languages:
-        get_language(code)  # fail fast on an unsupported code
+        _check_text_source(cfg.synth, code)  # fail fast on an unknown code or a language without text
     root = Path(cfg.root)
     root.mkdir(parents=True, exist_ok=True)
     missing = [code for code in cfg.languages if not language_is_ready(cfg.synth, root, code)]

@@ -98,7 +98,7 @@ def evaluate_per(model: AcousticModel, utterances: list[Utterance], device: str 
 
 def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config: DecodeConfig | None = None,
                      word_boundary: str | None = None, nbest: int = 1) -> dict[str, LexiconDecoder]:
-    """One decoder per language the model has a head for; pronunciations a head cannot spell are left out.
+    """One decoder per language the model has a head for; phonemes a head lacks are mapped to its nearest.
 
     ``nbest`` > 1 gives each hypothesis a confidence margin (see :class:`LexiconDecoder`).
     """
@@ -106,9 +106,10 @@ def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config:
     for lang, lexicon in sorted(lexicons.items()):
         if lang not in model.inventories:
             continue
-        lexicon, dropped = lexicon.restrict(model.inventories[lang], lang)
-        if dropped:
-            log.warning("%s: %d pronunciations use symbols the model lacks; left out", lang, len(dropped))
+        lexicon, mappings = lexicon.map_to(model.inventories[lang], lang)
+        if mappings:
+            log.warning("%s: %d phonemes the model lacks mapped to the nearest by articulatory features: %s", lang,
+                        len(mappings), ", ".join(f"{m.symbol}->{m.target or '(dropped)'}" for m in mappings))
         decoders[lang] = LexiconDecoder(model.inventories[lang].tokens, lexicon, config, word_boundary, nbest)
     return decoders
 

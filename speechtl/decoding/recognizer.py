@@ -172,21 +172,25 @@ class Recognizer:
 
     # ------------------------------------------------------------ lexicons
     def prepare(self, language: str | None = None, lexicon: str | Path | Lexicon | None = None,
-                words: Iterable[str] | None = None, shipped: bool = False) -> PreparedLexicon:
+                words: Iterable[str] | None = None, shipped: bool = False, strict: bool = False
+                ) -> PreparedLexicon:
         """Build (or reuse) the decoder for a language and word set.
 
         Args:
-            lexicon: a lexicon file or object; its pronunciations must use the head's phonemes
-                (:class:`~speechtl.errors.LexiconError` names the line and symbol otherwise).
+            lexicon: a lexicon file or object (IPA); a phoneme the head lacks is mapped to the
+                head's nearest by articulatory features, each mapping named in ``notes``
+                (see :meth:`~speechtl.text.lexicon.Lexicon.map_to`).
             words: words to recognise; those without a pronunciation in ``lexicon`` get one from
                 G2P (words G2P cannot pronounce natively, or whose phonemes the head lacks, are
                 left out and named in ``notes``).
             shipped: also include the language's shipped lexicon (``lexicon``/``words`` win).
                 With neither ``lexicon`` nor ``words`` the shipped lexicon is used alone.
+            strict: refuse a user lexicon phoneme the head lacks instead of mapping it
+                (:class:`~speechtl.errors.LexiconError` names the line and symbol).
         """
         language = self.language(language)
         words = None if words is None else list(dict.fromkeys(nfc(w) for w in words))
-        key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped)
+        key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped, strict)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key][0]
@@ -195,24 +199,26 @@ class Recognizer:
         user = Lexicon()
         if lexicon is not None:
             user = lexicon if isinstance(lexicon, Lexicon) else Lexicon.read(lexicon)
-            user.validate(inventory, language)
+            if strict:
+                user.validate(inventory, language)
+            user, mappings = user.map_to(inventory, language)
+            notes += [f"{language} lexicon: phoneme {m.describe()}" for m in mappings]
         if words is not None:
             missing = [w for w in words if w not in user]
             if lexicon is not None:
                 user = user.subset(words)  # a word list restricts the lexicon to those words
             guessed, unpronounceable = g2p_lexicon(missing, language)
-            unknown = {w: s for w, _, s in guessed.unknown_symbols(inventory)}
-            guessed, _ = guessed.restrict(inventory, language)  # variants the head cannot spell go quietly
-            notes += [f"{w!r}: g2p({language}) gives it phoneme {unknown[w]!r}, which the model's {language} "
-                      "head cannot output; left out" for w in unknown if w not in guessed]
+            guessed, mappings = guessed.map_to(inventory, language)
+            notes += [f"g2p({language}): phoneme {m.describe()}" for m in mappings]
             notes += [f"g2p({language}) cannot pronounce {w!r} with {language} rules; left out"
                       for w in unpronounceable]
             user = user.merge(guessed)
         if shipped or (lexicon is None and words is None):
-            base, dropped = shipped_lexicon(language).restrict(inventory, language)
-            if dropped:
-                notes.append(f"{len(dropped)} shipped {language} pronunciations use phonemes the model lacks; "
-                             "left out")
+            base, mappings = shipped_lexicon(language).map_to(inventory, language)
+            if mappings:
+                notes.append(f"shipped {language} lexicon: {len(mappings)} phonemes the model's head lacks mapped to "
+                             "the nearest by articulatory features: " + ", ".join(
+                                 f"{m.symbol}->{m.target or '(dropped)'}" for m in mappings))
             user = base.merge(user)
         for note in notes:
             log.warning(note)

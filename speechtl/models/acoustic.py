@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
+from speechtl.models.attributes import AttributeDetectors
 from speechtl.models.config import ModelConfig
 from speechtl.models.encoders import build_encoder
 from speechtl.models.frontends import FRONTENDS
@@ -44,6 +45,8 @@ class AcousticModel(nn.Module):
             and ``subsampling``.
         heads: one output layer per language.
         config: the sections the parts were built from (saved beside the weights).
+        attributes: articulatory attribute detectors beside the heads (``model.attributes`` > 0),
+            from which a head for any inventory can be composed (:mod:`speechtl.models.attributes`).
 
     Example:
         >>> from speechtl.models.config import ModelConfig
@@ -57,12 +60,13 @@ class AcousticModel(nn.Module):
     """
 
     def __init__(self, frontend: nn.Module, encoder: nn.Module, heads: LanguageHeads,
-                 config: AcousticModelConfig) -> None:
+                 config: AcousticModelConfig, attributes: AttributeDetectors | None = None) -> None:
         super().__init__()
         self.frontend = frontend
         self.encoder = encoder
         self.heads = heads
         self.config = config
+        self.attributes = attributes  # articulatory attribute detectors (zero-shot phonemes), or None
         # serialized SentencePiece model per language when the heads output subwords
         self.unit_models: dict[str, bytes] = {}
 
@@ -117,4 +121,5 @@ def build_acoustic_model(config: AcousticModelConfig, inventories: dict[str, Inv
     """Front end, encoder and heads built from ``config`` and joined into one model."""
     frontend = FRONTENDS.get("fbank")(config.features, config.specaugment)
     encoder = build_encoder(frontend.out_dim, config.model)
-    return AcousticModel(frontend, encoder, LanguageHeads(encoder.out_dim, inventories), config)
+    attributes = AttributeDetectors(encoder.out_dim) if config.model.attributes > 0 else None
+    return AcousticModel(frontend, encoder, LanguageHeads(encoder.out_dim, inventories), config, attributes)

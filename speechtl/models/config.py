@@ -20,6 +20,7 @@ class ModelConfig:
     kernel_size: int = ranged(15, "[1, inf)")  # depthwise conv kernel (conformer) / tdnn kernel
     subsampling: int = ranged(4, "[1, 4]")  # time reduction of the conv front end: 1, 2 or 4
     dropout: float = ranged(0.1, "[0, 1)")
+    attributes: float = ranged(0.0, "[0, inf)")  # weight of the articulatory-attribute CTC term; > 0 adds attribute detectors (zero-shot phonemes)
 
     def validate(self) -> None:
         if self.subsampling not in (1, 2, 4):

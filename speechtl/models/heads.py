@@ -51,6 +51,14 @@ class LanguageHeads(nn.Module):
         self.inventories[language] = inventory
         return head
 
+    def put(self, language: str, inventory: Inventory, head: nn.Linear) -> None:
+        """Install a head built elsewhere (a composed zero-shot head), replacing any of that language."""
+        if head.in_features != self.in_dim or head.out_features != len(inventory):
+            raise ValueError(f"{language}: head {head.in_features}x{head.out_features} does not fit "
+                             f"{self.in_dim}x{len(inventory)}")
+        self.heads[language] = head
+        self.inventories[language] = inventory
+
     def head(self, language: str) -> nn.Linear:
         if language not in self.heads:
             raise LanguageError(

@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 
-from speechtl.text.languages import get_language
+from speechtl.text.languages import configure_espeak, get_language
 
 WORD_BOUNDARY = "|"
 _FLAG = re.compile(r"\([a-z\-]+\)")
@@ -22,18 +22,9 @@ _LOG = logging.getLogger("speechtl.g2p.phonemizer")
 _LOG.setLevel(logging.ERROR)
 
 
-@functools.lru_cache(maxsize=1)
-def _configure_espeak() -> None:
-    import espeakng_loader
-    from phonemizer.backend.espeak.wrapper import EspeakWrapper
-
-    EspeakWrapper.set_library(espeakng_loader.get_library_path())
-    EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
-
-
 @functools.lru_cache(maxsize=None)
 def _backend(language: str):
-    _configure_espeak()
+    configure_espeak()
     from phonemizer.backend import EspeakBackend
 
     return EspeakBackend(
@@ -60,6 +51,8 @@ def phonemize(texts: list[str], language: str) -> list[list[list[str]] | None]:
     """
     from phonemizer.separator import Separator
 
+    if not get_language(language).spaces:
+        return _phonemize_unspaced(texts, language)
     sep = Separator(phone=" ", word=f" {WORD_BOUNDARY} ", syllable=None)
     raw = _backend(language).phonemize(list(texts), separator=sep, strip=True, njobs=1)
     out: list[list[list[str]] | None] = []
@@ -71,6 +64,32 @@ def phonemize(texts: list[str], language: str) -> list[list[list[str]] | None]:
         words = [w for w in words if w]
         out.append(words if len(words) == len(text.split()) else None)
     return out
+
+
+def _phonemize_unspaced(texts: list[str], language: str) -> list[list[list[str]] | None]:
+    """:func:`phonemize` for a script without spaces: each given word on its own.
+
+    eSpeak segments such text itself (``世界`` may come back as two words); the
+    words speechtl keeps are those given (wordfreq's, or a user's segmented
+    text), so eSpeak's splits inside one word are joined.
+    """
+    words = sorted({w for text in texts for w in text.split()})
+    prons = {w: p for w, p in zip(words, phonemize_words(words, language))}
+    out: list[list[list[str]] | None] = []
+    for text in texts:
+        got = [prons[w] for w in text.split()]
+        out.append(None if not got or any(p is None for p in got) else got)
+    return out
+
+
+def phonemize_words(words: list[str], language: str) -> list[list[str] | None]:
+    """One phoneme list per word, eSpeak's word splits inside it joined; ``None`` for a foreign word."""
+    from phonemizer.separator import Separator
+
+    sep = Separator(phone=" ", word=f" {WORD_BOUNDARY} ", syllable=None)
+    raw = _backend(language).phonemize(list(words), separator=sep, strip=True, njobs=1) if words else []
+    return [None if _FLAG.search(line) or not line.replace(WORD_BOUNDARY, " ").split()
+            else line.replace(WORD_BOUNDARY, " ").split() for line in raw]
 
 
 def pronounce(words: list[str], language: str) -> dict[str, list[str]]:

@@ -6,12 +6,14 @@ isolated form first and, optionally, the forms eSpeak gives it in running speech
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 from speechtl.errors import LexiconError
 from speechtl.text.inventory import Inventory
-from speechtl.text.lexicon import Lexicon
+from speechtl.text.lexicon import Lexicon, read_lines
+from speechtl.text.normalize import normalize_text, unsegmented
 
 
 def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tuple[Lexicon, list[str]]:
@@ -54,12 +56,55 @@ def add_context_variants(lexicon: Lexicon, language: str) -> Lexicon:
 
 
 def is_plain_word(word: str) -> bool:
-    """A lower-case alphabetic word of at least two letters (no digits, abbreviations or single letters)."""
-    return word.isalpha() and word == word.lower() and len(word) >= 2
+    """A lower-case word of letters of at least two characters (no digits, abbreviations or single letters).
+
+    Combining marks after the first letter belong to the word: Devanagari vowel
+    signs and virama, Arabic harakat (``str.isalpha`` alone would refuse ``नमस्ते``).
+    """
+    return (len(word) >= 2 and word[0].isalpha() and word == word.lower()
+            and all(unicodedata.category(c)[0] in "LM" for c in word))
+
+
+def frequent_words(language: str, n: int, text_file: str | Path | None = None) -> list[str]:
+    """The ``n`` most frequent words of a language: from ``text_file`` when given, else wordfreq's list.
+
+    A text file (a word list is one) is read as UTF-8, each line normalised
+    (:func:`~speechtl.text.normalize.normalize_text`) and split at spaces; words
+    come most frequent first, ties in order of first appearance.
+
+    Raises:
+        LanguageError: wordfreq has no list for the language and no file is given (the
+            message names the recipe key), or the file's script has no spaces and a line is
+            not segmented into words.
+    """
+    from speechtl.errors import LanguageError
+    from speechtl.text.languages import get_language
+
+    lang = get_language(language)
+    if text_file is None:
+        if not lang.wordfreq:
+            raise LanguageError(f"wordfreq has no word list for {language} ({lang.name}): set the recipe key "
+                                f"data.synth.text_files: {{{language}: FILE}} to a word list or text file "
+                                "(add-language --zero-shot: --text-file FILE)")
+        from wordfreq import top_n_list
+
+        return top_n_list(lang.wordfreq, n)
+    counts: dict[str, int] = {}
+    for number, line, problem in read_lines(text_file):
+        if line is None:
+            raise LanguageError(problem)
+        text = normalize_text(line)
+        if not lang.spaces and unsegmented(text):
+            raise LanguageError(f"{text_file}:{number}: {lang.name} is written without spaces and speechtl has no "
+                                f"word segmenter: give the text segmented into words by spaces ({text[:30]!r}...)")
+        for word in text.split():
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(counts, key=lambda w: -counts[w])[:n]  # sorted is stable: ties keep first appearance
 
 
 def frequent_lexicon(language: str, size: int, exclude: Iterable[str] = (), inventory: Inventory | None = None,
-                     candidates: int | None = None, context: bool = False) -> Lexicon:
+                     candidates: int | None = None, context: bool = False, text_file: str | Path | None = None
+                     ) -> Lexicon:
     """The ``size`` most frequent plain words (wordfreq) that eSpeak pronounces natively, with G2P pronunciations.
 
     Args:
@@ -67,16 +112,14 @@ def frequent_lexicon(language: str, size: int, exclude: Iterable[str] = (), inve
         inventory: also leave out words with a pronunciation that uses a symbol outside it.
         candidates: how many of wordfreq's top words to consider (default ``max(4 * size, 5000)``).
         context: add in-context pronunciations (see :func:`g2p_lexicon`).
+        text_file: take the words from this word list or text file instead of wordfreq
+            (see :func:`frequent_words`).
 
     Returns:
         At most ``size`` words in frequency order (fewer only when the candidates run out).
     """
-    from wordfreq import top_n_list
-
-    from speechtl.text.languages import get_language
-
     skip = set(exclude)
-    pool = [w for w in top_n_list(get_language(language).wordfreq, candidates or max(4 * size, 5000))
+    pool = [w for w in frequent_words(language, candidates or max(4 * size, 5000), text_file)
             if is_plain_word(w) and w not in skip]
     lex = Lexicon()
     for start in range(0, len(pool), 1000):

@@ -143,13 +143,16 @@ class Lexicon:
         return cls._parse(((i, line, "") for i, line in enumerate(lines, start=1)), source)
 
     @classmethod
-    def read(cls, path: str | Path) -> "Lexicon":
-        """Read a lexicon file.
+    def read(cls, path: str | Path, phoneset: str = "espeak") -> "Lexicon":
+        """Read a lexicon file whose pronunciations are in ``phoneset`` (``espeak``, ``ipa``, ``xsampa``, ``arpabet``).
+
+        Pronunciations come back in IPA (see :mod:`speechtl.text.phonesets`).
 
         Raises:
-            LexiconError: the file is missing, or lines are malformed (all named).
+            LexiconError: the file is missing, lines are malformed, or symbols are not of
+                ``phoneset`` (all named, with the phone set the file looks like).
         """
-        return cls._parse(read_lines(path), str(path))
+        return cls._parse(read_lines(path), str(path)).to_ipa(phoneset)
 
     @classmethod
     def _parse(cls, lines: Iterable[tuple[int, str | None, str]], source: str) -> "Lexicon":
@@ -259,19 +262,71 @@ class Lexicon:
         hint = f"the model's {language + ' ' if language else ''}inventory has: {' '.join(inventory.phonemes)}"
         _raise_problems(files.pop() if len(files) == 1 else "lexicon", problems, hint)
 
-    def restrict(self, inventory: Inventory, language: str = "") -> tuple["Lexicon", list[str]]:
-        """Drop pronunciations the inventory cannot spell.
+    # ------------------------------------------------------- phone sets
+    def to_ipa(self, phoneset: str = "espeak") -> "Lexicon":
+        """This lexicon with every pronunciation converted from ``phoneset`` to IPA.
+
+        Raises:
+            LexiconError: naming ``FILE:LINE`` and the symbol for each pronunciation with a
+                symbol that is not of ``phoneset`` (and the phone set the lexicon looks like).
+        """
+        from speechtl.text.phonesets import NAMES, convert_pronunciation, looks_like, to_ipa
+
+        if to_ipa("a", phoneset) == "a" and phoneset == "espeak":  # an unknown phone set name fails here
+            return self
+        out, problems = Lexicon(), []
+        for word, pron in self.items():
+            converted = convert_pronunciation(pron, phoneset)
+            if isinstance(converted, str):
+                problems.append(f"{self.origin(word, pron)}: {converted!r} in the pronunciation of {word!r} "
+                                f"is not {NAMES[phoneset]}")
+                continue
+            out.add(word, converted, self.origin(word, pron))
+        if problems:
+            guess = looks_like(self.symbols()) or "espeak"
+            problems.append(_phoneset_hint(guess, phoneset))
+        _raise_problems("lexicon", problems)
+        out.duplicates += self.duplicates
+        return out
+
+    def map_to(self, inventory: Inventory, language: str = "") -> tuple["Lexicon", list]:
+        """Map every symbol the inventory lacks to its nearest symbol by articulatory features.
 
         Returns:
-            The remaining lexicon, and one message per dropped pronunciation.
+            The mapped lexicon (spelled with the inventory's symbols only) and one
+            :class:`~speechtl.text.phonesets.PhoneMapping` per symbol mapped, to report.
+
+        Raises:
+            LexiconError: a symbol has no articulatory features (not IPA), named with its
+                line, and the phone set flag to use when the lexicon looks like another.
         """
-        bad = {(w, p): s for w, p, s in self.unknown_symbols(inventory)}
+        from speechtl.text.phonesets import looks_like, plan_mapping, same_symbol
+
+        phonemes = inventory.phonemes
+        uses: dict[str, list[str]] = {}
+        for word, pron in self.items():
+            for symbol in dict.fromkeys(pron):
+                if symbol in RESERVED or same_symbol(symbol, phonemes) != symbol:
+                    uses.setdefault(symbol, []).append(f"{self.origin(word, pron)} {word!r}")
+        plan = plan_mapping(uses, phonemes)
+        unmappable = [m for m in plan.values() if m.target is None]
+        if unmappable:
+            head = f"the model's {language} head" if language else "the model"
+            problems = [f"{m.uses[0].rsplit(' ', 1)[0]}: phoneme {m.symbol!r} in the pronunciation of "
+                        f"{m.uses[0].rsplit(' ', 1)[1]} is not in {head} and has no articulatory features "
+                        "(not an IPA symbol)" for m in unmappable]
+            guess = looks_like(self.symbols())
+            if guess:
+                problems.append(_phoneset_hint(guess, "espeak"))
+            _raise_problems("lexicon", problems)
+        rename = {s: same_symbol(s, phonemes) for s in uses if s not in plan}
+        rename.update({s: m.target for s, m in plan.items()})
         out = Lexicon()
         for word, pron in self.items():
-            if (word, pron) not in bad:
-                out.add(word, pron, self.origin(word, pron))
-        notes = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}; left out" for (w, p), s in bad.items()]
-        return out, notes
+            mapped = [rename.get(p, p) for p in pron]
+            out.add(word, [p for p in mapped if p] or mapped, self.origin(word, pron))
+        out.duplicates += self.duplicates
+        return out, list(plan.values())
 
     # -------------------------------------------------------------- output
     def lines(self) -> Iterator[str]:
@@ -281,6 +336,15 @@ class Lexicon:
     def write(self, path: str | Path) -> None:
         """Write the lexicon (atomically: a temporary file renamed into place)."""
         _write_atomic(Path(path), "".join(self.lines()))
+
+
+def _phoneset_hint(guess: str, given: str) -> str:
+    from speechtl.text.phonesets import NAMES
+
+    if guess == given:
+        return f"(read as {NAMES[given]}: check those symbols)"
+    flag = "leave out --phoneset (eSpeak's IPA is the default)" if guess == "espeak" else f"pass --phoneset {guess}"
+    return f"the lexicon looks like {NAMES[guess]}, not {NAMES[given]}: {flag}"
 
 
 def _unknown_message(word: str, symbol: str, language: str) -> str:

@@ -6,6 +6,15 @@ rate want ``hello world``. Unicode is put in NFC form (one code point for
 apostrophe or hyphen between two letters ("don't", "l'homme", "e-mail"), and
 whitespace is collapsed. Digits stay: eSpeak reads them in the transcript's
 language, and a number it reads as several words is reported by G2P.
+
+The same rules hold for every script (Latin, Cyrillic, Greek, Arabic,
+Devanagari, Han, Hangul, ...): letters and combining marks are kept as they are,
+so diacritics (``é``, Devanagari vowel signs, Arabic harakat) stay part of the
+word in their NFC form and are never stripped; each script's punctuation
+(Arabic ``،`` ``؟``, Devanagari danda ``।``, CJK ``。`` ``、``) is punctuation
+like any other and becomes a space. Scripts that write no spaces between words
+are not segmented here: :func:`unsegmented` tells a caller that a text needs
+words split by spaces first.
 """
 
 from __future__ import annotations
@@ -65,3 +74,19 @@ def normalize_text(text: str, lowercase: bool = True, remove_punctuation: bool =
                 chars.append(ch)
         text = "".join(chars)
     return " ".join(text.split())
+
+
+UNSEGMENTED_CHARS = 12  # a run of this many letters without a space is taken as unsegmented text
+
+
+def unsegmented(text: str, max_chars: int = UNSEGMENTED_CHARS) -> bool:
+    """Whether ``text`` holds a run of more than ``max_chars`` characters without a space.
+
+    For languages whose script writes no spaces (Chinese, Japanese, Thai...):
+    speechtl has no word segmenter, so such a run is a whole sentence, not a word.
+
+    Example:
+        >>> unsegmented("我们 中国"), unsegmented("我们是中国人我们是中国人我们")
+        (False, True)
+    """
+    return any(len(word) > max_chars for word in text.split())

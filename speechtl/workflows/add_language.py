@@ -214,3 +214,44 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     (exp / "forgetting.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     log.info("forgetting report written to %s", exp / "forgetting.json")
     return AddLanguageResult(exp, report)
+
+
+def zero_shot_language(base_path: str | Path, language: str, output: str | Path, lexicon: str | Path | None = None,
+                       text_file: str | Path | None = None, words: int = 2000, replace_head: bool = False
+                       ) -> dict:
+    """Add a head for ``language`` composed from its phoneme inventory alone, with no audio of it.
+
+    The inventory is the phonemes of ``lexicon`` (any phone set already converted), or
+    those eSpeak NG gives the language's ``words`` most frequent words (wordfreq's, or
+    ``text_file``'s). With attribute detectors in the base (``model.attributes`` > 0)
+    each phoneme's row is composed from its articulatory attributes; without, it is
+    copied from the nearest phoneme any trained head has (named in the result).
+
+    Returns:
+        ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "mapped": {...}}``.
+    """
+    from speechtl.models.attributes import nearest_phone_head
+    from speechtl.models.io import SECTIONS, read_model, save_model
+    from speechtl.text.g2p_lexicon import frequent_lexicon
+    from speechtl.text.inventory import Inventory
+    from speechtl.text.lexicon import Lexicon
+
+    get_language(language)
+    model, extra_state, meta = read_model(base_path)
+    if language in model.languages and not replace_head:
+        raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to replace it")
+    source = Lexicon.read(lexicon) if lexicon else frequent_lexicon(language, words, text_file=text_file)
+    inventory = Inventory(source.symbols())
+    if model.attributes is not None:
+        head, mapped, method = model.attributes.compose_head(inventory), {}, "attributes"
+    else:
+        (head, mapped), method = nearest_phone_head(model.heads, inventory), "nearest-phone"
+        log.warning("%s: the base model has no attribute detectors (train with model.attributes > 0); "
+                    "%d phonemes no head has start from their nearest phoneme's row", base_path, len(mapped))
+    model.heads.put(language, inventory, head)
+    stem = Path(output) / "model"
+    kept = {k: v for k, v in meta.items()
+            if k not in {"kind", "format", "version", "sha256", "inventories", "unit_models", *SECTIONS}}
+    save_model(model, stem, extra_state=extra_state, **kept)
+    return {"model": str(stem), "inventory": inventory.phonemes, "method": method, "mapped": mapped,
+            "words": len(source)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import torch
+
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
@@ -38,7 +40,9 @@ def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kep
 
     Args:
         init_new: a head the source lacks (or whose inventory the new data outgrows) starts
-            each symbol the source knows from the source's row for it (blank and ``|`` included).
+            each symbol the source knows from the source's row for it (blank and ``|`` included),
+            and, when the source has attribute detectors, each other phoneme from its
+            attribute-composed row (:meth:`~speechtl.models.attributes.AttributeDetectors.compose_head`).
         kept: source languages the training data lacks; their heads (copied later with the
             other source weights) are frozen, so they stay bit-identical.
     """
@@ -51,7 +55,14 @@ def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kep
             log.warning("%s: the training data has phonemes the source model's %s head lacks (%s); "
                         "the head is rebuilt over the new inventory", lang, lang, " ".join(extra))
         if init_new:
-            model.heads.add(lang, inventory, init_from=source.heads)
+            head = model.heads.add(lang, inventory, init_from=source.heads)
+            if source.attributes is not None:  # phonemes no source head has: rows composed from attributes
+                composed = source.attributes.compose_head(inventory)
+                unseen = [i for i, s in enumerate(inventory.tokens)
+                          if not any(s in inv for inv in source.inventories.values())]
+                with torch.no_grad():
+                    head.weight[unseen] = composed.weight[unseen]
+                    head.bias[unseen] = composed.bias[unseen]
     if kept:
         prefixes = tuple(f"heads.heads.{lang}." for lang in kept)
         layer_transfer.freeze(model, [n for n, _ in model.named_parameters() if n.startswith(prefixes)])

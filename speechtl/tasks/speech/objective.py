@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -12,13 +14,15 @@ from speechtl.training.objective import StepOutput, TaskModule
 
 
 def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: torch.Tensor,
-                          batch: Batch, weights: dict[str, float] | None = None
+                          batch: Batch, weights: dict[str, float] | None = None,
+                          log_probs_of: Callable[[torch.Tensor, str], torch.Tensor] | None = None
                           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Masked multi-head CTC: sum of per-utterance CTC losses, divided by the labelled items.
 
     Utterances of one language go through that language's head together; unlabelled
     utterances (``batch.labelled``) get log-probabilities but no loss. ``weights``
-    scales each language's share (multitask per-head weights; default 1).
+    scales each language's share (multitask per-head weights; default 1). ``log_probs_of(hidden,
+    language)`` gives a language's log-probabilities (default: its head, ``model.log_probs``).
 
     Args:
         hidden: encoder output ``(B, T, D)``; lengths ``(B,)``.
@@ -32,7 +36,7 @@ def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: t
     for language in sorted(set(batch.languages)):
         rows = [i for i, lang in enumerate(batch.languages) if lang == language]
         idx = torch.tensor(rows, device=hidden.device)
-        log_probs = model.log_probs(hidden.index_select(0, idx), language)
+        log_probs = (log_probs_of or model.log_probs)(hidden.index_select(0, idx), language)
         logits[language] = log_probs
         keep = [j for j, i in enumerate(rows) if batch.is_labelled(i)]
         if not keep:
@@ -55,6 +59,18 @@ def multilingual_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: t
     return total / labelled, logits
 
 
+def attribute_ctc_loss(model: AcousticModel, hidden: torch.Tensor, lengths: torch.Tensor, batch: Batch,
+                       weights: dict[str, float] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """CTC of the heads composed from the model's attribute detectors (see :mod:`speechtl.models.attributes`).
+
+    Every language's phonemes are scored through the same detectors, so this term
+    teaches the encoder articulatory attributes shared across languages.
+    """
+    detectors = model.attributes
+    return multilingual_ctc_loss(model, hidden, lengths, batch, weights,
+                                 lambda h, language: detectors.log_probs(h, model.inventories[language]))
+
+
 class CTCTask(TaskModule):
     """The speech task module (:class:`~speechtl.training.objective.TaskModule`).
 
@@ -75,7 +91,12 @@ class CTCTask(TaskModule):
     def forward(self, batch: Batch) -> StepOutput:
         hidden, lengths = self.encode(batch)
         loss, logits = multilingual_ctc_loss(self.model, hidden, lengths, batch, self.weights)
-        return StepOutput(loss=loss, hidden=hidden, lengths=lengths, logits=logits, batch_size=len(batch))
+        logs = {}
+        if self.model.attributes is not None:  # the multitask term of model.attributes, shared by all languages
+            attributes, _ = attribute_ctc_loss(self.model, hidden, lengths, batch, self.weights)
+            loss = loss + self.model.config.model.attributes * attributes
+            logs["attribute_ctc"] = float(attributes.detach())
+        return StepOutput(loss=loss, hidden=hidden, lengths=lengths, logits=logits, batch_size=len(batch), logs=logs)
 
     def distributions(self, out: StepOutput, batch: Batch) -> dict[str, torch.Tensor]:
         """``{language: (valid frames, classes)}`` log-probabilities (for KL to a source model)."""

@@ -1,0 +1,119 @@
+"""Articulatory attribute detectors beside the phoneme heads, and phoneme heads composed from them.
+
+Attribute-based zero-shot learning (Lampert et al. 2009, direct attribute
+prediction) applied to phones, as Allophant does (Glocker et al., Interspeech
+2023): the shared encoder feeds one detector per articulatory attribute
+(panphon's features: voicing, place, manner, height, backness, rounding,
+length, tone...; :data:`~speechtl.text.phonesets.ATTRIBUTES`) plus a blank and
+a word-boundary detector shared by all languages. A phoneme's logit is composed
+from its attribute signature ``s`` (+1 present, -1 absent, 0 unspecified):
+
+    logit_p(x) = sum_k s_pk * z_k(x)
+
+where ``z_k`` is attribute k's logit. With independent attribute detectors,
+``z_k = log P(k present) - log P(k absent)``, so this is twice the
+log-likelihood ratio of the phoneme's signature (up to terms every phoneme
+with the same specified attributes shares). The composition is linear, so a
+composed head is an ordinary linear head: a language is added from its phoneme
+inventory alone, and the head can be fine-tuned with audio like any other.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from speechtl.text.inventory import Inventory
+from speechtl.text.phonesets import ATTRIBUTES, attribute_signature
+
+if TYPE_CHECKING:
+    from speechtl.models.heads import LanguageHeads
+
+SHARED = 2  # blank and word boundary: detector outputs before the attributes
+
+
+def signature_matrix(inventory: Inventory) -> torch.Tensor:
+    """``(len(inventory.phonemes), len(ATTRIBUTES))`` attribute signatures of a head's phonemes."""
+    return torch.tensor([attribute_signature(p) for p in inventory.phonemes], dtype=torch.float32)
+
+
+def compose_logits(detector_logits: torch.Tensor, signatures: torch.Tensor) -> torch.Tensor:
+    """Phoneme logits composed from attribute logits.
+
+    Args:
+        detector_logits: ``(..., 2 + K)``: blank, word boundary, then K attribute logits.
+        signatures: ``(P, K)`` the phonemes' attribute signatures.
+
+    Returns:
+        ``(..., 2 + P)`` logits over blank, word boundary and the P phonemes (an inventory's order).
+    """
+    return torch.cat([detector_logits[..., :SHARED], detector_logits[..., SHARED:] @ signatures.T], dim=-1)
+
+
+class AttributeDetectors(nn.Module):
+    """One linear detector per articulatory attribute, plus blank and word boundary, over encoder features.
+
+    Maps ``(batch, time, in_dim)`` to ``(batch, time, 2 + len(ATTRIBUTES))`` logits.
+    """
+
+    def __init__(self, in_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, SHARED + len(ATTRIBUTES))
+        self._signatures: dict[tuple[str, ...], torch.Tensor] = {}
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden)
+
+    def signatures(self, inventory: Inventory) -> torch.Tensor:
+        key = tuple(inventory.tokens)
+        if key not in self._signatures:
+            self._signatures[key] = signature_matrix(inventory)
+        return self._signatures[key].to(self.linear.weight.device)
+
+    def log_probs(self, hidden: torch.Tensor, inventory: Inventory) -> torch.Tensor:
+        """``(batch, time, |inventory|)`` log-probabilities of the head composed for ``inventory``."""
+        return torch.log_softmax(compose_logits(self(hidden), self.signatures(inventory)), dim=-1)
+
+    @torch.no_grad()
+    def compose_head(self, inventory: Inventory) -> nn.Linear:
+        """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors."""
+        sig = self.signatures(inventory)
+        weight, bias = self.linear.weight, self.linear.bias
+        head = nn.Linear(self.linear.in_features, len(inventory))
+        head.weight.copy_(torch.cat([weight[:SHARED], sig @ weight[SHARED:]]))
+        head.bias.copy_(torch.cat([bias[:SHARED], sig @ bias[SHARED:]]))
+        return head
+
+
+def nearest_phone_head(heads: "LanguageHeads", inventory: Inventory) -> tuple[nn.Linear, dict[str, str]]:
+    """A head over ``inventory`` whose rows are copied from the trained heads' nearest phonemes.
+
+    The baseline without attribute detectors: each phoneme takes the output row of
+    the articulatorily nearest phoneme any head has (itself when one has it); blank
+    and word boundary come from the first head.
+
+    Returns:
+        The head and ``{phoneme: the phoneme whose row it took}`` for those no head has.
+    """
+    from speechtl.text.phonesets import nearest_phone
+
+    rows: dict[str, tuple[str, int]] = {}
+    for language, inv in heads.inventories.items():
+        for symbol in inv.tokens:
+            rows.setdefault(symbol, (language, inv.index[symbol]))
+    known = [s for s in rows if s not in inventory.tokens[:2]]
+    head = nn.Linear(heads.in_dim, len(inventory))
+    mapped = {}
+    with torch.no_grad():
+        for i, symbol in enumerate(inventory.tokens):
+            source = symbol
+            if symbol not in rows:
+                near = nearest_phone(symbol, known)
+                source = near[0] if near else inventory.tokens[0]  # no features: start from blank's row
+                mapped[symbol] = source
+            language, j = rows[source]
+            head.weight[i] = heads.heads[language].weight[j]
+            head.bias[i] = heads.heads[language].bias[j]
+    return head, mapped

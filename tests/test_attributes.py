@@ -1,0 +1,110 @@
+"""Zero-shot phonemes through articulatory attributes: composition, training term, add-language --zero-shot."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from speechtl.cli import main
+from speechtl.models.acoustic import AcousticModelConfig, build_acoustic_model
+from speechtl.models.attributes import AttributeDetectors, compose_logits, nearest_phone_head, signature_matrix
+from speechtl.models.config import ModelConfig
+from speechtl.models.io import load_model, save_model
+from speechtl.text.inventory import Inventory
+from speechtl.text.phonesets import ATTRIBUTES, attribute_signature
+
+INV = Inventory(["b", "p", "m", "a", "i"])
+
+
+def test_signatures_are_panphon_features():
+    sig = {p: dict(zip(ATTRIBUTES, attribute_signature(p))) for p in ["b", "p", "m", "a", "aɪ"]}
+    assert sig["b"]["voi"] == 1 and sig["p"]["voi"] == -1 and sig["m"]["nas"] == 1 and sig["b"]["nas"] == -1
+    assert sig["a"]["syl"] == 1 and sig["a"]["lo"] == 1 and sig["aɪ"]["hi"] == 0.0  # a low, ɪ high: half each
+    assert signature_matrix(INV).shape == (5, len(ATTRIBUTES))
+
+
+def test_a_phonemes_score_is_what_its_attributes_give_on_hand_built_posteriors():
+    k = len(ATTRIBUTES)
+    z = torch.zeros(1, 3, 2 + k)  # (batch, time, blank + boundary + attributes)
+    z[0, :, 0], z[0, :, 1] = torch.tensor([5.0, -1.0, 0.0]), -3.0
+    voi, nas, lab = (2 + ATTRIBUTES.index(a) for a in ("voi", "nas", "lab"))
+    z[0, 1, voi], z[0, 1, nas], z[0, 1, lab] = 2.0, -4.0, 3.0  # frame 1: voiced, oral, labial: [b]
+    logits = compose_logits(z, signature_matrix(INV))
+    assert logits.shape == (1, 3, len(INV))
+    assert torch.equal(logits[0, :, :2], z[0, :, :2])  # blank and boundary pass through
+    sig = signature_matrix(INV)
+    for p, phoneme in enumerate(INV.phonemes):  # each phoneme's score is its signature times the attribute logits
+        expected = sum(float(sig[p, j]) * float(z[0, 1, 2 + j]) for j in range(k))
+        assert logits[0, 1, 2 + p].item() == pytest.approx(expected)
+    assert INV.decode([int(logits[0, 1].argmax())]) == ["b"]  # voiced oral labial: b, not p or m
+    detectors = AttributeDetectors(8)
+    hidden = torch.randn(2, 4, 8)
+    head = detectors.compose_head(INV)  # the composed head is an ordinary linear head
+    assert torch.allclose(head(hidden), compose_logits(detectors(hidden), signature_matrix(INV)), atol=1e-5)
+
+
+def test_attribute_term_trains_the_detectors_and_they_are_saved(tmp_path):
+    from speechtl.data.dataset import Batch
+    from speechtl.tasks.speech.objective import CTCTask
+
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=0.5))
+    model = build_acoustic_model(config, {"de": INV})
+    assert model.attributes is not None
+    batch = Batch(feats=torch.randn(2, 80, 80), lengths=torch.tensor([80, 60]), languages=["de", "de"],
+                  targets=[torch.tensor(INV.encode("b a")), torch.tensor(INV.encode("m i"))],
+                  ids=["u1", "u2"], speakers=["s1", "s2"])
+    out = CTCTask(model)(batch)
+    assert "attribute_ctc" in out.logs and out.logs["attribute_ctc"] > 0
+    out.loss.backward()
+    assert model.attributes.linear.weight.grad.abs().sum() > 0  # the term reaches the detectors
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert torch.equal(again.attributes.linear.weight, model.attributes.linear.weight)
+
+
+def test_nearest_phone_head_copies_rows_of_the_nearest_trained_phoneme():
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1))
+    model = build_acoustic_model(config, {"de": Inventory(["k", "a", "i"])})
+    head, mapped = nearest_phone_head(model.heads, Inventory(["x", "a"]))
+    assert mapped == {"x": "k"}
+    de = model.heads.head("de")
+    new = Inventory(["x", "a"])
+    assert torch.equal(head.weight[new.index["x"]], de.weight[model.inventories["de"].index["k"]])
+    assert torch.equal(head.weight[0], de.weight[0])  # blank
+
+
+@pytest.mark.parametrize("attributes", [0.5, 0.0])
+def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_path, capsys, attributes):
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=attributes))
+    base = build_acoustic_model(config, {"de": Inventory(["k", "a", "i", "n", "t"])})
+    save_model(base, tmp_path / "base")
+    lexicon = tmp_path / "sw.txt"
+    lexicon.write_text("habari h a b a r i\nndiyo ⁿd i j ɔ\n", encoding="utf-8")
+    out = tmp_path / "zs"
+    assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw", "--zero-shot",
+                 "--lexicon", str(lexicon), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    model = load_model(out / "model")
+    assert model.languages == ["de", "sw"] and set(model.inventories["sw"].phonemes) == set("habrijɔ") | {"ⁿd"}
+    if attributes:
+        assert "head composed (attributes)" in text
+        hidden = torch.randn(1, 3, 16)
+        expected = compose_logits(model.attributes(hidden), signature_matrix(model.inventories["sw"]))
+        assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
+    else:
+        assert "head composed (nearest-phone)" in text and "'h': no trained head has it" in text
+    assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw"]) == 2  # no --data
+
+
+def test_with_audio_the_composed_rows_start_the_phonemes_no_old_head_has():
+    from speechtl.tasks.speech.model import start_heads
+
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=0.5))
+    source = build_acoustic_model(config, {"de": Inventory(["k", "a"])})
+    new_inv = Inventory(["k", "a", "ħ"])
+    model = build_acoustic_model(config, {"de": source.inventories["de"], "ar": new_inv})
+    start_heads(model, source, init_new=True, kept=[])
+    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv)
+    i, k = new_inv.index["ħ"], new_inv.index["k"]
+    assert torch.equal(head.weight[i], composed.weight[i])  # unseen: composed from its attributes
+    assert torch.equal(head.weight[k], source.heads.head("de").weight[source.inventories["de"].index["k"]])
