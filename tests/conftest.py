@@ -76,3 +76,34 @@ def fake_fsdd(tmp_path_factory):
 def _deterministic():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def tdnn_en_model(tiny_corpus, tmp_path_factory):
+    """An English TDNN (global CMVN: it can stream) trained 300 steps on the tiny corpus; the model stem.
+
+    Shared by the streaming and serving tests (about 30 s on 2 cores).
+    """
+    import dataclasses
+
+    from speechtl.workflows.train import train
+
+    recipe = Recipe(name="tiny-en-tdnn", data=dataclasses.replace(tiny_corpus, languages=["en"]))
+    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 128, 4, 0.0
+    recipe.train.exp_dir = str(tmp_path_factory.mktemp("en-tdnn"))
+    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 300, 10
+    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
+    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
+    torch.manual_seed(0)
+    return train(recipe, progress=False) / "model"
+
+
+@pytest.fixture(scope="session")
+def en_phrases(tiny_corpus):
+    """``(vocabulary, [(samples at 16 kHz, text)])``: English training words and the first 6 training utterances."""
+    from speechtl.data.manifests import corpus_lexicon_path, load_cuts
+    from speechtl.text.lexicon import read_word_list
+
+    vocabulary = read_word_list(corpus_lexicon_path(tiny_corpus.root, "en", "train"))
+    cuts = list(load_cuts(tiny_corpus.root, "train", prefix="synth_en"))[:6]
+    return vocabulary, [(torch.from_numpy(c.load_audio()[0]), c.supervisions[0].text) for c in cuts]

@@ -260,6 +260,11 @@ class Recognizer:
         hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
         return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
 
+    def read_samples(self, audio, sample_rate: int | None = None) -> tuple[str, torch.Tensor]:
+        """``(source name, mono samples at the model's rate)`` of a whole file or array (as :meth:`transcribe`)."""
+        source, total, read = self._reader(audio, sample_rate)
+        return source, read(0.0, total + 1.0)
+
     def _reader(self, audio, sample_rate: int | None):
         """``(source name, seconds, read(start, duration) -> mono samples at the feature rate)``."""
         if isinstance(audio, (str, Path)):
