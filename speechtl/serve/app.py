@@ -2,7 +2,7 @@
 
 Routes:
 
-* ``GET /``: the web page (``static/index.html``, with its script; nothing from elsewhere).
+* ``GET /``: the web page (``static/index.html``, with its script and style; nothing from elsewhere).
 * ``GET /health``: ``{"status": "ok", ...}``.
 * ``GET /v1/models``: each model's name, languages, phoneme inventories and whether it streams.
 * ``POST /v1/transcribe``: audio as the raw body (``Content-Type: audio/*`` or
@@ -159,7 +159,10 @@ def create_app(server: Server) -> Starlette:
     async def script(request: Request) -> Response:
         return _static("app.js", "text/javascript; charset=utf-8")
 
-    routes = [Route("/", page), Route("/app.js", script), Route("/health", health),
+    async def style(request: Request) -> Response:
+        return _static("app.css", "text/css; charset=utf-8")
+
+    routes = [Route("/", page), Route("/app.js", script), Route("/app.css", style), Route("/health", health),
               Route("/v1/models", models), Route("/v1/transcribe", transcribe, methods=["POST"]),
               WebSocketRoute("/v1/stream", stream_endpoint(server))]
     @contextlib.asynccontextmanager

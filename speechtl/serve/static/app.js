@@ -30,7 +30,9 @@ function showWords(result) {
     span.className = "word";
     span.dataset.start = w.start; span.dataset.end = w.end;
     span.title = `/${w.phonemes}/  confidence ${w.confidence}`;
-    span.textContent = w.word;
+    const word = document.createElement("span");
+    word.className = "w"; word.textContent = w.word;
+    span.appendChild(word);
     const times = document.createElement("small");
     times.textContent = `${w.start.toFixed(2)}-${w.end.toFixed(2)} s`;
     span.appendChild(times);
@@ -110,7 +112,7 @@ function stop() {
 async function upload() {
   const file = $("file").files[0];
   if (!file) { status("choose an audio file first"); return; }
-  status("decoding…");
+  status("decoding…"); $("result").innerHTML = "";
   const form = new FormData();
   form.append("audio", file); form.append("model", $("model").value);
   form.append("language", $("language").value); form.append("words", $("words").value);
