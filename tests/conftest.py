@@ -10,6 +10,7 @@ import torch
 from speechtl.data.config import DataConfig, SynthConfig
 
 from speechtl.tasks.speech.recipe import Recipe
+from trained import train_small
 
 FAKE_FSDD_SPEAKERS = ["ann", "bob", "cy"]
 TINY_LANGUAGES = ["en", "de", "es"]
@@ -82,20 +83,9 @@ def _deterministic():
 def tdnn_en_model(tiny_corpus, tmp_path_factory):
     """An English TDNN (global CMVN: it can stream) trained 300 steps on the tiny corpus; the model stem.
 
-    Shared by the streaming and serving tests (about 30 s on 2 cores).
+    Shared by the streaming, serving and batch decoding tests (about 30 s on 2 cores).
     """
-    import dataclasses
-
-    from speechtl.workflows.train import train
-
-    recipe = Recipe(name="tiny-en-tdnn", data=dataclasses.replace(tiny_corpus, languages=["en"]))
-    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 128, 4, 0.0
-    recipe.train.exp_dir = str(tmp_path_factory.mktemp("en-tdnn"))
-    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 300, 10
-    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
-    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
-    torch.manual_seed(0)
-    return train(recipe, progress=False) / "model"
+    return train_small(tiny_corpus, tmp_path_factory.mktemp("en-tdnn"), "en", "tdnn", 128, 4, 300)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 One short training run (about 40 s on 2 cores) serves every test here.
 """
 
-import dataclasses
 import json
 
 import numpy as np
@@ -17,23 +16,15 @@ from speechtl.data.espeak import Espeak
 from speechtl.data.manifests import corpus_lexicon_path
 from speechtl.decoding.recognizer import Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
-from speechtl.workflows.train import train
-from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.g2p_lexicon import g2p_lexicon
 from speechtl.text.lexicon import read_word_list
+from trained import train_small
 
 
 @pytest.fixture(scope="module")
 def es_model(tiny_corpus, tmp_path_factory):
     """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
-    recipe = Recipe(name="tiny-es", data=dataclasses.replace(tiny_corpus, languages=["es"]))  # a copy: shared
-    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
-    recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
-    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 500, 10
-    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
-    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
-    torch.manual_seed(0)
-    return train(recipe, progress=False) / "model"
+    return train_small(tiny_corpus, tmp_path_factory.mktemp("es-exp"), "es", "blstm", 96, 2, 500)
 
 
 @pytest.fixture(scope="module")

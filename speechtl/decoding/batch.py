@@ -18,12 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-import numpy as np
-import soundfile as sf
 import torch
 from torch import nn
 
-from speechtl.data.audio import to_mono
+from speechtl.data.audio import audio_info, load_audio
 from speechtl.data.features import num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.decoding.align import align_words
@@ -45,17 +43,9 @@ class BatchSettings:
 
 
 def read_mono(path: str) -> tuple[torch.Tensor, int]:
-    """A whole audio file as mono float32 samples and their rate (errors name the file)."""
-    try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as err:
-        raise AudioError(f"{path}: cannot read audio: {err}") from None
-    if data.size == 0:
-        raise AudioError(f"{path}: the audio file is empty")
-    wave = to_mono(data)
-    if not np.isfinite(wave).all():
-        raise AudioError(f"{path}: the audio contains NaN or infinite samples")
-    return torch.from_numpy(np.ascontiguousarray(wave)), rate
+    """A whole audio file as mono float32 samples and their rate (errors name the file, as load_audio's)."""
+    rate, _ = audio_info(path)
+    return load_audio(path, sample_rate=None), rate
 
 
 @torch.no_grad()
