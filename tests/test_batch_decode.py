@@ -61,8 +61,8 @@ def test_inputs_from_folders_scp_and_manifests(tmp_path):
     SupervisionSet.from_segments([SupervisionSegment("s", "rec-a", 0, 0.1)]).to_file(tmp_path / "sups.jsonl.gz")
     with pytest.raises(ManifestError, match="supervisions manifest has no audio"):
         audio_inputs([str(tmp_path / "sups.jsonl.gz")])
-    with pytest.raises(AudioError, match="no such audio file, folder or manifest"):
-        audio_inputs([str(tmp_path / "missing.wav")])
+    missing = str(tmp_path / "missing.wav")  # reported when it is read, the others decoded
+    assert audio_inputs([missing]) == [(missing, missing)]
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +87,13 @@ def corpus(en_phrases, tmp_path_factory):
 
 def test_batches_equal_one_file_at_a_time(recognizer, corpus):
     vocabulary, folder = corpus
-    inputs = audio_inputs([str(folder)])
+    inputs = audio_inputs([str(folder), str(folder / "t-missing.wav")])
     batched = list(decode_files(recognizer, inputs, "en", words=vocabulary,
                                 settings=BatchSettings(batch_seconds=4.0, window=5)))
     assert [uid for uid, _ in batched] == [uid for uid, _ in inputs]  # input order
     results = dict(batched)
     assert isinstance(results["s-broken"], AudioError) and "s-broken.wav" in str(results["s-broken"])
+    assert "t-missing.wav: no such audio file" in str(results[str(folder / "t-missing.wav")])
     assert results["q-silent"].words == [] and "shorter than one analysis frame" in results["r-tiny"].notes[0]
     found = 0
     for uid, path in inputs[:6]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from speechtl.errors import AudioError, ManifestError
+from speechtl.errors import ManifestError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au", ".sph"}
 
@@ -24,7 +24,6 @@ def audio_inputs(args: list[str]) -> list[tuple[str, str]]:
     """``(id, audio path)`` for each recording the arguments name, in order.
 
     Raises:
-        AudioError: an argument that does not exist.
         ManifestError: a manifest or ``wav.scp`` that cannot be read (the message names file and line).
     """
     out: list[tuple[str, str]] = []
@@ -37,10 +36,8 @@ def audio_inputs(args: list[str]) -> list[tuple[str, str]]:
             out += read_wav_scp(path)
         elif path.name.endswith((".jsonl", ".jsonl.gz", ".json")):
             out += read_lhotse_sources(path)
-        elif path.is_file():
+        else:  # a file; one that is missing is reported when it is read, and the others still decoded
             out.append((str(path), str(path)))
-        else:
-            raise AudioError(f"{path}: no such audio file, folder or manifest")
     return out
 
 

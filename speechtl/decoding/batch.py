@@ -44,8 +44,8 @@ class BatchSettings:
 
 def read_mono(path: str) -> tuple[torch.Tensor, int]:
     """A whole audio file as mono float32 samples and their rate (errors name the file, as load_audio's)."""
-    rate, _ = audio_info(path)
-    return load_audio(path, sample_rate=None), rate
+    wave = load_audio(path, sample_rate=None)  # first: it names a missing file as such
+    return wave, audio_info(path)[0]
 
 
 @torch.no_grad()

@@ -37,7 +37,7 @@ from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.decoding.recognizer import Recognizer, Transcript
 from speechtl.errors import AudioError, CheckpointError
 from speechtl.models.acoustic import AcousticModel
-from speechtl.models.encoders import ConvSubsampling, TDNNEncoder
+from speechtl.models.encoders import TDNNEncoder
 from speechtl.text.lexicon import Lexicon
 
 
@@ -63,8 +63,8 @@ def conv_receptive_field(layers: Iterable[tuple[int, int, int, int]]) -> Recepti
     return ReceptiveField(stride, -lo, hi)
 
 
-def receptive_field(encoder: nn.Module) -> ReceptiveField:
-    """The finite context of a TDNN encoder (its subsampling convolutions, then its dilated blocks).
+def _convolutions(encoder: nn.Module) -> list[tuple[int, int, int, int]]:
+    """``(kernel_size, stride, padding, dilation)`` of a TDNN encoder's convolutions, bottom first.
 
     Raises:
         CheckpointError: the encoder sees the whole utterance (Conformer, BLSTM).
@@ -73,16 +73,24 @@ def receptive_field(encoder: nn.Module) -> ReceptiveField:
         raise CheckpointError(f"streaming needs an encoder with a finite context (tdnn); this model's "
                               f"{type(encoder).__name__} sees the whole utterance (chunked attention is not "
                               "implemented): decode it offline")
-    convs = [c for c in encoder.frontend.modules() if isinstance(c, nn.Conv1d)]
-    convs += [b.conv for b in encoder.blocks]
-    return conv_receptive_field((c.kernel_size[0], c.stride[0], c.padding[0], c.dilation[0]) for c in convs)
+    convs = [c for c in encoder.frontend.modules() if isinstance(c, nn.Conv1d)] + [b.conv for b in encoder.blocks]
+    return [(c.kernel_size[0], c.stride[0], c.padding[0], c.dilation[0]) for c in convs]
 
 
-def encoder_lengths(frontend: ConvSubsampling, frames: int) -> int:
-    """Output frames the encoder gives for ``frames`` input frames."""
-    for _ in frontend.convs:
-        frames = ConvSubsampling._halve(torch.tensor(frames)).item()
-    return int(frames)
+def receptive_field(encoder: nn.Module) -> ReceptiveField:
+    """The finite context of a TDNN encoder (its subsampling convolutions, then its dilated blocks).
+
+    Raises:
+        CheckpointError: the encoder sees the whole utterance (Conformer, BLSTM).
+    """
+    return conv_receptive_field(_convolutions(encoder))
+
+
+def conv_output_length(frames: int, layers: Iterable[tuple[int, int, int, int]]) -> int:
+    """Output frames of a stack of 1-D convolutions (``(kernel, stride, padding, dilation)``) for ``frames``."""
+    for kernel, stride, pad, dilation in layers:
+        frames = (frames + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    return frames
 
 
 class StreamingEncoder:
@@ -98,7 +106,8 @@ class StreamingEncoder:
         if isinstance(model.frontend.normalizer, UtteranceCMVN):
             raise CheckpointError("streaming needs global or no CMVN; this model normalises each whole "
                                   "utterance (features.cmvn: utterance): decode it offline")
-        self.field = receptive_field(model.encoder)
+        self.convolutions = _convolutions(model.encoder)
+        self.field = conv_receptive_field(self.convolutions)
         self.model, self.language, self.device = model, language, torch.device(device)
         self.features = model.features
         self.rate = self.features.sample_rate
@@ -122,7 +131,7 @@ class StreamingEncoder:
 
     def finish(self) -> torch.Tensor:
         """The remaining frames (the end of the audio is the end of the context)."""
-        return self._encode(encoder_lengths(self.model.encoder.frontend, self.total_frames), final=True)
+        return self._encode(conv_output_length(self.total_frames, self.convolutions), final=True)
 
     def _add_features(self, samples: torch.Tensor) -> None:
         self.samples = torch.cat([self.samples, samples.to(torch.float32).flatten()])

@@ -31,6 +31,8 @@ from importlib import resources
 import numpy as np
 import soundfile as sf
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -73,7 +75,9 @@ def read_audio(data: bytes, limits: ServeLimits) -> tuple[np.ndarray, int]:
 async def read_body(request: Request, limits: ServeLimits) -> bytes:
     """The whole body, refused past ``max_upload_bytes`` (413) or ``request_timeout`` (408)."""
     size = request.headers.get("content-length")
-    if size is not None and (not size.isdigit() or int(size) > limits.max_upload_bytes):
+    if size is not None and not size.isdigit():
+        raise HTTPProblem(400, f"Content-Length {size[:20]!r} is not a number")
+    if size is not None and int(size) > limits.max_upload_bytes:
         raise HTTPProblem(413, f"the upload is larger than {limits.max_upload_mb:g} MB")
 
     async def collect() -> bytes:
@@ -137,9 +141,9 @@ def create_app(server: Server) -> Starlette:
             return problem(504, f"decoding took longer than {server.limits.request_timeout:g} s")
         except SpeechtlError as err:  # bad language, lexicon line, audio content: the user's to fix
             return problem(400, str(err)[:500])
-        except Exception as err:  # e.g. multipart parsing of a malformed form
-            if type(err).__name__ in ("MultiPartException", "HTTPException"):
-                return problem(400, f"malformed form: {str(err)[:200]}")
+        except (MultiPartException, HTTPException) as err:  # starlette's form parser on a malformed form
+            return problem(400, f"malformed form: {str(getattr(err, 'detail', err))[:200]}")
+        except Exception:
             log.exception("transcribe failed")
             return problem(500, "internal error (logged on the server)")
         return JSONResponse({"model": served.name, **result})
