@@ -342,3 +342,21 @@ def test_slow_and_truncated_uploads_on_a_real_server(live_server, phrase):
     ok = httpx.post(f"http://127.0.0.1:{live_server}/v1/transcribe", content=data,
                     headers={"content-type": "audio/wav"}, timeout=30)
     assert ok.status_code == 200 and ok.json()["words"]  # the server is unharmed
+
+
+def test_several_models_are_named(served, phrase):
+    from speechtl.cli.serve import model_name
+
+    other = ServedModel("other", served.recognizer)
+    with TestClient(create_app(Server([served, other]))) as c:
+        names = [m["name"] for m in c.get("/v1/models").json()["models"]]
+        unnamed = post_wav(c, phrase[2])
+        named = post_wav(c, phrase[2], model="other")
+    assert names == ["en-tdnn", "other"]
+    assert unnamed.status_code == 400 and "name one with model=" in unnamed.json()["error"]
+    assert named.status_code == 200 and named.json()["model"] == "other"
+    with pytest.raises(Exception, match="share a name"):
+        Server([served, served])
+    assert model_name("de=exp/b/model") == ("de", "exp/b/model")
+    assert model_name("exp/run-7/model") == ("run-7", "exp/run-7/model")
+    assert model_name("models/small.safetensors") == ("small", "models/small.safetensors")
