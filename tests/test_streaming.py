@@ -138,3 +138,16 @@ def test_decode_stream_cli_shows_partials(tdnn_en_model, long_phrase, tmp_path, 
     assert "partial" in err and out.startswith(f"{path}: ")
     offline_code = main(["decode", "--model", str(tdnn_en_model), "--words", str(words), str(path)])
     assert offline_code == 0 and capsys.readouterr().out == out
+
+
+def test_decode_stream_refuses_a_model_that_cannot_stream(tmp_path, capsys):
+    from speechtl.models.io import save_model
+
+    save_model(random_model("blstm"), tmp_path / "blstm")
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000, np.float32), 16000)
+    lexicon = tmp_path / "lex.txt"
+    lexicon.write_text("ab a b\n", encoding="utf-8")
+    code = main(["decode", "--model", str(tmp_path / "blstm"), "--lexicon", str(lexicon), "--stream", str(wav)])
+    err = capsys.readouterr().err
+    assert code == 2 and "finite context" in err and "decode it offline" in err and "Traceback" not in err
