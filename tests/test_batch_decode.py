@@ -12,7 +12,7 @@ from speechtl.data.audio import resample
 from speechtl.data.config import FeatureConfig
 from speechtl.data.features import fbank
 from speechtl.data.inputs import audio_inputs
-from speechtl.data.packing import fbank_packed, resample_packed
+from speechtl.data.packing import StreamResampler, fbank_packed, resample_packed
 from speechtl.decoding.batch import BatchSettings, decode_files
 from speechtl.decoding.recognizer import Recognizer
 from speechtl.errors import AudioError, ManifestError
@@ -24,6 +24,18 @@ def test_packed_resampling_equals_one_call_per_file(rates):
     for packed, alone in zip(resample_packed(waves, *rates), [resample(w, *rates) for w in waves]):
         assert packed.shape == alone.shape
         torch.testing.assert_close(packed, alone, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("rates", [(8000, 16000), (44100, 16000), (48000, 16000), (16000, 16000)])
+@pytest.mark.parametrize("piece", [100, 4410, 100000])
+def test_resampling_in_pieces_equals_resampling_the_whole(rates, piece):
+    wave = torch.randn(rates[0] * 2 + 77) * 0.1
+    stream = StreamResampler(*rates)
+    parts = [stream.accept(wave[a: a + piece]) for a in range(0, wave.numel(), piece)] + [stream.finish()]
+    whole = resample(wave, *rates)
+    assert torch.cat(parts).shape == whole.shape
+    torch.testing.assert_close(torch.cat(parts), whole, atol=1e-5, rtol=0)
+    assert stream.buffer.numel() < rates[0] // 10 + piece  # only a margin is kept
 
 
 def test_packed_filterbanks_equal_one_call_per_file():

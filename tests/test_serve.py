@@ -247,8 +247,8 @@ def test_stream_limits_and_bad_messages(served):
         assert code == 1009 and "more than 0.5 s of audio" in messages[-1]["message"]
         messages, code = stream_close(c, send=["{not json"])
         assert code == 1003 and "expected a JSON message" in messages[-1]["message"]
-        messages, code = stream_close(c, "/v1/stream?sample_rate=8000")
-        assert code == 1003 and "16000 Hz" in messages[-1]["message"]
+        messages, code = stream_close(c, "/v1/stream?sample_rate=4000")
+        assert code == 1003 and "from 8000 to 96000" in messages[-1]["message"]
         messages, code = stream_close(c, send=[json.dumps({"type": "start", "language": "fr"})])
         assert code == 1003 and "no head for language 'fr'" in messages[-1]["message"]
         messages, code = stream_close(c, "/v1/stream?model=other")
@@ -360,3 +360,23 @@ def test_several_models_are_named(served, phrase):
     assert model_name("de=exp/b/model") == ("de", "exp/b/model")
     assert model_name("exp/run-7/model") == ("run-7", "exp/run-7/model")
     assert model_name("models/small.safetensors") == ("small", "models/small.safetensors")
+
+
+def test_stream_at_another_rate_equals_the_upload_at_that_rate(served, phrase):
+    vocabulary, pcm, _ = phrase
+    from speechtl.data.audio import resample
+
+    wave = resample(torch.from_numpy(pcm), 16000, 44100).numpy()
+    data = pcm16(wave)
+    samples = np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
+    want = served.recognizer.transcribe(samples, "en", words=vocabulary, sample_rate=44100)
+    _, c = client(served)
+    with c, c.websocket_connect("/v1/stream?sample_rate=44100&language=en") as ws:
+        assert ws.receive_json()["sample_rate"] == 44100
+        ws.send_text(json.dumps({"type": "start", "words": vocabulary}))
+        for a in range(0, len(data), 8820):
+            ws.send_bytes(data[a: a + 8820])
+        ws.send_text("end")
+        while (message := ws.receive_json())["type"] != "final":
+            pass
+    assert message["words"] == [w.as_dict() for w in want.words] and message["words"]

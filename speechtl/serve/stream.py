@@ -3,8 +3,8 @@
 Protocol (JSON text messages, binary audio):
 
 1. Connect with the options in the query string (``model``, ``language``, ``words``,
-   ``sample_rate``: the model's rate, 16000 by default, which is the only one accepted; ``api_key``
-   when the server has one), or send ``{"type": "start", "language": ..., "words": [...],
+   ``sample_rate``: 8000 to 96000, by default the model's; other rates are resampled as they arrive,
+   with the same result as resampling the whole recording; ``api_key`` when the server has one), or send ``{"type": "start", "language": ..., "words": [...],
    "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
 2. Send mono signed 16-bit little-endian PCM, in messages of any size. After each
    ``partial_seconds`` of audio the server answers ``{"type": "partial", "text", "words",
@@ -13,7 +13,7 @@ Protocol (JSON text messages, binary audio):
    ``POST /v1/transcribe`` gives it) and closes with 1000.
 
 Errors are ``{"type": "error", "message": ...}`` and a close: 1003 bad data (not PCM, bad
-JSON, wrong rate, an unknown language or a bad lexicon), 1008 a limit (idle for
+JSON, a rate out of range, an unknown language or a bad lexicon), 1008 a limit (idle for
 ``stream_idle_seconds``, open longer than ``stream_max_wall_seconds``, no API key), 1009 more
 than ``stream_max_seconds`` of audio, 1011 an internal error, 1013 busy (too many streams or
 decodes: try again later).
@@ -27,8 +27,10 @@ import logging
 import time
 
 import numpy as np
+import torch
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from speechtl.data.packing import StreamResampler
 from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
 from speechtl.serve.server import HTTPProblem, Server, parse_lexicon, parse_words
@@ -100,11 +102,13 @@ class Session:
             raise StreamClosed(1008 if err.status == 404 else 1003, err.message) from None
         rate = served.recognizer.sample_rate
         asked = self.options.get("sample_rate", str(rate))
-        if asked != str(rate):
-            raise StreamClosed(1003, f"send 16-bit PCM at {rate} Hz (sample_rate={asked[:10]!r} is not supported)")
+        if not asked.isdigit() or not 8000 <= int(asked) <= 96000:
+            raise StreamClosed(1003, f"sample_rate must be a number of Hz from 8000 to 96000, got {asked[:10]!r}")
+        self.input_rate = int(asked)
+        self.resampler = StreamResampler(self.input_rate, rate)
         if served.streaming:
             raise StreamClosed(1003, served.streaming)
-        await self.ws.send_json({"type": "ready", "model": served.name, "sample_rate": rate,
+        await self.ws.send_json({"type": "ready", "model": served.name, "sample_rate": self.input_rate,
                                  "partial_seconds": self.limits.partial_seconds})
         while True:
             message = await self._receive()
@@ -166,8 +170,9 @@ class Session:
         self.carry = data[len(data) // 2 * 2:]
         samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
         self.received += samples.size
-        if self.received / self.served.recognizer.sample_rate > self.limits.stream_max_seconds:
+        if self.received / self.input_rate > self.limits.stream_max_seconds:
             raise StreamClosed(1009, f"more than {self.limits.stream_max_seconds:g} s of audio in one stream")
+        samples = self.resampler.accept(torch.from_numpy(samples)).numpy()  # at the model's rate
         self.pending.append(samples)
         self.pending_samples += samples.size
         if self.pending_samples >= self.limits.partial_seconds * self.served.recognizer.sample_rate:
@@ -176,6 +181,8 @@ class Session:
     async def _decode(self, final: bool) -> None:
         if self.stream is None:
             await self._start()
+        if final:
+            self.pending.append(self.resampler.finish().numpy())
         samples = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
         self.pending, self.pending_samples = [], 0
         result = await self._work(_step, self.stream, samples, final)
