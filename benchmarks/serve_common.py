@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
 import socket
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from common import REPO, env
+from common import REPO, env, write_result
 
 FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
 RECIPE = REPO / "benchmarks" / "recipes" / "fsdd-digits-tdnn.yaml"
@@ -90,3 +92,11 @@ def rss_mb(pid: int) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
+
+
+def save(name: str, result: dict, load_at_start: tuple) -> None:
+    """Add the load averages at start and end, print the result and write ``benchmarks/results/NAME.json``."""
+    result["load_average_at_start"] = [round(x, 2) for x in load_at_start]
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(result, indent=2))
+    write_result(name, result)

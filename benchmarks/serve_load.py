@@ -13,13 +13,12 @@ round to round). Writes ``benchmarks/results/serve_load.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import threading
 import time
 
-from common import machine, write_result
-from serve_common import DIGITS, percentile, phrases, rss_mb, start_server, wav_bytes
+from common import machine
+from serve_common import DIGITS, percentile, phrases, rss_mb, save, start_server, wav_bytes
 
 
 def main() -> None:
@@ -85,10 +84,8 @@ def main() -> None:
               "latency_p95_s": round(percentile(latencies, 95), 3),
               "latency_max_s": round(max(latencies), 3) if latencies else None,
               "rounds": args.rounds, "rss_mb_before": round(rss_before, 1), "rss_mb_after_each_round": rss_rounds,
-              "load_average_at_start": [round(x, 2) for x in load],
-              "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
-    print(json.dumps(result, indent=2))
-    write_result("serve_load", result)
+}
+    save("serve_load", result, load)
 
 
 if __name__ == "__main__":

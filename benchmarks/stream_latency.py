@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from common import machine, write_result
-from serve_common import DIGITS, percentile, phrases, start_server, wav_bytes
+from common import machine
+from serve_common import DIGITS, percentile, phrases, save, start_server, wav_bytes
 
 
 def stream_one(port: int, pcm: bytes, chunk: int) -> dict:
@@ -93,10 +93,8 @@ def main() -> None:
               "final_delay_p50_s": round(percentile(delays, 50), 3), "final_delay_max_s": round(max(delays), 3),
               "finals_equal_offline": sum(s == r for s, r in zip(streamed, reference)),
               "wer_stream_vs_offline": round(jiwer.wer(reference, streamed), 4) if any(reference) else None,
-              "load_average_at_start": [round(x, 2) for x in load],
-              "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
-    print(json.dumps(result, indent=2))
-    write_result("stream_latency", result)
+}
+    save("stream_latency", result, load)
 
 
 if __name__ == "__main__":
