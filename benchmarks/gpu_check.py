@@ -28,8 +28,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from speechtl.data.dataset import PhonemeDataset, Utterance, collate  # noqa: E402
-from speechtl.data.sampler import BucketBatchSampler  # noqa: E402
+from speechtl.data.dataset import Utterance, collate  # noqa: E402
+from speechtl.data.sampler import IndexBatchLoader  # noqa: E402
 from speechtl.tasks.speech.model import build_model  # noqa: E402
 from speechtl.models.config import ModelConfig
 from speechtl.tasks.speech.recipe import Recipe
@@ -43,7 +43,27 @@ from speechtl.training.objective import Objective  # noqa: E402
 PHONES = list("abdefgiklmnoprstuvz")
 
 
-def dataset(n: int = 300, seed: int = 0) -> tuple[PhonemeDataset, dict]:
+class FrameBudget:
+    """Index batches of at most ``max_frames`` padded frames, in order, from any batch on (resume)."""
+
+    def __init__(self, lengths: list[int], max_frames: int) -> None:
+        self.batches, current = [], []
+        for i, n in enumerate(lengths):
+            if current and max(lengths[j] for j in current + [i]) * (len(current) + 1) > max_frames:
+                self.batches.append(current)
+                current = []
+            current.append(i)
+        self.batches.append(current)
+        self.start = 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.start = start
+
+    def __iter__(self):
+        return iter(self.batches[self.start:])
+
+
+def dataset(n: int = 300, seed: int = 0) -> tuple[list, dict]:
     g = torch.Generator().manual_seed(seed)
     inventories = {lang: Inventory(PHONES) for lang in ("en", "de", "es")}
     utts = []
@@ -52,7 +72,7 @@ def dataset(n: int = 300, seed: int = 0) -> tuple[PhonemeDataset, dict]:
         phones = [PHONES[int(j)] for j in torch.randint(0, len(PHONES), (frames // 12,), generator=g)]
         utts.append(Utterance(f"u{i}", ("en", "de", "es")[i % 3], "s", torch.randn(frames, 80, generator=g),
                               " ".join(phones), "", f"u{i}"))
-    return PhonemeDataset(utts, inventories), inventories
+    return [(u, torch.tensor(inventories[u.language].encode(u.phonemes))) for u in utts], inventories
 
 
 MODEL = ModelConfig(encoder="conformer", dim=144, layers=4, dropout=0.1)
@@ -63,10 +83,11 @@ def trainer(exp: Path, steps: int, device: str, dist: DistInfo | None = None, ma
     data, inventories = dataset()
     recipe = Recipe(model=MODEL)
     model = build_model(recipe, inventories)
-    cfg = TrainConfig(max_steps=steps, max_frames=max_frames, warmup_steps=50, checkpoint_every=10, log_every=5)
+    cfg = TrainConfig(max_steps=steps, warmup_steps=50, checkpoint_every=10, log_every=5)
     dist = dist or DistInfo(device=torch.device(device))
-    return Trainer(Objective(CTCTask(model)), data, collate, BucketBatchSampler(data.num_frames(), max_frames),
-                   cfg, exp, model_meta=dict, dist=dist, progress=False)
+    loader = IndexBatchLoader(data, FrameBudget([u.feats.shape[0] for u, _ in data], max_frames), collate)
+    return Trainer(Objective(CTCTask(model)), loader, cfg, exp, model_meta=dict, frames_per_second=100, dist=dist,
+                   progress=False)
 
 
 def check_resume(tmp: Path, device: str) -> dict:

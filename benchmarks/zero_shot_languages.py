@@ -51,7 +51,7 @@ def recipe_for(root: str, languages: list[str], exp: str, steps: int, seed: int)
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 160, 4, 0.1
     recipe.model.attributes = 0.5
     recipe.train.exp_dir, recipe.train.max_steps, recipe.train.seed = exp, steps, seed
-    recipe.train.max_frames, recipe.train.warmup_steps, recipe.train.lr = 6000, 50, 3e-3
+    recipe.train.max_duration, recipe.train.warmup_steps, recipe.train.lr = 60, 50, 3e-3
     recipe.train.log_every, recipe.train.checkpoint_every, recipe.train.num_threads = 50, steps, 2
     return recipe
 

@@ -10,6 +10,7 @@ import torch
 from speechtl.data.config import DataConfig, SynthConfig
 
 from speechtl.tasks.speech.recipe import Recipe
+from trained import train_small
 
 FAKE_FSDD_SPEAKERS = ["ann", "bob", "cy"]
 TINY_LANGUAGES = ["en", "de", "es"]
@@ -53,17 +54,7 @@ def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
 @pytest.fixture(scope="session")
 def es_model(tiny_corpus, tmp_path_factory):
     """A 2-layer BLSTM trained 500 steps on the tiny corpus's Spanish (words of train only)."""
-    from speechtl.workflows.train import train
-
-    recipe = Recipe(name="tiny-es", data=copy.deepcopy(tiny_corpus))  # a copy: shared
-    recipe.data.languages = ["es"]
-    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
-    recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
-    recipe.train.max_duration, recipe.train.max_steps, recipe.train.warmup_steps = 40, 500, 10
-    recipe.train.lr, recipe.train.num_threads = 3e-3, 1
-    recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
-    torch.manual_seed(0)
-    return train(recipe, progress=False) / "model"
+    return train_small(tiny_corpus, tmp_path_factory.mktemp("es-exp"), "es", "blstm", 96, 2, 500)
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +83,23 @@ def fake_fsdd(tmp_path_factory):
 def _deterministic():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(scope="session")
+def tdnn_en_model(tiny_corpus, tmp_path_factory):
+    """An English TDNN (global CMVN: it can stream) trained 300 steps on the tiny corpus; the model stem.
+
+    Shared by the streaming, serving and batch decoding tests (about 30 s on 2 cores).
+    """
+    return train_small(tiny_corpus, tmp_path_factory.mktemp("en-tdnn"), "en", "tdnn", 128, 4, 300)
+
+
+@pytest.fixture(scope="session")
+def en_phrases(tiny_corpus):
+    """``(vocabulary, [(samples at 16 kHz, text)])``: English training words and the first 6 training utterances."""
+    from speechtl.data.manifests import corpus_lexicon_path, load_cuts
+    from speechtl.text.lexicon import read_word_list
+
+    vocabulary = read_word_list(corpus_lexicon_path(tiny_corpus.root, "en", "train"))
+    cuts = list(load_cuts(tiny_corpus.root, "train", prefix="synth_en"))[:6]
+    return vocabulary, [(torch.from_numpy(c.load_audio()[0]), c.supervisions[0].text) for c in cuts]

@@ -18,6 +18,7 @@ from speechtl.decoding.recognizer import NO_WORDS_NOTE, Recognizer, iter_chunks
 from speechtl.errors import AudioError, LanguageError, LexiconError
 from speechtl.text.g2p_lexicon import g2p_lexicon
 from speechtl.text.lexicon import read_word_list
+from trained import train_small
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def model8(tmp_path_factory):
     recipe = Recipe(name="tiny-8", data=copy.deepcopy(cfg))
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 32, 2, 0.0
     recipe.train.exp_dir = str(tmp_path_factory.mktemp("exp8"))
-    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 6, 1
+    recipe.train.max_duration, recipe.train.max_steps, recipe.train.warmup_steps = 40, 6, 1
     recipe.train.log_every, recipe.train.checkpoint_every, recipe.train.num_threads = 3, 6, 1
     return train(recipe, progress=False) / "model", cfg
 

@@ -160,18 +160,61 @@ class LexiconDecoder:
             emissions, lengths = append_boundary_frame(emissions, lengths)
         results = self._decoder(emissions.contiguous(), lengths.to(torch.int32))
         for b, hyps in zip(live, results):
-            if hyps:
-                best = hyps[0]
-                tokens = [int(t) for t in best.tokens]
-                while tokens and tokens[0] == 1:  # flashlight's start state and our closing frame
-                    tokens.pop(0)
-                while tokens and tokens[-1] == 1:
-                    tokens.pop()
-                words = [w for w in best.words if w != UNK]
-                rival = next((h for h in hyps[1:] if [w for w in h.words if w != UNK] != words), None)
-                margin = math.inf if rival is None else float(best.score - rival.score)
-                out[b] = WordHypothesis(words, tokens, float(best.score), margin)
+            out[b] = best_hypothesis(hyps)
         return out
+
+    # ------------------------------------------------ incremental search (streaming)
+    def begin(self) -> None:
+        """Start an incremental search: :meth:`step` over pieces, then :meth:`end`.
+
+        The steps see the frames :meth:`__call__` would see at once, so the result is the same.
+        One decoder runs one search at a time (incremental or not).
+        """
+        self._decoder.decode_begin()
+        self._frames = 0
+
+    def step(self, log_probs: torch.Tensor) -> None:
+        """Search the next ``(time, len(tokens))`` frames."""
+        if log_probs.ndim != 2 or log_probs.shape[-1] != len(self.tokens):
+            raise ValueError(f"expected (time, {len(self.tokens)}) log-probs, got {tuple(log_probs.shape)}")
+        if log_probs.shape[0]:
+            self._decoder.decode_step(log_probs.detach().to("cpu", torch.float32).contiguous())
+            self._frames += log_probs.shape[0]
+
+    def partial(self) -> list[str]:
+        """The words of the best hypothesis so far (complete words only)."""
+        if not self._frames:
+            return []
+        best = self._decoder.decoder.get_best_hypothesis()
+        return [w for w in (self._decoder.word_dict.get_entry(x) for x in best.words if x >= 0) if w != UNK]
+
+    def end(self) -> WordHypothesis:
+        """Finish the incremental search: the best word sequence of all the frames stepped."""
+        if not self._frames:
+            self._decoder.decode_end()
+            return WordHypothesis([], [], 0.0)
+        if self.word_boundary != "none":
+            closing = torch.full((1, len(self.tokens)), -1e4)
+            closing[0, 1] = 0.0
+            self._decoder.decode_step(closing)
+        self._decoder.decode_end()
+        return best_hypothesis(self._decoder.get_final_hypothesis())
+
+
+def best_hypothesis(hyps) -> WordHypothesis:
+    """The best of flashlight's hypotheses, without ``|`` at its ends and ``<unk>`` words."""
+    if not hyps:
+        return WordHypothesis([], [], 0.0)
+    best = hyps[0]
+    tokens = [int(t) for t in best.tokens]
+    while tokens and tokens[0] == 1:  # flashlight's start state and our closing frame
+        tokens.pop(0)
+    while tokens and tokens[-1] == 1:
+        tokens.pop()
+    words = [w for w in best.words if w != UNK]
+    rival = next((h for h in hyps[1:] if [w for w in h.words if w != UNK] != words), None)
+    margin = math.inf if rival is None else float(best.score - rival.score)
+    return WordHypothesis(words, tokens, float(best.score), margin)
 
 
 def first_word_per_pronunciation(lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:

@@ -231,7 +231,8 @@ class Recognizer:
     # -------------------------------------------------------------- audio
     def transcribe(self, audio: str | Path | torch.Tensor | np.ndarray, language: str | None = None,
                    lexicon: str | Path | Lexicon | None = None, words: Iterable[str] | None = None,
-                   sample_rate: int | None = None, greedy: bool = False, shipped: bool = False) -> Transcript:
+                   sample_rate: int | None = None, greedy: bool = False, shipped: bool = False,
+                   strict: bool = False) -> Transcript:
         """Recognise the words of one recording.
 
         Args:
@@ -247,7 +248,7 @@ class Recognizer:
             A :class:`Transcript` with words, their times and phonemes.
         """
         language = self.language(language)
-        prepared = None if greedy else self.prepare(language, lexicon, words, shipped)
+        prepared = None if greedy else self.prepare(language, lexicon, words, shipped, strict)
         source, total, read = self._reader(audio, sample_rate)
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
@@ -278,6 +279,11 @@ class Recognizer:
         feats = fbank(wave, self.sample_rate, self.features)
         hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
         return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
+
+    def read_samples(self, audio, sample_rate: int | None = None) -> tuple[str, torch.Tensor]:
+        """``(source name, mono samples at the model's rate)`` of a whole file or array (as :meth:`transcribe`)."""
+        source, total, read = self._reader(audio, sample_rate)
+        return source, read(0.0, total + 1.0)
 
     def _reader(self, audio, sample_rate: int | None):
         """``(source name, seconds, read(start, duration) -> mono samples at the feature rate)``."""

@@ -1,0 +1,57 @@
+"""Transcripts as text: JSON lines, NIST CTM and SubRip (SRT) subtitles.
+
+Example:
+    >>> from speechtl.decoding.align import WordSegment
+    >>> from speechtl.decoding.recognizer import Transcript
+    >>> t = Transcript("a.wav", "en", 2.0, [WordSegment("one", 0.12, 0.5, ["w", "ʌ", "n"], 0.9),
+    ...                                      WordSegment("two", 0.8, 1.1, ["t", "uː"], 0.8)])
+    >>> print(ctm_lines("a", t), end="")
+    a 1 0.120 0.380 one 0.900
+    a 1 0.800 0.300 two 0.800
+    >>> print(srt(t), end="")
+    1
+    00:00:00,120 --> 00:00:01,100
+    one two
+"""
+
+from __future__ import annotations
+
+import json
+
+FORMATS = ("text", "jsonl", "ctm", "srt")
+
+
+def text_lines(transcript, greedy: bool = False) -> str:
+    """``SOURCE: words`` then one line per word ``start end word /phonemes/``."""
+    if greedy:
+        return f"{transcript.source}: {transcript.phonemes}\n"
+    lines = [f"{transcript.source}: {transcript.text}"]
+    lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in transcript.words]
+    return "\n".join(lines) + "\n"
+
+
+def jsonl_line(uid: str, transcript) -> str:
+    """One JSON object: the transcript's fields and its ``id``."""
+    return json.dumps({"id": uid, **transcript.as_dict()}, ensure_ascii=False) + "\n"
+
+
+def ctm_lines(uid: str, transcript, channel: int = 1) -> str:
+    """NIST CTM: ``ID CHANNEL START DURATION WORD CONFIDENCE`` per word."""
+    return "".join(f"{uid} {channel} {w.start:.3f} {w.end - w.start:.3f} {w.word} {w.confidence:.3f}\n"
+                   for w in transcript.words)
+
+
+def _srt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def srt(transcript, max_words: int = 8, max_gap: float = 1.0) -> str:
+    """SubRip cues: consecutive words, at most ``max_words`` per cue, a new cue after a pause of ``max_gap`` s."""
+    cues: list[list] = []
+    for w in transcript.words:
+        if not cues or len(cues[-1]) >= max_words or w.start - cues[-1][-1].end > max_gap:
+            cues.append([])
+        cues[-1].append(w)
+    return "\n".join(f"{n}\n{_srt_time(c[0].start)} --> {_srt_time(c[-1].end)}\n{' '.join(w.word for w in c)}\n"
+                     for n, c in enumerate(cues, 1))

@@ -1,0 +1,71 @@
+"""The server's state: the served models, its limits, the API key and the work slots."""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+from speechtl.errors import SpeechtlError
+from speechtl.serve.config import ServeLimits
+from speechtl.serve.work import ServedModel, WorkSlots
+from speechtl.text.lexicon import Lexicon
+
+
+class HTTPProblem(Exception):
+    """An answer with a 4xx/5xx status and a message for the client."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class Server:
+    """The state behind the routes: models, limits, key and the work slots."""
+
+    def __init__(self, models: list[ServedModel], limits: ServeLimits | None = None,
+                 api_key: str | None = None) -> None:
+        if not models:
+            raise SpeechtlError("serve at least one model")
+        names = [m.name for m in models]
+        if len(set(names)) != len(names):
+            raise SpeechtlError(f"two models share a name: {names}; give each a distinct name")
+        self.models = {m.name: m for m in models}
+        self.limits = limits or ServeLimits()
+        self.limits.validate()
+        self.api_key = api_key
+        self.slots = WorkSlots(self.limits.max_concurrent, self.limits.max_queue)
+        self.streams = 0  # open WebSocket streams
+
+    def model(self, name: str | None) -> ServedModel:
+        if not name:
+            if len(self.models) == 1:
+                return next(iter(self.models.values()))
+            raise HTTPProblem(400, f"several models are served ({', '.join(self.models)}): name one with model=")
+        if name not in self.models:
+            raise HTTPProblem(404, f"no model {name[:60]!r}; served: {', '.join(self.models)}")
+        return self.models[name]
+
+    def authorised(self, headers, query) -> bool:
+        if not self.api_key:
+            return True
+        auth = headers.get("authorization", "")
+        given = auth[7:] if auth.lower().startswith("bearer ") else headers.get("x-api-key") or query.get("api_key", "")
+        return hmac.compare_digest(given.encode(), self.api_key.encode())
+
+
+def parse_words(text: str | None, limit: int) -> list[str] | None:
+    """A word list from ``text`` (spaces, commas or newlines between words); ``None`` for none."""
+    if text is None or not text.strip():
+        return None
+    words = list(dict.fromkeys(w for w in re.split(r"[\s,]+", text) if w))
+    if len(words) > limit:
+        raise HTTPProblem(413, f"{len(words)} words given; at most {limit}")
+    if any(len(w) > 100 for w in words):
+        raise HTTPProblem(400, "a word longer than 100 characters")
+    return words
+
+
+def parse_lexicon(text: str | None) -> Lexicon | None:
+    if text is None or not text.strip():
+        return None
+    return Lexicon.parse(text.splitlines(), "lexicon")

@@ -1,0 +1,211 @@
+"""``WS /v1/stream``: 16-bit PCM in, partial words while it arrives, the final words at the end.
+
+Protocol (JSON text messages, binary audio):
+
+1. Connect with the options in the query string (``model``, ``language``, ``words``,
+   ``sample_rate``: 8000 to 96000, by default the model's; other rates are resampled as they arrive,
+   with the same result as resampling the whole recording; ``api_key`` when the server has one), or send ``{"type": "start", "language": ..., "words": [...],
+   "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
+2. Send mono signed 16-bit little-endian PCM, in messages of any size. After each
+   ``partial_seconds`` of audio the server answers ``{"type": "partial", "text", "words",
+   "phonemes", "seconds", "decoded_seconds"}``.
+3. Send ``{"type": "end"}``: the server answers ``{"type": "final", ...}`` (the transcript, as
+   ``POST /v1/transcribe`` gives it) and closes with 1000.
+
+Errors are ``{"type": "error", "message": ...}`` and a close: 1003 bad data (not PCM, bad
+JSON, a rate out of range, an unknown language or a bad lexicon), 1008 a limit (idle for
+``stream_idle_seconds``, open longer than ``stream_max_wall_seconds``, no API key), 1009 more
+than ``stream_max_seconds`` of audio, 1011 an internal error, 1013 busy (too many streams or
+decodes: try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import numpy as np
+import torch
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from speechtl.data.packing import StreamResampler
+from speechtl.decoding.streaming import StreamingRecognizer
+from speechtl.errors import SpeechtlError
+from speechtl.serve.server import HTTPProblem, Server, parse_lexicon, parse_words
+from speechtl.serve.work import Busy
+
+log = logging.getLogger(__name__)
+
+
+class StreamClosed(Exception):
+    """End the stream with a close code and a message to the client."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def stream_endpoint(server: Server):
+    """The WebSocket handler for ``server``."""
+
+    async def endpoint(ws: WebSocket) -> None:
+        if not server.authorised(ws.headers, ws.query_params):
+            await ws.close(code=1008, reason="a valid API key is required")
+            return
+        await ws.accept()
+        if server.streams >= server.limits.max_streams:
+            await _close(ws, 1013, f"{server.limits.max_streams} streams are open; try again later")
+            return
+        server.streams += 1
+        try:
+            await Session(server, ws).run()
+        except StreamClosed as err:
+            await _close(ws, err.code, err.message)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("stream failed")
+            await _close(ws, 1011, "internal error (logged on the server)")
+        finally:
+            server.streams -= 1
+
+    return endpoint
+
+
+async def _close(ws: WebSocket, code: int, message: str) -> None:
+    try:
+        await ws.send_json({"type": "error", "message": message})
+        await ws.close(code=code, reason=message[:120])
+    except Exception:  # the client is already gone
+        pass
+
+
+class Session:
+    """One stream's state: options, the recogniser, audio not yet decoded, and the clocks."""
+
+    def __init__(self, server: Server, ws: WebSocket) -> None:
+        self.server, self.ws, self.limits = server, ws, server.limits
+        self.options = dict(ws.query_params)
+        self.stream: StreamingRecognizer | None = None
+        self.pending: list[np.ndarray] = []  # samples received, not yet decoded
+        self.pending_samples = 0
+        self.carry = b""  # an odd byte left over from the last message
+        self.received = 0  # samples
+        self.opened = time.monotonic()
+
+    async def run(self) -> None:
+        try:
+            served = self.served = self.server.model(self.options.get("model"))
+        except HTTPProblem as err:
+            raise StreamClosed(1008 if err.status == 404 else 1003, err.message) from None
+        rate = served.recognizer.sample_rate
+        asked = self.options.get("sample_rate", str(rate))
+        if not asked.isdigit() or not 8000 <= int(asked) <= 96000:
+            raise StreamClosed(1003, f"sample_rate must be a number of Hz from 8000 to 96000, got {asked[:10]!r}")
+        self.input_rate = int(asked)
+        self.resampler = StreamResampler(self.input_rate, rate)
+        if served.streaming:
+            raise StreamClosed(1003, served.streaming)
+        await self.ws.send_json({"type": "ready", "model": served.name, "sample_rate": self.input_rate,
+                                 "partial_seconds": self.limits.partial_seconds})
+        while True:
+            message = await self._receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                await self._audio(message["bytes"])
+            elif message.get("text") is not None:
+                if await self._command(message["text"]):
+                    return
+
+    async def _receive(self) -> dict:
+        left = self.limits.stream_max_wall_seconds - (time.monotonic() - self.opened)
+        if left <= 0:
+            raise StreamClosed(1008, f"the stream was open longer than {self.limits.stream_max_wall_seconds:g} s")
+        try:
+            return await asyncio.wait_for(self.ws.receive(), min(left, self.limits.stream_idle_seconds))
+        except asyncio.TimeoutError:
+            if left <= self.limits.stream_idle_seconds:
+                raise StreamClosed(1008, f"the stream was open longer than "
+                                         f"{self.limits.stream_max_wall_seconds:g} s") from None
+            raise StreamClosed(1008, f"nothing received for {self.limits.stream_idle_seconds:g} s") from None
+
+    async def _command(self, text: str) -> bool:
+        """Handle a text message; True when the stream is over."""
+        try:
+            command = json.loads(text)
+        except json.JSONDecodeError:
+            command = {"type": text.strip()}  # a bare "end" is accepted
+        if not isinstance(command, dict) or command.get("type") not in ("start", "end"):
+            raise StreamClosed(1003, "expected a JSON message {\"type\": \"start\"} or {\"type\": \"end\"}, "
+                                     "or binary 16-bit PCM")
+        if command["type"] == "start":
+            if self.stream is not None:
+                raise StreamClosed(1003, "'start' must come before the audio")
+            words = command.get("words")
+            if isinstance(words, list):
+                command["words"] = " ".join(str(w) for w in words)
+            self.options.update({k: str(v) for k, v in command.items() if k in ("language", "words", "lexicon")})
+            await self._start()
+            return False
+        await self._decode(final=True)
+        return True
+
+    async def _start(self) -> None:
+        try:
+            words = parse_words(self.options.get("words"), self.limits.max_words)
+            lexicon = parse_lexicon(self.options.get("lexicon"))
+            self.stream = await self._work(_open, self.served, self.options.get("language") or None, lexicon, words)
+        except HTTPProblem as err:
+            raise StreamClosed(1003, err.message) from None
+        except SpeechtlError as err:
+            raise StreamClosed(1003, str(err)[:300]) from None
+
+    async def _audio(self, data: bytes) -> None:
+        if self.stream is None:
+            await self._start()
+        data = self.carry + data
+        self.carry = data[len(data) // 2 * 2:]
+        samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        self.received += samples.size
+        if self.received / self.input_rate > self.limits.stream_max_seconds:
+            raise StreamClosed(1009, f"more than {self.limits.stream_max_seconds:g} s of audio in one stream")
+        samples = self.resampler.accept(torch.from_numpy(samples)).numpy()  # at the model's rate
+        self.pending.append(samples)
+        self.pending_samples += samples.size
+        if self.pending_samples >= self.limits.partial_seconds * self.served.recognizer.sample_rate:
+            await self._decode(final=False)
+
+    async def _decode(self, final: bool) -> None:
+        if self.stream is None:
+            await self._start()
+        if final:
+            self.pending.append(self.resampler.finish().numpy())
+        samples = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
+        self.pending, self.pending_samples = [], 0
+        result = await self._work(_step, self.stream, samples, final)
+        await self.ws.send_json(result)
+        if final:
+            await self.ws.close(code=1000)
+
+    async def _work(self, fn, *args):
+        try:
+            return await self.server.slots.run(fn, *args, timeout=self.limits.request_timeout)
+        except Busy:
+            raise StreamClosed(1013, "the server is busy; try again later") from None
+        except asyncio.TimeoutError:
+            raise StreamClosed(1011, f"decoding took longer than {self.limits.request_timeout:g} s") from None
+
+
+def _open(served, language, lexicon, words) -> StreamingRecognizer:
+    with served.lock:  # prepare() shares the recogniser's lexicon cache
+        return StreamingRecognizer(served.recognizer, language, lexicon, words)
+
+
+def _step(stream: StreamingRecognizer, samples: np.ndarray, final: bool) -> dict:
+    partial = stream.accept(samples) if samples.size else stream.partial()
+    if not final:
+        return partial.as_dict()
+    return {"type": "final", **stream.finish().as_dict()}
