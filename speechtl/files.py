@@ -208,3 +208,19 @@ def checkpoint_is_complete(path: Path) -> bool:
         return False
 
 
+
+
+EXTRA_PREFIX = "transfer."  # tensors saved beside a model's weights: its transfer methods' state
+
+
+def load_weights(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """Load a model file's weights into ``model``; returns the extra tensors (``transfer.*``) saved beside them.
+
+    Raises:
+        CheckpointError: the weights do not fit the model the metadata describes.
+    """
+    try:
+        model.load_state_dict({k: v for k, v in state.items() if not k.startswith(EXTRA_PREFIX)})
+    except RuntimeError as err:
+        raise CheckpointError(f"{source}: weights do not fit the recorded model: {str(err)[:500]}") from None
+    return {k: v for k, v in state.items() if k.startswith(EXTRA_PREFIX)}

@@ -41,7 +41,7 @@ def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     recipe.model.layers = 4
     recipe.model.dropout = 0.0
     recipe.train.exp_dir = str(tmp_path / "exp")
-    recipe.train.max_frames = 4000
+    recipe.train.max_duration = 40
     recipe.train.warmup_steps = 10
     recipe.train.lr = 3e-3
     recipe.train.log_every = 5
@@ -59,7 +59,7 @@ def es_model(tiny_corpus, tmp_path_factory):
     recipe.data.languages = ["es"]
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "blstm", 96, 2, 0.0
     recipe.train.exp_dir = str(tmp_path_factory.mktemp("es-exp"))
-    recipe.train.max_frames, recipe.train.max_steps, recipe.train.warmup_steps = 4000, 500, 10
+    recipe.train.max_duration, recipe.train.max_steps, recipe.train.warmup_steps = 40, 500, 10
     recipe.train.lr, recipe.train.num_threads = 3e-3, 1
     recipe.train.log_every, recipe.train.checkpoint_every = 100, 1000
     torch.manual_seed(0)

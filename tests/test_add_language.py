@@ -21,7 +21,7 @@ from speechtl.models.io import load_model
 from speechtl.text.inventory import Inventory
 
 FAST = ["train.max_steps=4", "train.warmup_steps=1", "train.checkpoint_every=4", "train.log_every=1",
-        "train.max_frames=4000", "train.num_threads=1"]
+        "train.max_duration=40", "train.num_threads=1"]
 
 
 @pytest.fixture

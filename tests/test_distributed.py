@@ -55,10 +55,13 @@ def ddp_recipe(tiny_recipe):
 
 
 def test_two_processes_follow_the_one_process_trajectory(ddp_recipe, tmp_path):
-    one = train(ddp_recipe, progress=False)  # max_frames 4000: the global batch
+    """2 processes with batches of 20 s each follow 1 process taking 2 batches of 20 s per step."""
+    ddp_recipe.train.max_duration = 20
+    ddp_recipe.train.accum_grad = 2
+    one = train(ddp_recipe, progress=False)
 
     ddp_recipe.train.exp_dir = str(tmp_path / "ddp")
-    proc = torchrun_train(write_recipe(ddp_recipe, tmp_path / "ddp.yaml"), 2, "train.max_frames=2000")
+    proc = torchrun_train(write_recipe(ddp_recipe, tmp_path / "ddp.yaml"), 2, "train.accum_grad=1")
     two = Path(ddp_recipe.train.exp_dir)
 
     single, ddp = read_log(one), read_log(two)
@@ -87,11 +90,12 @@ def test_ddp_resume_is_exact_and_changes_world_size(ddp_recipe, tmp_path):
     a 2-process checkpoint also resumes in 1 process (same batches, with a warning)."""
     ddp_recipe.specaugment.enabled = True  # per-rank RNG states must come back exactly
     ddp_recipe.train.exp_dir = str(tmp_path / "straight")
-    torchrun_train(write_recipe(ddp_recipe, tmp_path / "straight.yaml"), 2, "train.max_frames=2000")
+    ddp_recipe.train.max_duration = 20
+    torchrun_train(write_recipe(ddp_recipe, tmp_path / "straight.yaml"), 2)
     ddp_recipe.train.exp_dir = str(tmp_path / "stopped")
     stopped = write_recipe(ddp_recipe, tmp_path / "stopped.yaml")
-    torchrun_train(stopped, 2, "train.max_frames=2000", "train.max_steps=4")
-    torchrun_train(stopped, 2, "train.max_frames=2000", resume=True)
+    torchrun_train(stopped, 2, "train.max_steps=4")
+    torchrun_train(stopped, 2, resume=True)
     straight, resumed = load_model(tmp_path / "straight/model"), load_model(tmp_path / "stopped/model")
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
@@ -99,7 +103,6 @@ def test_ddp_resume_is_exact_and_changes_world_size(ddp_recipe, tmp_path):
 
     ddp_recipe.train.exp_dir = str(tmp_path / "one")
     ddp_recipe.train.max_steps = 4
-    ddp_recipe.train.max_frames = 2000
     torchrun_train(write_recipe(ddp_recipe, tmp_path / "one.yaml"), 2)
-    proc = torchrun_train(tmp_path / "one.yaml", 1, "train.max_steps=8", "train.max_frames=4000", resume=True)
+    proc = torchrun_train(tmp_path / "one.yaml", 1, "train.max_steps=8", "train.accum_grad=2", resume=True)
     assert "written by 2 process(es), this run has 1" in proc.stderr

@@ -10,10 +10,10 @@ import soundfile as sf
 import torch
 
 from speechtl.cli import main
-from speechtl.data.dataset import PhonemeDataset, Utterance, collate, load_utterances
+from speechtl.data.dataset import Utterance, collate, load_utterances
 from speechtl.data.kaldi import load_kaldi_dir, read_kaldi_table
 from speechtl.data.manifests import read_manifest
-from speechtl.data.sampler import BucketBatchSampler
+from speechtl.data.sampler import IndexBatchLoader
 from speechtl.errors import CheckpointError, ManifestError
 from speechtl.tasks.speech.model import build_model
 from speechtl.models.io import load_model, save_model
@@ -102,6 +102,19 @@ def test_audio_truncated_after_its_manifest_was_made_is_skipped_and_named(tmp_pa
     assert utts == [] and report.skipped[0][0] == "u1" and "cut-short.wav: the file holds 0.62 s of audio, its manifest says 1.00 s" in report.skipped[0][1]
 
 
+class _InOrder:
+    """Index batches of two, in order (an index sampler for IndexBatchLoader)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.start = n, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.start = start
+
+    def __iter__(self):
+        yield from ([i, i + 1] for i in range(2 * self.start, self.n - 1, 2))
+
+
 def test_a_poisoned_batch_is_skipped_not_fatal(tmp_path, caplog):
     """NaN features reaching the loss: the update is skipped and counted, the weights stay finite."""
     torch.manual_seed(0)
@@ -112,9 +125,9 @@ def test_a_poisoned_batch_is_skipped_not_fatal(tmp_path, caplog):
     recipe = Recipe(model=ModelConfig(encoder="tdnn", dim=16, layers=1))
     recipe.features.cmvn = "utterance"
     model = build_model(recipe, {"en": inv})
-    dataset = PhonemeDataset(utts, {"en": inv})
-    cfg = TrainConfig(max_steps=12, max_frames=120, warmup_steps=2, log_every=3, checkpoint_every=100)
-    trainer = Trainer(Objective(CTCTask(model)), dataset, collate, BucketBatchSampler(dataset.num_frames(), 120),
+    items = [(u, torch.tensor(inv.encode(u.phonemes))) for u in utts]
+    cfg = TrainConfig(max_steps=12, warmup_steps=2, log_every=3, checkpoint_every=100)
+    trainer = Trainer(Objective(CTCTask(model)), IndexBatchLoader(items, _InOrder(len(items)), collate),
                       cfg, tmp_path, model_meta=dict, progress=False)
     with caplog.at_level(logging.WARNING):
         trainer.fit()
@@ -126,12 +139,19 @@ def test_a_poisoned_batch_is_skipped_not_fatal(tmp_path, caplog):
                                                                     for r in log)
 
 
-def test_an_utterance_no_batch_can_hold_is_skipped():
-    inv = Inventory(["a"])
-    utts = [Utterance("short", "en", "s", torch.zeros(50, 80), "a", "a", "s.wav"),
-            Utterance("long", "en", "s", torch.zeros(5000, 80), "a", "a", "l.wav")]
-    dataset = PhonemeDataset(utts, {"en": inv}, max_frames=1000)
-    assert len(dataset) == 1 and "l.wav: 5000 frames exceed train.max_frames (1000)" in dataset.report.skipped[0][1]
+def test_an_utterance_longer_than_a_batch_may_hold_is_skipped_and_named():
+    from lhotse import CutSet, SupervisionSegment
+    from lhotse.testing.dummies import dummy_cut
+
+    from speechtl.data.dataset import LoadReport
+    from speechtl.data.training_cuts import CutPart, _pieces
+
+    cuts = CutSet.from_cuts(dummy_cut(i, duration=d, supervisions=[SupervisionSegment(
+        f"u{i}", f"dummy-recording-{i:04d}", 0.0, d, language="en")]) for i, d in enumerate([2.0, 50.0]))
+    report = LoadReport()
+    kept = [uid for uid, _, _ in _pieces(CutPart("train", cuts), ["en"], 30.0, report)]
+    assert len(kept) == 1 and len(report.skipped) == 1
+    assert "50.0 s is longer than the 30 s an utterance may last" in report.skipped[0][1]
 
 
 def test_model_files_that_are_not_ours(tmp_path, capsys):

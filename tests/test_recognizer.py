@@ -48,19 +48,25 @@ def speak(text: str, voice: str = "es+m3") -> tuple[np.ndarray, int]:
 
 
 def test_unseen_words_are_recognised_with_g2p_pronunciations(recognizer, unseen):
+    from speechtl.decoding.metrics import error_counts
+
     test, vocabulary = unseen
     canon = homophone_classes(vocabulary)
-    phrases = [test[3 * i : 3 * i + 3] for i in range(4)]
-    correct = 0
+    phrases = [test[3 * i : 3 * i + 3] for i in range(len(test) // 3)][:4]
+    assert len(phrases) >= 3 and all(len(p) == 3 for p in phrases)
+    refs, hyps = [], []
     for words in phrases:
         audio, rate = speak(" ".join(words))
         out = recognizer.transcribe(audio, "es", words=vocabulary, sample_rate=rate)
-        correct += [canon.get(w.word) for w in out.words] == [canon.get(w) for w in words]
+        refs.append(" ".join(canon.get(w, w) for w in words))
+        hyps.append(" ".join(canon.get(w.word, w.word) for w in out.words))
         assert all(w.word in vocabulary for w in out.words)
         times = [t for w in out.words for t in (w.start, w.end)]
         assert times == sorted(times) and 0 <= times[0] and times[-1] <= len(audio) / rate + 0.05
         assert all(w.phonemes for w in out.words)
-    assert correct >= 3, correct  # a 90-word vocabulary, a model trained for 40 seconds
+    # words never heard in training, among a vocabulary of test + dev words (chance: one in ~90), by a model
+    # trained 500 steps: most of them right
+    assert error_counts(refs, hyps).rate <= 1 / 3, list(zip(refs, hyps))
 
 
 def test_file_at_another_rate_with_two_channels(recognizer, unseen, tmp_path):

@@ -39,7 +39,7 @@ def _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path) -> Recipe:
     recipe.decode.word_score = 10.0  # a word bonus: the barely trained model still names words
     recipe.transfer.methods = ["dann"]
     recipe.train = dataclasses.replace(recipe.train, exp_dir=str(tmp_path / "exp"), max_steps=6, warmup_steps=2,
-                                       max_frames=4000, checkpoint_every=6, log_every=2, num_threads=1)
+                                       max_duration=40, checkpoint_every=6, log_every=2, num_threads=1)
     recipe.transfer.self_training = dataclasses.replace(recipe.transfer.self_training, rounds=2, keep=[0.5, 1.0],
                                                         steps=3, warmup_steps=1, balanced=True)
     return recipe

@@ -129,7 +129,7 @@ def speech_recipe(name, tiny_recipe, *overrides, steps=6):
     recipe.data = tiny_recipe.data.__class__(**{**tiny_recipe.data.__dict__, "target": recipe.data.target})
     recipe.model = tiny_recipe.model
     recipe.train.exp_dir = str(Path(tiny_recipe.train.exp_dir) / name)
-    recipe.train.max_frames = tiny_recipe.train.max_frames
+    recipe.train.max_duration = tiny_recipe.train.max_duration
     recipe.train.num_threads = 1
     return recipe
 

@@ -110,6 +110,7 @@ class DataConfig:
     parts: list[CorpusPart] = field(default_factory=list)  # real corpora: where each split comes from
     text: TextConfig = field(default_factory=TextConfig)  # transcript normalisation (real corpora)
     max_duration: float = ranged(30.0, "(0, inf)")  # seconds; longer utterances are skipped before their audio is read
+    feature_storage: Literal["stored", "on_the_fly"] = "stored"  # filterbanks stored once (ROOT/features), or made per batch
     train_minutes: float = ranged(0.0, "[0, inf)")  # keep each language's first N minutes of training audio (0 = all)
     channel: str = ""  # channel applied to every split (defines the domain); "" = the audio as is
     augment: list[str] = field(default_factory=list)  # each channel adds a transformed copy of every train utterance

@@ -1,9 +1,10 @@
-"""Utterances in memory: features computed once, padded into batches.
+"""Utterances and batches.
 
-Filterbanks cost about 1/2000 of real time on one core, so a split's features
-are computed when it is loaded and kept in memory; there is no feature cache on
-disk to go stale. A bad utterance (unreadable audio, too short, unknown phoneme)
-is skipped, counted and named in the log instead of stopping a long run.
+Training reads batches of cuts (:class:`CutBatches`, over the manifest of
+:mod:`speechtl.data.training_cuts`), one batch at a time. Evaluation splits are
+small: :func:`load_utterances` computes their features into memory. A bad
+utterance (unreadable audio, too short, unknown phoneme) is skipped, counted and
+named in the log instead of stopping a long run.
 """
 
 from __future__ import annotations
@@ -194,6 +195,11 @@ class Batch:
     speakers: list[str]
     domains: list[str] | None = None  # per utterance; None = all "source"
     labelled: torch.Tensor | None = None  # (batch,) bool; None = all labelled
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (utterance id, why) left out of this batch
+
+    @classmethod
+    def empty(cls, dim: int) -> "Batch":
+        return cls(torch.zeros(0, 0, dim), torch.zeros(0, dtype=torch.long), [], [], [], [])
 
     def to(self, device: torch.device | str) -> "Batch":
         self.feats = self.feats.to(device)
@@ -217,49 +223,75 @@ class Batch:
         return len(self.ids)
 
 
-class PhonemeDataset(torch.utils.data.Dataset):
-    """Utterances with their phoneme targets encoded per language.
+class CutBatches(torch.utils.data.Dataset):
+    """A Lhotse-style dataset: ``dataset[cuts] -> Batch`` for the cuts a sampler chose.
 
-    Utterances whose language has no inventory, whose phonemes are not in it,
-    or (with ``max_frames``) that no batch could hold, are skipped and reported
-    (see :attr:`report`). Unlabelled utterances are kept with empty targets.
+    Each cut's filterbanks are read from feature storage when the cut has them, or
+    computed here (in a DataLoader worker) from its audio through its channel
+    (``cut.custom["channel"]``, seeded by ``cut.custom["channel_key"]``). Targets
+    are the supervision's phonemes in its language's inventory; unlabelled cuts
+    (``cut.custom["labelled"]`` false) get empty targets. A cut that fails (unreadable
+    audio, a phoneme the inventory lacks) is left out of its batch and named in
+    ``batch.skipped``.
+
+    Args:
+        inventories: per language.
+        features: the feature settings (for cuts without stored features).
+        seed: the channels' seed (``data.synth.seed``).
     """
 
-    def __init__(self, utterances: list[Utterance], inventories: dict[str, Inventory],
-                 max_frames: int | None = None) -> None:
-        self.items: list[tuple[Utterance, torch.Tensor]] = []
-        self.report = LoadReport()
-        for utt in utterances:
-            if max_frames is not None and utt.feats.shape[0] > max_frames:
-                self.report.skipped.append((utt.id, f"{utt.source}: {utt.feats.shape[0]} frames exceed "
-                                                    f"train.max_frames ({max_frames})"))
-                continue
-            if not utt.labelled:
-                self.items.append((utt, torch.zeros(0, dtype=torch.long)))
-                continue
-            inv = inventories.get(utt.language)
+    def __init__(self, inventories: dict[str, Inventory], features: FeatureConfig, seed: int = 0) -> None:
+        self.inventories = inventories
+        self.features = features
+        self.seed = seed
+        self._channels: dict[str, object] = {}
+
+    def _feats(self, cut) -> torch.Tensor:
+        if cut.features is not None:
+            return torch.from_numpy(cut.features.load())
+        from speechtl.data.channel import parse_channel
+
+        wave = load_cut_audio(cut, self.features.sample_rate)
+        spec = (cut.custom or {}).get("channel", "")
+        if spec:
+            if spec not in self._channels:
+                self._channels[spec] = parse_channel(spec, self.seed)
+            wave = self._channels[spec](wave, self.features.sample_rate, cut.custom["channel_key"])
+        return fbank(wave, self.features.sample_rate, self.features, source=cut_audio_source(cut))
+
+    def item(self, cut) -> tuple[Utterance, torch.Tensor]:
+        """One cut as ``(utterance, targets)``.
+
+        Raises:
+            SpeechtlError: unreadable audio, or a transcript the inventory cannot encode.
+        """
+        custom = cut.custom or {}
+        sup = cut.supervisions[0]
+        labelled = bool(custom.get("labelled", True))
+        phonemes = (sup.custom or {}).get("phonemes", "")
+        targets = torch.zeros(0, dtype=torch.long)
+        if labelled:
+            inv = self.inventories.get(sup.language)
             if inv is None:
-                self.report.skipped.append((utt.id, f"no inventory for language {utt.language!r}"))
-                continue
-            try:
-                ids = inv.encode(utt.phonemes, source=f"utterance {utt.id}")
-            except ManifestError as err:
-                self.report.skipped.append((utt.id, str(err)))
-                continue
+                raise ManifestError(f"{cut.id}: no inventory for language {sup.language!r}")
+            ids = inv.encode(phonemes, source=f"utterance {cut.id}")
             if not ids:
-                self.report.skipped.append((utt.id, "empty phoneme transcript"))
-                continue
-            self.items.append((utt, torch.tensor(ids, dtype=torch.long)))
-        self.report.kept = len(self.items)
+                raise ManifestError(f"{cut.id}: empty phoneme transcript")
+            targets = torch.tensor(ids, dtype=torch.long)
+        utt = Utterance(cut.id, sup.language or "", sup.speaker or "", self._feats(cut), phonemes, sup.text or "",
+                        custom.get("source", cut.id), custom.get("domain", "source"), labelled)
+        return utt, targets
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> tuple[Utterance, torch.Tensor]:
-        return self.items[index]
-
-    def num_frames(self) -> list[int]:
-        return [u.feats.shape[0] for u, _ in self.items]
+    def __getitem__(self, cuts) -> "Batch":
+        items, skipped = [], []
+        for cut in cuts:
+            try:
+                items.append(self.item(cut))
+            except SpeechtlError as err:
+                skipped.append((cut.id, str(err)))
+        batch = collate(items) if items else Batch.empty(self.features.num_mel_bins)
+        batch.skipped = skipped
+        return batch
 
 
 def collate(items: list[tuple[Utterance, torch.Tensor]]) -> Batch:

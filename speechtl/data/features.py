@@ -104,6 +104,24 @@ class FeatureStats:
         self.sum += x.sum(0)
         self.sumsq += (x * x).sum(0)
 
+    def merge(self, other: "FeatureStats") -> None:
+        """Add the frames ``other`` counted."""
+        self.count += other.count
+        self.sum += other.sum
+        self.sumsq += other.sumsq
+
+    def state(self) -> list:
+        """``[count, sum, sum of squares]`` as plain numbers (JSON)."""
+        return [self.count, self.sum.tolist(), self.sumsq.tolist()]
+
+    @classmethod
+    def from_state(cls, state: list) -> "FeatureStats":
+        stats = cls(len(state[1]))
+        stats.count = int(state[0])
+        stats.sum = torch.tensor(state[1], dtype=torch.float64)
+        stats.sumsq = torch.tensor(state[2], dtype=torch.float64)
+        return stats
+
     @property
     def mean(self) -> torch.Tensor:
         return self.sum / max(self.count, 1)

@@ -8,7 +8,7 @@ import torch
 
 from speechtl.config import check_value, from_dict, to_dict
 from speechtl.errors import CheckpointError, RecipeError, shorten
-from speechtl.files import load_model_files, save_model_files
+from speechtl.files import load_model_files, load_weights, save_model_files
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
 from speechtl.text.inventory import Inventory
 from speechtl.text.subword import from_base64, to_base64
@@ -78,11 +78,7 @@ def read_model(path: str | Path, device: str | torch.device = "cpu"
     if meta.get("version") == 1:
         for old, new in _RENAMED_V1:
             state = {(new + k[len(old):] if k.startswith(old) else k): v for k, v in state.items()}
-    extra = {k: v for k, v in state.items() if k.startswith("transfer.")}
-    try:
-        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("transfer.")})
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit the recorded model: {str(err)[:500]}") from None
+    extra = load_weights(model, state, str(path))
     return model.to(device).eval(), extra, meta
 
 

@@ -18,7 +18,7 @@ which kind they hold:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,11 +31,9 @@ from speechtl.training.distributed import DistInfo
 
 @dataclass
 class TrainingData:
-    """What the loop iterates: items, a batch sampler over them and the collate function."""
+    """What the loop iterates: ``loader.epoch(epoch, start)`` yields an epoch's batches from the ``start``-th."""
 
-    dataset: Sequence
-    sampler: Any  # yields lists of indices; set_epoch(epoch, start)
-    collate: Callable
+    loader: Any  # speechtl.data.sampler.CutBatchLoader or IndexBatchLoader
     frames_per_second: float = 0.0  # input frames per second of audio (0: not audio; throughput in items)
     description: str = ""  # one line for the log
 

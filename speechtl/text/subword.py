@@ -13,11 +13,9 @@ metadata (base64), so lexicon words can be spelled later without the corpus.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 from collections.abc import Iterable
 
-from speechtl.text.units import UnitConfig
 
 PIECE_WORD_START = "\u2581"  # SentencePiece's word-start marker "▁"
 
@@ -70,22 +68,3 @@ def to_base64(model: bytes) -> str:
 
 def from_base64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"))
-
-
-def subword_utterances(utterances: list, cfg: UnitConfig) -> tuple[list, dict[str, bytes]]:
-    """Replace each utterance's phoneme targets with SentencePiece pieces of its text.
-
-    One model is trained per language on the given (training) utterances' texts.
-
-    Returns:
-        The utterances with ``phonemes`` holding space-separated pieces, and
-        ``{language: serialized SentencePiece model}``.
-    """
-    by_lang: dict[str, list[str]] = {}
-    for u in utterances:
-        by_lang.setdefault(u.language, []).append(u.text)
-    models = {lang: train_sentencepiece(texts, cfg.subword_vocab, cfg.subword_model)
-              for lang, texts in sorted(by_lang.items())}
-    procs = {lang: processor(m) for lang, m in models.items()}
-    out = [dataclasses.replace(u, phonemes=" ".join(encode(procs[u.language], u.text))) for u in utterances]
-    return out, models

@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def save_checkpoint(ckpt_dir: Path, step: int, model_state: dict[str, torch.Tensor], model_meta: dict,
-                    trainer_state: dict, keep: int) -> Path:
-    """Write ``ckpt_dir/step-NNNNNNN`` atomically and prune to the ``keep`` newest."""
+                    trainer_state: dict, keep: int, protect: list[int] = ()) -> Path:
+    """Write ``ckpt_dir/step-NNNNNNN`` atomically; prune to the ``keep`` newest and the steps in ``protect``.
+
+    Checkpoints are ordered by their step number (the zero-padded name), and only
+    those of this run exist: a run never starts in a directory holding another's.
+    """
     final = ckpt_dir / f"step-{step:07d}"
     tmp = ckpt_dir / f"step-{step:07d}.tmp"
     if tmp.exists():
@@ -45,9 +49,25 @@ def save_checkpoint(ckpt_dir: Path, step: int, model_state: dict[str, torch.Tens
     fsync_dir(ckpt_dir)
     (ckpt_dir / "latest.tmp").write_text(final.name + "\n")
     os.replace(ckpt_dir / "latest.tmp", ckpt_dir / "latest")
+    kept = {f"step-{s:07d}" for s in protect}
     for old in sorted(p for p in ckpt_dir.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.name not in kept:
+            shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def average_checkpoints(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the model weights in ``paths`` (floating tensors; others from the first)."""
+    from speechtl.files import load_model_files
+
+    states = [load_model_files(p)[0] for p in paths]
+    out = {}
+    for name, first in states[0].items():
+        if first.is_floating_point():
+            out[name] = torch.stack([s[name].double() for s in states]).mean(0).to(first.dtype)
+        else:
+            out[name] = first
+    return out
 
 
 def load_trainer_state(path: Path) -> dict:

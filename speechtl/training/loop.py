@@ -5,6 +5,11 @@ AdamW with linear warm-up and cosine decay, gradient clipping, checkpoints every
 optimizer, scheduler, step, epoch position and RNG), a progress bar with loss and
 throughput (seconds of audio per second), a JSONL log and TensorBoard scalars
 when tensorboard is installed. Runs as one process or under ``torchrun`` (DDP).
+With ``accum_grad`` N, each step takes N batches (one process then follows the
+trajectory of N processes). With ``valid_every``, the model is scored on dev
+data (lower is better) and checkpointed; the best ``average_best`` checkpoints
+are kept and averaged into the saved model (icefall-style), and ``patience``
+stops a run that no longer improves.
 
 Under DDP each rank's loss is weighted by its share of the global batch, so the
 averaged gradient is that of the mean over the whole global batch: N processes
@@ -15,13 +20,14 @@ and the log names the batch, instead of corrupting the weights.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ from torch import nn
 
 from speechtl.training.config import TrainConfig
 from speechtl.files import latest_checkpoint, load_model_files
-from speechtl.training.checkpoint import load_trainer_state, save_checkpoint
+from speechtl.training.checkpoint import average_checkpoints, load_trainer_state, save_checkpoint
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
 
@@ -65,12 +71,13 @@ def _set_rng_state(state: dict) -> None:
 
 
 class Trainer:
-    """Runs an :class:`Objective` over batches from a sampler.
+    """Runs an :class:`Objective` over the batches of a loader.
 
     Args:
         objective: task + transfer methods; ``objective.model`` is what gets saved.
-        dataset: indexable items; ``collate(list_of_items) -> batch`` with ``.to(device)``.
-        sampler: yields index lists; has ``set_epoch(epoch, start)`` (see BucketBatchSampler).
+        loader: ``loader.epoch(epoch, start)`` yields the batches of an epoch from the
+            ``start``-th on (:class:`~speechtl.data.sampler.CutBatchLoader`); a batch has
+            ``len()`` and ``.to(device)``.
         cfg: training settings.
         exp_dir: checkpoints and logs go here.
         model_meta: returns the JSON metadata saved with the model weights.
@@ -79,16 +86,16 @@ class Trainer:
         param_groups: optimizer parameter groups (e.g. slower transferred layers); by
             default every trainable parameter of the objective at ``cfg.lr``.
         dist: the distributed set-up.
+        validate: ``model -> {name: value}`` on dev data, the first value lower-is-better
+            (used when ``cfg.valid_every`` > 0).
     """
 
-    def __init__(self, objective: Objective, dataset: Sequence, collate: Callable, sampler: Any,
-                 cfg: TrainConfig, exp_dir: str | Path, model_meta: Callable[[], dict],
-                 frames_per_second: float = 0.0, param_groups: list[dict] | None = None,
-                 dist: DistInfo | None = None, progress: bool = True) -> None:
+    def __init__(self, objective: Objective, loader: Any, cfg: TrainConfig, exp_dir: str | Path,
+                 model_meta: Callable[[], dict], frames_per_second: float = 0.0,
+                 param_groups: list[dict] | None = None, dist: DistInfo | None = None, progress: bool = True,
+                 validate: Callable[[nn.Module], dict[str, float]] | None = None) -> None:
         self.objective = objective
-        self.dataset = dataset
-        self.collate = collate
-        self.sampler = sampler
+        self.loader = loader
         self.cfg = cfg
         self.exp_dir = Path(exp_dir)
         self.model_meta = model_meta
@@ -96,6 +103,7 @@ class Trainer:
         self.dist = dist or DistInfo()
         self.progress = progress and self.dist.is_main
         self.device = self.dist.device
+        self.validate = validate if cfg.valid_every > 0 else None
         objective.to(self.device)
         if param_groups is None:
             param_groups = [{"params": [p for p in objective.parameters() if p.requires_grad]}]
@@ -105,8 +113,10 @@ class Trainer:
         )
         self.step = 0
         self.epoch = 0
-        self.batch_in_epoch = 0
+        self.batch_in_epoch = 0  # batches of this epoch consumed on this rank (resume skips them)
         self.skipped_steps = 0  # updates dropped for a non-finite gradient
+        self.skipped_items = 0  # utterances left out of their batch (unreadable, unknown phoneme)
+        self.valid: list[list] = []  # [step, dev value] of each dev evaluation
         self._purge_step: int | None = None  # TensorBoard hides events >= this after a resume
         self.ckpt_dir = self.exp_dir / "checkpoints"
         self._writer = None
@@ -123,12 +133,20 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
             "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
+            # batches of the one sequence all ranks draw (any world size resumes at the same place)
+            "batch_in_epoch": self.batch_in_epoch * self.dist.world_size,
             "skipped_steps": self.skipped_steps,
+            "skipped_items": self.skipped_items,
+            "valid": self.valid,
             "rng": _rng_state(),
             "objective_extra": {k: v for k, v in self.objective.state_dict().items()
                                 if not k.startswith("task.model.")},
         }
+
+    def best_steps(self) -> list[int]:
+        """Steps of the ``average_best`` best dev evaluations (best first)."""
+        ranked = sorted(self.valid, key=lambda r: (r[1], -r[0]))
+        return [int(step) for step, _ in ranked[: max(self.cfg.average_best, 1 if self.valid else 0)]]
 
     def save(self) -> Path | None:
         """Write a checkpoint (rank 0); every rank must call it (their RNG states are gathered)."""
@@ -140,7 +158,7 @@ class Trainer:
             state["rng_ranks"] = rng_ranks
         model = self.objective.model
         path = save_checkpoint(self.ckpt_dir, self.step, model.state_dict(), self.model_meta(),
-                               state, keep=self.cfg.keep_checkpoints)
+                               state, keep=self.cfg.keep_checkpoints, protect=self.best_steps())
         log.info("saved checkpoint %s", path)
         return path
 
@@ -156,8 +174,11 @@ class Trainer:
         )
         self.optimizer.load_state_dict(trainer["optimizer"])
         self.scheduler.load_state_dict(trainer["scheduler"])
-        self.step, self.epoch, self.batch_in_epoch = trainer["step"], trainer["epoch"], trainer["batch_in_epoch"]
+        self.step, self.epoch = trainer["step"], trainer["epoch"]
+        self.batch_in_epoch = trainer["batch_in_epoch"] // self.dist.world_size
         self.skipped_steps = trainer.get("skipped_steps", 0)
+        self.skipped_items = trainer.get("skipped_items", 0)
+        self.valid = [list(v) for v in trainer.get("valid", [])]
         rng, ranks = trainer["rng"], trainer.get("rng_ranks") or [trainer["rng"]]
         if len(ranks) == self.dist.world_size:
             rng = ranks[self.dist.rank]
@@ -189,12 +210,22 @@ class Trainer:
         tmp.write_text("".join(kept), encoding="utf-8")
         os.replace(tmp, path)
 
+    def final_state(self) -> dict[str, torch.Tensor]:
+        """The weights to save as the model: the average of the best checkpoints on dev, or the last weights."""
+        model_state = self.objective.model.state_dict()
+        if not (self.cfg.average_best and self.valid):
+            return model_state
+        paths = [self.ckpt_dir / f"step-{step:07d}" / "model" for step in self.best_steps()]
+        log.info("the model averages the %d best checkpoints on dev: %s", len(paths),
+                 ", ".join(p.parent.name for p in paths))
+        return average_checkpoints(paths)
+
     # --------------------------------------------------------------- logging
-    def _log(self, record: dict) -> None:
+    def _log(self, record: dict, name: str = "train_log.jsonl") -> None:
         if not self.dist.is_main:
             return
         self.exp_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.exp_dir / "train_log.jsonl", "a", encoding="utf-8") as f:
+        with open(self.exp_dir / name, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if self._writer is None:
             try:
@@ -204,13 +235,14 @@ class Trainer:
             else:
                 self._writer = SummaryWriter(str(self.exp_dir / "tensorboard"), purge_step=self._purge_step)
         if self._writer:
+            prefix = "train" if name == "train_log.jsonl" else "dev"
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)):
-                    self._writer.add_scalar(f"train/{key}", value, record["step"])
+                    self._writer.add_scalar(f"{prefix}/{key}", value, record["step"])
 
     # ------------------------------------------------------------------ loop
     def fit(self, resume: bool = False) -> dict:
-        """Train until ``cfg.max_steps``; returns the last logged record."""
+        """Train until ``cfg.max_steps`` (or early stopping); returns the last logged record."""
         from tqdm import tqdm
 
         if resume and not self.resume():
@@ -221,60 +253,117 @@ class Trainer:
         window = {"loss": 0.0, "updates": 0, "audio": 0.0, "items": 0, "start": time.perf_counter()}
         extra: dict[str, float] = {}
         last: dict = {}
-        while self.step < self.cfg.max_steps:
-            self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch)
-            for indices in self.sampler:
-                batch = self.collate([self.dataset[i] for i in indices]).to(self.device)
-                loss, out = self._forward(batch, self.step / max(1, self.cfg.max_steps))
-                weight = self._rank_weight(len(indices))
-                self.optimizer.zero_grad(set_to_none=True)
-                (loss * weight).backward()
-                grad_norm = nn.utils.clip_grad_norm_(self.objective.parameters(), self.cfg.grad_clip)
-                # the gradient is all-reduced, so every rank takes the same branch
-                if torch.isfinite(grad_norm):
-                    self.optimizer.step()
-                    window["loss"] += float(loss.detach()) * weight
-                    window["updates"] += 1
-                    for k, v in out.logs.items():
-                        extra[k] = extra.get(k, 0.0) + v * weight
-                else:
-                    self._skip_update(batch, grad_norm)
-                self.scheduler.step()
-                self.step += 1
-                self.batch_in_epoch += 1
-                window["items"] += len(indices)
-                if self.fps and hasattr(batch, "lengths"):
-                    window["audio"] += float(batch.lengths.sum()) / self.fps
+        stop = False
+        while self.step < self.cfg.max_steps and not stop:
+            group: list = []
+            batches = self.loader.epoch(self.epoch, self.batch_in_epoch)
+            for batch in batches:
+                group.append(batch)
+                if len(group) < self.cfg.accum_grad:
+                    continue
+                grad_norm = self._update(group, window, extra)
+                group = []
                 bar.update(1)
                 if self.step % self.cfg.log_every == 0 or self.step == self.cfg.max_steps:
                     last = self._flush(window, extra, grad_norm, bar)
                     extra = {}
-                if self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.max_steps:
-                    self.save()
-                if self.step >= self.cfg.max_steps:
+                stop = self._after_step()
+                if self.step >= self.cfg.max_steps or stop:
                     break
             else:
+                if group and self.step < self.cfg.max_steps:  # the epoch's last, smaller group
+                    self._update(group, window, extra)
+                    bar.update(1)
+                    stop = self._after_step()
                 self.epoch += 1
                 self.batch_in_epoch = 0
+            batches.close()
         bar.close()
         return last
 
-    def _rank_weight(self, n_local: int) -> float:
-        """Weight of this rank's per-item mean loss under DDP (1.0 in one process).
+    def _after_step(self) -> bool:
+        """Checkpoint and dev evaluation after a step; True when early stopping says stop."""
+        due_valid = self.validate is not None and (self.step % self.cfg.valid_every == 0
+                                                   or self.step == self.cfg.max_steps)
+        if due_valid:
+            self._validate()
+        if due_valid or self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.max_steps:
+            self.save()
+        patience = self.cfg.patience
+        if self.validate is None or not patience or len(self.valid) <= patience:
+            return False
+        best = min(v for _, v in self.valid[:-patience])
+        if all(v >= best for _, v in self.valid[-patience:]):
+            log.info("early stopping at step %d: no dev improvement in %d evaluations", self.step, patience)
+            return True
+        return False
 
-        DDP averages gradients over ranks; weighting each rank's mean by
-        ``n_local * world_size / n_global`` makes that average the gradient of
-        the mean over the whole global batch, whose shares differ by an item.
-        """
-        if not self.dist.enabled:
-            return 1.0
-        n_global = all_reduce_sum([float(n_local)], self.dist)[0]
-        return n_local * self.dist.world_size / n_global
+    @torch.no_grad()
+    def _validate(self) -> None:
+        model = self.objective.model
+        was_training = model.training
+        scores = self.validate(model) if self.dist.is_main else None
+        model.train(was_training)
+        scores = all_gather(scores, self.dist)[0]  # rank 0's, on every rank (early stopping agrees)
+        first = next(iter(scores.values()))
+        self.valid.append([self.step, float(first)])
+        self._log({"step": self.step, **scores}, "valid_log.jsonl")
+        log.info("step %d dev: %s", self.step, ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
 
-    def _skip_update(self, batch: Any, grad_norm: torch.Tensor) -> None:
+    def _update(self, group: list, window: dict, extra: dict) -> torch.Tensor:
+        """One optimizer step over a group of batches (this rank's share of the global batch)."""
+        for batch in group:
+            self.batch_in_epoch += 1
+            for uid, reason in getattr(batch, "skipped", ()):
+                self.skipped_items += 1
+                log.warning("skipped %s: %s", uid, reason)
+        sizes = [len(b) for b in group]
+        n_global = all_reduce_sum([float(sum(sizes))], self.dist)[0] if self.dist.enabled else float(sum(sizes))
+        self.optimizer.zero_grad(set_to_none=True)
+        if n_global == 0:  # every utterance of the step was unreadable: nothing to learn from
+            self._skip_update(group, torch.tensor(float("nan")))
+            self.scheduler.step()
+            self.step += 1
+            return torch.tensor(float("nan"))
+        if 0 in sizes and self.dist.enabled:
+            raise RuntimeError("a rank's batch lost all its utterances (see the warnings above); store the "
+                               "features (data.feature_storage: stored) so bad audio is found before training")
+        progress = self.step / max(1, self.cfg.max_steps)
+        loss_sum, logs = 0.0, {}
+        for i, batch in enumerate(group):
+            if not len(batch):
+                continue
+            batch = batch.to(self.device)
+            weight = len(batch) * self.dist.world_size / n_global  # the mean over the global batch
+            last = i == len(group) - 1
+            sync = contextlib.nullcontext() if last or not self.dist.enabled else self._forward.no_sync()
+            with sync:
+                loss, out = self._forward(batch, progress)
+                (loss * weight).backward()
+            loss_sum += float(loss.detach()) * weight
+            for k, v in out.logs.items():
+                logs[k] = logs.get(k, 0.0) + v * weight
+            window["items"] += len(batch)
+            if self.fps and hasattr(batch, "lengths"):
+                window["audio"] += float(batch.lengths.sum()) / self.fps
+        grad_norm = nn.utils.clip_grad_norm_(self.objective.parameters(), self.cfg.grad_clip)
+        # the gradient is all-reduced, so every rank takes the same branch
+        if torch.isfinite(grad_norm):
+            self.optimizer.step()
+            window["updates"] += 1
+            window["loss"] += loss_sum
+            for k, v in logs.items():
+                extra[k] = extra.get(k, 0.0) + v
+        else:
+            self._skip_update(group, grad_norm)
+        self.scheduler.step()
+        self.step += 1
+        return grad_norm
+
+    def _skip_update(self, group: list, grad_norm: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.skipped_steps += 1
-        ids = getattr(batch, "ids", None)
+        ids = [i for b in group for i in getattr(b, "ids", [])]
         log.warning("step %d: gradient norm is %s; update skipped (%d so far)%s", self.step + 1,
                     float(grad_norm), self.skipped_steps,
                     f"; batch on rank {self.dist.rank}: {', '.join(map(str, ids))}" if ids else "")
@@ -302,6 +391,8 @@ class Trainer:
         record.update(means)
         if self.skipped_steps:
             record["skipped_steps"] = self.skipped_steps
+        if self.skipped_items:
+            record["skipped_items"] = self.skipped_items
         # throughput over all ranks: each rank processed its own share
         if self.fps:
             record["audio_sec_per_sec"] = window["audio"] * self.dist.world_size / max(elapsed, 1e-9)

@@ -55,7 +55,7 @@ STRATEGY_SETTINGS: dict[str, list[str]] = {
 }
 
 # training settings for a few minutes of audio (any of them can be overridden with --set)
-ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_frames=6000",
+ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_duration=60",
                "train.checkpoint_every=50", "train.log_every=10"]
 
 

@@ -68,12 +68,12 @@ def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool 
                                load_source=lambda _: run.source, classifier=run.classifier)
         if dist.is_main:
             log.info("training on %s", run.data.description)
-        trainer = Trainer(setup.objective, run.data.dataset, run.data.collate, run.data.sampler, recipe.train, exp,
-                          model_meta=run.model_meta, frames_per_second=run.data.frames_per_second,
-                          param_groups=setup.param_groups, dist=dist, progress=progress)
+        trainer = Trainer(setup.objective, run.data.loader, recipe.train, exp, model_meta=run.model_meta,
+                          frames_per_second=run.data.frames_per_second, param_groups=setup.param_groups, dist=dist,
+                          progress=progress, validate=run.validate)
         trainer.fit(resume=resume)
         if dist.is_main:
-            save_model_files({**run.model.state_dict(), **method_state(setup.objective)}, run.model_meta(),
+            save_model_files({**trainer.final_state(), **method_state(setup.objective)}, run.model_meta(),
                              exp / "model")
         barrier(dist)
     finally:

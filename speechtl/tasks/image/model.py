@@ -9,7 +9,7 @@ from torch import nn
 
 from speechtl.config import check_value, from_dict, to_dict
 from speechtl.errors import CheckpointError, RecipeError, shorten
-from speechtl.files import load_model_files, save_model_files
+from speechtl.files import load_model_files, load_weights, save_model_files
 from speechtl.tasks.image.backbones import IMAGE_BACKBONES
 from speechtl.tasks.image.recipe import ImageModelConfig
 
@@ -86,9 +86,5 @@ def load_image_model(path: str | Path, device: str | torch.device = "cpu"
                                   check_value(meta["size"], int, "size", "[4, 1024]"), [str(c) for c in classes])
     except (KeyError, TypeError, ValueError, RecipeError) as err:
         raise CheckpointError(f"{path}: malformed image model metadata: {shorten(err, 300)}") from None
-    extra = {k: v for k, v in state.items() if k.startswith("transfer.")}
-    try:
-        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("transfer.")})
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit the recorded model: {str(err)[:500]}") from None
+    extra = load_weights(model, state, str(path))
     return model.to(device).eval(), extra, meta

@@ -21,6 +21,7 @@ from speechtl.tasks.image.data import GroupBatchSampler, batches, build_image_da
 from speechtl.tasks.image.model import ImageModel, build_image_model, image_model_metadata, load_image_model
 from speechtl.tasks.image.objective import ClassificationTask
 from speechtl.tasks.image.recipe import ImageRecipe
+from speechtl.data.sampler import IndexBatchLoader
 from speechtl.training.distributed import DistInfo
 from speechtl.transfer.registry import restore_predictors, zero_shot_accuracy
 
@@ -77,14 +78,22 @@ class ImageTask:
         model = build_image_model(recipe.model, recipe.data.size, [str(c) for c in recipe.data.classes])
         source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
         sampler = GroupBatchSampler(data.train.domains, recipe.data.batch_size, seed=recipe.train.seed)
+        loader = IndexBatchLoader(data.train, sampler, collate_images)
         description = (f"{len(data.train)} images ({', '.join(sorted(set(data.train.domains)))}), "
                        f"{sum(p.numel() for p in model.parameters())} parameters")
         labels = image_labels(data.train)
         meta = {"recipe": recipe.to_dict(), "labels": labels}
         return TrainingRun(model=model, module=ClassificationTask(model), make_module=ClassificationTask,
-                           labels=labels, data=TrainingData(data.train, sampler, collate_images, 0.0, description),
+                           labels=labels, data=TrainingData(loader, 0.0, description),
+                           validate=self.validator(recipe) if recipe.train.valid_every else None,
                            classifier=(model.classify, model.class_names), source=source,
                            model_meta=lambda: image_model_metadata(model, recipe.model, recipe.data.size, **meta))
+
+    @staticmethod
+    def validator(recipe: ImageRecipe):
+        """``model -> {"dev_error": ...}``: the error rate on the source domain's dev images."""
+        dev = build_image_data(recipe, "dev").test[recipe.data.source]
+        return lambda model: {"dev_error": 1.0 - accuracy(model, dev)["accuracy"]}
 
     def load_source(self, path: str | Path) -> ImageModel:
         return load_image_model(path)[0]

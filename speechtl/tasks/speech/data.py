@@ -1,8 +1,10 @@
 """The speech task's data: a recipe's splits, its augmented copies and its target domain.
 
 The corpus comes from the recipe's ``data`` section (a corpus adapter,
-:mod:`speechtl.data.corpora`); each split is read through the recipe's channel
-(``data.channel``), restricted to its languages, and turned into utterances.
+:mod:`speechtl.data.corpora`). Training reads one lazily written manifest
+(:func:`training_manifest`, :mod:`speechtl.data.training_cuts`); evaluation splits
+are read through the recipe's channel (``data.channel``), restricted to its
+languages, into utterances held in memory (:func:`load_split`).
 The target domain (``data.target``) is another corpus or split, tagged
 ``domain="target"`` and unlabelled unless ``data.target.labelled`` is set or a
 pseudo-label file (self-training) labels some of it.
@@ -18,9 +20,13 @@ from pathlib import Path
 from speechtl.data.channel import parse_channel
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import Utterance, load_utterances
+from speechtl.data.training_cuts import CutPart, TrainingCuts, write_training_cuts
+from speechtl.decoding.evaluate import evaluate_per
 from speechtl.errors import LanguageError, ManifestError, RecipeError
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
+from speechtl.text.subword import encode, processor, train_sentencepiece
+from speechtl.text.units import UnitConfig
 from speechtl.transfer.labels import label_values
 
 log = logging.getLogger(__name__)
@@ -152,3 +158,82 @@ def item_labels(utts: list[Utterance]) -> dict[str, list[str]]:
     """Values of each item label (``language``, ``speaker``, ``domain``) for transfer methods."""
     return {"language": label_values(u.language for u in utts), "speaker": label_values(u.speaker for u in utts),
             "domain": label_values(u.domain for u in utts)}
+
+
+def training_parts(recipe: Recipe) -> list[CutPart]:
+    """The recipe's training data as parts: the train split, its augmented copies, the target domain."""
+    d = recipe.data
+    train = prepare_corpus(d, progress=False)["train"]
+    parts = [CutPart("train", train, d.channel, minutes=d.train_minutes)]
+    for i, spec in enumerate(d.augment):
+        chain = "+".join(s for s in (d.channel, spec) if s)
+        parts.append(CutPart(f"train+aug{i}", train, chain, suffix=f"+aug{i}", minutes=d.train_minutes))
+    t = d.target
+    if t.corpus:
+        target = target_recipe(recipe)
+        try:
+            cuts = prepare_corpus(target.data, progress=False)
+        except (ManifestError, LanguageError) as err:
+            if not t.parts:
+                raise
+            raise type(err)(str(err).replace("data.parts", "data.target.parts")) from None
+        if t.split not in cuts:
+            raise RecipeError(f"data.target: {t.corpus} has no split {t.split!r}; it has {', '.join(cuts)}")
+        pseudo = read_pseudo_labels(t.pseudo_labels) if t.pseudo_labels else {}
+        parts.append(CutPart("target", cuts[t.split], t.channel, domain="target", labelled=t.labelled, pseudo=pseudo,
+                             repeat=t.repeat, max_utterances=t.max_utterances))
+    return parts
+
+
+def training_manifest(recipe: Recipe, folder: Path) -> TrainingCuts:
+    """Write the run's training manifest to ``folder`` (features stored under ``data.root/features``)."""
+    cuts = write_training_cuts(training_parts(recipe), Path(recipe.data.root) / "features", folder / "cuts.jsonl.gz",
+                               recipe.features, recipe.data.synth.seed, recipe.data.feature_storage,
+                               recipe.data.languages, min(recipe.data.max_duration, recipe.train.max_duration))
+    if not cuts.count:
+        raise ManifestError(f"{recipe.data.root}: no usable training utterances for languages "
+                            f"{', '.join(recipe.data.languages)} in corpus {recipe.data.corpus!r}"
+                            + (f" ({len(cuts.skipped)} skipped, see the log)" if cuts.skipped else ""))
+    return cuts
+
+
+def subword_cuts(cuts: TrainingCuts, units: UnitConfig, folder: Path) -> tuple[TrainingCuts, dict[str, bytes]]:
+    """The training manifest with SentencePiece pieces of each text as targets, and the models per language.
+
+    One SentencePiece model per language is trained on the labelled training texts.
+    """
+    from lhotse import CutSet
+    from lhotse.utils import fastcopy
+
+    texts: dict[str, list[str]] = {}
+    for cut in cuts.cuts():
+        if cut.custom.get("labelled", True):
+            sup = cut.supervisions[0]
+            texts.setdefault(sup.language, []).append(sup.text or "")
+    models = {lang: train_sentencepiece(lines, units.subword_vocab, units.subword_model)
+              for lang, lines in sorted(texts.items())}
+    procs = {lang: processor(m) for lang, m in models.items()}
+    out = folder / "cuts_subword.jsonl.gz"
+    symbols: dict[str, set[str]] = {}
+    with CutSet.open_writer(out) as writer:
+        for cut in cuts.cuts():
+            sup = cut.supervisions[0]
+            if sup.language in procs:
+                pieces = encode(procs[sup.language], sup.text or "")
+                sup = fastcopy(sup, custom={**(sup.custom or {}), "phonemes": " ".join(pieces)})
+                if cut.custom.get("labelled", True):
+                    symbols.setdefault(sup.language, set()).update(pieces)
+            writer.write(fastcopy(cut, supervisions=[sup]))
+    return dataclasses.replace(cuts, path=out, symbols={k: sorted(v) for k, v in symbols.items()}), models
+
+
+def dev_per(recipe: Recipe, progress: bool = False):
+    """``model -> {"dev_per": mean, "dev_per_LANG": ...}``: greedy PER on the dev split (read once, kept)."""
+    utts = load_split(recipe, "dev", progress=progress)
+
+    def validate(model) -> dict[str, float]:
+        per = evaluate_per(model, utts, device=next(model.parameters()).device)
+        rates = {f"dev_per_{lang}": c.rate for lang, c in per.items()}
+        return {"dev_per": sum(rates.values()) / max(len(rates), 1), **rates}
+
+    return validate

@@ -16,9 +16,10 @@ import torch
 
 from speechtl.config import to_dict
 from speechtl.data.corpora import prepare_corpus
-from speechtl.data.dataset import PhonemeDataset, collate
+from speechtl.data.dataset import CutBatches, collate
 from speechtl.data.features import GlobalCMVN
-from speechtl.data.sampler import BucketBatchSampler
+from speechtl.data.sampler import CutBatchLoader
+from speechtl.data.training_cuts import TrainingCuts
 from speechtl.decoding.recognizer import stored_decode_config
 from speechtl.errors import CheckpointError, RecipeError
 from speechtl.files import read_metadata
@@ -26,14 +27,15 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
 from speechtl.tasks.base import TrainingData, TrainingRun
-from speechtl.tasks.speech.data import (augmented_copies, build_inventories, item_labels, load_split,
-                                        load_target_domain, repeated, target_recipe)
+from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, subword_cuts, target_recipe,
+                                        training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
 from speechtl.tasks.speech.model import build_model, source_inventories, start_heads
 from speechtl.tasks.speech.objective import CTCTask
 from speechtl.tasks.speech.recipe import Recipe
-from speechtl.text.subword import subword_utterances
-from speechtl.training.distributed import DistInfo
+from speechtl.text.inventory import Inventory
+
+from speechtl.training.distributed import DistInfo, barrier
 from speechtl.transfer.registry import restore_predictors
 
 log = logging.getLogger(__name__)
@@ -53,39 +55,39 @@ class SpeechTask:
             prepare_corpus(target_recipe(recipe).data, progress=progress)
 
     def build(self, recipe: Recipe, dist: DistInfo, progress: bool = True) -> TrainingRun:
-        """The training utterances, a model with one head per language, and the CTC task module."""
-        progress = progress and dist.is_main
-        cuts = prepare_corpus(recipe.data, progress=False)  # rank 0 prepared it
-        utts = load_split(recipe, "train", cuts, progress=progress)
-        utts += augmented_copies(recipe, cuts, progress=progress)
+        """The training manifest (rank 0 writes it), a model with one head per language, the CTC task module."""
+        exp = Path(recipe.train.exp_dir)
+        if recipe.units.kind == "subword" and recipe.data.feature_storage != "stored":
+            raise RecipeError("units.kind: subword: needs data.feature_storage: stored")
+        if dist.is_main:
+            training_manifest(recipe, exp / "data")
+        barrier(dist)
+        cuts = TrainingCuts.read(exp / "data")
         unit_models: dict[str, bytes] = {}
         if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
-            utts, unit_models = subword_utterances(utts, recipe.units)
+            cuts, unit_models = subword_cuts(cuts, recipe.units, exp / "data")
         source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
-        inventories = source_inventories(source, build_inventories(utts))
+        inventories = source_inventories(source, {lang: Inventory(symbols) for lang, symbols in sorted(cuts.symbols.items())})
         kept = [lang for lang in source.languages if lang not in inventories] \
             if source is not None and recipe.transfer.keep_source_heads else []
         inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
-        utts += repeated(load_target_domain(recipe, progress=progress), recipe.data.target.repeat)
         model = build_model(recipe, inventories)
         model.unit_models = unit_models
         if source is not None:
             start_heads(model, source, recipe.transfer.init_heads_from_source, kept)
         if isinstance(model.frontend.normalizer, GlobalCMVN):
-            model.frontend.normalizer.fit(u.feats for u in utts)
-        dataset = PhonemeDataset(utts, inventories, max_frames=recipe.train.max_frames)
-        dataset.report.log("train")
-        sampler = BucketBatchSampler(dataset.num_frames(), recipe.train.max_frames, seed=recipe.train.seed,
-                                     rank=dist.rank, world_size=dist.world_size)
-        fps = recipe.features.frames_per_second
-        description = (f"{len(dataset)} utterances ({sum(dataset.num_frames()) / fps / 3600:.2f} h), "
-                       f"{len(inventories)} languages, model {model.num_parameters() / 1e6:.2f}M parameters")
+            model.frontend.normalizer.set_stats(cuts.stats)
+        loader = CutBatchLoader(cuts.cuts(), CutBatches(inventories, recipe.features, recipe.data.synth.seed),
+                                recipe.train.max_duration, seed=recipe.train.seed, rank=dist.rank,
+                                world_size=dist.world_size, num_workers=recipe.train.num_workers)
+        description = (f"{cuts.count} utterances ({cuts.hours:.2f} h), {len(inventories)} languages, "
+                       f"model {model.num_parameters() / 1e6:.2f}M parameters")
         weights = recipe.transfer.multitask.task_weights
-        labels = item_labels(utts)
-        meta = {"recipe": recipe.to_dict(), "decode": to_dict(recipe.decode), "labels": labels}
+        meta = {"recipe": recipe.to_dict(), "decode": to_dict(recipe.decode), "labels": cuts.labels}
+        validate = dev_per(recipe, progress) if recipe.train.valid_every else None
         return TrainingRun(model=model, module=CTCTask(model, weights), make_module=lambda m: CTCTask(m, weights),
-                           labels=labels, data=TrainingData(dataset, sampler, collate, fps, description),
-                           source=source, model_meta=lambda: model_metadata(model, **meta))
+                           labels=cuts.labels, data=TrainingData(loader, recipe.features.frames_per_second, description),
+                           source=source, model_meta=lambda: model_metadata(model, **meta), validate=validate)
 
     def load_source(self, path: str | Path) -> AcousticModel:
         return load_model(path)
