@@ -70,9 +70,9 @@ def replicate(base: Path, root: Path, k: int, recipe) -> list[str]:
 
 
 def run(cmd: list[str], checkout: Path, timeout: float = 7200) -> tuple[float, float]:
-    """``(peak RSS in MB, wall seconds)`` of ``cmd`` under GNU time, importing speechtl from ``checkout``."""
+    """``(peak RSS in MB, wall seconds)`` of ``cmd`` under GNU time, run in (and importing speechtl from) ``checkout``."""
     start = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], cwd=REPO,
+    proc = subprocess.run(["/usr/bin/time", "-f", "maxrss_kb=%M", *cmd], cwd=checkout,
                           env={**env(2), "PYTHONPATH": str(checkout)}, capture_output=True, text=True, timeout=timeout)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
@@ -108,7 +108,8 @@ def main() -> None:
             shutil.rmtree(exp, ignore_errors=True)
             sets = [*overrides, f"train.exp_dir={exp}", f"train.max_steps={args.steps}",
                     f"train.checkpoint_every={args.steps}", "train.log_every=5", batch]
-            cmd = [sys.executable, "-m", "speechtl", "train", str(RECIPE), *[a for o in sets for a in ("--set", o)]]
+            recipe_file = checkout / "recipes" / RECIPE.name  # each checkout's own recipe (its batch key)
+            cmd = [sys.executable, "-m", "speechtl", "train", str(recipe_file), *[a for o in sets for a in ("--set", o)]]
             rss, seconds = run(cmd, checkout)
             row = {"factor": k, "hours": round(hours, 2), "code": name, "peak_rss_mb": round(rss),
                    "train_wall_seconds": round(seconds, 1)}

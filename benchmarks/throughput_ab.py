@@ -28,8 +28,10 @@ def train(checkout: Path, exp: Path, steps: int, batch: str, threads: int) -> li
     subprocess.run(["rm", "-rf", str(exp)], check=True)
     sets = [f"train.exp_dir={exp}", f"train.max_steps={steps}", f"train.checkpoint_every={steps}",
             "train.log_every=10", f"train.num_threads={threads}", batch]
-    cmd = [sys.executable, "-m", "speechtl", "train", str(RECIPE), *[a for o in sets for a in ("--set", o)]]
-    proc = subprocess.run(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(checkout),
+    sets.append(f"data.root={REPO / 'data' / 'multilingual-synth'}")  # one corpus for both
+    recipe_file = checkout / "recipes" / RECIPE.name  # each checkout's own recipe (its batch key)
+    cmd = [sys.executable, "-m", "speechtl", "train", str(recipe_file), *[a for o in sets for a in ("--set", o)]]
+    proc = subprocess.run(cmd, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout),
                                                "OMP_NUM_THREADS": str(threads)},
                           capture_output=True, text=True, timeout=7200)
     if proc.returncode:

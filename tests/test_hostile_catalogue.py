@@ -50,28 +50,6 @@ def test_a_bug_is_a_short_report_naming_a_full_log(monkeypatch, tmp_path, capsys
     assert "Traceback (most recent call last)" in report and "in broken" in report and "out.onnx" in report
 
 
-def test_every_option_has_help_and_shows_its_default(capsys):
-    import argparse
-
-    from speechtl.cli import DESCRIPTION, HelpFormatter, build_parser
-
-    def parsers(parser):
-        yield parser
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for child in action.choices.values():
-                    yield from parsers(child)
-
-    missing = []
-    for parser in parsers(build_parser()):
-        assert issubclass(parser.formatter_class, HelpFormatter), parser.prog
-        missing += [f"{parser.prog} {'/'.join(a.option_strings) or a.dest}" for a in parser._actions
-                    if not a.help and not isinstance(a, argparse._SubParsersAction)]
-    assert missing == []
-    assert main(["--help"]) == 0 and DESCRIPTION[:40] in capsys.readouterr().out.replace("\n", " ")
-    assert main(["export", "--help"]) == 0 and "(default: onnx)" in capsys.readouterr().out
-
-
 # ------------------------------------------------------------------ the Python API
 def test_the_channel_layout_rule_is_enforced():
     import numpy as np

@@ -17,7 +17,7 @@ class TrainConfig:
     max_steps: int = ranged(3000, "[1, inf)")  # optimizer steps
     max_duration: float = ranged(200.0, "(0, inf)")  # seconds of audio per batch on each process (Lhotse's dynamic batches)
     accum_grad: int = ranged(1, "[1, inf)")  # batches per optimizer step (N batches here = N processes under torchrun)
-    num_workers: int = ranged(0, "[0, 64]")  # DataLoader worker processes that read and featurise batches
+    num_workers: int = ranged(0, "[0, inf)")  # DataLoader worker processes that read and featurise batches
     lr: float = ranged(2e-3, "(0, inf)")  # peak learning rate (AdamW)
     warmup_steps: int = ranged(300, "[0, inf)")  # linear warm-up, then cosine decay to min_lr_ratio * lr
     min_lr_ratio: float = ranged(0.05, "[0, 1]")
