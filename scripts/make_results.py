@@ -1,0 +1,157 @@
+"""Write the tables of RESULTS.md and docs/results/*.md from the raw JSON in benchmarks/results/.
+
+A generated table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``;
+the prose around it stays hand-written. Every number in such a table is read
+from a benchmark's raw output, so it cannot drift from its source.
+
+    python scripts/make_results.py           # rewrite the documents
+    python scripts/make_results.py --check   # exit 1 when a committed document differs
+
+``tests/test_results_documents.py`` runs the check in the default test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "benchmarks" / "results"
+DOCUMENTS = [ROOT / "RESULTS.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
+BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+LANGS = ["de", "en", "es", "fr", "it", "nl", "pl", "pt"]
+
+
+def _raw(name: str) -> dict:
+    return json.loads((RAW / name).read_text())
+
+
+def _row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    return "\n".join([_row(*header), _row(*["---"] * len(header)), *(_row(*r) for r in rows)]) + "\n"
+
+
+def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """``mean ± population std`` of ``values * scale`` (n runs), as text."""
+    xs = [scale * v for v in values]
+    return f"{statistics.fmean(xs):.{digits}f} ± {statistics.pstdev(xs):.{digits}f}"
+
+
+def demo_table() -> str:
+    """The README demo's test PER / WER / WER* (``benchmarks/results/demo_eval_test.json``)."""
+    r = _raw("demo_eval_test.json")
+    rows = []
+    for lang in LANGS:
+        rows.append([lang, r["per"][lang]["reference_length"], f"{100 * r['per'][lang]['rate']:.2f}",
+                     f"{100 * r['wer'][lang]['rate']:.2f}", f"{100 * r['wer_homophones_merged'][lang]['rate']:.2f}"])
+    mean = [statistics.fmean(r[k][lang]["rate"] for lang in LANGS) for k in ("per", "wer", "wer_homophones_merged")]
+    rows.append(["mean", "", *(f"{100 * m:.2f}" for m in mean)])
+    return _table(["language", "phonemes", "PER %", "WER %", "WER* %"], rows)
+
+
+def zero_shot_table() -> str:
+    """Unseen-word WER by distractor count (``benchmarks/results/zero_shot.json``)."""
+    r = _raw("zero_shot.json")
+    rows = []
+    for n in sorted(r["wer"], key=int):
+        words = r["lexicon_sizes"]["0"]["en"]
+        label = f"test words only ({words})" if n == "0" else f"+ {int(n):,} distractors"
+        rows.append([label, *(f"{r['wer'][n][lang]:.2f}" for lang in LANGS), f"{r['wer'][n]['mean']:.2f}"])
+    if "1000" in r["wer_homophones_merged"]:
+        merged = r["wer_homophones_merged"]["1000"]
+        rows.append(["+ 1,000, homophones merged", *(f"{merged[lang]:.2f}" for lang in LANGS), f"{merged['mean']:.2f}"])
+    return _table(["WER % (test, unseen words)", *LANGS, "mean"], rows)
+
+
+def dann_channel_table() -> str:
+    """Channel DANN: target PER over seeds (``benchmarks/results/dann_channel.json``)."""
+    r = _raw("dann_channel.json")["channel"]
+    names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
+    rows = [[names.get(v, v), len(runs), _spread([x["target_per"] for x in runs], 100),
+             _spread([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
+    means = {v: statistics.fmean(x["target_per"] for x in runs) for v, runs in r["runs"].items()}
+    if {"source-only", "dann", "upper-bound"} <= set(means):
+        gap = means["source-only"] - means["upper-bound"]
+        rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
+    return _table(["", "seeds", "target PER %", "source PER %"], rows)
+
+
+def fsdd_table() -> str:
+    """Synthetic digits to real FSDD: word accuracy over rotations (``benchmarks/results/fsdd_dann.json``)."""
+    s = _raw("fsdd_dann.json")["summary"]
+    names = {"source-only": "source-only", "dann": "DANN", "source-only+st": "source-only + self-training",
+             "dann+st": "DANN + self-training", "target-labels": "target speakers' true labels",
+             "pocketsphinx": "pocketsphinx (same 10 words, same speakers)"}
+    rows = [[names.get(k, k), len(v["runs"]), f"{v['mean']:.1f} ± {v['std']:.1f}",
+             " / ".join(f"{x:.1f}" for x in v["runs"])] for k, v in s.items()]
+    return _table(["", "rotations", "word accuracy %", "per rotation"], rows)
+
+
+def add_language_table() -> str:
+    """Adding Swedish with 10 minutes (``benchmarks/results/add_language.json``)."""
+    s = _raw("add_language.json")["summary"]
+    strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]
+    scratch = s["scratch"]["new_per"]["mean"]
+    rows = []
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer (4 of 8 blocks frozen)",
+             "conservative": "conservative, KL 30 + L2-SP 0.3"}
+    for label, v in [*((names[k], s[k]) for k in names),
+                     ("conservative, KL 100 + L2-SP 1.0 (weights raised on test)", strong)]:
+        per, old = v["new_per"], v.get("old_mean_change")
+        rows.append([label, len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if label == "scratch" else f"{100 * (per['mean'] - scratch) / scratch:.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-"])
+    return _table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "demo": demo_table,
+    "zero-shot": zero_shot_table,
+    "dann-channel": dann_channel_table,
+    "fsdd": fsdd_table,
+    "add-language": add_language_table,
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every table block regenerated.
+
+    Raises:
+        KeyError: a block names a table this script does not make.
+    """
+    def fill(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
+        return m.group(1) + TABLES[name]() + m.group(4)
+
+    return BLOCK.sub(fill, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="only report documents that differ; exit 1 if any")
+    args = ap.parse_args(argv)
+    stale = []
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        new = render(text)
+        if new != text:
+            stale.append(doc.relative_to(ROOT))
+            if not args.check:
+                doc.write_text(new)
+    for path in stale:
+        print(f"{'differs from its raw JSON' if args.check else 'rewritten'}: {path}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
