@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -153,6 +154,7 @@ def main() -> None:
     if args.speaker:
         result["speaker"] = speaker_benchmark(args, work)
     result["seconds"] = round(time.perf_counter() - start, 1)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -88,7 +88,7 @@ def fsdd_table() -> str:
     """Synthetic digits to real FSDD: word accuracy over rotations (``benchmarks/results/fsdd_dann.json``)."""
     s = _raw("fsdd_dann.json")["summary"]
     names = {"source-only": "source-only", "dann": "DANN", "source-only+st": "source-only + self-training",
-             "dann+st": "DANN + self-training", "target-labels": "target speakers' true labels",
+             "dann+st": "DANN + self-training", "target-labels": "target speakers' true labels (DANN loss on: not a supervised ceiling)",
              "pocketsphinx": "pocketsphinx (same 10 words, same speakers)"}
     rows = [[names.get(k, k), len(v["runs"]), f"{v['mean']:.1f} ± {v['std']:.1f}",
              " / ".join(f"{x:.1f}" for x in v["runs"])] for k, v in s.items()]
