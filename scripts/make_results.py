@@ -57,23 +57,25 @@ def demo_table() -> str:
     return _table(["language", "phonemes", "PER %", "WER %", "WER* %"], rows)
 
 
-def zero_shot_table() -> str:
-    """Unseen-word WER by distractor count (``benchmarks/results/zero_shot.json``)."""
-    r = _raw("zero_shot.json")
+def zero_shot_table(name: str = "zero_shot.json") -> str:
+    """Unseen-word WER by distractor count (a ``benchmarks/zero_shot.py`` output)."""
+    r = _raw(name)
+    langs = [lang for lang in LANGS if lang in r["wer"]["0"]]
+    sizes = {r["lexicon_sizes"]["0"][lang] for lang in langs}
     rows = []
     for n in sorted(r["wer"], key=int):
-        words = r["lexicon_sizes"]["0"]["en"]
-        label = f"test words only ({words})" if n == "0" else f"+ {int(n):,} distractors"
-        rows.append([label, *(f"{r['wer'][n][lang]:.2f}" for lang in LANGS), f"{r['wer'][n]['mean']:.2f}"])
+        words = f" ({sizes.pop()})" if len(sizes) == 1 else ""
+        label = f"test words only{words}" if n == "0" else f"+ {int(n):,} distractors"
+        rows.append([label, *(f"{r['wer'][n][lang]:.2f}" for lang in langs), f"{r['wer'][n]['mean']:.2f}"])
     if "1000" in r["wer_homophones_merged"]:
         merged = r["wer_homophones_merged"]["1000"]
-        rows.append(["+ 1,000, homophones merged", *(f"{merged[lang]:.2f}" for lang in LANGS), f"{merged['mean']:.2f}"])
-    return _table(["WER % (test, unseen words)", *LANGS, "mean"], rows)
+        rows.append(["+ 1,000, homophones merged", *(f"{merged[lang]:.2f}" for lang in langs), f"{merged['mean']:.2f}"])
+    return _table(["WER % (test, unseen words)", *langs, "mean"], rows)
 
 
-def dann_channel_table() -> str:
-    """Channel DANN: target PER over seeds (``benchmarks/results/dann_channel.json``)."""
-    r = _raw("dann_channel.json")["channel"]
+def dann_channel_table(name: str = "dann_channel.json") -> str:
+    """Channel DANN: target PER over seeds (a ``benchmarks/dann_speech.py`` output)."""
+    r = _raw(name)["channel"]
     names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
     rows = [[names.get(v, v), len(runs), _spread([x["target_per"] for x in runs], 100),
              _spread([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
@@ -81,6 +83,9 @@ def dann_channel_table() -> str:
     if {"source-only", "dann", "upper-bound"} <= set(means):
         gap = means["source-only"] - means["upper-bound"]
         rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
+        per_seed = [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
+                    for s, d, u in zip(*(r["runs"][k] for k in ("source-only", "dann", "upper-bound")))]
+        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed), ""])
     return _table(["", "seeds", "target PER %", "source PER %"], rows)
 
 
@@ -116,6 +121,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "demo": demo_table,
     "zero-shot": zero_shot_table,
     "dann-channel": dann_channel_table,
+    "dann-channel-matched": lambda: dann_channel_table("dann_channel_matched.json"),
+    "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
     "fsdd": fsdd_table,
     "add-language": add_language_table,
 }
