@@ -117,7 +117,68 @@ def add_language_table() -> str:
     return _table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
 
 
+def large_table() -> str:
+    """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
+    rows = []
+    for label, name in (("large, no VTLP", "large_novtlp_eval_test.json"), ("large + VTLP", "large_eval_test.json")):
+        r = _raw(name)
+        rows.append([label, *(f"{100 * r['per'][lang]['rate']:.2f}" for lang in LANGS),
+                     f"{100 * statistics.fmean(r['per'][lang]['rate'] for lang in LANGS):.2f}",
+                     f"{100 * statistics.fmean(r['wer'][lang]['rate'] for lang in LANGS):.2f}"])
+    return _table(["test PER % (one seed)", *LANGS, "mean", "corpus-lexicon WER mean"], rows)
+
+
+def multitask_table() -> str:
+    """Low-resource language PER, monolingual vs multilingual (``multitask_gain.json``)."""
+    r = _raw("multitask_gain.json")
+    return _table([f"{r['language']} test PER (one seed)", f"monolingual ({r['monolingual_steps']} steps)",
+                   f"multilingual ({r['multilingual_steps']} steps)", "relative change"],
+                  [["PER", f"{100 * r['monolingual_per']:.2f}%", f"{100 * r['multilingual_per']:.2f}%",
+                    f"{100 * r['relative_change']:.1f}%"]])
+
+
+def _pct(v: dict) -> str:
+    return f"{100 * v['mean']:.1f} ± {100 * v['std']:.1f}%"
+
+
+def image_dann_table() -> str:
+    """Digits -> digits-M accuracy over seeds (``transfer_methods.json``)."""
+    t = _raw("transfer_methods.json")["dann"]["target_accuracy"]
+    names = {"source-only": "source-only", "dann": "DANN", "train-on-target": "train on digits-M (upper bound)"}
+    return _table(["method", "seeds", "digits-M accuracy"], [[names.get(k, k), v["n"], _pct(v)] for k, v in t.items()])
+
+
+def image_finetune_table() -> str:
+    """Few-shot fine-tuning, every variant; the best k as the JSON records how it was chosen."""
+    f = _raw("transfer_methods.json")["finetune"]
+    shots = [k for k in f if k.endswith("-shot")]
+    names = {"scratch": "scratch", "fine-tune": "full fine-tune", "l2sp": "L2-SP (weight 0.01)"}
+    rows = []
+    for variant in f[shots[0]]["accuracy"]:
+        label = names.get(variant, variant.replace("layer-transfer-k", "layer transfer, k = ") + " frozen")
+        rows.append([label, *(_pct(f[n]["accuracy"][variant]) for n in shots)])
+    chosen = " / ".join(f"{f[n]['best_layer_transfer'].rsplit('k', 1)[1]} (chosen on {f[n].get('best_chosen_on', 'test')})"
+                        for n in shots)
+    rows.append(["best layer-transfer k", *chosen.split(" / ")])
+    return _table(["method", *(n.replace("-shot", " images / class") for n in shots)], rows)
+
+
+def image_zeroshot_table() -> str:
+    """Unseen-class accuracy over seeds (``transfer_methods.json``)."""
+    z = _raw("transfer_methods.json")["zeroshot"]
+    names = {"dap": "DAP (attributes)", "embedding-attributes": "embedding + hinge ranking loss (attributes)",
+             "embedding-names": "embedding + hinge ranking loss (class-name vectors)",
+             "conse-names": "ConSE (class-name vectors)"}
+    return _table(["method", "seeds", f"unseen-class accuracy (chance {100 * z['chance']:.1f}%)"],
+                  [[names.get(k, k), v["n"], _pct(v)] for k, v in z["unseen_accuracy"].items()])
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "large": large_table,
+    "multitask": multitask_table,
+    "image-dann": image_dann_table,
+    "image-finetune": image_finetune_table,
+    "image-zeroshot": image_zeroshot_table,
     "demo": demo_table,
     "zero-shot": zero_shot_table,
     "dann-channel": dann_channel_table,
