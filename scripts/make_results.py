@@ -25,6 +25,7 @@ RAW = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "RESULTS.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 LANGS = ["de", "en", "es", "fr", "it", "nl", "pl", "pt"]
+MATCHED = ("dann_channel_matched_source-only.json", "dann_channel_matched_dann.json", "dann_channel_matched_upper-bound.json")  # channel DANN with matched baselines, one file per variant
 
 
 def _raw(name: str) -> dict:
@@ -73,9 +74,43 @@ def zero_shot_table(name: str = "zero_shot.json") -> str:
     return _table(["WER % (test, unseen words)", *langs, "mean"], rows)
 
 
-def dann_channel_table(name: str = "dann_channel.json") -> str:
-    """Channel DANN: target PER over seeds (a ``benchmarks/dann_speech.py`` output)."""
-    r = _raw(name)["channel"]
+def _dann_runs(names: tuple[str, ...]) -> dict:
+    """``{"runs": {variant: [run]}}`` of one or more ``benchmarks/dann_speech.py`` outputs (e.g. one per ``--only``)."""
+    runs: dict = {}
+    for name in names:
+        for variant, rs in _raw(name)["channel"]["runs"].items():
+            if variant in runs:
+                raise ValueError(f"{name}: variant {variant!r} measured twice")
+            runs[variant] = rs
+    return {"runs": runs}
+
+
+def provenance_table(*names: str) -> str:
+    """Where each raw output came from: command, date, machine load at the start and the end, seconds."""
+    rows = []
+    for name in names:
+        r = _raw(name)
+        m = r["machine"]
+        end = r.get("load_average_at_end")
+        rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
+                     " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
+                     " / ".join(f"{x:.2f}" for x in end) if end else "-", f"{r['seconds']:.0f}"])
+    return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)",
+                   "at end", "seconds"], rows)
+
+
+def zero_shot_provenance(name: str) -> str:
+    """Command, date, hardware, load before / after and wall time of a ``benchmarks/zero_shot.py`` output."""
+    r = _raw(name)
+    load = r.get("load_average_before_after")
+    return _table(["raw output", "command", "date", "hardware", "load average (1 min) before / after", "seconds"],
+                  [[f"`{name}`", f"`python {r['command']}`", r["date"], r["hardware"],
+                    " / ".join(f"{x:.2f}" for x in load) if load else "-", r["wall_seconds"]]])
+
+
+def dann_channel_table(*names: str) -> str:
+    """Channel DANN: target PER over seeds (``benchmarks/dann_speech.py`` outputs)."""
+    r = _dann_runs(names or ("dann_channel.json",))
     names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
     rows = [[names.get(v, v), len(runs), _spread([x["target_per"] for x in runs], 100),
              _spread([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
@@ -182,8 +217,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "demo": demo_table,
     "zero-shot": zero_shot_table,
     "dann-channel": dann_channel_table,
-    "dann-channel-matched": lambda: dann_channel_table("dann_channel_matched.json"),
+    "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
+    "dann-channel-matched-runs": lambda: provenance_table(*MATCHED),
     "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
+    "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "fsdd": fsdd_table,
     "add-language": add_language_table,
 }
