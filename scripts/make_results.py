@@ -46,14 +46,15 @@ def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{statistics.fmean(xs):.{digits}f} ± {statistics.pstdev(xs):.{digits}f}"
 
 
-def demo_table() -> str:
-    """The README demo's test PER / WER / WER* (``benchmarks/results/demo_eval_test.json``)."""
-    r = _raw("demo_eval_test.json")
+def eval_table(name: str = "demo_eval_test.json") -> str:
+    """Test PER / WER / WER* per language of a ``speechtl eval`` report (default: the README demo's)."""
+    r = _raw(name)
+    langs = [lang for lang in LANGS if lang in r["per"]]
     rows = []
-    for lang in LANGS:
+    for lang in langs:
         rows.append([lang, r["per"][lang]["reference_length"], f"{100 * r['per'][lang]['rate']:.2f}",
                      f"{100 * r['wer'][lang]['rate']:.2f}", f"{100 * r['wer_homophones_merged'][lang]['rate']:.2f}"])
-    mean = [statistics.fmean(r[k][lang]["rate"] for lang in LANGS) for k in ("per", "wer", "wer_homophones_merged")]
+    mean = [statistics.fmean(r[k][lang]["rate"] for lang in langs) for k in ("per", "wer", "wer_homophones_merged")]
     rows.append(["mean", "", *(f"{100 * m:.2f}" for m in mean)])
     return _table(["language", "phonemes", "PER %", "WER %", "WER* %"], rows)
 
@@ -214,7 +215,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "image-dann": image_dann_table,
     "image-finetune": image_finetune_table,
     "image-zeroshot": image_zeroshot_table,
-    "demo": demo_table,
+    "demo": eval_table,
+    "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
     "zero-shot": zero_shot_table,
     "dann-channel": dann_channel_table,
     "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
