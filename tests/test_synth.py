@@ -129,6 +129,16 @@ def test_word_families_join_homophones_and_suffixed_forms():
     assert word_families(lexicon) == [["a", "b", "c", "d"], ["e"], ["f"], ["g"]]
 
 
+def test_a_vocabulary_of_one_family_cannot_be_split():
+    from speechtl.data.config import SynthConfig
+    from speechtl.data.synth import split_words
+    from speechtl.errors import RecipeError
+
+    lexicon = {"carte": ["k", "a", "ʁ", "t"], "cartes": ["k", "a", "ʁ", "t"], "car": ["k", "a", "ʁ"]}
+    with pytest.raises(RecipeError, match="no word family fits the test split"):
+        split_words(lexicon, SynthConfig(vocabulary=3), "fr")
+
+
 @pytest.mark.parametrize("language", DEFAULT_LANGUAGES)
 def test_default_word_split_is_disjoint_by_pronunciation(language):
     """Every default language's vocabulary: no dev/test word sounds like a training word (± a short suffix)."""

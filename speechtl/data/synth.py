@@ -152,6 +152,9 @@ def split_words(lexicon: dict[str, list[str]], cfg: SynthConfig, language: str) 
 
     Args:
         lexicon: word -> phonemes (the vocabulary).
+
+    Raises:
+        RecipeError: no family is small enough for the dev or the test split.
     """
     if cfg.words:
         return {split: list(lexicon) for split in SPLITS}
@@ -166,7 +169,9 @@ def split_words(lexicon: dict[str, list[str]], cfg: SynthConfig, language: str) 
         out[split].extend(family)
     empty = [s for s in ("test", "dev") if not out[s]]
     if empty:
-        raise ValueError(f"{language}: no word family fits the {empty[0]} split; raise data.synth.vocabulary "
+        from speechtl.errors import RecipeError
+
+        raise RecipeError(f"{language}: no word family fits the {empty[0]} split; raise data.synth.vocabulary "
                          f"or data.synth.{empty[0]}_word_fraction")
     return out
 
