@@ -121,7 +121,8 @@ def dann_channel_table(*names: str) -> str:
         rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
         per_seed = [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
                     for s, d, u in zip(*(r["runs"][k] for k in ("source-only", "dann", "upper-bound")))]
-        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed), ""])
+        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed)
+                     + f" ({_spread(per_seed, 100, 1)}%)", ""])
     return _table(["", "seeds", "target PER %", "source PER %"], rows)
 
 
