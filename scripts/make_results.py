@@ -185,9 +185,9 @@ def image_dann_table() -> str:
     return _table(["method", "seeds", "digits-M accuracy"], [[names.get(k, k), v["n"], _pct(v)] for k, v in t.items()])
 
 
-def image_finetune_table() -> str:
-    """Few-shot fine-tuning, every variant; the best k as the JSON records how it was chosen."""
-    f = _raw("transfer_methods.json")["finetune"]
+def image_finetune_table(name: str = "transfer_methods.json") -> str:
+    """Few-shot fine-tuning, every variant (test accuracy); the best k as the JSON records how it was chosen."""
+    f = _raw(name)["finetune"]
     shots = [k for k in f if k.endswith("-shot")]
     names = {"scratch": "scratch", "fine-tune": "full fine-tune", "l2sp": "L2-SP (weight 0.01)"}
     rows = []
@@ -197,7 +197,21 @@ def image_finetune_table() -> str:
     chosen = " / ".join(f"{f[n]['best_layer_transfer'].rsplit('k', 1)[1]} (chosen on {f[n].get('best_chosen_on', 'test')})"
                         for n in shots)
     rows.append(["best layer-transfer k", *chosen.split(" / ")])
+    if "dev_accuracy" in f[shots[0]]:
+        rows += [[f"dev accuracy, {v.replace('layer-transfer-k', 'layer transfer, k = ')}",
+                  *(_pct(f[n]["dev_accuracy"][v]) for n in shots)]
+                 for v in f[shots[0]]["dev_accuracy"] if v.startswith("layer-transfer")]
     return _table(["method", *(n.replace("-shot", " images / class") for n in shots)], rows)
+
+
+def transfer_methods_provenance(name: str) -> str:
+    """Command, date, machine, load at start and end and wall time of a ``benchmarks/transfer_methods.py`` output."""
+    r = _raw(name)
+    m = r["meta"]
+    load = " / ".join(" / ".join(f"{x:.2f}" for x in m[k][:1]) for k in ("load_average_at_start", "load_average_at_end"))
+    walls = ", ".join(f"{k} {r[k]['wall_seconds']:.0f} s" for k in r if k != "meta")
+    return _table(["raw output", "command", "date", "machine", "threads", "load average (1 min) start / end", "wall"],
+                  [[f"`{name}`", f"`{m['command']}`", m["date"], m["machine"], m["threads"], load, walls]])
 
 
 def image_zeroshot_table() -> str:
@@ -216,6 +230,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "image-dann": image_dann_table,
     "image-finetune": image_finetune_table,
     "image-zeroshot": image_zeroshot_table,
+    "image-finetune-dev": lambda: image_finetune_table("transfer_methods_finetune_dev.json"),
+    "image-finetune-dev-run": lambda: transfer_methods_provenance("transfer_methods_finetune_dev.json"),
     "demo": eval_table,
     "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
     "zero-shot": zero_shot_table,
