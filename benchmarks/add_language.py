@@ -6,9 +6,16 @@ several seeds. Reported per strategy (mean and spread over seeds): the new
 language's test PER, its relative reduction over scratch, and the old languages'
 PER change after adding (forgetting; the base's PER is measured once).
 
+With ``--conservative-grid KL:L2SP ...`` the conservative weights are chosen on the
+**dev** splits first (never on test): each pair is trained with the first seed and
+scored on the old and new languages' dev splits; the pair with the lowest new-language
+dev PER among those whose old languages' mean dev PER change is at most
+``--max-forgetting`` (else the pair that forgets least) is then the conservative
+strategy's weights in the test runs. The dev scores and the choice go to the JSON.
+
     python benchmarks/add_language.py --base exp/multilingual-synth/model \\
         [--lang sv --data recipes/add-language-sv.yaml --minutes 10 --seeds 0 1 2] \\
-        [--set train.num_threads=1]
+        [--conservative-grid 10:0.1 30:0.3 100:1.0] [--set train.num_threads=1]
 """
 
 from __future__ import annotations
@@ -21,10 +28,49 @@ from statistics import mean, pstdev
 from common import machine, write_result
 
 from speechtl.workflows.add_language import STRATEGIES, add_language, load_base, old_language_recipe, per_by_language
+from speechtl.workflows.evaluate import evaluate
 
 
 def spread(values: list[float]) -> dict:
     return {"mean": mean(values), "std": pstdev(values), "runs": values}
+
+
+def choose_on_dev(candidates: list[dict], max_forgetting: float) -> dict:
+    """The candidate to use: lowest ``new_dev_per`` among those with ``old_dev_change <= max_forgetting``.
+
+    When none keeps forgetting within the bound, the one with the least ``old_dev_change``.
+    """
+    within = [c for c in candidates if c["old_dev_change"] <= max_forgetting]
+    if within:
+        return min(within, key=lambda c: c["new_dev_per"])
+    return min(candidates, key=lambda c: c["old_dev_change"])
+
+
+def dev_per(model: str | Path, recipe, output: Path) -> dict[str, float]:
+    report = evaluate(model, "dev", recipe=recipe, output=output, progress=False, words=False)
+    return {lang: r["rate"] for lang, r in report["per"].items()}
+
+
+def select_conservative_weights(args, base, old: list[str], root: Path, before_test: dict) -> dict:
+    """Train the conservative strategy for each ``KL:L2SP`` pair (first seed); score on the dev splits."""
+    before = dev_per(args.base, old_language_recipe(base, old), root / "dev-selection" / "base_dev.json")
+    candidates = []
+    for pair in args.conservative_grid:
+        kl, l2sp = (float(x) for x in pair.split(":"))
+        exp = root / "dev-selection" / f"kl{kl:g}-l2sp{l2sp:g}"
+        result = add_language(args.base, args.lang, args.data, "conservative", exp, minutes=args.minutes,
+                              overrides=[f"train.seed={args.seeds[0]}", *args.overrides,
+                                         f"transfer.kl.weight={kl:g}", f"transfer.l2sp.weight={l2sp:g}"],
+                              before=before_test, progress=False)
+        model = result.exp_dir / "model"
+        after = dev_per(model, old_language_recipe(base, old), exp / "old_dev.json")
+        new = dev_per(model, None, exp / "new_dev.json")[args.lang]
+        change = mean(after[lang] - before[lang] for lang in old)
+        candidates.append({"kl": kl, "l2sp": l2sp, "new_dev_per": new, "old_dev_change": change})
+        print(f"dev: KL {kl:g} + L2-SP {l2sp:g}: new PER {100 * new:.2f}%, old change {100 * change:+.2f}", flush=True)
+    chosen = choose_on_dev(candidates, args.max_forgetting)
+    return {"split": "dev", "seed": args.seeds[0], "max_forgetting": args.max_forgetting,
+            "old_dev_before": before, "candidates": candidates, "chosen": chosen}
 
 
 def main() -> None:
@@ -37,6 +83,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="overrides for every adaptation run (e.g. train.num_threads=1)")
+    ap.add_argument("--conservative-grid", nargs="*", default=[], metavar="KL:L2SP",
+                    help="choose the conservative weights on the dev splits among these pairs")
+    ap.add_argument("--max-forgetting", type=float, default=0.01,
+                    help="dev bound on the old languages' mean PER change (0.01 = +1.0 point)")
     ap.add_argument("--out", default="add_language", help="results file benchmarks/results/OUT.json")
     ap.add_argument("--exp", default="exp/add-language", help="the runs' experiment directories go here")
     args = ap.parse_args()
@@ -47,12 +97,16 @@ def main() -> None:
     old = [lang for lang in base.languages if lang != args.lang]
     root = Path(args.exp)
     before = per_by_language(args.base, old_language_recipe(base, old), root / "base_eval.json")
+    selection = select_conservative_weights(args, base, old, root, before) if args.conservative_grid else None
+    chosen = [] if selection is None else [f"transfer.kl.weight={selection['chosen']['kl']:g}",
+                                           f"transfer.l2sp.weight={selection['chosen']['l2sp']:g}"]
     runs = []
     for strategy in args.strategies:
         for seed in args.seeds:
             start = time.perf_counter()
+            extra = chosen if strategy == "conservative" else []
             result = add_language(args.base, args.lang, args.data, strategy, root / strategy / f"seed{seed}",
-                                  minutes=args.minutes, overrides=[f"train.seed={seed}", *args.overrides],
+                                  minutes=args.minutes, overrides=[f"train.seed={seed}", *args.overrides, *extra],
                                   before=before, progress=False)
             r = result.report
             runs.append({"strategy": strategy, "seed": seed, "new_per": r["new"][args.lang],
@@ -86,7 +140,11 @@ def main() -> None:
     out = write_result(args.out, {
         "command": "python benchmarks/add_language.py " + " ".join(
             [f"--base {args.base}", f"--lang {args.lang}", f"--data {args.data}", f"--minutes {args.minutes:g}",
-             "--strategies " + " ".join(args.strategies), "--seeds " + " ".join(map(str, args.seeds))] + [f"--set {o}" for o in args.overrides]),
+             "--strategies " + " ".join(args.strategies), "--seeds " + " ".join(map(str, args.seeds))]
+            + ([f"--conservative-grid {' '.join(args.conservative_grid)}", f"--max-forgetting {args.max_forgetting:g}"]
+               if args.conservative_grid else [])
+            + [f"--set {o}" for o in args.overrides]),
+        "dev_selection": selection,
         "machine": info, "base": args.base, "language": args.lang, "minutes": args.minutes,
         "old_languages_before": before, "runs": runs, "summary": summary, "table": table,
     })

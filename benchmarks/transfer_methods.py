@@ -7,7 +7,8 @@ Three experiments, each run through the image recipes and the one training loop:
 2. Fine-tuning with little data: source task digits 0-4 (recipes/image-source.yaml),
    target task digits 5-9 with 5 and 20 labelled images per class: scratch, full
    fine-tune, layer transfer with the first k blocks frozen (k = 0..3), L2-SP
-   (recipes/image-finetune.yaml).
+   (recipes/image-finetune.yaml). The best k is chosen on the dev images (mean
+   over seeds), never on test.
 3. Zero-shot: 7 seen classes, 3 unseen (3, 6, 9): DAP, label embedding + hinge
    (attributes; and class-name vectors), ConSE with class-name vectors
    (recipes/image-zeroshot.yaml).
@@ -25,8 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import statistics
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -34,6 +37,7 @@ from pathlib import Path
 import torch
 
 from speechtl.tasks import load_recipe
+from speechtl.workflows.evaluate import evaluate
 from speechtl.workflows.train import train as train_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +48,8 @@ OUT = ROOT / "benchmarks" / "results" / "transfer_methods.json"
 def run(recipe: str, overrides: list[str], exp: Path) -> dict:
     r = load_recipe(RECIPES / recipe, [*overrides, f"train.exp_dir={exp}"])
     start = time.perf_counter()
-    report = json.loads((train_image(r, progress=False) / "eval.json").read_text())
+    exp_dir = train_image(r, progress=False)  # train() no longer evaluates (speechtl.run does)
+    report = evaluate(exp_dir / "model", "test", progress=False)
     report["seconds"] = round(time.perf_counter() - start, 1)
     return report
 
@@ -83,16 +88,18 @@ def finetune(seeds: list[int], work: Path, shots: list[int] = (5, 20)) -> dict:
         sources[s] = src["model"]
         out.setdefault("source_accuracy_0_4", []).append(src["accuracy"]["digits"]["accuracy"])
     for n in shots:
-        table = {}
+        table, dev = {}, {}
         for name, ov in variants.items():
             # the variant's overrides come last: scratch clears transfer.source
-            accs = [run("image-finetune.yaml", [f"transfer.source={sources[s]}", f"data.shots={n}",
-                                                f"train.seed={s}", *ov],
-                        work / f"finetune-{n}" / name / f"seed{s}")["accuracy"]["digits"]["accuracy"]
-                    for s in seeds]
-            table[name] = summarise(accs)
-        best = max((k for k in table if k.startswith("layer-transfer")), key=lambda k: table[k]["mean"])
-        out[f"{n}-shot"] = {"accuracy": table, "best_layer_transfer": best}
+            reports = [run("image-finetune.yaml", [f"transfer.source={sources[s]}", f"data.shots={n}",
+                                                   f"train.seed={s}", *ov], work / f"finetune-{n}" / name / f"seed{s}")
+                       for s in seeds]
+            table[name] = summarise([r["accuracy"]["digits"]["accuracy"] for r in reports])
+            dev[name] = summarise([evaluate(r["model"], "dev", progress=False)["accuracy"]["digits"]["accuracy"]
+                                   for r in reports])
+        best = max((k for k in dev if k.startswith("layer-transfer")), key=lambda k: dev[k]["mean"])
+        out[f"{n}-shot"] = {"accuracy": table, "dev_accuracy": dev, "best_layer_transfer": best,
+                            "best_chosen_on": "dev"}
     return out
 
 
@@ -127,13 +134,15 @@ def main() -> None:
     results = json.loads(out.read_text()) if out.is_file() else {}
     results["meta"] = {"date": date.today().isoformat(), "seeds": args.seeds, "torch": torch.__version__,
                        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-                       "threads": 1, "command": "PYTHONPATH=. python benchmarks/transfer_methods.py"}
+                       "threads": 1, "command": "PYTHONPATH=. python benchmarks/transfer_methods.py "
+                       + " ".join(sys.argv[1:]), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     experiments = {"dann": dann, "finetune": finetune, "zeroshot": zeroshot}
     for name in args.only:
         start = time.perf_counter()
         results[name] = experiments[name](args.seeds, work)
         results[name]["wall_seconds"] = round(time.perf_counter() - start, 1)
         out.parent.mkdir(parents=True, exist_ok=True)
+        results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         out.write_text(json.dumps(results, indent=2))
         print(f"{name}: done in {results[name]['wall_seconds']} s", flush=True)
 

@@ -151,7 +151,7 @@ PROBES = [
     Probe("audio-empty-file", "a zero-byte .wav", "\"Format not recognised\"",
           _decode("model", "empty.wav", "--greedy"), r"empty\.wav: the file is empty \(0 bytes\)"),
     Probe("audio-directory", "a directory given as audio", "\"no such audio file\"",
-          _decode("model", "folder.wav", "--greedy"), r"folder\.wav: is a directory, not an audio file"),
+          _decode("model", "folder.wav", "--greedy"), r"folder\.wav: a folder with no audio files in it"),
     Probe("audio-huge-samples", "float WAV with samples of 1e30", "NaN features, an empty transcript, no note",
           _decode("model", "huge.wav", "--lexicon", "lexicon.txt"),
           r"note: .*huge\.wav: at 0\.00 s: samples reach 1e\+30, far outside \[-1, 1\]; scaled down to peak 1",
@@ -162,7 +162,8 @@ PROBES = [
     # --------------------------------------------------------------- lexicons
     Probe("lexicon-problem-header", "lexicon check with two unknown phonemes",
           "\"lexicon: 3 problems\" (the inventory hint counted, the file not named)",
-          lambda d: ["lexicon", "check", "--model", str(d / "model"), "--lang", "en", str(d / "bad-lexicon.txt")],
+          lambda d: ["lexicon", "check", "--strict", "--model", str(d / "model"), "--lang", "en",
+                     str(d / "bad-lexicon.txt")],
           r"bad-lexicon\.txt: 2 problems:\n.*:2: unknown phoneme 'a'.*\n.*:3: unknown phoneme 'ʊ'.*\n"
           r"  the model's en inventory has: "),
     Probe("lexicon-utf16", "a lexicon saved as UTF-16", "11 problems, no hint about the encoding",

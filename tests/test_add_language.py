@@ -41,6 +41,14 @@ def es_data(tiny_corpus, tmp_path) -> Path:
     return path
 
 
+def load_model_recipe(model_path):
+    """The recipe a model was trained with (its data: the old languages)."""
+    from speechtl.files import read_metadata
+    from speechtl.tasks import recipe_from_dict
+
+    return recipe_from_dict(read_metadata(model_path)["recipe"])
+
+
 def heads_of(model, languages):
     state = model.state_dict()
     return {n: t for n, t in state.items() if any(n.startswith(f"heads.heads.{lang}.") for lang in languages)}

@@ -106,9 +106,9 @@ def test_batches_equal_one_file_at_a_time(recognizer, corpus):
     results = dict(batched)
     assert isinstance(results["s-broken"], AudioError) and "s-broken.wav" in str(results["s-broken"])
     assert "t-missing.wav: no such audio file" in str(results[str(folder / "t-missing.wav")])
-    assert results["q-silent"].words == [] and "shorter than one analysis frame" in results["r-tiny"].notes[0]
+    assert "shorter than one analysis frame" in results["r-tiny"].notes[0]
     found = 0
-    for uid, path in inputs[:6]:
+    for uid, path in [*inputs[:6], ("q-silent", folder / "q-silent.wav")]:
         alone = recognizer.transcribe(path, "en", words=vocabulary)
         assert results[uid].as_dict() == alone.as_dict()
         found += len(alone.words)

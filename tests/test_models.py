@@ -3,7 +3,7 @@ import torch
 
 from speechtl.errors import LanguageError
 from speechtl.tasks.speech.model import build_model
-from speechtl.models.backbone import Backbone, pool
+from speechtl.models.backbone import pool
 from speechtl.models.encoders import ENCODERS
 from speechtl.models.heads import LanguageHeads
 from speechtl.models.config import ModelConfig
@@ -22,11 +22,12 @@ INVS = {"en": Inventory(["a", "b", "c"]), "de": Inventory(["a", "x", "y", "z"])}
 @pytest.mark.parametrize("encoder", ENCODERS.names())
 def test_encoder_contract_and_batched_equals_per_item(encoder):
     model = build_model(_recipe(encoder), INVS).eval()
-    assert isinstance(model.encoder, Backbone) and model.out_dim == 32
     x = torch.randn(3, 37, 80)
     lengths = torch.tensor([37, 20, 9])
     hidden, hlens = model(x, lengths)
-    assert hidden.shape == (3, int(hlens.max()), 32)
+    # the contract: forward(x, lengths) -> (hidden, lengths), hidden's width announced as out_dim
+    assert hidden.shape == (3, int(hlens.max()), model.out_dim) and model.out_dim == model.encoder.out_dim == 32
+    assert hlens.dtype == lengths.dtype and hlens.shape == lengths.shape
     assert hlens.tolist() == [10, 5, 3]  # subsampling 4: ceil(ceil(n / 2) / 2)
     for i in range(3):
         h1, l1 = model(x[i : i + 1, : lengths[i]], lengths[i : i + 1])

@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from speechtl.config import from_dict, load_yaml, set_override, to_dict
@@ -106,14 +106,26 @@ def test_unknown_keys_are_named(leaf, name):
 
 
 @SETTINGS
-@given(st.text(max_size=40))
+@given(st.one_of(st.text(max_size=40),
+                 st.tuples(st.sampled_from(LEAVES), st.sampled_from(["1", "0.5", "x", "[en, de]", "true", "", "{}"]))
+                 .map(lambda leaf: f"{'.'.join(leaf[0][0])}={leaf[1]}")))
+@example("train.max_steps=7")
+@example("model.dim=big")
+@example("train.max_steps.x=1")
 def test_any_override_is_applied_or_refused_clearly(assignment):
     data = {}
     try:
         set_override(data, assignment)
-        from_dict(Recipe, data)
-    except RecipeError:
-        pass
+        recipe = from_dict(Recipe, data)
+    except RecipeError as err:
+        assert str(err).strip()  # refused with a message
+        return
+    # applied: the recipe holds the assigned value at the assigned key
+    node, stored = data, to_dict(recipe)
+    for part in assignment.split("=", 1)[0].strip().split("."):
+        node, stored = node[part], stored[part]
+    assert stored == node or (isinstance(stored, (list, tuple)) and list(stored) == list(node)) \
+        or (isinstance(stored, float) and stored == float(node)), (assignment, stored, node)
 
 
 @SETTINGS

@@ -15,9 +15,27 @@ RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
 def test_every_recipe_loads(path):
     from speechtl.tasks.image.recipe import ImageRecipe
 
+    from speechtl.config import load_yaml
+    from speechtl.tasks import recipe_from_dict
+
     recipe = load_recipe(path)
     assert isinstance(recipe, ImageRecipe if path.name.startswith("image-") else Recipe)
-    assert recipe.to_dict()["name"] == recipe.name
+    loaded = recipe.to_dict()
+
+    def same(written, got, key):  # every value the file writes is the recipe's (nothing dropped or renamed)
+        if isinstance(written, dict):
+            for k, v in written.items():
+                assert k in got, f"{key}.{k}"
+                same(v, got[k], f"{key}.{k}")
+        elif isinstance(written, list) and written and isinstance(written[0], dict):
+            assert len(written) == len(got), key
+            for i, (w, g) in enumerate(zip(written, got)):
+                same(w, g, f"{key}[{i}]")
+        else:
+            assert (list(got) if isinstance(got, tuple) else got) == written, key
+
+    same(load_yaml(path), loaded, path.name)
+    assert recipe_from_dict(loaded).to_dict() == loaded  # the recipe's dict loads back to the same recipe
 
 
 def test_unknown_key_is_named_with_accepted_keys(tmp_path):

@@ -30,6 +30,24 @@ def test_select_keeps_the_largest_margins():
     assert len(select(labels, 12, 0.25)) == 3 and len(select(labels, 12, 1.0)) == 6
 
 
+def test_label_report_scores_the_kept_labels_against_the_transcripts():
+    from types import SimpleNamespace
+
+    from speechtl.workflows.self_train import label_report
+
+    labels = _labels([("one", 5.0), ("two", 4.0), ("three", 3.0), ("one two", 1.0)])
+    targets = [SimpleNamespace(id=f"u{i}", text=t) for i, t in enumerate(["one", "two", "two", "one", "nine"])]
+    kept = labels[:3]  # u2 is wrong: 1 substitution in 3 words
+    report = label_report(labels, kept, targets, keep=0.6)
+    assert report["pseudo_label_wer"] == pytest.approx(1 / 3, abs=1e-4)
+    # all hypotheses: u2 substituted, u3 has one insertion: 2 errors in 4 reference words
+    assert report["all_hypotheses_wer"] == pytest.approx(2 / 4, abs=1e-4)
+    assert (report["utterances"], report["hypotheses"], report["kept"], report["min_margin_kept"]) == (5, 4, 3, 3.0)
+    # without transcripts there is nothing to score
+    untranscribed = [SimpleNamespace(id=t.id, text="") for t in targets]
+    assert "pseudo_label_wer" not in label_report(labels, kept, untranscribed, keep=0.6)
+
+
 def _fsdd_recipe(tiny_corpus, fake_fsdd, tmp_path) -> Recipe:
     recipe = Recipe(name="st-test", data=dataclasses.replace(tiny_corpus, languages=["en"]))
     recipe.model.encoder, recipe.model.dim, recipe.model.layers = "tdnn", 64, 2
@@ -76,7 +94,8 @@ def test_self_training_rounds_write_pseudo_labels_and_the_final_model(tiny_corpu
     first = [json.loads(line) for line in (exp / "self-training" / "round-1" / "pseudo_labels.jsonl").open()]
     assert first and all(set(p["words"]) <= set(DIGIT_WORDS) and p["phonemes"] for p in first)
     assert sum(p["kept"] for p in first) == summary["rounds"][0]["kept"] <= 6
-    assert all(0 <= r.get("pseudo_label_wer", 0) for r in summary["rounds"])
+    # the fake FSDD has transcripts, so each round reports how right its kept labels are
+    assert all("pseudo_label_wer" in r and "all_hypotheses_wer" in r for r in summary["rounds"])
     initial = load_model(exp / "self-training" / "round-0" / "model").state_dict()
     final = load_model(exp / "model")
     assert read_metadata(exp / "model")["recipe"]["transfer"]["self_training"]["rounds"] == 2  # not a round's

@@ -1,6 +1,9 @@
 import hashlib
 from pathlib import Path
 
+import pytest
+
+from speechtl.data.config import DEFAULT_LANGUAGES
 from speechtl.data.synth import load_synthetic, split_voices, synthesize_corpus
 from speechtl.text.inventory import Inventory
 from tests.conftest import tiny_data_config
@@ -91,3 +94,74 @@ def test_lexicon_covers_test_words(tiny_corpus):
         assert test_words and all(w in lex for w in test_words)
         inv = Inventory.from_transcripts(lex.values())
         assert len(inv.phonemes) > 15
+
+
+def _leaks(lexicon: dict, words: dict) -> list[tuple[str, str]]:
+    """(held-out word, training word) pairs pronounced alike or differing by a final suffix of <= 3 phonemes."""
+    train = {}
+    for w in words["train"]:
+        train.setdefault(tuple(lexicon[w]), w)
+    leaks = []
+    for split in ("dev", "test"):
+        for w in words[split]:
+            pron = tuple(lexicon[w])
+            stems = [pron[: len(pron) - cut] for cut in range(0, min(3, len(pron) - 1) + 1)]
+            leaks += [(w, train[s]) for s in stems if s in train]
+            leaks += [(w, t) for p, t in train.items() if len(pron) < len(p) <= len(pron) + 3 and p[: len(pron)] == pron]
+    return leaks
+
+
+def test_leak_check_catches_a_split_by_spelling_only():
+    lexicon = {"voiture": ["v", "w", "a", "t", "y", "ʁ"], "voitures": ["v", "w", "a", "t", "y", "ʁ"],
+               "carte": ["k", "a", "ʁ", "t"], "cartes": ["k", "a", "ʁ", "t"], "work": ["w", "ɜː", "k"],
+               "worked": ["w", "ɜː", "k", "t"], "sol": ["s", "ɔ", "l"]}
+    by_spelling = {"train": ["voitures", "carte", "worked", "sol"], "dev": ["cartes"], "test": ["voiture", "work"]}
+    assert sorted(_leaks(lexicon, by_spelling)) == [("cartes", "carte"), ("voiture", "voitures"), ("work", "worked")]
+
+
+def test_word_families_join_homophones_and_suffixed_forms():
+    from speechtl.data.synth import word_families
+
+    lexicon = {"a": ["a", "b", "c"], "b": ["a", "b", "c"], "c": ["a", "b", "c", "d", "e", "f"],
+               "d": ["a", "b", "c", "d", "e", "f", "g"], "e": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"],
+               "f": ["x"], "g": ["x", "y", "z", "w", "v"]}
+    # a=b (same), c = a + 3, d = c + 1: one family; e = d + 4 is too long a suffix; g = f + 4 likewise
+    assert word_families(lexicon) == [["a", "b", "c", "d"], ["e"], ["f"], ["g"]]
+
+
+def test_a_vocabulary_of_one_family_cannot_be_split():
+    from speechtl.data.config import SynthConfig
+    from speechtl.data.synth import split_words
+    from speechtl.errors import RecipeError
+
+    lexicon = {"carte": ["k", "a", "ʁ", "t"], "cartes": ["k", "a", "ʁ", "t"], "car": ["k", "a", "ʁ"]}
+    with pytest.raises(RecipeError, match="no word family fits the test split"):
+        split_words(lexicon, SynthConfig(vocabulary=3), "fr")
+
+
+@pytest.mark.parametrize("language", DEFAULT_LANGUAGES)
+def test_default_word_split_is_disjoint_by_pronunciation(language):
+    """Every default language's vocabulary: no dev/test word sounds like a training word (± a short suffix)."""
+    from speechtl.data.config import SynthConfig
+    from speechtl.data.synth import build_vocabulary, split_words
+
+    cfg = SynthConfig()
+    lexicon = build_vocabulary(language, cfg.vocabulary)
+    words = split_words(lexicon, cfg, language)
+    assert sorted(sum(words.values(), [])) == sorted(lexicon)  # a partition of the vocabulary
+    assert _leaks(lexicon, words) == []
+    assert not {tuple(lexicon[w]) for w in words["dev"]} & {tuple(lexicon[w]) for w in words["test"]}
+    for split, share in (("test", cfg.test_word_fraction), ("dev", cfg.dev_word_fraction)):
+        assert 0.95 * share * len(lexicon) <= len(words[split]) <= share * len(lexicon), split
+    assert words == split_words(lexicon, cfg, language)  # deterministic
+
+
+def test_corpus_word_lists_are_disjoint_by_pronunciation(tiny_corpus):
+    from speechtl.data.manifests import corpus_lexicon_path
+    from speechtl.text.lexicon import Lexicon, read_word_list
+
+    for lang in tiny_corpus.languages:
+        lex = Lexicon.read(corpus_lexicon_path(tiny_corpus.root, lang))
+        lexicon = {w: list(lex.pronunciations(w)[0]) for w in lex.words}
+        words = {s: read_word_list(corpus_lexicon_path(tiny_corpus.root, lang, s)) for s in ("train", "dev", "test")}
+        assert words["test"] and words["dev"] and _leaks(lexicon, words) == []

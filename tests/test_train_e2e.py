@@ -22,7 +22,7 @@ def _chance_per(utts) -> float:
     return phoneme_error_rate(refs, [" ".join([top] * len(strip_boundaries(r).split())) for r in refs]).rate
 
 
-def test_training_lowers_loss_and_beats_chance(tiny_recipe):
+def test_training_lowers_loss_and_learns_phonemes(tiny_recipe):
     tiny_recipe.train.max_steps = 400
     tiny_recipe.train.checkpoint_every = 200
     exp = train(tiny_recipe, progress=False)
@@ -33,8 +33,10 @@ def test_training_lowers_loss_and_beats_chance(tiny_recipe):
     report = evaluate(exp / "model", "test", progress=False)
     utts = load_split(tiny_recipe, "test")
     chance = _chance_per(utts)
+    assert chance > 0.85
+    # measured 2026-12-02: de 0.35, en 0.49, es 0.27; a model that learnt little (PER 0.8) fails
     for lang, result in report["per"].items():
-        assert result["rate"] < chance - 0.1, (lang, result["rate"], chance)
+        assert result["rate"] < 0.65, (lang, result["rate"], chance)
     assert (exp / "eval_test.json").is_file()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from speechtl.errors import ManifestError
+from speechtl.errors import AudioError, ManifestError
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au", ".sph"}
 
@@ -25,12 +25,16 @@ def audio_inputs(args: list[str]) -> list[tuple[str, str]]:
 
     Raises:
         ManifestError: a manifest or ``wav.scp`` that cannot be read (the message names file and line).
+        AudioError: a folder that holds no audio file.
     """
     out: list[tuple[str, str]] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            if not files:
+                raise AudioError(f"{path}: a folder with no audio files in it (looked for "
+                                 f"{', '.join(sorted(AUDIO_SUFFIXES))})")
             out += [(str(p.relative_to(path).with_suffix("")), str(p)) for p in files]
         elif path.name == "wav.scp" or path.suffix == ".scp":
             out += read_wav_scp(path)

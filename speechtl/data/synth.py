@@ -4,7 +4,10 @@ For each language the vocabulary is wordfreq's most frequent words that eSpeak
 pronounces with that language's own rules. It is split into train, dev and test
 words, and eSpeak's voice variants into train, dev and test voices, so dev and
 test utterances are spoken by unseen voices and contain only unseen words (the
-zero-shot word test of the lexicon decoder uses the same test split).
+zero-shot word test of the lexicon decoder uses the same test split). Words are
+unseen by pronunciation, not only by spelling: a word pronounced like a training
+word, or like one plus or minus a short final suffix, is never held out
+(:func:`split_words`).
 
 With ``synth.words`` the vocabulary is that fixed list instead (e.g. the ten
 digit words) and every split speaks all of it: then only the voices separate
@@ -104,19 +107,74 @@ def fixed_vocabulary(language: str, words: list[str]) -> dict[str, list[str]]:
     return {w: list(prons[w]) for w in words}
 
 
-def split_words(words: list[str], cfg: SynthConfig, language: str) -> dict[str, list[str]]:
-    """Disjoint train / dev / test word lists; with ``cfg.words`` every split has all the words."""
+SUFFIX_PHONEMES = 3  # words whose pronunciations differ by a final suffix this long are one family
+
+
+def word_families(lexicon: dict[str, list[str]], suffix: int = SUFFIX_PHONEMES) -> list[list[str]]:
+    """Words grouped so that no two related words fall in different groups.
+
+    Two words are related when they are pronounced alike, or when one's
+    pronunciation is the other's plus a final suffix of at most ``suffix``
+    phonemes (voiture/voitures, carte/cartes, work/worked); a family is a
+    connected group of related words, so relatedness is closed over it.
+
+    Returns:
+        Families in the order of their first word in ``lexicon``, each in that order.
+    """
+    by_pron: dict[tuple[str, ...], list[str]] = {}
+    for word, pron in lexicon.items():
+        by_pron.setdefault(tuple(pron), []).append(word)
+    parent = {word: word for word in lexicon}
+
+    def root(word: str) -> str:
+        while parent[word] != word:
+            parent[word] = parent[parent[word]]
+            word = parent[word]
+        return word
+
+    for pron, words in by_pron.items():
+        for cut in range(0, min(suffix, len(pron) - 1) + 1):  # the same and every shorter stem
+            for other in by_pron.get(pron[: len(pron) - cut], ()):
+                parent[root(other)] = root(words[0])
+    families: dict[str, list[str]] = {}
+    for word in lexicon:
+        families.setdefault(root(word), []).append(word)
+    return list(families.values())
+
+
+def split_words(lexicon: dict[str, list[str]], cfg: SynthConfig, language: str) -> dict[str, list[str]]:
+    """Train / dev / test word lists, disjoint by pronunciation; with ``cfg.words`` every split has all the words.
+
+    Whole word families (:func:`word_families`) go to one split, so no dev or
+    test word is pronounced like a training word or like a training word plus
+    or minus a final suffix of up to ``SUFFIX_PHONEMES`` phonemes. Families are
+    taken in a seeded random order; each joins test if it fits in test's
+    remaining room, else dev if it fits there, else train.
+
+    Args:
+        lexicon: word -> phonemes (the vocabulary).
+
+    Raises:
+        RecipeError: no family is small enough for the dev or the test split.
+    """
     if cfg.words:
-        return {split: list(words) for split in SPLITS}
-    order = _rng(cfg.seed, "words", language).permutation(len(words))
-    n_test = max(1, int(round(cfg.test_word_fraction * len(words))))
-    n_dev = max(1, int(round(cfg.dev_word_fraction * len(words))))
-    shuffled = [words[i] for i in order]
-    return {
-        "test": shuffled[:n_test],
-        "dev": shuffled[n_test : n_test + n_dev],
-        "train": shuffled[n_test + n_dev :],
-    }
+        return {split: list(lexicon) for split in SPLITS}
+    families = word_families(lexicon)
+    order = _rng(cfg.seed, "words", language).permutation(len(families))
+    room = {"test": max(1, int(round(cfg.test_word_fraction * len(lexicon)))),
+            "dev": max(1, int(round(cfg.dev_word_fraction * len(lexicon))))}
+    out: dict[str, list[str]] = {"test": [], "dev": [], "train": []}
+    for i in order:
+        family = families[i]
+        split = next((s for s in ("test", "dev") if len(out[s]) + len(family) <= room[s]), "train")
+        out[split].extend(family)
+    empty = [s for s in ("test", "dev") if not out[s]]
+    if empty:
+        from speechtl.errors import RecipeError
+
+        raise RecipeError(f"{language}: no word family fits the {empty[0]} split; raise data.synth.vocabulary "
+                         f"or data.synth.{empty[0]}_word_fraction")
+    return out
 
 
 def split_voices(variants: list[str], seed: int) -> dict[str, list[str]]:
@@ -175,7 +233,7 @@ def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: li
     engine = Espeak.instance()
     lang = get_language(language)
     vocab = fixed_vocabulary(language, cfg.words) if cfg.words else build_vocabulary(language, cfg.vocabulary, cfg.text_files.get(language))
-    words = split_words(list(vocab), cfg, language)
+    words = split_words(vocab, cfg, language)
     voices = split_voices(variants, cfg.seed)
     counts = utterance_counts(cfg, language)
     out_dir = Path(root) / "audio" / language
@@ -232,6 +290,8 @@ def language_fingerprint(cfg: SynthConfig, language: str) -> str:
     settings.pop("text_files", None)
     if language in cfg.text_files:  # only this language's text matters, by content
         settings["text_file"] = hashlib.sha256(Path(cfg.text_files[language]).read_bytes()).hexdigest()
+    if not cfg.words:  # corpora split by spelling only (before word families) are remade
+        settings["word_split"] = f"families-{SUFFIX_PHONEMES}"
     settings["counts"] = utterance_counts(cfg, language)
     key = json.dumps({"language": language, "synth": settings}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -21,12 +21,12 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
-from speechtl.data.audio import audio_info, load_audio
+from speechtl.data.audio import audio_info, limit_peak, load_audio
 from speechtl.data.features import num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.decoding.align import align_words
 from speechtl.decoding.greedy import ctc_greedy
-from speechtl.decoding.recognizer import PreparedLexicon, Recognizer, Transcript
+from speechtl.decoding.recognizer import NO_WORDS_NOTE, PreparedLexicon, Recognizer, Transcript
 from speechtl.errors import AudioError, SpeechtlError
 
 
@@ -62,6 +62,13 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
     """
     rate, cfg = recognizer.sample_rate, recognizer.features
     out = [Transcript(source, language, wave.numel() / rate) for source, wave in waves]
+    limited = []
+    for transcript, (source, wave) in zip(out, waves):  # as Recognizer.transcribe: far too loud audio is scaled
+        wave, note = limit_peak(wave)
+        if note:
+            transcript.notes.append(f"at 0.00 s: {note}")
+        limited.append((source, wave))
+    waves = limited
     live = [i for i, (_, w) in enumerate(waves) if num_frames(w.numel(), rate, cfg)]
     for i in set(range(len(waves))) - set(live):
         out[i].notes.append(f"{waves[i][1].numel() / rate * 1000:.1f} ms at 0.00 s is shorter than one analysis "
@@ -81,6 +88,8 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
         for b, (i, hyp) in enumerate(zip(live, prepared.decoder(log_probs, hlens))):
             out[i].words = align_words(log_probs[b, : int(hlens[b])], hyp.words, hyp.tokens, inventory.tokens,
                                        prepared.lexicon, recognizer.frame_seconds)
+            if not out[i].words:
+                out[i].notes.append(NO_WORDS_NOTE)
     return out
 
 

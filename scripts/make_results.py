@@ -1,0 +1,308 @@
+"""Write the tables of RESULTS.md and docs/results/*.md from the raw JSON in benchmarks/results/.
+
+A generated table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``;
+the prose around it stays hand-written. Every number in such a table is read
+from a benchmark's raw output, so it cannot drift from its source.
+
+    python scripts/make_results.py           # rewrite the documents
+    python scripts/make_results.py --check   # exit 1 when a committed document differs
+
+``tests/test_results_documents.py`` runs the check in the default test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "benchmarks" / "results"
+DOCUMENTS = [ROOT / "RESULTS.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
+BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+LANGS = ["de", "en", "es", "fr", "it", "nl", "pl", "pt"]
+MATCHED = ("dann_channel_matched_source-only.json", "dann_channel_matched_dann.json", "dann_channel_matched_upper-bound.json")  # channel DANN with matched baselines, one file per variant
+
+
+def _raw(name: str) -> dict:
+    return json.loads((RAW / name).read_text())
+
+
+def _row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    return "\n".join([_row(*header), _row(*["---"] * len(header)), *(_row(*r) for r in rows)]) + "\n"
+
+
+def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """``mean ± population std`` of ``values * scale`` (n runs), as text."""
+    xs = [scale * v for v in values]
+    return f"{statistics.fmean(xs):.{digits}f} ± {statistics.pstdev(xs):.{digits}f}"
+
+
+def eval_table(name: str = "demo_eval_test.json") -> str:
+    """Test PER / WER / WER* per language of a ``speechtl eval`` report (default: the README demo's)."""
+    r = _raw(name)
+    langs = [lang for lang in LANGS if lang in r["per"]]
+    rows = []
+    for lang in langs:
+        rows.append([lang, r["per"][lang]["reference_length"], f"{100 * r['per'][lang]['rate']:.2f}",
+                     f"{100 * r['wer'][lang]['rate']:.2f}", f"{100 * r['wer_homophones_merged'][lang]['rate']:.2f}"])
+    mean = [statistics.fmean(r[k][lang]["rate"] for lang in langs) for k in ("per", "wer", "wer_homophones_merged")]
+    rows.append(["mean", "", *(f"{100 * m:.2f}" for m in mean)])
+    return _table(["language", "phonemes", "PER %", "WER %", "WER* %"], rows)
+
+
+def zero_shot_table(name: str = "zero_shot.json") -> str:
+    """Unseen-word WER by distractor count (a ``benchmarks/zero_shot.py`` output)."""
+    r = _raw(name)
+    langs = [lang for lang in LANGS if lang in r["wer"]["0"]]
+    sizes = {r["lexicon_sizes"]["0"][lang] for lang in langs}
+    rows = []
+    for n in sorted(r["wer"], key=int):
+        words = f" ({sizes.pop()})" if len(sizes) == 1 else ""
+        label = f"test words only{words}" if n == "0" else f"+ {int(n):,} distractors"
+        rows.append([label, *(f"{r['wer'][n][lang]:.2f}" for lang in langs), f"{r['wer'][n]['mean']:.2f}"])
+    if "1000" in r["wer_homophones_merged"]:
+        merged = r["wer_homophones_merged"]["1000"]
+        rows.append(["+ 1,000, homophones merged", *(f"{merged[lang]:.2f}" for lang in langs), f"{merged['mean']:.2f}"])
+    return _table(["WER % (test, unseen words)", *langs, "mean"], rows)
+
+
+def _dann_runs(names: tuple[str, ...]) -> dict:
+    """``{"runs": {variant: [run]}}`` of one or more ``benchmarks/dann_speech.py`` outputs (e.g. one per ``--only``)."""
+    runs: dict = {}
+    for name in names:
+        for variant, rs in _raw(name)["channel"]["runs"].items():
+            if variant in runs:
+                raise ValueError(f"{name}: variant {variant!r} measured twice")
+            runs[variant] = rs
+    return {"runs": runs}
+
+
+def provenance_table(*names: str) -> str:
+    """Where each raw output came from: command, date, machine load at the start and the end, seconds."""
+    rows = []
+    for name in names:
+        r = _raw(name)
+        m = r["machine"]
+        end = r.get("load_average_at_end")
+        rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
+                     " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
+                     " / ".join(f"{x:.2f}" for x in end) if end else "-", f"{r['seconds']:.0f}"])
+    return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)",
+                   "at end", "seconds"], rows)
+
+
+def zero_shot_provenance(name: str) -> str:
+    """Command, date, hardware, load before / after and wall time of a ``benchmarks/zero_shot.py`` output."""
+    r = _raw(name)
+    load = r.get("load_average_before_after")
+    return _table(["raw output", "command", "date", "hardware", "load average (1 min) before / after", "seconds"],
+                  [[f"`{name}`", f"`python {r['command']}`", r["date"], r["hardware"],
+                    " / ".join(f"{x:.2f}" for x in load) if load else "-", r["wall_seconds"]]])
+
+
+def dann_channel_table(*names: str) -> str:
+    """Channel DANN: target PER over seeds (``benchmarks/dann_speech.py`` outputs)."""
+    r = _dann_runs(names or ("dann_channel.json",))
+    names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
+    rows = [[names.get(v, v), len(runs), _spread([x["target_per"] for x in runs], 100),
+             _spread([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
+    means = {v: statistics.fmean(x["target_per"] for x in runs) for v, runs in r["runs"].items()}
+    if {"source-only", "dann", "upper-bound"} <= set(means):
+        gap = means["source-only"] - means["upper-bound"]
+        rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
+        per_seed = [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
+                    for s, d, u in zip(*(r["runs"][k] for k in ("source-only", "dann", "upper-bound")))]
+        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed)
+                     + f" ({_spread(per_seed, 100, 1)}%)", ""])
+    return _table(["", "seeds", "target PER %", "source PER %"], rows)
+
+
+def fsdd_table() -> str:
+    """Synthetic digits to real FSDD: word accuracy over rotations (``benchmarks/results/fsdd_dann.json``)."""
+    s = _raw("fsdd_dann.json")["summary"]
+    names = {"source-only": "source-only", "dann": "DANN", "source-only+st": "source-only + self-training",
+             "dann+st": "DANN + self-training", "target-labels": "target speakers' true labels (DANN loss on: not a supervised ceiling)",
+             "pocketsphinx": "pocketsphinx (same 10 words, same speakers)"}
+    rows = [[names.get(k, k), len(v["runs"]), f"{v['mean']:.1f} ± {v['std']:.1f}",
+             " / ".join(f"{x:.1f}" for x in v["runs"])] for k, v in s.items()]
+    return _table(["", "rotations", "word accuracy %", "per rotation"], rows)
+
+
+def add_language_table() -> str:
+    """Adding Swedish with 10 minutes (``benchmarks/results/add_language.json``)."""
+    s = _raw("add_language.json")["summary"]
+    strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]
+    scratch = s["scratch"]["new_per"]["mean"]
+    rows = []
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer (4 of 8 blocks frozen)",
+             "conservative": "conservative, KL 30 + L2-SP 0.3"}
+    for label, v in [*((names[k], s[k]) for k in names),
+                     ("conservative, KL 100 + L2-SP 1.0 (weights raised on test)", strong)]:
+        per, old = v["new_per"], v.get("old_mean_change")
+        rows.append([label, len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if label == "scratch" else f"{100 * (per['mean'] - scratch) / scratch:.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-"])
+    return _table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
+
+
+def large_table() -> str:
+    """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
+    rows = []
+    for label, name in (("large, no VTLP", "large_novtlp_eval_test.json"), ("large + VTLP", "large_eval_test.json")):
+        r = _raw(name)
+        rows.append([label, *(f"{100 * r['per'][lang]['rate']:.2f}" for lang in LANGS),
+                     f"{100 * statistics.fmean(r['per'][lang]['rate'] for lang in LANGS):.2f}",
+                     f"{100 * statistics.fmean(r['wer'][lang]['rate'] for lang in LANGS):.2f}"])
+    return _table(["test PER % (one seed)", *LANGS, "mean", "corpus-lexicon WER mean"], rows)
+
+
+def multitask_table() -> str:
+    """Low-resource language PER, monolingual vs multilingual (``multitask_gain.json``)."""
+    r = _raw("multitask_gain.json")
+    return _table([f"{r['language']} test PER (one seed)", f"monolingual ({r['monolingual_steps']} steps)",
+                   f"multilingual ({r['multilingual_steps']} steps)", "relative change"],
+                  [["PER", f"{100 * r['monolingual_per']:.2f}%", f"{100 * r['multilingual_per']:.2f}%",
+                    f"{100 * r['relative_change']:.1f}%"]])
+
+
+def _pct(v: dict) -> str:
+    return f"{100 * v['mean']:.1f} ± {100 * v['std']:.1f}%"
+
+
+def image_dann_table() -> str:
+    """Digits -> digits-M accuracy over seeds (``transfer_methods.json``)."""
+    t = _raw("transfer_methods.json")["dann"]["target_accuracy"]
+    names = {"source-only": "source-only", "dann": "DANN", "train-on-target": "train on digits-M (upper bound)"}
+    return _table(["method", "seeds", "digits-M accuracy"], [[names.get(k, k), v["n"], _pct(v)] for k, v in t.items()])
+
+
+def image_finetune_table(name: str = "transfer_methods.json") -> str:
+    """Few-shot fine-tuning, every variant (test accuracy); the best k as the JSON records how it was chosen."""
+    f = _raw(name)["finetune"]
+    shots = [k for k in f if k.endswith("-shot")]
+    names = {"scratch": "scratch", "fine-tune": "full fine-tune", "l2sp": "L2-SP (weight 0.01)"}
+    rows = []
+    for variant in f[shots[0]]["accuracy"]:
+        label = names.get(variant, variant.replace("layer-transfer-k", "layer transfer, k = ") + " frozen")
+        rows.append([label, *(_pct(f[n]["accuracy"][variant]) for n in shots)])
+    chosen = " / ".join(f"{f[n]['best_layer_transfer'].rsplit('k', 1)[1]} (chosen on {f[n].get('best_chosen_on', 'test')})"
+                        for n in shots)
+    rows.append(["best layer-transfer k", *chosen.split(" / ")])
+    if "dev_accuracy" in f[shots[0]]:
+        rows += [[f"dev accuracy, {v.replace('layer-transfer-k', 'layer transfer, k = ')}",
+                  *(_pct(f[n]["dev_accuracy"][v]) for n in shots)]
+                 for v in f[shots[0]]["dev_accuracy"] if v.startswith("layer-transfer")]
+    return _table(["method", *(n.replace("-shot", " images / class") for n in shots)], rows)
+
+
+def transfer_methods_provenance(name: str) -> str:
+    """Command, date, machine, load at start and end and wall time of a ``benchmarks/transfer_methods.py`` output."""
+    r = _raw(name)
+    m = r["meta"]
+    load = " / ".join(" / ".join(f"{x:.2f}" for x in m[k][:1]) for k in ("load_average_at_start", "load_average_at_end"))
+    walls = ", ".join(f"{k} {r[k]['wall_seconds']:.0f} s" for k in r if k != "meta")
+    return _table(["raw output", "command", "date", "machine", "threads", "load average (1 min) start / end", "wall"],
+                  [[f"`{name}`", f"`{m['command']}`", m["date"], m["machine"], m["threads"], load, walls]])
+
+
+def image_zeroshot_table() -> str:
+    """Unseen-class accuracy over seeds (``transfer_methods.json``)."""
+    z = _raw("transfer_methods.json")["zeroshot"]
+    names = {"dap": "DAP (attributes)", "embedding-attributes": "embedding + hinge ranking loss (attributes)",
+             "embedding-names": "embedding + hinge ranking loss (class-name vectors)",
+             "conse-names": "ConSE (class-name vectors)"}
+    return _table(["method", "seeds", f"unseen-class accuracy (chance {100 * z['chance']:.1f}%)"],
+                  [[names.get(k, k), v["n"], _pct(v)] for k, v in z["unseen_accuracy"].items()])
+
+
+def scale_memory_table(names: tuple[str, ...] = ("scale_memory.json", "scale_memory_35h.json")) -> str:
+    """Peak RSS of training by corpus size and data path (``benchmarks/scale_memory.py`` outputs)."""
+    runs = [run for name in names if (RAW / name).is_file() for run in _raw(name)["runs"]]
+    rows = [[f"{run['hours']:.1f}", run["code"], run["peak_rss_mb"], run["train_wall_seconds"]]
+            for run in sorted(runs, key=lambda r: (r["code"], r["hours"]))]
+    return _table(["training audio (h)", "data path", "peak RSS (MB)", "wall s (prepare + 20 steps)"], rows)
+
+
+def scale_memory_provenance(names: tuple[str, ...] = ("scale_memory.json", "scale_memory_35h.json")) -> str:
+    rows = [[f"`{_raw(n)['command']}`", _raw(n)["machine"]["date"],
+             ", ".join(str(x) for x in _raw(n)["machine"]["load_average_at_start"])]
+            for n in names if (RAW / n).is_file()]
+    return _table(["command", "date", "load average at start (1, 5, 15 min)"], rows)
+
+
+def throughput_ab_table(name: str = "throughput_ab.json") -> str:
+    """Training throughput of the two data paths, alternated in one run (``benchmarks/throughput_ab.py``)."""
+    r = _raw(name)
+    rows = [[run["round"], run["code"], f"{run['audio_sec_per_sec']:.0f}",
+             ", ".join(f"{x:.2f}" for x in run["load_average"])] for run in r["runs"]]
+    rows.append(["mean", "lhotse data path / before", f"{r['ratio_new_to_old']:.3f}", ""])
+    return _table(["round", "data path", "audio s / s", "load average after"], rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "scale-memory": scale_memory_table,
+    "scale-memory-runs": scale_memory_provenance,
+    "throughput-ab": throughput_ab_table,
+    "large": large_table,
+    "multitask": multitask_table,
+    "image-dann": image_dann_table,
+    "image-finetune": image_finetune_table,
+    "image-zeroshot": image_zeroshot_table,
+    "image-finetune-dev": lambda: image_finetune_table("transfer_methods_finetune_dev.json"),
+    "image-finetune-dev-run": lambda: transfer_methods_provenance("transfer_methods_finetune_dev.json"),
+    "demo": eval_table,
+    "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
+    "zero-shot": zero_shot_table,
+    "dann-channel": dann_channel_table,
+    "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
+    "dann-channel-matched-runs": lambda: provenance_table(*MATCHED),
+    "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
+    "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
+    "fsdd": fsdd_table,
+    "add-language": add_language_table,
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every table block regenerated.
+
+    Raises:
+        KeyError: a block names a table this script does not make.
+    """
+    def fill(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
+        return m.group(1) + TABLES[name]() + m.group(4)
+
+    return BLOCK.sub(fill, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="only report documents that differ; exit 1 if any")
+    args = ap.parse_args(argv)
+    stale = []
+    for doc in DOCUMENTS:
+        text = doc.read_text()
+        new = render(text)
+        if new != text:
+            stale.append(doc.relative_to(ROOT))
+            if not args.check:
+                doc.write_text(new)
+    for path in stale:
+        print(f"{'differs from its raw JSON' if args.check else 'rewritten'}: {path}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

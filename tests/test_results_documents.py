@@ -1,0 +1,34 @@
+"""The results documents' tables equal what scripts/make_results.py generates from the raw JSON."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_results.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_results", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_documents_equal_the_generated_ones():
+    make = _script()
+    stale = [str(doc) for doc in make.DOCUMENTS if make.render(doc.read_text()) != doc.read_text()]
+    assert not stale, f"run python scripts/make_results.py: {stale}"
+    assert "<!-- table:demo -->" in (SCRIPT.parent.parent / "RESULTS.md").read_text()
+
+
+def test_a_typed_number_is_caught_and_unknown_tables_refused():
+    make = _script()
+    text = "before\n<!-- table:demo -->\n<!-- /table -->\nafter\n"
+    generated = make.render(text)
+    assert generated.startswith("before\n<!-- table:demo -->\n| language |") and generated.endswith("after\n")
+    assert make.render(generated) == generated
+    typed = generated.replace("| en | 2277 | 12.12 | 14.66 |", "| en | 2277 | 12.12 | 14.86 |")
+    assert typed != generated and make.render(typed) == generated  # the check would flag the typed number
+    with pytest.raises(KeyError, match="unknown table 'nope'"):
+        make.render("<!-- table:nope -->\n<!-- /table -->\n")
