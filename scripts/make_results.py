@@ -248,7 +248,19 @@ def throughput_ab_table(name: str = "throughput_ab.json") -> str:
     return _table(["round", "data path", "audio s / s", "load average after"], rows)
 
 
+def demo_data_path_table(before: str = "demo_eval_test.json", after: str = "demo_lhotse_eval_test.json") -> str:
+    """Test PER per language of the demo trained through the old and the new data path (same corpus, one seed)."""
+    a, b = _raw(before), _raw(after)
+    langs = [lang for lang in LANGS if lang in a["per"] and lang in b["per"]]
+    rows = [[lang, f"{100 * a['per'][lang]['rate']:.2f}", f"{100 * b['per'][lang]['rate']:.2f}",
+             f"{100 * (b['per'][lang]['rate'] - a['per'][lang]['rate']):+.2f}"] for lang in langs]
+    mean = [statistics.fmean(r["per"][lang]["rate"] for lang in langs) for r in (a, b)]
+    rows.append(["mean", f"{100 * mean[0]:.2f}", f"{100 * mean[1]:.2f}", f"{100 * (mean[1] - mean[0]):+.2f}"])
+    return _table(["language", "PER % before (features in memory)", "PER % lhotse data path", "change"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,
     "scale-memory-runs": scale_memory_provenance,
     "throughput-ab": throughput_ab_table,

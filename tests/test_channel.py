@@ -163,3 +163,16 @@ def test_channels_reach_the_features_and_augment_adds_copies(tiny_corpus):
     copies = augmented_copies(recipe, {"train": load_synthetic(recipe.data, "train")})
     train_ids = [u.id for u in load_split(recipe, "train")]
     assert [u.id for u in copies] == [i + "+aug0" for i in train_ids] + [i + "+aug1" for i in train_ids]
+
+
+def test_speed_perturbation_scales_duration_and_pitch():
+    """speed:1.25 (Lhotse's Speed): the audio lasts 1/1.25 as long and a 400 Hz tone becomes 500 Hz."""
+    rate = 16000
+    t = torch.arange(rate, dtype=torch.float32) / rate
+    tone = 0.5 * torch.sin(2 * math.pi * 400 * t)
+    out = parse_channel("speed:1.25")(tone, rate, "u1")
+    assert abs(out.numel() - rate / 1.25) <= 2
+    spectrum = torch.fft.rfft(out).abs()
+    assert abs(float(spectrum.argmax()) * rate / out.numel() - 500) < 5
+    with pytest.raises(RecipeError, match="speed FACTOR must lie in"):
+        parse_channel("speed:3")

@@ -7,6 +7,7 @@ A channel is written as a spec string of stages joined by ``+``, each ``name`` o
     band:LOW,HIGH             band-limit only (Hz; LOW 0 = low-pass, HIGH >= Nyquist = high-pass)
     noise:SNR_DB[,COLOUR]     generated noise at this SNR; COLOUR white (default) | pink | brown
     reverb:RT60[,DRR_DB]      synthetic room impulse response (RT60 seconds, direct-to-reverberant dB)
+    speed:FACTOR              speed perturbation (tempo and pitch by FACTOR, Kaldi's; Lhotse's ``Speed``)
 
 e.g. ``telephone+noise:10`` or ``reverb:0.4+noise:15,pink``. Stages apply left to
 right. A channel defines a domain (``data.channel``, ``data.target.channel``) or a
@@ -206,14 +207,26 @@ def _reverb_stage(args: list[str], spec: str) -> Stage:
     return lambda wave, sr, gen: reverberate(wave, synthetic_rir(rt60, sr, gen, drr))
 
 
+def _speed_stage(args: list[str], spec: str) -> Stage:
+    from lhotse.augmentation import Speed
+
+    _count(args, 1, 1, spec, "speed")
+    (factor,) = _floats(args, spec, "speed")
+    if not 0.5 <= factor <= 2.0:
+        raise RecipeError(f"channel {spec!r}: speed FACTOR must lie in [0.5, 2]; {STAGE_HELP}")
+    perturb = Speed(factor=factor)
+    return lambda wave, sr, gen: torch.from_numpy(perturb(wave.numpy()[None], sr)[0].copy())
+
+
 STAGES: dict[str, Callable[[list[str], str], Stage]] = {
     "telephone": _telephone_stage,
     "band": _band_stage,
     "noise": _noise_stage,
     "reverb": _reverb_stage,
+    "speed": _speed_stage,
 }
 STAGE_HELP = ("valid stages: telephone, band:LOW,HIGH, noise:SNR_DB[,white|pink|brown], "
-              "reverb:RT60[,DRR_DB], joined by '+'")
+              "reverb:RT60[,DRR_DB], speed:FACTOR, joined by '+'")
 
 
 @dataclass
