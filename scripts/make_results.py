@@ -259,7 +259,17 @@ def demo_data_path_table(before: str = "demo_eval_test.json", after: str = "demo
     return _table(["language", "PER % before (features in memory)", "PER % lhotse data path", "change"], rows)
 
 
+def long_file_table(name: str = "long_file_memory.json") -> str:
+    """Peak RSS of decoding one long recording (``benchmarks/long_file_memory.py``)."""
+    r = _raw(name)
+    rows = [[f"{run['minutes']:g}", run["peak_rss_mb"], run["wall_seconds"], run["output_tokens"]] for run in r["runs"]]
+    rows.append([f"`{r['command']}`", r["machine"]["date"], "load " + ", ".join(
+        str(x) for x in r["machine"]["load_average_at_start"]), ""])
+    return _table(["minutes of audio", "peak RSS (MB)", "wall s (one thread)", "words and times printed"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,
     "scale-memory-runs": scale_memory_provenance,
