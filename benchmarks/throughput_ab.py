@@ -27,7 +27,7 @@ RECIPE = REPO / "recipes" / "multilingual-synth.yaml"
 def train(checkout: Path, exp: Path, steps: int, batch: str, threads: int) -> list[float]:
     subprocess.run(["rm", "-rf", str(exp)], check=True)
     sets = [f"train.exp_dir={exp}", f"train.max_steps={steps}", f"train.checkpoint_every={steps}",
-            "train.log_every=10", f"train.num_threads={threads}", batch]
+            "train.log_every=10", f"train.num_threads={threads}", *batch.split()]
     sets.append(f"data.root={REPO / 'data' / 'multilingual-synth'}")  # one corpus for both
     recipe_file = checkout / "recipes" / RECIPE.name  # each checkout's own recipe (its batch key)
     cmd = [sys.executable, "-m", "speechtl", "train", str(recipe_file), *[a for o in sets for a in ("--set", o)]]
@@ -45,22 +45,27 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--new-only", action="store_true", help="run only this checkout (no ratio)")
+    ap.add_argument("--new-set", nargs="*", default=[], help="more overrides for this checkout's runs (KEY=VALUE)")
     ap.add_argument("--out", default="throughput_ab")
     args = ap.parse_args()
     result = {"command": "python benchmarks/throughput_ab.py " + " ".join(sys.argv[1:]), "machine": machine(),
               "steps": args.steps, "threads": args.threads, "runs": []}
-    codes = [("lhotse data path", REPO, "train.max_duration=200"),
+    codes = [("lhotse data path", REPO, " ".join(["train.max_duration=200", *args.new_set])),
              ("before (features in memory)", Path(args.baseline).resolve(), "train.max_frames=20000")]
     for r in range(args.rounds):
-        for name, checkout, batch in codes:
+        for name, checkout, batch in codes[: 1 if args.new_only else 2]:
             windows = train(checkout, REPO / "exp" / "throughput-ab" / name.split()[0], args.steps, batch,
                             args.threads)
             result["runs"].append({"round": r, "code": name, "audio_sec_per_sec": statistics.mean(windows),
                                    "windows": windows, "load_average": [round(x, 2) for x in os.getloadavg()]})
             print(json.dumps(result["runs"][-1]), flush=True)
     means = {name: statistics.mean(x["audio_sec_per_sec"] for x in result["runs"] if x["code"] == name)
-             for name, _, _ in codes}
+             for name, _, _ in codes[: 1 if args.new_only else 2]}
     result["mean_audio_sec_per_sec"] = means
+    if args.new_only:
+        print(f"wrote {write_result(args.out, result)}")
+        return
     result["ratio_new_to_old"] = means[codes[0][0]] / means[codes[1][0]]
     print(f"wrote {write_result(args.out, result)}: ratio {result['ratio_new_to_old']:.3f}")
 
