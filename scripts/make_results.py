@@ -274,6 +274,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "scale-memory": scale_memory_table,
     "scale-memory-runs": scale_memory_provenance,
     "throughput-ab": throughput_ab_table,
+    "throughput-ab-workers": lambda: throughput_ab_table("throughput_ab_workers.json"),
     "large": large_table,
     "multitask": multitask_table,
     "image-dann": image_dann_table,
