@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -82,3 +83,20 @@ def load_trainer_state(path: Path) -> dict:
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as err:  # JSONDecodeError is a ValueError
         raise CheckpointError(f"{path}: unreadable trainer state ({shorten(err, 200)}); remove this checkpoint "
                               "to resume from an earlier one, or start again with --overwrite") from None
+
+
+def rng_state() -> dict:
+    """This process's random state (torch, Python, CUDA), as a checkpoint stores it."""
+    state = {"torch": torch.get_rng_state(), "python": json.dumps(random.getstate())}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    py = json.loads(state["python"])
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

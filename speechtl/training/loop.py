@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,7 +35,8 @@ from torch import nn
 
 from speechtl.training.config import TrainConfig
 from speechtl.files import latest_checkpoint, load_model_files
-from speechtl.training.checkpoint import average_checkpoints, load_trainer_state, save_checkpoint
+from speechtl.training.checkpoint import (average_checkpoints, load_trainer_state, rng_state, save_checkpoint,
+                                         set_rng_state)
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
 
@@ -53,21 +53,6 @@ def warmup_cosine(warmup: int, total: int, min_ratio: float) -> Callable[[int], 
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return factor
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "python": json.dumps(random.getstate())}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    py = json.loads(state["python"])
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 class Trainer:
@@ -138,7 +123,7 @@ class Trainer:
             "skipped_steps": self.skipped_steps,
             "skipped_items": self.skipped_items,
             "valid": self.valid,
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "objective_extra": {k: v for k, v in self.objective.state_dict().items()
                                 if not k.startswith("task.model.")},
         }
@@ -150,7 +135,7 @@ class Trainer:
 
     def save(self) -> Path | None:
         """Write a checkpoint (rank 0); every rank must call it (their RNG states are gathered)."""
-        rng_ranks = all_gather(_rng_state(), self.dist)
+        rng_ranks = all_gather(rng_state(), self.dist)
         if not self.dist.is_main:
             return None
         state = self.state_dict()
@@ -186,7 +171,7 @@ class Trainer:
             log.warning("%s was written by %d process(es), this run has %d: the batches are the same, "
                         "random draws (dropout, SpecAugment) differ from an uninterrupted run",
                         path, len(ranks), self.dist.world_size)
-        _set_rng_state(rng)
+        set_rng_state(rng)
         if self.dist.is_main:
             self._truncate_log()
         self._purge_step = self.step + 1

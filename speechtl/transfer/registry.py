@@ -21,7 +21,7 @@ from speechtl.errors import RecipeError
 from speechtl.registry import Registry
 from speechtl.training.objective import Objective, TransferMethod
 from speechtl.transfer import layer_transfer
-from speechtl.transfer.config import METHOD_NAMES, TransferConfig
+from speechtl.transfer.config import TransferConfig
 from speechtl.transfer.class_vectors import load_attribute_table, name_vectors
 from speechtl.transfer.conse import ConSE
 from speechtl.transfer.conservative import L2SP, KLToSource

@@ -20,6 +20,7 @@ from speechtl.data.dataset import CutBatches, collate
 from speechtl.data.features import GlobalCMVN
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
+from speechtl.decoding.config import DecodeConfig
 from speechtl.decoding.recognizer import stored_decode_config
 from speechtl.errors import CheckpointError, RecipeError
 from speechtl.files import read_metadata
@@ -145,7 +146,7 @@ class SpeechTask:
         return pooled_features(lambda b: model(b.feats, b.lengths), batches, key)
 
 
-def load_trained(path: str | Path) -> tuple[AcousticModel, Recipe, "DecodeConfig"]:
+def load_trained(path: str | Path) -> tuple[AcousticModel, Recipe, DecodeConfig]:
     """A trained speech model with the recipe it was trained with and its decoding settings."""
     model, _, meta = read_model(path)
     return model, SpeechTask().recipe_of(meta, str(path)), stored_decode_config(meta, str(path))
