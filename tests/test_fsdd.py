@@ -27,6 +27,21 @@ def test_fsdd_parts_choose_speakers_and_label_digit_words(fake_fsdd, tmp_path):
     assert all(c.sampling_rate == 8000 for c in cuts["test"])
 
 
+def test_fsdd_index_range_holds_out_recordings_of_the_training_speakers_as_dev(fake_fsdd, tmp_path):
+    data = DataConfig(corpus="fsdd", root=str(tmp_path / "prepared"), languages=["en"], parts=[
+        CorpusPart(str(fake_fsdd), "train", speakers=["ann", "bob"], index=(1, 50)),
+        CorpusPart(str(fake_fsdd), "dev", speakers=["ann", "bob"], index=(0, 1)),
+    ])
+    cuts = prepare_corpus(data, progress=False)
+    assert {k: len(v) for k, v in cuts.items()} == {"train": 6, "dev": 6, "test": 0}
+    takes = {s: {c.supervisions[0].id.rsplit("-", 1)[1] for c in cuts[s]} for s in ("train", "dev")}
+    assert takes == {"train": {"1"}, "dev": {"0"}}
+    data = DataConfig(corpus="fsdd", root=str(tmp_path / "p2"), languages=["en"],
+                      parts=[CorpusPart(str(fake_fsdd), "train", index=(5, 5))])
+    with pytest.raises(ManifestError, match=r"data.parts\[0\]: .*index range \[5, 5\) is empty"):
+        prepare_corpus(data, progress=False)
+
+
 def test_fsdd_bad_paths_and_speakers_are_named(fake_fsdd, tmp_path):
     missing = tmp_path / "no-fsdd-here"
     data = DataConfig(corpus="fsdd", root=str(tmp_path / "p"), languages=["en"],

@@ -7,9 +7,15 @@ A channel is written as a spec string of stages joined by ``+``, each ``name`` o
     band:LOW,HIGH             band-limit only (Hz; LOW 0 = low-pass, HIGH >= Nyquist = high-pass)
     noise:SNR_DB[,COLOUR]     generated noise at this SNR; COLOUR white (default) | pink | brown
     reverb:RT60[,DRR_DB]      synthetic room impulse response (RT60 seconds, direct-to-reverberant dB)
-    speed:FACTOR              speed perturbation (tempo and pitch by FACTOR, Kaldi's; Lhotse's ``Speed``)
+    speed:FACTOR[,MAX]        speed perturbation (tempo and pitch by FACTOR, Kaldi's; Lhotse's ``Speed``);
+                              with MAX, a factor drawn uniformly from [FACTOR, MAX] per utterance
+    gain:DB[,MAX_DB]          level change by DB (or drawn from [DB, MAX_DB] per utterance)
+    eq:DB                     a random smooth spectral tilt and EQ per utterance, within +-DB (level kept)
+    narrowband[:RATE]         sampled at RATE Hz (default 8000) and back: nothing above RATE / 2
+    mulaw                     8-bit mu-law codec (G.711's quantiser) without the telephone band filter
 
-e.g. ``telephone+noise:10`` or ``reverb:0.4+noise:15,pink``. Stages apply left to
+e.g. ``telephone+noise:10``, ``reverb:0.4+noise:15,pink`` or (domain randomisation of
+a synthetic source) ``eq:10+speed:0.85,1.15+gain:-20,0``. Stages apply left to
 right. A channel defines a domain (``data.channel``, ``data.target.channel``) or a
 multi-condition augmentation (``data.augment``). Random parts (noise, impulse
 responses) are a function of the channel's seed and the utterance id, so every
@@ -28,6 +34,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from speechtl.errors import RecipeError
@@ -136,6 +143,63 @@ def synthetic_rir(rt60: float, sample_rate: int, generator: torch.Generator, drr
     return rir
 
 
+def random_eq_curve(freqs: torch.Tensor, max_db: float, generator: torch.Generator, points: int = 6
+                    ) -> torch.Tensor:
+    """A smooth random gain curve in dB: a tilt plus bumps, within ``[-max_db, max_db]``.
+
+    A straight line on a log-frequency axis (spectral tilt: a brighter or duller
+    microphone) plus a curve through ``points`` random values at log-spaced
+    frequencies (resonances and dips of a microphone, a room or a throat), scaled
+    so its largest excursion is at most ``max_db``.
+
+    Args:
+        freqs: ``(bins,)`` frequencies in Hz.
+
+    Returns:
+        ``(bins,)`` gains in dB.
+    """
+    octaves = torch.log2(freqs.clamp(min=50.0) / 50.0)
+    pos = octaves / max(float(octaves.max()), 1e-6)  # 0 .. 1 along the log-frequency axis
+    u = torch.rand(points + 1, generator=generator) * 2 - 1
+    tilt = u[0] * (pos - 0.5) * 2
+    knots = torch.linspace(0, 1, points)
+    bumps = torch.from_numpy(np.interp(pos.numpy(), knots.numpy(), u[1:].numpy())).float()
+    curve = 0.5 * tilt + 0.5 * bumps
+    return curve * max_db / max(float(curve.abs().max()), 1e-6) * float(torch.rand(1, generator=generator))
+
+
+def equalise(wave: torch.Tensor, sample_rate: int, max_db: float, generator: torch.Generator) -> torch.Tensor:
+    """``wave`` through a random smooth EQ (:func:`random_eq_curve`), at its own RMS level."""
+    n = wave.shape[-1]
+    spectrum = torch.fft.rfft(wave.double())
+    gains = 10 ** (random_eq_curve(torch.fft.rfftfreq(n, 1 / sample_rate), max_db, generator).double() / 20)
+    out = torch.fft.irfft(spectrum * gains, n=n).to(wave.dtype)
+    return out * _rms(wave) / max(_rms(out), 1e-12)
+
+
+def narrowband(wave: torch.Tensor, sample_rate: int, rate: int) -> torch.Tensor:
+    """``wave`` sampled down to ``rate`` and back (a narrowband recording at the original rate)."""
+    import torchaudio.functional as F
+
+    if rate >= sample_rate:
+        return wave
+    sharp = dict(lowpass_filter_width=64, rolloff=0.94, resampling_method="sinc_interp_kaiser", beta=14.77)
+    # a sharp anti-aliasing filter both ways: the default one lets images through near rate / 2
+    return _fit_length(F.resample(F.resample(wave, sample_rate, rate, **sharp), rate, sample_rate, **sharp),
+                       wave.shape[-1])
+
+
+def mu_law(wave: torch.Tensor) -> torch.Tensor:
+    """``wave`` through 8-bit mu-law encoding and decoding (quantisation noise ~35 dB below any level)."""
+    import torchaudio.functional as F
+
+    return F.mu_law_decoding(F.mu_law_encoding(wave.clamp(-1.0, 1.0), 256), 256).to(wave.dtype)
+
+
+def _uniform(lo: float, hi: float, generator: torch.Generator) -> float:
+    return lo + (hi - lo) * float(torch.rand(1, generator=generator))
+
+
 def reverberate(wave: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     """``wave`` convolved with ``rir`` (torchaudio's fftconvolve), cut to its length, same RMS."""
     import torchaudio.functional as F
@@ -207,15 +271,54 @@ def _reverb_stage(args: list[str], spec: str) -> Stage:
     return lambda wave, sr, gen: reverberate(wave, synthetic_rir(rt60, sr, gen, drr))
 
 
+def _range(args: list[str], spec: str, name: str, lo: float, hi: float, what: str) -> tuple[float, float]:
+    """One value or a ``MIN,MAX`` range, each within ``[lo, hi]``."""
+    _count(args, 1, 2, spec, name)
+    values = _floats(args, spec, name)
+    first, last = values[0], values[-1]
+    if not lo <= first <= last <= hi:
+        raise RecipeError(f"channel {spec!r}: {name} {what} must lie in [{lo:g}, {hi:g}] "
+                          f"(a range MIN,MAX needs MIN <= MAX); {STAGE_HELP}")
+    return first, last
+
+
 def _speed_stage(args: list[str], spec: str) -> Stage:
     from lhotse.augmentation import Speed
 
-    _count(args, 1, 1, spec, "speed")
-    (factor,) = _floats(args, spec, "speed")
-    if not 0.5 <= factor <= 2.0:
-        raise RecipeError(f"channel {spec!r}: speed FACTOR must lie in [0.5, 2]; {STAGE_HELP}")
-    perturb = Speed(factor=factor)
-    return lambda wave, sr, gen: torch.from_numpy(perturb(wave.numpy()[None], sr)[0].copy())
+    lo, hi = _range(args, spec, "speed", 0.5, 2.0, "FACTOR")
+
+    def stage(wave: torch.Tensor, sr: int, gen: torch.Generator) -> torch.Tensor:
+        factor = round(_uniform(lo, hi, gen), 3) if hi > lo else lo
+        return torch.from_numpy(Speed(factor=factor)(wave.numpy()[None], sr)[0].copy())
+
+    return stage
+
+
+def _gain_stage(args: list[str], spec: str) -> Stage:
+    lo, hi = _range(args, spec, "gain", -60.0, 40.0, "DB")
+    return lambda wave, sr, gen: wave * 10 ** (_uniform(lo, hi, gen) / 20)
+
+
+def _eq_stage(args: list[str], spec: str) -> Stage:
+    _count(args, 1, 1, spec, "eq")
+    (db,) = _floats(args, spec, "eq")
+    if not 0 < db <= 40:
+        raise RecipeError(f"channel {spec!r}: eq DB must lie in (0, 40]; {STAGE_HELP}")
+    return lambda wave, sr, gen: equalise(wave, sr, db, gen)
+
+
+def _narrowband_stage(args: list[str], spec: str) -> Stage:
+    _count(args, 0, 1, spec, "narrowband")
+    rate = _floats(args, spec, "narrowband")[0] if args else float(TELEPHONE_RATE)
+    if not 1000 <= rate <= 96000 or rate != int(rate):
+        raise RecipeError(f"channel {spec!r}: narrowband RATE must be a whole number of Hz in [1000, 96000]; "
+                          f"{STAGE_HELP}")
+    return lambda wave, sr, gen: narrowband(wave, sr, int(rate))
+
+
+def _mulaw_stage(args: list[str], spec: str) -> Stage:
+    _count(args, 0, 0, spec, "mulaw")
+    return lambda wave, sr, gen: mu_law(wave)
 
 
 STAGES: dict[str, Callable[[list[str], str], Stage]] = {
@@ -224,9 +327,14 @@ STAGES: dict[str, Callable[[list[str], str], Stage]] = {
     "noise": _noise_stage,
     "reverb": _reverb_stage,
     "speed": _speed_stage,
+    "gain": _gain_stage,
+    "eq": _eq_stage,
+    "narrowband": _narrowband_stage,
+    "mulaw": _mulaw_stage,
 }
 STAGE_HELP = ("valid stages: telephone, band:LOW,HIGH, noise:SNR_DB[,white|pink|brown], "
-              "reverb:RT60[,DRR_DB], speed:FACTOR, joined by '+'")
+              "reverb:RT60[,DRR_DB], speed:FACTOR[,MAX], gain:DB[,MAX_DB], eq:DB, narrowband[:RATE], mulaw, "
+              "joined by '+'")
 
 
 @dataclass

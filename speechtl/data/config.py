@@ -70,6 +70,7 @@ class CorpusPart:
     split: Literal["train", "dev", "test", ""] = ""  # the split it feeds; "" (commonvoice only): all three
     language: str = ""  # ISO 639-1 code of its transcripts; "": from the manifest (lhotse) / data.languages (commonvoice)
     speakers: list[str] = field(default_factory=list)  # keep only these speakers' utterances; [] = all
+    index: tuple[int, int] = ranged((0, 1000000), "[0, inf)")  # fsdd: keep recordings numbered lo <= i < hi (FSDD's own test set is 0-4)
 
 
 @dataclass
@@ -142,11 +143,20 @@ class FeatureConfig:
     frame_shift_ms: float = ranged(10.0, "[1, 1000]")  # hop
     cmvn: Literal["global", "utterance", "none"] = "global"  # mean/variance normalisation
     sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate before its filterbanks
+    bandwidth: float = ranged(0.0, "[0, inf)")  # Hz the mel filters reach up to; 0 = Nyquist of sample_rate (3800 serves 8 kHz and wideband audio alike)
 
     def validate(self) -> None:
         if self.frame_shift_ms > self.frame_length_ms:
             raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms} exceeds features.frame_length_ms "
                               f"({self.frame_length_ms}); frames would skip audio")
+        if self.bandwidth and not 100 <= self.bandwidth <= self.sample_rate / 2:
+            raise RecipeError(f"features.bandwidth: {self.bandwidth:g} Hz; expected 0 (Nyquist) or 100 Hz up to "
+                              f"half of features.sample_rate ({self.sample_rate / 2:g} Hz)")
+
+    @property
+    def top_frequency(self) -> float:
+        """The mel filters' upper edge in Hz: ``bandwidth``, or Nyquist of ``sample_rate`` when it is 0."""
+        return self.bandwidth or self.sample_rate / 2
 
     @property
     def frames_per_second(self) -> float:

@@ -106,7 +106,7 @@ def _commonvoice_part(languages: list[str]) -> Callable:
 def _fsdd_part(part: CorpusPart, i: int, jobs: int, progress: bool) -> Iterator[PartData]:
     from speechtl.data.fsdd import load_fsdd
 
-    yield (_one_split(part, i), *load_fsdd(part.path, part.speakers))
+    yield (_one_split(part, i), *load_fsdd(part.path, part.speakers, part.index))
 
 
 def _named(items: Iterator, i: int) -> Iterator:

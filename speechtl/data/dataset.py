@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import fbank
+from speechtl.data.features import check_bandwidth, fbank
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.data.config import FeatureConfig
 from speechtl.text.inventory import Inventory
@@ -80,8 +80,11 @@ def _check_file_duration(cut, source: str) -> None:
                          f"{recording.duration:.2f} s (truncated or replaced since the manifest was made)")
 
 
-def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
+def load_cut_audio(cut, sample_rate: int, features: FeatureConfig | None = None) -> torch.Tensor:
     """A cut's mono audio at ``sample_rate``.
+
+    With ``features``, audio recorded at a rate too low for their band gets a warning
+    naming the file and the rates (:func:`speechtl.data.features.check_bandwidth`).
 
     Raises:
         AudioError: naming the file when it is missing, corrupt, empty, not finite or
@@ -89,6 +92,8 @@ def load_cut_audio(cut, sample_rate: int) -> torch.Tensor:
     """
     source = cut_audio_source(cut)
     _check_file_duration(cut, source)
+    if features is not None:
+        check_bandwidth(source, cut.sampling_rate, features)
     try:
         if cut.sampling_rate != sample_rate:
             cut = cut.resample(sample_rate)
@@ -167,7 +172,7 @@ def _load_one(uid: str, cut, sup, cfg: FeatureConfig, sample_rate: int, language
                                     f"data.max_duration ({max_duration:g} s)"))
         return
     try:
-        wave = load_cut_audio(cut, sample_rate)
+        wave = load_cut_audio(cut, sample_rate, cfg)
         if transform is not None:
             wave = transform(wave, sample_rate, uid)
         feats = fbank(wave, sample_rate, cfg, source=source)
@@ -251,7 +256,7 @@ class CutBatches(torch.utils.data.Dataset):
             return torch.from_numpy(cut.features.load())
         from speechtl.data.channel import parse_channel
 
-        wave = load_cut_audio(cut, self.features.sample_rate)
+        wave = load_cut_audio(cut, self.features.sample_rate, self.features)
         spec = (cut.custom or {}).get("channel", "")
         if spec:
             if spec not in self._channels:

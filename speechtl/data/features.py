@@ -3,10 +3,18 @@
 Stateless functions first (:func:`fbank`, :func:`fbank_batch`,
 :func:`utterance_cmvn`, :func:`spec_augment`, :func:`warp_frequencies`), then the
 thin modules that wrap them (:class:`GlobalCMVN`, :class:`SpecAugment`, :class:`VTLP`).
+
+Bandwidth: the mel filters reach up to ``FeatureConfig.top_frequency`` (the recipe's
+``features.bandwidth``, or Nyquist). With a bandwidth that 8 kHz audio can serve
+(e.g. 3800 Hz), 8 kHz telephone audio and 16 kHz audio of the same speech give
+nearly the same features, and nothing above the band (resampling artefacts, or
+content one kind of audio lacks) reaches the model. :func:`check_bandwidth` warns
+when audio is recorded at a rate too low for the band the model reads.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import torch
@@ -17,6 +25,33 @@ from torch import nn
 from speechtl.errors import AudioError
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 from speechtl.tensors import length_mask
+
+log = logging.getLogger(__name__)
+_WARNED_RATES: set[tuple[int, float]] = set()  # (audio rate, band) pairs already warned about in this process
+
+
+def check_bandwidth(source: str, audio_rate: int, cfg: FeatureConfig) -> bool:
+    """Warn (naming ``source`` and the rates) when audio at ``audio_rate`` cannot fill the features' band.
+
+    Audio sampled at ``audio_rate`` holds nothing above ``audio_rate / 2``; a model
+    whose mel filters reach higher (``cfg.top_frequency``) sees empty top bins it never
+    saw in training. The first file at each rate is named; later ones at the same rate
+    are not, so a corpus of such files gives one warning.
+
+    Returns:
+        True when the rate serves the band.
+    """
+    if audio_rate / 2 + 1e-6 >= cfg.top_frequency:
+        return True
+    key = (int(audio_rate), float(cfg.top_frequency))
+    if key not in _WARNED_RATES:
+        _WARNED_RATES.add(key)
+        log.warning("%s: recorded at %d Hz (nothing above %g Hz), but the model's features reach %g Hz "
+                    "(features.sample_rate %d, bandwidth %g); its top mel bins will be empty. Use a model "
+                    "with features.bandwidth <= %g (further files at %d Hz are not named)",
+                    source, audio_rate, audio_rate / 2, cfg.top_frequency, cfg.sample_rate, cfg.bandwidth,
+                    audio_rate / 2, audio_rate)
+    return False
 
 
 def num_frames(num_samples: int, sample_rate: int, cfg: FeatureConfig) -> int:
@@ -51,6 +86,7 @@ def fbank(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str 
         frame_shift=cfg.frame_shift_ms,
         dither=0.0,
         energy_floor=0.0,
+        high_freq=cfg.top_frequency,  # the band the model reads (features.bandwidth); Nyquist by default
     )
 
 
@@ -207,7 +243,7 @@ class SpecAugment(nn.Module):
 KALDI_LOW_FREQ = 20.0  # torchaudio.compliance.kaldi.fbank's lowest mel filter edge (its default)
 
 
-def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int) -> torch.Tensor:
+def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, top_frequency: float) -> torch.Tensor:
     """Scale each utterance's frequency axis by ``alpha`` on its log-mel filterbank (VTLP).
 
     Output bin k takes the input's value at the frequency ``f_k / alpha`` (``f_k``
@@ -218,10 +254,10 @@ def warp_frequencies(x: torch.Tensor, alpha: torch.Tensor, sample_rate: int) -> 
     Args:
         x: ``(batch, time, num_mel_bins)`` log-mel features.
         alpha: ``(batch,)`` scale factors.
-        sample_rate: the rate the filterbank was computed at (its top edge is Nyquist).
+        top_frequency: the filterbank's top edge in Hz (``FeatureConfig.top_frequency``).
     """
     bins = x.shape[-1]
-    lo, hi = kaldi.mel_scale(torch.tensor(KALDI_LOW_FREQ)), kaldi.mel_scale(torch.tensor(sample_rate / 2))
+    lo, hi = kaldi.mel_scale(torch.tensor(KALDI_LOW_FREQ)), kaldi.mel_scale(torch.tensor(float(top_frequency)))
     step = (hi - lo) / (bins + 1)
     centres_hz = kaldi.inverse_mel_scale(lo + step * torch.arange(1, bins + 1, dtype=torch.float32))
     source_hz = centres_hz[None, :] / alpha.to(torch.float32)[:, None]  # (batch, bins)
@@ -237,17 +273,17 @@ class VTLP(nn.Module):
     """Vocal tract length perturbation (Jaitly & Hinton 2013): a random frequency scale per utterance.
 
     Active in training mode only, with scales drawn uniformly from ``cfg.vtlp``; applied
-    to the filterbanks (computed at ``sample_rate``) before normalisation.
+    to the filterbanks (whose top edge is ``top_frequency`` Hz) before normalisation.
     """
 
-    def __init__(self, cfg: SpecAugmentConfig, sample_rate: int) -> None:
+    def __init__(self, cfg: SpecAugmentConfig, top_frequency: float) -> None:
         super().__init__()
         self.cfg = cfg
-        self.sample_rate = sample_rate
+        self.top_frequency = top_frequency
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self.cfg.vtlp
         if not self.training or not self.cfg.enabled or lo == hi == 1.0:
             return x
         alpha = lo + (hi - lo) * torch.rand(x.shape[0])
-        return warp_frequencies(x, alpha, self.sample_rate)
+        return warp_frequencies(x, alpha, self.top_frequency)

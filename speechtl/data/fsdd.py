@@ -39,12 +39,16 @@ def fsdd_recordings(root: str | Path) -> list[tuple[Path, int, str, str]]:
     return out
 
 
-def load_fsdd(root: str | Path, speakers: list[str] | None = None) -> tuple[object, object, list[tuple[str, str]]]:
+def load_fsdd(root: str | Path, speakers: list[str] | None = None,
+              index: tuple[int, int] = (0, 1000000)) -> tuple[object, object, list[tuple[str, str]]]:
     """FSDD recordings as Lhotse manifests (English digit words, speaker ids).
 
     Args:
         root: the dataset directory.
         speakers: keep only these speakers (``None`` or ``[]``: all).
+        index: keep recordings numbered ``lo <= index < hi`` (each speaker says each digit
+            about 50 times, numbered from 0; FSDD's own test set is 0-4), so held-out
+            recordings of the training speakers can be a dev split.
 
     Returns:
         ``(RecordingSet, SupervisionSet, skipped [(file, reason)])``.
@@ -62,6 +66,10 @@ def load_fsdd(root: str | Path, speakers: list[str] | None = None) -> tuple[obje
             raise ManifestError(f"{root}: no recordings of speaker(s) {', '.join(unknown)}; "
                                 f"it has {', '.join(sorted(present))}")
         files = [f for f in files if f[2] in speakers]
+    lo, hi = index
+    if lo >= hi:
+        raise ManifestError(f"{root}: index range [{lo}, {hi}) is empty; expected lo < hi")
+    files = [f for f in files if lo <= int(f[3]) < hi]
     recordings, supervisions, skipped = [], [], []
     for path, digit, speaker, index in files:
         uid = f"fsdd-{speaker}-{digit}-{index}"

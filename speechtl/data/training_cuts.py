@@ -172,7 +172,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
             for uid, piece, sup in _pieces(part, languages, max_seconds, report):
                 source = cut_audio_source(piece)
                 try:
-                    wave = load_cut_audio(piece, features.sample_rate)
+                    wave = load_cut_audio(piece, features.sample_rate, features)
                     if channel is not None:
                         wave = channel(wave, features.sample_rate, uid + part.suffix)
                     feats = fbank(wave, features.sample_rate, features, source=source)

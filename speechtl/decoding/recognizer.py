@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.features import fbank, num_frames
+from speechtl.data.features import check_bandwidth, fbank, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
@@ -292,12 +292,14 @@ class Recognizer:
             rate, frames = audio_info(path)
             if frames == 0:
                 raise AudioError(f"{path}: the audio file is empty")
+            check_bandwidth(str(path), rate, self.features)
             return str(path), frames / rate, lambda s, d: load_audio(path, self.sample_rate, start=s, duration=d)
         if sample_rate is None:
             raise AudioError("samples given without their sample_rate")
         wave = torch.as_tensor(samples_to_mono(audio))
         if not torch.isfinite(wave).all():
             raise AudioError("the audio contains NaN or infinite samples")
+        check_bandwidth("<samples>", sample_rate, self.features)
         rate = self.sample_rate
         wave = resample(wave, sample_rate, rate)
         total = wave.numel() / rate

@@ -30,7 +30,7 @@ class FbankFrontend(nn.Module):
     def __init__(self, features: FeatureConfig, specaugment: SpecAugmentConfig) -> None:
         super().__init__()
         self.features = features
-        self.vtlp = VTLP(specaugment, features.sample_rate)
+        self.vtlp = VTLP(specaugment, features.top_frequency)
         self.normalizer = build_normalizer(features)
         self.specaugment = SpecAugment(specaugment)
         self.out_dim = features.num_mel_bins
