@@ -64,7 +64,33 @@ def test_random_speed_stays_in_its_range_and_varies_per_utterance():
 
 
 @pytest.mark.parametrize("spec", ["gain:5,1", "gain:100", "eq:0", "eq:1,2", "narrowband:500", "narrowband:8000.5",
-                                  "speed:1.1,0.9", "mulaw:3"])
+                                  "speed:1.1,0.9", "mulaw:3", "crop:0", "crop:50,0", "pad:-5"])
 def test_bad_augmentation_specs_name_the_spec(spec):
     with pytest.raises(RecipeError, match=rf"channel {spec!r}: .*valid stages"):
         parse_channel(spec)
+
+
+def test_crop_cuts_each_end_within_its_range_and_keeps_the_minimum():
+    x = torch.arange(SR, dtype=torch.float32)  # 1 s; sample values are their positions
+    for i in range(6):
+        y = parse_channel("crop:200")(x, SR, f"u{i}")
+        start, end = int(y[0]), int(y[-1])
+        assert 0 <= start <= 0.2 * SR and SR - 1 - 0.2 * SR <= end <= SR - 1
+        assert torch.equal(y, x[start:end + 1])  # a contiguous piece
+    short = parse_channel("crop:1000,300")(x[: SR // 2], SR, "k")
+    assert short.numel() >= 0.3 * SR - 1
+
+
+def test_pad_adds_quiet_noise_within_its_range_around_the_untouched_audio():
+    x = white(0.5)
+    lengths = set()
+    for i in range(6):
+        y = parse_channel("pad:100")(x, SR, f"u{i}")
+        extra = y.numel() - x.numel()
+        assert 0 <= extra <= 2 * 0.1 * SR
+        start = next(k for k in range(extra + 1) if torch.equal(y[k:k + x.numel()], x))
+        quiet = torch.cat([y[:start], y[start + x.numel():]])
+        if quiet.numel() > 100:
+            assert rms_db(quiet) - rms_db(x) == pytest.approx(-60, abs=3)
+        lengths.add(extra)
+    assert len(lengths) > 1

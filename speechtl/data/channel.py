@@ -13,6 +13,10 @@ A channel is written as a spec string of stages joined by ``+``, each ``name`` o
     eq:DB                     a random smooth spectral tilt and EQ per utterance, within +-DB (level kept)
     narrowband[:RATE]         sampled at RATE Hz (default 8000) and back: nothing above RATE / 2
     mulaw                     8-bit mu-law codec (G.711's quantiser) without the telephone band filter
+    crop:MS[,MIN_MS]          cut up to MS milliseconds (drawn per end) off the start and the end,
+                              keeping at least MIN_MS (default 150): recordings trimmed tightly
+    pad:MS                    up to MS milliseconds (drawn per end) of quiet noise, 60 dB below the
+                              utterance's level, before and after: recordings with silence around the word
 
 e.g. ``telephone+noise:10``, ``reverb:0.4+noise:15,pink`` or (domain randomisation of
 a synthetic source) ``eq:10+speed:0.85,1.15+gain:-20,0``. Stages apply left to
@@ -196,6 +200,27 @@ def mu_law(wave: torch.Tensor) -> torch.Tensor:
     return F.mu_law_decoding(F.mu_law_encoding(wave.clamp(-1.0, 1.0), 256), 256).to(wave.dtype)
 
 
+def crop(wave: torch.Tensor, sample_rate: int, max_ms: float, min_ms: float, generator: torch.Generator
+         ) -> torch.Tensor:
+    """``wave`` with up to ``max_ms`` cut off each end (drawn per end), at least ``min_ms`` kept."""
+    n = wave.shape[-1]
+    keep = min(n, int(min_ms * sample_rate / 1000))
+    cut = [int(_uniform(0, max_ms, generator) * sample_rate / 1000) for _ in range(2)]
+    spare = n - keep
+    if sum(cut) > spare:  # shorten both cuts in proportion
+        scale = spare / sum(cut)
+        cut = [int(c * scale) for c in cut]
+    return wave[cut[0] : n - cut[1]]
+
+
+def pad(wave: torch.Tensor, sample_rate: int, max_ms: float, generator: torch.Generator) -> torch.Tensor:
+    """``wave`` with up to ``max_ms`` of quiet white noise (60 dB below its RMS) added before and after it."""
+    sides = [int(_uniform(0, max_ms, generator) * sample_rate / 1000) for _ in range(2)]
+    floor = _rms(wave) * 1e-3
+    quiet = [floor * torch.randn(k, generator=generator).to(wave.dtype) for k in sides]
+    return torch.cat([quiet[0], wave, quiet[1]])
+
+
 def _uniform(lo: float, hi: float, generator: torch.Generator) -> float:
     return lo + (hi - lo) * float(torch.rand(1, generator=generator))
 
@@ -316,6 +341,23 @@ def _narrowband_stage(args: list[str], spec: str) -> Stage:
     return lambda wave, sr, gen: narrowband(wave, sr, int(rate))
 
 
+def _crop_stage(args: list[str], spec: str) -> Stage:
+    _count(args, 1, 2, spec, "crop")
+    values = _floats(args, spec, "crop")
+    max_ms, min_ms = values[0], (values[1] if len(values) > 1 else 150.0)
+    if not (0 < max_ms <= 10000 and 0 < min_ms <= 10000):
+        raise RecipeError(f"channel {spec!r}: crop MS and MIN_MS must lie in (0, 10000]; {STAGE_HELP}")
+    return lambda wave, sr, gen: crop(wave, sr, max_ms, min_ms, gen)
+
+
+def _pad_stage(args: list[str], spec: str) -> Stage:
+    _count(args, 1, 1, spec, "pad")
+    (max_ms,) = _floats(args, spec, "pad")
+    if not 0 < max_ms <= 10000:
+        raise RecipeError(f"channel {spec!r}: pad MS must lie in (0, 10000]; {STAGE_HELP}")
+    return lambda wave, sr, gen: pad(wave, sr, max_ms, gen)
+
+
 def _mulaw_stage(args: list[str], spec: str) -> Stage:
     _count(args, 0, 0, spec, "mulaw")
     return lambda wave, sr, gen: mu_law(wave)
@@ -331,10 +373,12 @@ STAGES: dict[str, Callable[[list[str], str], Stage]] = {
     "eq": _eq_stage,
     "narrowband": _narrowband_stage,
     "mulaw": _mulaw_stage,
+    "crop": _crop_stage,
+    "pad": _pad_stage,
 }
 STAGE_HELP = ("valid stages: telephone, band:LOW,HIGH, noise:SNR_DB[,white|pink|brown], "
               "reverb:RT60[,DRR_DB], speed:FACTOR[,MAX], gain:DB[,MAX_DB], eq:DB, narrowband[:RATE], mulaw, "
-              "joined by '+'")
+              "crop:MS[,MIN_MS], pad:MS, joined by '+'")
 
 
 @dataclass
