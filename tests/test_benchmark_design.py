@@ -41,3 +41,18 @@ def test_conservative_weights_are_chosen_on_dev_within_the_forgetting_bound():
     assert choose(grid, 0.01)["kl"] == 30  # best new-language PER that forgets at most +1.0 on dev
     assert choose(grid, 0.05)["kl"] == 1
     assert choose(grid, 0.001)["kl"] == 100  # none within the bound: the one that forgets least
+
+
+def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs():
+    import yaml
+
+    bench = _load("fsdd_supervised")
+    recipe = yaml.safe_load((BENCHMARKS.parent / bench.RECIPE).read_text())
+    assert not recipe.get("transfer", {}).get("methods")  # no transfer method in the supervised recipe
+    synth_recipe, synth = bench.RUNS["recipe + synthetic words"]
+    assert {"transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.labelled=true"} <= set(synth)
+    # the selection study trains and scores only rotation 1's training speakers, never its test pair
+    parts = bench.parts(["lucas", "nicolas", "theo"], ["yweweler"])
+    assert "george" not in parts and "jackson" not in parts
+    # train and dev take disjoint recordings of the same speakers
+    assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
