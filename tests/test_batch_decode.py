@@ -123,6 +123,7 @@ def test_decode_cli_formats_and_workers(tdnn_en_model, corpus, tmp_path, capsys)
     assert main(base + ["--format", "jsonl", str(folder)]) == 2  # the broken file
     out, err = capsys.readouterr()
     assert "s-broken.wav: cannot read audio" in err
+    assert "skipped 1 of 9 recordings that could not be read" in err  # skipped and counted
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in records] == ["p0", "p1", "p2", "p3", "p4", "p5", "q-silent", "r-tiny"]
     assert main(base + ["--format", "jsonl", "--workers", "2", "--batch-seconds", "3", str(folder)]) == 2
@@ -137,3 +138,16 @@ def test_decode_cli_formats_and_workers(tdnn_en_model, corpus, tmp_path, capsys)
     assert srt.startswith("1\n00:00:0") and " --> " in srt
     assert main(base + ["--format", "srt", str(folder)]) == 2
     assert "needs -o FOLDER" in capsys.readouterr().err
+
+
+def test_a_folder_with_audio_too_narrowband_for_the_model_names_the_file_and_rates(recognizer, corpus, caplog,
+                                                                                   monkeypatch):
+    from speechtl.data import features
+
+    monkeypatch.setattr(features, "_WARNED_RATES", set())
+    vocabulary, folder = corpus
+    assert recognizer.features.top_frequency == 8000  # a 16 kHz full-band model
+    with caplog.at_level("WARNING"):
+        list(decode_files(recognizer, audio_inputs([str(folder)]), "en", words=vocabulary))
+    assert "p0.wav: recorded at 8000 Hz" in caplog.text and "reach 8000 Hz" in caplog.text
+    assert "22050" not in caplog.text  # 22.05 kHz audio fills the band: no warning

@@ -134,17 +134,22 @@ def run(args) -> int:
     else:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0
+    unreadable = 0
     try:
         for uid, result in results:
             if isinstance(result, AudioError):
                 print(f"speechtl decode: error: {result}", file=sys.stderr)
                 status = 2
+                unreadable += 1
                 continue
             for note in result.notes:
                 print(f"speechtl decode: note: {result.source}: {note}", file=sys.stderr)
             out.write(uid, result)
     finally:
         out.close()
+    if unreadable:
+        print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
+              "(named above)", file=sys.stderr)
     return status
 
 

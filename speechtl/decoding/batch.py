@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio
-from speechtl.data.features import num_frames
+from speechtl.data.features import check_bandwidth, num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.decoding.align import align_words
 from speechtl.decoding.greedy import ctc_greedy
@@ -117,6 +117,7 @@ def _decode_window(recognizer, window, language, prepared, settings, lexicon, wo
         except AudioError as err:
             results[i] = err
             continue
+        check_bandwidth(path, file_rate, recognizer.features)  # names a file too narrowband for the model
         if wave.numel() / file_rate > recognizer.config.chunk_seconds or settings.batch_seconds == 0:
             results[i] = recognizer.transcribe(wave.numpy(), language, lexicon, words, file_rate, greedy, shipped)
             results[i].source = path
