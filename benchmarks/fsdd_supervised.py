@@ -133,6 +133,40 @@ def score(model_dir: Path, split: str = "test") -> dict:
             "top_confusions": dict(confusions.most_common(8))}
 
 
+def recording_stats() -> dict:
+    """Per speaker: how the recordings differ (length, level, spectral balance, sample resolution)."""
+    import numpy as np
+    import soundfile as sf
+    from scipy.signal import welch
+
+    from speechtl.data.fsdd import fsdd_recordings
+
+    bands = [(0, 250), (250, 500), (500, 1000), (1000, 2000), (2000, 3000), (3000, 4000)]
+    out = {}
+    for speaker in SPEAKERS:
+        files = [f for f in fsdd_recordings(REPO / FSDD) if f[2] == speaker]
+        seconds, rms, power, coarse = [], [], 0.0, []
+        six = []
+        for path, digit, _, _ in files:
+            x, rate = sf.read(path, dtype="int16")
+            y = x.astype(np.float64) / 32768
+            seconds.append(len(x) / rate)
+            if digit == 6:
+                six.append(len(x) / rate)
+            rms.append(20 * np.log10(np.sqrt(np.mean(y ** 2)) + 1e-12))
+            coarse.append(bool(np.all(x % 256 == 0)))  # 8-bit audio stored as 16-bit
+            freqs, p = welch(y - y.mean(), rate, nperseg=256)
+            power = power + p / (p.sum() + 1e-20)
+        level = [10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean() + 1e-20) for lo, hi in bands]
+        out[speaker] = {"recordings": len(files), "median_seconds": round(float(np.median(seconds)), 3),
+                        "median_six_seconds": round(float(np.median(six)), 3),
+                        "mean_rms_dbfs": round(float(np.mean(rms)), 1),
+                        "eight_bit_share": round(float(np.mean(coarse)), 3),
+                        "band_db_re_strongest": {f"{lo}-{hi}": round(float(v - max(level)), 1)
+                                                 for (lo, hi), v in zip(bands, level)}}
+    return out
+
+
 def summary(values: list[float]) -> dict:
     return {"mean": round(statistics.fmean(values), 2),
             "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "runs": values}
@@ -148,6 +182,8 @@ def run_one(name: str, recipe: str, overrides: list[str], train_spk: list[str], 
     seconds = train(recipe, exp, [*sets, *overrides], exp.with_suffix(".train.log"))
     out = {"recipe": recipe, "overrides": overrides, "train_speakers": train_spk, "test_speakers": test_spk,
            "train_seconds": round(seconds, 1), **score(exp)}
+    if recipe == RECIPE:  # held-out recordings of the training speakers
+        out["dev_word_accuracy"] = score(exp, "dev")["word_accuracy"]
     print(f"{name} {'+'.join(test_spk)}: {out['word_accuracy']}% ({out['per_speaker']})", flush=True)
     return out
 
@@ -156,6 +192,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
     ap.add_argument("--curve", action="store_true", help="learning curve over 1-4 labelled speakers (rotation 1)")
+    ap.add_argument("--stats", action="store_true", help="only describe each speaker's recordings (no training)")
+    ap.add_argument("--add-dev", action="store_true", help="score the dev split of runs already in the JSON files")
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--runs", nargs="+", default=list(RUNS)[:2], help="which rotation runs (default: the first two)")
     ap.add_argument("--exp", default="exp/fsdd-supervised-bench")
@@ -164,6 +202,22 @@ def main() -> None:
     report = {"command": "OMP_NUM_THREADS=1 python " + " ".join(sys.argv), "machine": machine(),
               "uptime": os.popen("uptime").read().strip(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     started = time.perf_counter()
+    if args.add_dev:  # the dev split's word accuracy for runs measured before it was recorded
+        for name in ("fsdd_supervised", "fsdd_supervised_select"):
+            path = REPO / "benchmarks" / "results" / f"{name}.json"
+            done = json.loads(path.read_text())
+            runs = ([(root / f"pair{r['pair']}-{list(RUNS).index(n)}", v) for r in done.get("rotations", [])
+                     for n, v in r["runs"].items()]
+                    + [(root / SELECT[n][0], v) for n, v in done.get("variants", {}).items()])
+            for folder, v in runs:
+                if v["recipe"] == RECIPE and "dev_word_accuracy" not in v and (folder / "model.safetensors").is_file():
+                    v["dev_word_accuracy"] = score(folder, "dev")["word_accuracy"]
+            path.write_text(json.dumps(done, indent=2) + "\n")
+        return
+    if args.stats:
+        report["speakers"] = recording_stats()
+        print("written to", write_result("fsdd_recordings", report))
+        return
     if args.select:
         train_spk, dev_spk = ["lucas", "nicolas", "theo"], ["yweweler"]
         report["dev_speaker"], report["variants"] = dev_spk, {}

@@ -137,6 +137,63 @@ def fsdd_table() -> str:
     return _table(["", "rotations", "word accuracy %", "per rotation"], rows)
 
 
+def fsdd_supervised_table(name: str = "fsdd_supervised.json") -> str:
+    """Supervised real speech: word accuracy per held-out pair and mean ± std (``benchmarks/fsdd_supervised.py``)."""
+    r = _raw(name)
+    pairs = [" + ".join(x["test_speakers"]) for x in r["rotations"]]
+    rows = []
+    for run, v in r["summary"].items():
+        rows.append([run, *(f"{x['runs'][run]['word_accuracy']:.1f}" for x in r["rotations"]),
+                     f"{v['mean']:.1f} ± {v['std']:.1f}"])
+    return _table(["", *pairs, "mean ± std"], rows)
+
+
+def fsdd_supervised_speakers(name: str = "fsdd_supervised.json") -> str:
+    """Per test speaker and the outputs that went wrong, for each rotation run."""
+    r = _raw(name)
+    rows = []
+    for x in r["rotations"]:
+        for run, v in x["runs"].items():
+            dev = v.get("dev_word_accuracy")
+            rows.append([" + ".join(x["test_speakers"]), run,
+                         " / ".join(f"{s} {a:.1f}" for s, a in v["per_speaker"].items()),
+                         "" if dev is None else f"{dev:.1f}",
+                         v["empty_outputs"], v["multi_word_outputs"],
+                         ", ".join(f"{k} {n}" for k, n in list(v["top_confusions"].items())[:3]),
+                         f"{v['train_seconds']:.0f}"])
+    return _table(["held out", "run", "per speaker %", "training speakers' dev %", "empty", "multi-word",
+                   "top confusions", "train s"], rows)
+
+
+def fsdd_supervised_select(name: str = "fsdd_supervised_select.json") -> str:
+    """The settings study: word accuracy of the held-out training speaker (no test pair read)."""
+    r = _raw(name)
+    rows = [[k, f"{v['word_accuracy']:.1f}", f"{v['dev_word_accuracy']:.1f}", v["empty_outputs"],
+             ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3])]
+            for k, v in r["variants"].items()]
+    return _table(["variant", f"{r['dev_speaker'][0]} (held-out speaker) %", "training speakers' dev %", "empty",
+                   "top confusions"], rows)
+
+
+def fsdd_supervised_curve(name: str = "fsdd_supervised_curve.json") -> str:
+    """Learning curve: labelled speakers against word accuracy on rotation 1's held-out pair."""
+    r = _raw(name)
+    rows = [[n, ", ".join(v["train_speakers"]), f"{v['word_accuracy']:.1f}",
+             " / ".join(f"{s} {a:.1f}" for s, a in v["per_speaker"].items())] for n, v in r["curve"].items()]
+    return _table(["labelled speakers", "who", "word acc. %", "per test speaker %"], rows)
+
+
+def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
+    """How each FSDD speaker's recordings differ (``benchmarks/fsdd_supervised.py --stats``)."""
+    r = _raw(name)["speakers"]
+    bands = list(next(iter(r.values()))["band_db_re_strongest"])
+    rows = [[k, f"{v['median_seconds']:.2f}", f"{v['median_six_seconds']:.2f}", f"{v['mean_rms_dbfs']:.1f}",
+             f"{100 * v['eight_bit_share']:.0f}%", *(f"{v['band_db_re_strongest'][b]:.1f}" for b in bands)]
+            for k, v in r.items()]
+    return _table(["speaker", "median s", "median 'six' s", "level dBFS", "8-bit", *(f"{b} Hz dB" for b in bands)],
+                  rows)
+
+
 def add_language_table() -> str:
     """Adding Swedish with 10 minutes (``benchmarks/results/add_language.json``)."""
     s = _raw("add_language.json")["summary"]
@@ -291,6 +348,11 @@ TABLES: dict[str, Callable[[], str]] = {
     "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "fsdd": fsdd_table,
+    "fsdd-supervised": fsdd_supervised_table,
+    "fsdd-supervised-speakers": fsdd_supervised_speakers,
+    "fsdd-supervised-select": fsdd_supervised_select,
+    "fsdd-supervised-curve": fsdd_supervised_curve,
+    "fsdd-recordings": fsdd_recordings_table,
     "add-language": add_language_table,
 }
 
