@@ -53,6 +53,8 @@ SELECT = {
     "+ crop copies (crop:150, crop:150+pad:150)": ("sel-crop", [*OLD, "data.augment=[crop:150, crop:150+pad:150]"]),
     "+ EQ copies, mel filters capped at 3.8 kHz (features.bandwidth)": (
         "sel-eqbw", [*OLD, "data.augment=[eq:15, eq:15]", "features.bandwidth=3800"]),
+    "+ EQ copies, capped at 3.8 kHz with 40 mel filters": (
+        "sel-eqbw40", [*OLD, "data.augment=[eq:15, eq:15]", "features.bandwidth=3800", "features.num_mel_bins=40"]),
     "+ EQ copies, one of them cropped (eq:15, eq:15+crop:150+pad:150)": (
         "sel-eqcrop", [*OLD, "data.augment=[eq:15, eq:15+crop:150+pad:150]"]),
 }
