@@ -268,6 +268,76 @@ def long_file_table(name: str = "long_file_memory.json") -> str:
     return _table(["minutes of audio", "peak RSS (MB)", "wall s (one thread)", "words and times printed"], rows)
 
 
+def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
+    """The DANN settings tried on the target domain's dev split, one seed (``dann_channel_tuning.json``)."""
+    r = _raw(name)
+    best = min((x for x in r["runs"] if not any(o.startswith("data.target.channel") for o in x["overrides"])),
+               key=lambda x: x["dann_target_per"])
+    rows = []
+    for x in r["runs"]:
+        label = ", ".join(f"`{o}`" for o in x["overrides"]) or "the first recipe (no overrides)"
+        mark = " (used)" if x is best else ""
+        rows.append([x["name"] + mark, label, f"{100 * x['dann_target_per']:.2f}",
+                     f"{100 * x['source-only_target_per']:.2f}" if "source-only_target_per" in x else "-"])
+    return _table(["run", "overrides", "DANN target dev PER %", "source-only target dev PER %"], rows)
+
+
+def dann_speaker_table(name: str = "dann_channel.json") -> str:
+    """Speaker DANN (held-out voices as the unlabelled target), one seed (``dann_channel.json``, ``speaker``)."""
+    s = _raw(name)["speaker"]
+    names = {"source-only": "source-only", "dann": "DANN (held-out voices unlabelled)"}
+    return _table(["test PER %, held-out voices", "seed", "PER %"],
+                  [[names.get(k, k), v["seed"], f"{100 * v['target_per']:.2f}"] for k, v in s.items()])
+
+
+def ddp_throughput_table(names: tuple[str, ...] = ("ddp_throughput.json", "ddp_throughput_demo.json")) -> str:
+    """Training throughput by process and thread layout (``benchmarks/ddp_throughput.py`` outputs)."""
+    rows = []
+    for name in names:
+        r = _raw(name)
+        recipe = r["command"].split("--recipe ")[1].split()[0]
+        for c in r["configs"]:
+            rows.append([f"`{recipe}`", c["name"], f"{c['audio_sec_per_sec']:.0f}", f"{c['wall_s']:.1f}"])
+        rows.append([f"`{recipe}`", "ratio: 2 processes / 1 process x 1 thread; / 1 process x 2 threads",
+                     f"{r['summary']['ddp_vs_1_thread']:.2f} / {r['summary']['ddp_vs_1_process_all_threads']:.2f}", ""])
+    return _table(["recipe", "configuration", "audio s / s", "wall s"], rows)
+
+
+def kill_resume_table(name: str = "kill_resume.json") -> str:
+    """Seconds lost to a kill and resume (``benchmarks/kill_resume.py``)."""
+    r = _raw(name)
+    rows = [["uninterrupted run", f"{r['uninterrupted_s']:.2f}"],
+            [f"killed run, until the kill (step {r['killed_at_step']})", f"{r['until_kill_s']:.2f}"],
+            [f"resumed run (from step {r['resumed_from_step']})", f"{r['resume_s']:.2f}"],
+            ["**lost (killed + resumed - uninterrupted)**", f"**{r['lost_s']:.2f}**"],
+            ["start-up of a run (imports, features, model; a 0-step run)", f"{r['startup_s']:.2f}"],
+            [f"recomputed steps ({r['killed_at_step']} - {r['resumed_from_step']}) x {r['seconds_per_step']:.3f} s",
+             f"{(r['killed_at_step'] - r['resumed_from_step']) * r['seconds_per_step']:.2f}"],
+            ["resumed model identical to the uninterrupted one", "yes" if r["resumed_model_identical"] else "**no**"]]
+    return _table(["", "seconds"], rows)
+
+
+def encoder_choice_table(name: str = "encoder_choice.json") -> str:
+    """Encoders compared on the demo corpus with the same steps (``benchmarks/encoder_choice.py``)."""
+    rows = [[k, v["steps"], f"{v['audio_sec_per_sec']:.0f}", f"{v['final_loss']:.1f}",
+             f"{100 * v['dev_per_mean']:.2f}" if "dev_per_mean" in v else "-"] for k, v in _raw(name).items()]
+    return _table(["encoder", "steps", "audio s / s", "final train loss", "dev PER % (mean of 8)"], rows)
+
+
+ZERO_SHOT_MODELS = (("zero_shot.json", "large recipe + VTLP"), ("zero_shot_large_novtlp.json", "large recipe without VTLP"),
+                    ("zero_shot_demo.json", "demo recipe + VTLP"))
+
+
+def zero_shot_models_table(names: tuple[tuple[str, str], ...] = ZERO_SHOT_MODELS) -> str:
+    """Unseen-word WER (mean of the 8 languages) of several acoustic models (``benchmarks/zero_shot.py`` outputs)."""
+    rows = []
+    for name, label in names:
+        r = _raw(name)
+        rows.append([f"{label} (`{r['model']}`)", f"{r['wer']['1000']['mean']:.2f}", f"{r['wer']['10000']['mean']:.2f}",
+                     r["date"], f"`{name}`"])
+    return _table(["acoustic model", "+ 1,000", "+ 10,000", "date", "raw output"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
@@ -292,6 +362,13 @@ TABLES: dict[str, Callable[[], str]] = {
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "fsdd": fsdd_table,
     "add-language": add_language_table,
+    "dann-channel-tuning": dann_tuning_table,
+    "dann-channel-snr20": lambda: dann_channel_table("dann_channel_snr20.json"),
+    "dann-speaker": dann_speaker_table,
+    "ddp-throughput": ddp_throughput_table,
+    "kill-resume": kill_resume_table,
+    "encoder-choice": encoder_choice_table,
+    "zero-shot-models": zero_shot_models_table,
 }
 
 
