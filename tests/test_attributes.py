@@ -7,7 +7,8 @@ import torch
 
 from speechtl.cli import main
 from speechtl.models.acoustic import AcousticModelConfig, build_acoustic_model
-from speechtl.models.attributes import AttributeDetectors, compose_logits, nearest_phone_head, signature_matrix
+from speechtl.models.attributes import (BLANK_OFFSET, AttributeDetectors, compose_logits, nearest_phone_head, project_signatures,
+                                       signature_matrix)
 from speechtl.models.config import ModelConfig
 from speechtl.models.io import load_model, save_model
 from speechtl.text.inventory import Inventory
@@ -41,6 +42,36 @@ def test_a_phonemes_score_is_what_its_attributes_give_on_hand_built_posteriors()
     hidden = torch.randn(2, 4, 8)
     head = detectors.compose_head(INV)  # the composed head is an ordinary linear head
     assert torch.allclose(head(hidden), compose_logits(detectors(hidden), signature_matrix(INV)), atol=1e-5)
+
+
+def test_attribute_values_no_trained_phoneme_had_take_the_trained_mean():
+    trained = signature_matrix(Inventory(["p", "t", "k", "b", "a"]))  # nobody aspirated: sg is -1 throughout
+    new = Inventory(["kʰ", "k", "ħ"])
+    kh, k, h = (new.phonemes.index(p) for p in ("kʰ", "k", "ħ"))
+    sig = signature_matrix(new)
+    projected = project_signatures(sig, trained)
+    sg = ATTRIBUTES.index("sg")
+    assert sig[kh, sg] == 1 and projected[kh, sg] == -1  # aspiration never seen: scored as its unaspirated kin
+    assert torch.equal(projected[kh], projected[k])  # kʰ and k now identical
+    assert torch.equal(projected[k], sig[k])  # a trained phoneme's signature is untouched
+    lo = ATTRIBUTES.index("lo")  # ħ is [+low]; only a is, so the value was seen and is kept
+    assert sig[h, lo] == 1 and projected[h, lo] == 1
+    mixed = torch.tensor([[1.0], [0.0], [0.0], [0.0]])  # one attribute, never negative in training: mean 0.25
+    assert project_signatures(torch.tensor([[-1.0], [1.0], [0.0]]), mixed).flatten().tolist() == [0.25, 1.0, 0.0]
+
+
+def test_the_composed_head_with_training_inventories_and_blank_offset_scores_as_its_parts():
+    detectors = AttributeDetectors(8)
+    trained, new = Inventory(["p", "t", "k", "b", "a"]), Inventory(["kʰ", "k", "a"])
+    hidden = torch.randn(2, 5, 8)
+    head = detectors.compose_head(new, trained=[trained], blank_offset=2.5)
+    sig = project_signatures(signature_matrix(new), signature_matrix(trained))
+    expected = compose_logits(detectors(hidden), sig)
+    expected[..., 0] -= 2.5  # blank lowered by the offset; boundary and phonemes as composed
+    assert torch.allclose(head(hidden), expected, atol=1e-5)
+    plain = detectors.compose_head(new, blank_offset=0.0)  # no training inventories: signatures as they are
+    assert torch.allclose(plain(hidden), compose_logits(detectors(hidden), signature_matrix(new)), atol=1e-5)
+    assert not torch.allclose(plain.weight, head.weight)
 
 
 def test_attribute_term_trains_the_detectors_and_they_are_saved(tmp_path):
@@ -89,7 +120,9 @@ def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_pat
     if attributes:
         assert "head composed (attributes)" in text
         hidden = torch.randn(1, 3, 16)
-        expected = compose_logits(model.attributes(hidden), signature_matrix(model.inventories["sw"]))
+        sig = project_signatures(signature_matrix(model.inventories["sw"]), signature_matrix(model.inventories["de"]))
+        expected = compose_logits(model.attributes(hidden), sig)
+        expected[..., 0] -= BLANK_OFFSET
         assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
     else:
         assert "head composed (nearest-phone)" in text and "'h': no trained head has it" in text
@@ -104,7 +137,7 @@ def test_with_audio_the_composed_rows_start_the_phonemes_no_old_head_has():
     new_inv = Inventory(["k", "a", "ħ"])
     model = build_acoustic_model(config, {"de": source.inventories["de"], "ar": new_inv})
     start_heads(model, source, init_new=True, kept=[])
-    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv)
+    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv, trained=[source.inventories["de"]])
     i, k = new_inv.index["ħ"], new_inv.index["k"]
     assert torch.equal(head.weight[i], composed.weight[i])  # unseen: composed from its attributes
     assert torch.equal(head.weight[k], source.heads.head("de").weight[source.inventories["de"].index["k"]])

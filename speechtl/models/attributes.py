@@ -16,11 +16,27 @@ log-likelihood ratio of the phoneme's signature (up to terms every phoneme
 with the same specified attributes shares). The composition is linear, so a
 composed head is an ordinary linear head: a language is added from its phoneme
 inventory alone, and the head can be fine-tuned with audio like any other.
+
+Two corrections make a composed head usable for a language never heard
+(:meth:`AttributeDetectors.compose_head`):
+
+* An attribute value no trained phoneme had (aspiration, ``sg`` +1, when no
+  training language aspirates) was never taught to its detector: all ``z_k``
+  learned is the shared offset the trained phonemes' constant value gives (on
+  blank frames as much as on phonemes), so ``+z_k`` is noise that can make an
+  aspirated stop fire on silence. Such a value is replaced by the trained
+  phonemes' mean value of that attribute (the stop is scored as its unaspirated
+  kin), so the composed head is only as fine as training was.
+* A head of many phonemes splits each frame's probability among near-identical
+  rows (``t``, ``tʰ``, ``tː`` after the first correction), which lets blank win
+  frames that a trained head would give a phoneme; ``blank_offset`` lowers the
+  blank logit by a constant, chosen on languages kept for development
+  (:data:`BLANK_OFFSET`; benchmarks/zero_shot_languages.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import torch
 from torch import nn
@@ -32,11 +48,27 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
+BLANK_OFFSET = 0.0  # subtracted from a composed head's blank logit (chosen on dev languages)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
     """``(len(inventory.phonemes), len(ATTRIBUTES))`` attribute signatures of a head's phonemes."""
     return torch.tensor([attribute_signature(p) for p in inventory.phonemes], dtype=torch.float32)
+
+
+def project_signatures(signatures: torch.Tensor, trained: torch.Tensor) -> torch.Tensor:
+    """``signatures`` with each attribute value no trained phoneme had replaced by the trained mean.
+
+    Args:
+        signatures: ``(P, K)`` signatures of the phonemes to score.
+        trained: ``(T, K)`` signatures of the phonemes the detectors were trained on.
+
+    A positive (negative) value of attribute k counts as seen when some trained
+    phoneme has a positive (negative) value of k; 0 (unspecified) is always kept.
+    """
+    seen_pos, seen_neg = (trained > 0).any(0), (trained < 0).any(0)
+    unseen = ((signatures > 0) & ~seen_pos) | ((signatures < 0) & ~seen_neg)
+    return torch.where(unseen, trained.mean(0).expand_as(signatures), signatures)
 
 
 def compose_logits(detector_logits: torch.Tensor, signatures: torch.Tensor) -> torch.Tensor:
@@ -77,13 +109,25 @@ class AttributeDetectors(nn.Module):
         return torch.log_softmax(compose_logits(self(hidden), self.signatures(inventory)), dim=-1)
 
     @torch.no_grad()
-    def compose_head(self, inventory: Inventory) -> nn.Linear:
-        """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors."""
+    def compose_head(self, inventory: Inventory, trained: Iterable[Inventory] = (),
+                     blank_offset: float | None = None) -> nn.Linear:
+        """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors.
+
+        Args:
+            trained: the inventories the detectors were trained on (a model's trained heads'):
+                attribute values none of their phonemes had are replaced (:func:`project_signatures`).
+                Empty: the signatures as they are.
+            blank_offset: subtracted from the blank logit (None: :data:`BLANK_OFFSET`).
+        """
         sig = self.signatures(inventory)
+        seen = sorted({p for inv in trained for p in inv.phonemes})
+        if seen:
+            sig = project_signatures(sig, signature_matrix(Inventory(seen)).to(sig.device))
         weight, bias = self.linear.weight, self.linear.bias
         head = nn.Linear(self.linear.in_features, len(inventory))
         head.weight.copy_(torch.cat([weight[:SHARED], sig @ weight[SHARED:]]))
         head.bias.copy_(torch.cat([bias[:SHARED], sig @ bias[SHARED:]]))
+        head.bias[0] -= BLANK_OFFSET if blank_offset is None else blank_offset
         return head
 
 

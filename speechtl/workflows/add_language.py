@@ -243,7 +243,8 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     source = Lexicon.read(lexicon) if lexicon else frequent_lexicon(language, words, text_file=text_file)
     inventory = Inventory(source.symbols())
     if model.attributes is not None:
-        head, mapped, method = model.attributes.compose_head(inventory), {}, "attributes"
+        head = model.attributes.compose_head(inventory, trained=model.inventories.values())
+        mapped, method = {}, "attributes"
     else:
         (head, mapped), method = nearest_phone_head(model.heads, inventory), "nearest-phone"
         log.warning("%s: the base model has no attribute detectors (train with model.attributes > 0); "
