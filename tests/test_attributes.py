@@ -7,12 +7,12 @@ import torch
 
 from speechtl.cli import main
 from speechtl.models.acoustic import AcousticModelConfig, build_acoustic_model
-from speechtl.models.attributes import (BLANK_OFFSET, AttributeDetectors, compose_logits, nearest_phone_head, project_signatures,
+from speechtl.models.attributes import (BLANK_OFFSET, MIX, AttributeDetectors, compose_logits, nearest_phone_head, project_signatures,
                                        signature_matrix)
 from speechtl.models.config import ModelConfig
 from speechtl.models.io import load_model, save_model
 from speechtl.text.inventory import Inventory
-from speechtl.text.phonesets import ATTRIBUTES, attribute_signature
+from speechtl.text.phonesets import ATTRIBUTES, attribute_signature, nearest_phone
 
 INV = Inventory(["b", "p", "m", "a", "i"])
 
@@ -117,15 +117,21 @@ def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_pat
     text = capsys.readouterr().out
     model = load_model(out / "model")
     assert model.languages == ["de", "sw"] and set(model.inventories["sw"].phonemes) == set("habrijɔ") | {"ⁿd"}
-    if attributes:
-        assert "head composed (attributes)" in text
-        hidden = torch.randn(1, 3, 16)
-        sig = project_signatures(signature_matrix(model.inventories["sw"]), signature_matrix(model.inventories["de"]))
-        expected = compose_logits(model.attributes(hidden), sig)
-        expected[..., 0] -= BLANK_OFFSET
-        assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
+    sw, de = model.inventories["sw"], model.inventories["de"]
+    hidden = torch.randn(1, 3, 16)
+    nearest = hidden @ base.heads.head("de").weight.T + base.heads.head("de").bias  # de's rows: k a i n t
+    rows = [de.index[p if p in de.index else nearest_phone(p, de.phonemes)[0]] for p in sw.tokens]
+    nearest = nearest[..., rows]
+    assert "'b': the closest trained head (de) lacks it; its nearest-phone part is 't''s row" in text
+    if attributes:  # MIX of the composed head, the rest nearest phonemes of de; blank lowered by BLANK_OFFSET
+        assert f"head composed (attributes, {MIX:g} composed + {1 - MIX:g} nearest phonemes of de)" in text
+        sig = project_signatures(signature_matrix(sw), signature_matrix(de))
+        expected = MIX * compose_logits(model.attributes(hidden), sig) + (1 - MIX) * nearest
     else:
-        assert "head composed (nearest-phone)" in text and "'h': no trained head has it" in text
+        assert "head composed (nearest-phone, of de's head)" in text
+        expected = nearest
+    expected[..., 0] -= BLANK_OFFSET
+    assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
     assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw"]) == 2  # no --data
 
 

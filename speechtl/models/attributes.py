@@ -30,8 +30,13 @@ Two corrections make a composed head usable for a language never heard
 * A head of many phonemes splits each frame's probability among near-identical
   rows (``t``, ``tʰ``, ``tː`` after the first correction), which lets blank win
   frames that a trained head would give a phoneme; ``blank_offset`` lowers the
-  blank logit by a constant, chosen on languages kept for development
-  (:data:`BLANK_OFFSET`; benchmarks/zero_shot_languages.py).
+  blank logit by a constant.
+
+:func:`zero_shot_head` (``add-language --zero-shot``) averages the composed head
+with the nearest-phone head of the closest trained language (:data:`MIX` of the
+composed one). Both constants were chosen on languages kept for development,
+never on a language results are reported for (benchmarks/zero_shot_languages.py,
+docs/results/languages.md).
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
-BLANK_OFFSET = 0.0  # subtracted from a composed head's blank logit (chosen on dev languages)
+BLANK_OFFSET = 0.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
+MIX = 0.5  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
@@ -161,3 +167,37 @@ def nearest_phone_head(heads: "LanguageHeads", inventory: Inventory) -> tuple[nn
             head.weight[i] = heads.heads[language].weight[j]
             head.bias[i] = heads.heads[language].bias[j]
     return head, mapped
+
+
+def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
+                   mix: float | None = None, blank_offset: float | None = None) -> tuple[nn.Linear, dict]:
+    """A head over ``inventory`` made with no audio of its language.
+
+    ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
+    (:meth:`AttributeDetectors.compose_head`, with the trained heads' inventories)
+    plus ``1 - mix`` times the nearest-phone head of the closest trained language
+    (:func:`nearest_phone_head` over the head whose inventory is nearest on average,
+    :func:`~speechtl.text.phonesets.closest_inventory`); without detectors, the
+    nearest-phone head alone. The blank logit is then lowered by ``blank_offset``
+    (default :data:`BLANK_OFFSET`).
+
+    Returns:
+        The head and ``{"closest": language, "distance": mean feature distance, "mix": weight used,
+        "mapped": {phoneme: the closest head's phoneme whose row it took}}``.
+    """
+    from speechtl.models.heads import LanguageHeads
+    from speechtl.text.phonesets import closest_inventory
+
+    mix = (MIX if mix is None else mix) if detectors is not None else 0.0
+    closest, distance = closest_inventory(inventory.phonemes, {lang: inv.phonemes
+                                                                for lang, inv in heads.inventories.items()})
+    only = LanguageHeads(heads.in_dim, {closest: heads.inventories[closest]})
+    only.heads[closest].load_state_dict(heads.head(closest).state_dict())
+    head, mapped = nearest_phone_head(only, inventory)
+    with torch.no_grad():
+        if mix > 0:
+            composed = detectors.compose_head(inventory, trained=heads.inventories.values(), blank_offset=0.0)
+            head.weight.copy_(mix * composed.weight + (1 - mix) * head.weight)
+            head.bias.copy_(mix * composed.bias + (1 - mix) * head.bias)
+        head.bias[0] -= BLANK_OFFSET if blank_offset is None else blank_offset
+    return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped}
