@@ -345,9 +345,11 @@ def markdown(result: dict) -> str:
     lines += ["", "Chosen: " + "; ".join(
         f"{LABELS[name]}: " + (f"mix {d['chosen']['mix']:g}, " if d["chosen"]["mix"] is not None else "")
         + f"offset {d['chosen']['offset']:g}" for name, d in result["dev"].items()) + "."]
-    lib, chosen = result["library_defaults"], result["dev"]["zero-shot"]["chosen"]
-    same = lib["mix"] == chosen["mix"] and lib["offset"] == chosen["offset"]
-    lines += ["", f"`add-language --zero-shot` uses mix {lib['mix']:g} and offset {lib['offset']:g} "
+    from speechtl.models.attributes import BLANK_OFFSET, MIX  # the code's defaults now, not at measuring time
+
+    chosen = result["dev"]["zero-shot"]["chosen"]
+    same = MIX == chosen["mix"] and BLANK_OFFSET == chosen["offset"]
+    lines += ["", f"`add-language --zero-shot` uses mix {MIX:g} and offset {BLANK_OFFSET:g} "
               f"(`speechtl.models.attributes.MIX`, `BLANK_OFFSET`): "
               + ("the values chosen here." if same else "**not** the values chosen here.")]
     lines += ["", "## Languages never in training", "",

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
-BLANK_OFFSET = 0.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
+BLANK_OFFSET = 1.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
 MIX = 0.5  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
 
 
