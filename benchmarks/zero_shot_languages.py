@@ -106,20 +106,22 @@ def score(model, utts, lexicon, language) -> dict:
 
 OFFSETS = [-1.0, 0.0, 1.0, 2.0]  # blank offsets tried on the dev languages
 MIXES = [0.0, 0.25, 0.5, 0.75, 1.0]  # weights of the composed head tried on the dev languages
-# head: the (mix, offset) grid tried on dev; mix None: not a zero_shot_head mixture
-GRIDS = {"zero-shot": [(m, o) for m in MIXES for o in OFFSETS],
-         "attributes": [(1.0, o) for o in OFFSETS],
-         "nearest": [(0.0, o) for o in OFFSETS],
-         "attributes-unprojected": [(None, o) for o in OFFSETS],
-         "nearest-any": [(None, o) for o in OFFSETS]}
+PRIORS = [0.0, 0.5, 1.0]  # weights of the lexicon's log phoneme prior tried on the dev languages
+# head: the (mix, offset, prior weight) grid tried on dev; mix None: not a zero_shot_head mixture
+GRIDS = {"zero-shot": [(m, o, w) for m in MIXES for o in OFFSETS for w in PRIORS],
+         "attributes": [(1.0, o, w) for o in OFFSETS for w in PRIORS],
+         "nearest": [(0.0, o, w) for o in OFFSETS for w in PRIORS],
+         "attributes-unprojected": [(None, o, 0.0) for o in OFFSETS],
+         "nearest-any": [(None, o, 0.0) for o in OFFSETS]}
 
 
-def zero_shot(trained, inventory, name: str, mix: float | None, offset: float):
-    """A head over ``inventory`` made with no audio: ``name`` of :data:`GRIDS` with its mix and blank offset."""
+def zero_shot(trained, inventory, counts, name: str, mix: float | None, offset: float, prior: float):
+    """A head over ``inventory`` made with no audio: ``name`` of :data:`GRIDS` with its settings."""
     from speechtl.models.attributes import nearest_phone_head, zero_shot_head
 
     if name in ("zero-shot", "attributes", "nearest"):
-        return zero_shot_head(trained.heads, trained.attributes, inventory, mix=mix, blank_offset=offset)[0]
+        return zero_shot_head(trained.heads, trained.attributes, inventory, mix=mix, blank_offset=offset,
+                              counts=counts, prior_weight=prior)[0]
     if name == "attributes-unprojected":  # the composition before the unseen-value correction
         return trained.attributes.compose_head(inventory, blank_offset=offset)
     head, _ = nearest_phone_head(trained.heads, inventory)  # nearest-any
@@ -156,6 +158,7 @@ def per_only(model, utts, language) -> float:
 def measure(args) -> dict:
     from statistics import mean
 
+    from speechtl.models.attributes import BLANK_OFFSET, MIX, PRIOR_WEIGHT, phoneme_counts
     from speechtl.models.io import load_model
     from speechtl.tasks.speech.data import load_split
     from speechtl.text.g2p_lexicon import frequent_lexicon
@@ -171,10 +174,10 @@ def measure(args) -> dict:
                   for seed in args.seeds for a in (ATTRIBUTE_WEIGHT, 0.0))
     train_models(args)
     utts_all = load_split(recipe_for(root, TRAIN + TEST + DEV, "unused", args.steps, 0), "test")
-    inventories = {lang: Inventory(frequent_lexicon(lang, 2000).symbols()) for lang in TEST + DEV}
-    from speechtl.models.attributes import BLANK_OFFSET, MIX
-
-    result = {"library_defaults": {"mix": MIX, "offset": BLANK_OFFSET}, "train_languages": TRAIN, "test_languages": TEST, "dev_languages": DEV, "seeds": args.seeds,
+    lexicons = {lang: frequent_lexicon(lang, 2000) for lang in TEST + DEV}
+    inventories = {lang: Inventory(lexicons[lang].symbols()) for lang in TEST + DEV}
+    counts = {lang: phoneme_counts(pron for _, pron in lexicons[lang].items()) for lang in TEST + DEV}
+    result = {"library_defaults": {"mix": MIX, "offset": BLANK_OFFSET, "prior": PRIOR_WEIGHT}, "train_languages": TRAIN, "test_languages": TEST, "dev_languages": DEV, "seeds": args.seeds,
               "steps": args.steps, "adapt_steps": args.adapt_steps, "adapt_minutes": 10,
               "recipe": {"model": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).model),
                          "synth": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).data.synth)},
@@ -198,24 +201,24 @@ def measure(args) -> dict:
         for lang in DEV:
             utts = [u for u in utts_all if u.language == lang]
             for name, grid in GRIDS.items():
-                for mix, offset in grid:
+                for mix, offset, prior in grid:
                     if name != "zero-shot" and mix is not None:
                         continue  # attributes and nearest are points of the zero-shot grid
-                    head = zero_shot(trained, inventories[lang], name, mix, offset)
-                    key = f"{name} {mix} {offset:g}"
+                    head = zero_shot(trained, inventories[lang], counts[lang], name, mix, offset, prior)
+                    key = f"{name} {mix} {offset:g} {prior:g}"
                     dev_pers.setdefault(key, {}).setdefault(lang, []).append(
                         per_only(with_head(path, lang, inventories[lang], head), utts, lang))
             print(f"dev seed {seed} {lang} done", flush=True)
     for name, grid in GRIDS.items():
         table = {}
-        for mix, offset in grid:
-            pers = dev_pers[f"{'zero-shot' if mix is not None else name} {mix} {offset:g}"]
-            table[f"{mix} {offset:g}"] = {"mix": mix, "offset": offset, "per": pers,
-                                          "mean": mean(x for v in pers.values() for x in v)}
+        for mix, offset, prior in grid:
+            pers = dev_pers[f"{'zero-shot' if mix is not None else name} {mix} {offset:g} {prior:g}"]
+            table[f"{mix} {offset:g} {prior:g}"] = {"mix": mix, "offset": offset, "prior": prior, "per": pers,
+                                                    "mean": mean(x for v in pers.values() for x in v)}
         best = min(table.values(), key=lambda v: v["mean"])
-        result["dev"][name] = {"grid": table, "chosen": {"mix": best["mix"], "offset": best["offset"]}}
-        print(f"dev {name}: chosen mix {best['mix']} offset {best['offset']:g}, mean PER "
-              f"{100 * best['mean']:.1f}%", flush=True)
+        result["dev"][name] = {"grid": table, "chosen": {k: best[k] for k in ("mix", "offset", "prior")}}
+        print(f"dev {name}: chosen mix {best['mix']} offset {best['offset']:g} prior {best['prior']:g}, "
+              f"mean PER {100 * best['mean']:.1f}%", flush=True)
 
     # 2. test: zero-shot heads with the dev-chosen offsets, add-language with 10 minutes, trained heads on/off
     for seed in args.seeds:
@@ -231,7 +234,8 @@ def measure(args) -> dict:
             entry = {}
             for name in GRIDS:
                 chosen = result["dev"][name]["chosen"]
-                head = zero_shot(trained, inventories[lang], name, chosen["mix"], chosen["offset"])
+                head = zero_shot(trained, inventories[lang], counts[lang], name, chosen["mix"], chosen["offset"],
+                                 chosen["prior"])
                 entry[name] = score(with_head(path, lang, inventories[lang], head), utts, lexicon, lang)
                 print(f"seed {seed} {lang} {name}: PER {100 * entry[name]['per']:.1f}%  word accuracy "
                       f"{100 * entry[name]['word_accuracy']:.1f}%", flush=True)
@@ -327,30 +331,33 @@ def markdown(result: dict) -> str:
         "(never in training, never reported as results; greedy PER on their test split), mean over those "
         "languages and the seeds; the test languages' audio played no part. Mix: the weight of the "
         "attribute-composed head, the rest being the nearest-phone head of the closest trained language "
-        "(mix 1: composed alone, mix 0: nearest alone). Offset: subtracted from the blank logit.",
+        "(mix 1: composed alone, mix 0: nearest alone). Offset: subtracted from the blank logit. Prior: the "
+        "weight of each phoneme's log frequency in the language's 2000-word lexicon (text, no audio), added "
+        "to its logit. Mean dev PER %:",
         "",
     ]
     grid = result["dev"]["zero-shot"]["grid"]
     offsets = sorted({v["offset"] for v in grid.values()})
-    lines += ["| head | mix | " + " | ".join(f"offset {o:g}" for o in offsets) + " |",
-              "| --- | ---: | " + " | ".join("---:" for _ in offsets) + " |"]
-    for mix in sorted({v["mix"] for v in grid.values()}):
-        lines.append(f"| composed and nearest mixed | {mix:g} | " + " | ".join(
-            f"{100 * grid[f'{mix} {o:g}']['mean']:.1f}" if f"{mix} {o:g}" in grid else "" for o in offsets) + " |")
+    lines += ["| head | mix | prior | " + " | ".join(f"offset {o:g}" for o in offsets) + " |",
+              "| --- | ---: | ---: | " + " | ".join("---:" for _ in offsets) + " |"]
+    cell = {(v["mix"], v["prior"], v["offset"]): v["mean"] for v in grid.values()}
+    for mix, prior in sorted({(v["mix"], v["prior"]) for v in grid.values()}):
+        lines.append(f"| composed and nearest mixed | {mix:g} | {prior:g} | " + " | ".join(
+            f"{100 * cell[mix, prior, o]:.1f}" if (mix, prior, o) in cell else "" for o in offsets) + " |")
     for name in ("attributes-unprojected", "nearest-any"):
-        g = result["dev"][name]["grid"]
-        by_offset = {v["offset"]: v["mean"] for v in g.values()}
-        lines.append(f"| {LABELS[name]} | | " + " | ".join(
+        by_offset = {v["offset"]: v["mean"] for v in result["dev"][name]["grid"].values()}
+        lines.append(f"| {LABELS[name]} | | 0 | " + " | ".join(
             f"{100 * by_offset[o]:.1f}" if o in by_offset else "" for o in offsets) + " |")
     lines += ["", "Chosen: " + "; ".join(
         f"{LABELS[name]}: " + (f"mix {d['chosen']['mix']:g}, " if d["chosen"]["mix"] is not None else "")
-        + f"offset {d['chosen']['offset']:g}" for name, d in result["dev"].items()) + "."]
-    from speechtl.models.attributes import BLANK_OFFSET, MIX  # the code's defaults now, not at measuring time
+        + f"offset {d['chosen']['offset']:g}, prior {d['chosen']['prior']:g}" for name, d in result["dev"].items())
+        + "."]
+    from speechtl.models.attributes import BLANK_OFFSET, MIX, PRIOR_WEIGHT  # the code's defaults now
 
     chosen = result["dev"]["zero-shot"]["chosen"]
-    same = MIX == chosen["mix"] and BLANK_OFFSET == chosen["offset"]
-    lines += ["", f"`add-language --zero-shot` uses mix {MIX:g} and offset {BLANK_OFFSET:g} "
-              f"(`speechtl.models.attributes.MIX`, `BLANK_OFFSET`): "
+    same = (MIX, BLANK_OFFSET, PRIOR_WEIGHT) == (chosen["mix"], chosen["offset"], chosen["prior"])
+    lines += ["", f"`add-language --zero-shot` uses mix {MIX:g}, offset {BLANK_OFFSET:g} and prior "
+              f"{PRIOR_WEIGHT:g} (`speechtl.models.attributes.MIX`, `BLANK_OFFSET`, `PRIOR_WEIGHT`): "
               + ("the values chosen here." if same else "**not** the values chosen here.")]
     lines += ["", "## Languages never in training", "",
               "| language | head | PER % | word accuracy % |", "| --- | --- | ---: | ---: |"]

@@ -7,8 +7,8 @@ import torch
 
 from speechtl.cli import main
 from speechtl.models.acoustic import AcousticModelConfig, build_acoustic_model
-from speechtl.models.attributes import (BLANK_OFFSET, MIX, AttributeDetectors, compose_logits, nearest_phone_head, project_signatures,
-                                       signature_matrix)
+from speechtl.models.attributes import (BLANK_OFFSET, MIX, PRIOR_WEIGHT, AttributeDetectors, compose_logits,
+                                       log_prior, nearest_phone_head, project_signatures, signature_matrix)
 from speechtl.models.config import ModelConfig
 from speechtl.models.io import load_model, save_model
 from speechtl.text.inventory import Inventory
@@ -74,6 +74,28 @@ def test_the_composed_head_with_training_inventories_and_blank_offset_scores_as_
     assert not torch.allclose(plain.weight, head.weight)
 
 
+def test_a_lexicon_prior_breaks_ties_between_phonemes_the_attributes_cannot_tell_apart():
+    from speechtl.models.attributes import log_prior, phoneme_counts, zero_shot_head
+
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=0.5))
+    base = build_acoustic_model(config, {"de": Inventory(["k", "a", "t"])})
+    new = Inventory(["k", "kʰ", "a"])  # no trained phoneme is aspirated: kʰ's row equals k's
+    counts = phoneme_counts([("kʰ", "a"), ("kʰ", "a", "kʰ"), ("a", "k")])  # kʰ 3, a 3, k 1
+    assert counts == {"kʰ": 3, "a": 3, "k": 1}
+    hidden = torch.randn(1, 4, 16)
+    plain, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=0.0,
+                              counts=counts)
+    k, kh = new.index["k"], new.index["kʰ"]
+    assert torch.equal(plain(hidden)[..., k], plain(hidden)[..., kh])  # a tie: argmax takes k, listed first
+    with_prior, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=1.0,
+                                   counts=counts)
+    expected = plain(hidden)
+    expected[..., 2:] += log_prior(new, counts)  # (count + 1) / total, centred: kʰ and a log 4, k log 2
+    assert torch.allclose(with_prior(hidden), expected, atol=1e-5)
+    assert (with_prior(hidden)[..., kh] > with_prior(hidden)[..., k]).all()  # the frequent one wins now
+    assert log_prior(new, counts).sum().abs() < 1e-6
+
+
 def test_attribute_term_trains_the_detectors_and_they_are_saved(tmp_path):
     from speechtl.data.dataset import Batch
     from speechtl.tasks.speech.objective import CTCTask
@@ -131,6 +153,8 @@ def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_pat
         assert "head composed (nearest-phone, of de's head)" in text
         expected = nearest
     expected[..., 0] -= BLANK_OFFSET
+    counts = {"h": 1, "a": 2, "b": 1, "r": 1, "i": 2, "ⁿd": 1, "j": 1, "ɔ": 1}  # the lexicon's phonemes
+    expected[..., 2:] += PRIOR_WEIGHT * log_prior(sw, counts)
     assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
     assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw"]) == 2  # no --data
 

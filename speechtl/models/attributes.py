@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
-BLANK_OFFSET = 1.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
-MIX = 0.5  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
+BLANK_OFFSET = -1.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
+MIX = 0.75  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
+PRIOR_WEIGHT = 1.0  # weight of the phonemes' log prior from the language's lexicon (chosen on dev languages)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
@@ -169,8 +170,24 @@ def nearest_phone_head(heads: "LanguageHeads", inventory: Inventory) -> tuple[nn
     return head, mapped
 
 
+def log_prior(inventory: Inventory, counts: dict[str, int]) -> torch.Tensor:
+    """``(P,)`` each phoneme's log relative frequency (add-one smoothed), minus the inventory's mean."""
+    logp = torch.log(torch.tensor([counts.get(p, 0) + 1.0 for p in inventory.phonemes]))
+    logp = logp - torch.logsumexp(logp, 0)
+    return logp - logp.mean()
+
+
+def phoneme_counts(pronunciations) -> dict[str, int]:
+    """``{phoneme: occurrences}`` over ``pronunciations`` (sequences of phonemes)."""
+    from collections import Counter
+
+    return dict(Counter(p for pron in pronunciations for p in pron))
+
+
 def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
-                   mix: float | None = None, blank_offset: float | None = None) -> tuple[nn.Linear, dict]:
+                   mix: float | None = None, blank_offset: float | None = None,
+                   counts: dict[str, int] | None = None, prior_weight: float | None = None
+                   ) -> tuple[nn.Linear, dict]:
     """A head over ``inventory`` made with no audio of its language.
 
     ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
@@ -179,7 +196,10 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
     (:func:`nearest_phone_head` over the head whose inventory is nearest on average,
     :func:`~speechtl.text.phonesets.closest_inventory`); without detectors, the
     nearest-phone head alone. The blank logit is then lowered by ``blank_offset``
-    (default :data:`BLANK_OFFSET`).
+    (default :data:`BLANK_OFFSET`), and with ``counts`` (each phoneme's count in the
+    language's lexicon: text, no audio) each phoneme's logit gains ``prior_weight``
+    (default :data:`PRIOR_WEIGHT`) times its log prior, centred on the inventory's
+    mean, so that of phonemes the attributes cannot tell apart the frequent one wins.
 
     Returns:
         The head and ``{"closest": language, "distance": mean feature distance, "mix": weight used,
@@ -200,4 +220,7 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
             head.weight.copy_(mix * composed.weight + (1 - mix) * head.weight)
             head.bias.copy_(mix * composed.bias + (1 - mix) * head.bias)
         head.bias[0] -= BLANK_OFFSET if blank_offset is None else blank_offset
+        weight = PRIOR_WEIGHT if prior_weight is None else prior_weight
+        if counts is not None and weight:
+            head.bias[SHARED:] += weight * log_prior(inventory, counts)
     return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped}

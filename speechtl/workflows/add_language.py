@@ -232,7 +232,7 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
         ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "closest": language,
         "mix": weight of the composed head, "mapped": {phoneme the closest head lacks: its nearest}}``.
     """
-    from speechtl.models.attributes import zero_shot_head
+    from speechtl.models.attributes import phoneme_counts, zero_shot_head
     from speechtl.models.io import SECTIONS, read_model, save_model
     from speechtl.text.g2p_lexicon import frequent_lexicon
     from speechtl.text.inventory import Inventory
@@ -244,7 +244,8 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
         raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to replace it")
     source = Lexicon.read(lexicon) if lexicon else frequent_lexicon(language, words, text_file=text_file)
     inventory = Inventory(source.symbols())
-    head, made = zero_shot_head(model.heads, model.attributes, inventory)
+    counts = phoneme_counts(pron for _, pron in source.items())
+    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts)
     mapped = made["mapped"]
     method = "attributes" if made["mix"] > 0 else "nearest-phone"
     if model.attributes is None:
