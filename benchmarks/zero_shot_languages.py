@@ -25,7 +25,7 @@ chosen on dev languages (never in training, never reported); the attribute weigh
 measuring. The trained languages' PER with the attribute term on and off comes
 from the same runs.
 
-    python benchmarks/zero_shot_languages.py --work /tmp/zs    # measure, write benchmarks/results/zero_shot_languages.json
+    python benchmarks/zero_shot_languages.py --work /tmp/zs   # measure: benchmarks/results/zero_shot_languages.json
     python benchmarks/zero_shot_languages.py --report          # write docs/results/languages.md from the JSON
 """
 
@@ -104,9 +104,9 @@ def score(model, utts, lexicon, language) -> dict:
             "word_accuracy": 1 - wer.rate, "wer_errors": wer.errors, "words": wer.reference_length}
 
 
-OFFSETS = [-1.0, 0.0, 1.0, 2.0]  # blank offsets tried on the dev languages
+OFFSETS = [-3.0, -2.0, -1.0, 0.0, 1.0]  # blank offsets tried on the dev languages
 MIXES = [0.0, 0.25, 0.5, 0.75, 1.0]  # weights of the composed head tried on the dev languages
-PRIORS = [0.0, 0.5, 1.0]  # weights of the lexicon's log phoneme prior tried on the dev languages
+PRIORS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]  # weights of the lexicon's log phoneme prior tried on the dev languages
 # head: the (mix, offset, prior weight) grid tried on dev; mix None: not a zero_shot_head mixture
 GRIDS = {"zero-shot": [(m, o, w) for m in MIXES for o in OFFSETS for w in PRIORS],
          "attributes": [(1.0, o, w) for o in OFFSETS for w in PRIORS],
@@ -177,7 +177,8 @@ def measure(args) -> dict:
     lexicons = {lang: frequent_lexicon(lang, 2000) for lang in TEST + DEV}
     inventories = {lang: Inventory(lexicons[lang].symbols()) for lang in TEST + DEV}
     counts = {lang: phoneme_counts(pron for _, pron in lexicons[lang].items()) for lang in TEST + DEV}
-    result = {"library_defaults": {"mix": MIX, "offset": BLANK_OFFSET, "prior": PRIOR_WEIGHT}, "train_languages": TRAIN, "test_languages": TEST, "dev_languages": DEV, "seeds": args.seeds,
+    result = {"library_defaults": {"mix": MIX, "offset": BLANK_OFFSET, "prior": PRIOR_WEIGHT},
+              "train_languages": TRAIN, "test_languages": TEST, "dev_languages": DEV, "seeds": args.seeds,
               "steps": args.steps, "adapt_steps": args.adapt_steps, "adapt_minutes": 10,
               "recipe": {"model": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).model),
                          "synth": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).data.synth)},
@@ -321,7 +322,8 @@ def markdown(result: dict) -> str:
         "Test languages (ru Cyrillic, ar with pharyngeals and emphatics no training language has, hi "
         "Devanagari with aspirated and retroflex stops) were never in training; their test split has "
         "voices and words unseen in training. Zero-shot heads are made with no audio of the language, from "
-        "the inventory of eSpeak's pronunciations of its 2000 most frequent words. Word accuracy is "
+        "the inventory (and phoneme counts) of eSpeak's pronunciations of its 2000 most frequent words. "
+        "Word accuracy is "
         "1 - WER of lexicon decoding over the split's test words (the 100-word vocabulary). Numbers are "
         "mean ± std (population) over the seeds.",
         "",
@@ -374,9 +376,15 @@ def markdown(result: dict) -> str:
     met = [lang for lang in result["test_languages"]
            if spread([r["languages"][lang]["zero-shot"]["per"] for r in runs])[0] <= 0.35
            and spread([r["languages"][lang]["zero-shot"]["word_accuracy"] for r in runs])[0] >= 0.80]
+    close = [lang for lang in result["test_languages"]
+             if any(abs(m - goal) <= sd for (m, sd), goal in (
+                 (spread([r["languages"][lang]["zero-shot"]["per"] for r in runs]), 0.35),
+                 (spread([r["languages"][lang]["zero-shot"]["word_accuracy"] for r in runs]), 0.80)))]
     lines += ["", f"Issue #15's goals (zero-shot head PER at most 35% and 100-word word accuracy at least 80%, "
-              f"means over seeds, no audio of the language) are met in {len(met)} of {len(result['test_languages'])} languages"
-              f"{': ' + ', '.join(met) if met else ''}."]
+              f"means over seeds, no audio of the language) are met in {len(met)} of "
+              f"{len(result['test_languages'])} languages"
+              f"{': ' + ', '.join(met) if met else ''}."
+              + (f" Within one std of a threshold, so inside the noise: {', '.join(close)}." if close else "")]
     lines += ["", "## Trained languages with the attribute term on and off", "",
               f"Each trained language's own head, greedy PER on its test split; `model.attributes` "
               f"{model['attributes']} against 0, same seeds, data order and steps. A difference whose size is "

@@ -17,8 +17,7 @@ with the same specified attributes shares). The composition is linear, so a
 composed head is an ordinary linear head: a language is added from its phoneme
 inventory alone, and the head can be fine-tuned with audio like any other.
 
-Two corrections make a composed head usable for a language never heard
-(:meth:`AttributeDetectors.compose_head`):
+A head for a language never heard (:func:`zero_shot_head`, ``add-language --zero-shot``):
 
 * An attribute value no trained phoneme had (aspiration, ``sg`` +1, when no
   training language aspirates) was never taught to its detector: all ``z_k``
@@ -26,16 +25,18 @@ Two corrections make a composed head usable for a language never heard
   blank frames as much as on phonemes), so ``+z_k`` is noise that can make an
   aspirated stop fire on silence. Such a value is replaced by the trained
   phonemes' mean value of that attribute (the stop is scored as its unaspirated
-  kin), so the composed head is only as fine as training was.
-* A head of many phonemes splits each frame's probability among near-identical
-  rows (``t``, ``tʰ``, ``tː`` after the first correction), which lets blank win
-  frames that a trained head would give a phoneme; ``blank_offset`` lowers the
-  blank logit by a constant.
+  kin; :func:`project_signatures`), so the composed head is only as fine as
+  training was.
+* The composed head is averaged with the nearest-phone head of the closest
+  trained language (:data:`MIX` of the composed one).
+* Phonemes the attributes cannot tell apart (``t``, ``tʰ``; eSpeak's ``a`` and
+  ``a.``) have equal rows and would split each frame's probability; each
+  phoneme's logit gains :data:`PRIOR_WEIGHT` times its log frequency in the
+  language's lexicon (text, no audio), so the frequent one wins, and the blank
+  logit is shifted by :data:`BLANK_OFFSET` against the phonemes.
 
-:func:`zero_shot_head` (``add-language --zero-shot``) averages the composed head
-with the nearest-phone head of the closest trained language (:data:`MIX` of the
-composed one). Both constants were chosen on languages kept for development,
-never on a language results are reported for (benchmarks/zero_shot_languages.py,
+The three constants were chosen on languages kept for development, never on a
+language results are reported for (benchmarks/zero_shot_languages.py,
 docs/results/languages.md).
 """
 
@@ -53,9 +54,9 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
-BLANK_OFFSET = -1.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages)
+BLANK_OFFSET = -2.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages; < 0 raises it)
 MIX = 0.75  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
-PRIOR_WEIGHT = 1.0  # weight of the phonemes' log prior from the language's lexicon (chosen on dev languages)
+PRIOR_WEIGHT = 1.5  # weight of the phonemes' log prior from the language's lexicon (chosen on dev languages)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
@@ -117,14 +118,14 @@ class AttributeDetectors(nn.Module):
 
     @torch.no_grad()
     def compose_head(self, inventory: Inventory, trained: Iterable[Inventory] = (),
-                     blank_offset: float | None = None) -> nn.Linear:
+                     blank_offset: float = 0.0) -> nn.Linear:
         """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors.
 
         Args:
             trained: the inventories the detectors were trained on (a model's trained heads'):
                 attribute values none of their phonemes had are replaced (:func:`project_signatures`).
                 Empty: the signatures as they are.
-            blank_offset: subtracted from the blank logit (None: :data:`BLANK_OFFSET`).
+            blank_offset: subtracted from the blank logit.
         """
         sig = self.signatures(inventory)
         seen = sorted({p for inv in trained for p in inv.phonemes})
@@ -134,7 +135,7 @@ class AttributeDetectors(nn.Module):
         head = nn.Linear(self.linear.in_features, len(inventory))
         head.weight.copy_(torch.cat([weight[:SHARED], sig @ weight[SHARED:]]))
         head.bias.copy_(torch.cat([bias[:SHARED], sig @ bias[SHARED:]]))
-        head.bias[0] -= BLANK_OFFSET if blank_offset is None else blank_offset
+        head.bias[0] -= blank_offset
         return head
 
 
