@@ -397,6 +397,14 @@ def goals_table() -> str:
                  f"DANN + self-training {fsdd['dann+st']['mean']:.1f} ± {fsdd['dann+st']['std']:.1f}% "
                  f"(pocketsphinx {fsdd['pocketsphinx']['mean']:.1f}%)",
                  _verdict(fsdd["dann+st"]["mean"], fsdd["dann+st"]["std"], 85.0)])
+    zl = _raw("zero_shot_languages.json")
+    for lang in zl["test_languages"]:
+        per = [zl["runs"][seed]["languages"][lang]["zero-shot"]["per"] for seed in zl["runs"]]
+        acc = [zl["runs"][seed]["languages"][lang]["zero-shot"]["word_accuracy"] for seed in zl["runs"]]
+        rows.append([15, f"zero-shot head, no audio ({lang}): PER <= 35%, 100-word accuracy >= 80%",
+                     f"PER {_spread(per, 100, 1)}%, word accuracy {_spread(acc, 100, 1)}%, {len(per)} seeds, tiny model",
+                     f"PER {_verdict(statistics.fmean(per), statistics.pstdev(per), 0.35, higher_is_better=False)}; "
+                     f"words {_verdict(statistics.fmean(acc), statistics.pstdev(acc), 0.80)}"])
     batch = _raw("batch_decode.json")["in_process_1_thread"]
     rows.append([17, "batch decoding, 3,000 FSDD files, one thread: RTF <= 0.004",
                  f"CPU-time RTF {batch['rtf_cpu']:.4f} (wall {batch['rtf_wall']:.4f}, load {batch['load_average_at_start'][0]:.1f})",
