@@ -154,6 +154,33 @@ def add_language_table() -> str:
     return _table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
 
 
+def add_language_dev_table(name: str = "add_language_dev.json") -> str:
+    """Adding a language with the conservative weights chosen on dev (``benchmarks/add_language.py --conservative-grid``)."""
+    r = _raw(name)
+    s = r["summary"]
+    chosen = r["dev_selection"]["chosen"]
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer",
+             "conservative": f"conservative, KL {chosen['kl']:g} + L2-SP {chosen['l2sp']:g} (chosen on dev)"}
+    rows = []
+    for k, v in s.items():
+        per, old, worst = v["new_per"], v.get("old_mean_change"), v.get("old_max_change")
+        rows.append([names.get(k, k), len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if k == "scratch" else f"{-100 * v['relative_reduction_vs_scratch']:+.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-",
+                     f"{100 * worst['mean']:+.2f}" if worst else "-"])
+    return _table(["strategy", "seeds", f"{r['language']} test PER %", "vs scratch",
+                   "old languages' mean PER change", "worst language's change"], rows)
+
+
+def add_language_selection_table(name: str = "add_language_dev.json") -> str:
+    """The conservative weights tried on the dev splits (first seed) and the one chosen."""
+    sel = _raw(name)["dev_selection"]
+    rows = [[f"KL {c['kl']:g} + L2-SP {c['l2sp']:g}", f"{100 * c['new_dev_per']:.2f}", f"{100 * c['old_dev_change']:+.2f}",
+             "chosen" if c == sel["chosen"] else ""] for c in sel["candidates"]]
+    return _table([f"weights (seed {sel['seed']})", "new language dev PER %", "old languages' mean dev PER change",
+                   f"rule: lowest new PER with change <= {100 * sel['max_forgetting']:+.1f}"], rows)
+
+
 def large_table() -> str:
     """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
     rows = []
@@ -380,15 +407,29 @@ def goals_table() -> str:
     gain = [d - s for d, s in zip(t["dann"]["values"], t["source-only"]["values"])]
     rows.append([4, "image DANN >= 10 points over source-only (digits-M)", f"{_spread(gain, 100, 1)} points, 3 seeds",
                  _verdict(statistics.fmean(gain), statistics.pstdev(gain), 0.10)])
-    add = _raw("add_language.json")["summary"]
-    reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
-    rows.append([5, "add a language: >= 25% PER below scratch",
-                 f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds, old word split",
-                 "met" if min(reductions) >= 0.25 else "**not met**"])
-    strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]["old_mean_change"]
-    rows.append([5, "old languages' PER change <= +1.0 (conservative)",
-                 f"{100 * strong['mean']:+.2f} with weights raised on the test split until it passed",
-                 "**not shown** (no weights chosen on dev yet)"])
+    if (RAW / "add_language_dev.json").is_file():  # the re-measurement: new word split, weights chosen on dev
+        dev = _raw("add_language_dev.json")
+        add = dev["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        change = add["conservative"]["old_mean_change"]
+        chosen = dev["dev_selection"]["chosen"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * change['mean']:+.2f} ± {100 * change['std']:.2f}, weights KL {chosen['kl']:g} + "
+                     f"L2-SP {chosen['l2sp']:g} chosen on dev, 3 seeds",
+                     _verdict(change["mean"], change["std"], 0.01, higher_is_better=False)])
+    else:
+        add = _raw("add_language.json")["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds, old word split",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]["old_mean_change"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * strong['mean']:+.2f} with weights raised on the test split until it passed",
+                     "**not shown** (no weights chosen on dev yet)"])
     gap = _gap_closed(MATCHED)
     rows.append([5, "channel DANN closes >= 30% of the gap", f"{_spread(gap, 100, 1)}%, matched baselines, 3 seeds",
                  _verdict(statistics.fmean(gap), statistics.pstdev(gap), 0.30)])
@@ -452,6 +493,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "encoder-choice": encoder_choice_table,
     "zero-shot-models": zero_shot_models_table,
     "goals": goals_table,
+    "add-language-dev": add_language_dev_table,
+    "add-language-selection": add_language_selection_table,
 }
 
 
