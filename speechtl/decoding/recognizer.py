@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.features import fbank, num_frames
+from speechtl.data.features import compute_features, num_frames
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
@@ -276,7 +276,7 @@ class Recognizer:
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
         """``(frames', classes)`` log-probabilities of one piece of audio."""
-        feats = fbank(wave, self.sample_rate, self.features)
+        feats = compute_features(wave, self.sample_rate, self.features)
         hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
         return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
 

@@ -25,6 +25,7 @@ class LayerTransferConfig:
     freeze: bool = False  # copied weights stay fixed (their modules also stay in eval mode)
     freeze_blocks: int = ranged(-1, "[-1, inf)")  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
     lr_scale: float = ranged(1.0, "[0, inf)")  # learning-rate multiplier of copied weights that train
+    lr_decay: float = ranged(1.0, "(0, 1]")  # layer-wise decay: block i of L trains at lr * d^(L-i), the front end at lr * d^(L+1), heads at lr (1 = off)
 
 
 @dataclass
