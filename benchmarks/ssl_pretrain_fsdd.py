@@ -65,7 +65,7 @@ def main() -> None:
               "runs": []}
     root = REPO / "exp" / "ssl-fsdd"
     run(["prepare", "recipes/dann-fsdd.yaml"], root / "prepare.log")
-    recordings, _, _ = load_fsdd(FSDD / "recordings", TRAIN_SPEAKERS)
+    recordings, _, _ = load_fsdd(FSDD, TRAIN_SPEAKERS)
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     recordings.to_file(MANIFEST)
     for seed in args.seeds:

@@ -9,6 +9,10 @@ blocks". It reads waveform frames ``(B, T, hop)`` (``features.kind: waveform``)
 and returns one layer's output or a learned weighted sum of all layers'
 (SUPERB, Yang et al. 2021).
 
+As in torchaudio and fairseq, a group-norm feature extractor (the base models)
+normalises each channel over the whole padded length, so a padded batch is not
+exactly each utterance alone; layer-norm extractors (large, XLS-R, MMS) are.
+
 Baevski et al. 2020 (wav2vec 2.0); Hsu et al. 2021 (HuBERT); Chen et al. 2022
 (WavLM); Babu et al. 2021 (XLS-R); Pratap et al. 2023 (MMS).
 """
