@@ -92,6 +92,7 @@ def test_pretrain_command_names_a_source_without_audio(tmp_path, capsys):
                                           f"train: {{exp_dir: {tmp_path / 'exp'}}}\n")
     assert main(["pretrain", str(tmp_path / "recipe.yaml")]) == 2
     assert "a folder with no audio files in it" in capsys.readouterr().err
+    assert not (tmp_path / "exp").exists()  # refused before anything was written
     with pytest.raises(AudioError, match="pretrain.audio: no source"):
         from speechtl.data.unlabelled import unlabelled_cuts
 

@@ -121,7 +121,11 @@ def decay_scales(model: nn.Module, decay: float) -> dict[str, float]:
     """
     if decay == 1.0:
         return {}
-    prefix, backbone = find_backbone(model)
+    try:
+        prefix, backbone = find_backbone(model)
+    except RecipeError:
+        raise RecipeError("transfer.layers.lr_decay: the model has no backbone exposing .frontend and .blocks "
+                          "to order its layers by depth") from None
     base = f"{prefix}." if prefix else ""
     depth = len(backbone.blocks)
     out = {}

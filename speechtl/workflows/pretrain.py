@@ -44,9 +44,9 @@ def pretrain(recipe, resume: bool = False, overwrite: bool = False, progress: bo
         torch.set_num_threads(recipe.train.num_threads)
     torch.manual_seed(recipe.train.seed)
     exp = Path(recipe.train.exp_dir)
+    cuts, skipped = unlabelled_cuts(recipe.pretrain.audio, recipe.data.max_duration)  # before writing anything
     claim_experiment_dir(exp, resume, overwrite)
     (exp / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
-    cuts, skipped = unlabelled_cuts(recipe.pretrain.audio, recipe.data.max_duration)
     (exp / "data").mkdir(exist_ok=True)
     cuts.to_file(exp / "data" / "cuts.jsonl.gz")  # read lazily by the sampler, as the training manifest is
     cuts = CutSet.from_jsonl_lazy(exp / "data" / "cuts.jsonl.gz")
