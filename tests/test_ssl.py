@@ -330,3 +330,25 @@ def test_shapes_that_do_not_match_the_weights_are_named(tmp_path, tiny_corpus):
         build_model(waveform_recipe(tiny_corpus, tmp_path / "exp", preset), {"en": Inventory(["a"])})
     with pytest.raises(CheckpointError, match="model.ssl.preset: 'wav2vec3'; expected one of wav2vec2_base"):
         read_pretrained(tmp_path / "w.pt", tiny(preset="wav2vec3"))
+
+
+def test_a_config_json_that_does_not_fit_its_weights_is_named(tmp_path):
+    original = build_torchaudio_model(tiny())
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    from safetensors.torch import save_file
+
+    state = {("wav2vec2." + k.replace("encoder.transformer.", "encoder.")
+              .replace("encoder.feature_projection.", "feature_projection.")): v.contiguous()
+             for k, v in original.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    config = hf_config(tiny())
+    config["intermediate_size"] = 128  # the weights have 64
+    (folder / "config.json").write_text(json.dumps(config))
+    model = tiny()
+    model.pretrained = str(folder)
+    recipe = Recipe(model=model)
+    recipe.features.kind, recipe.features.cmvn = "waveform", "none"
+    with pytest.raises(CheckpointError, match=r"hf: blocks.0.feed_forward.intermediate_dense.bias has shape "
+                                              r"\(64,\) in the checkpoint; its config.json makes it \(128,\)"):
+        build_model(recipe, {"en": Inventory(["a"])})

@@ -36,8 +36,9 @@ def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticMo
         config = dataclasses.replace(config, model=architecture)
     model = build_acoustic_model(config, inventories)
     if state is not None:
-        what = f"model.ssl.preset {recipe.model.ssl.preset}" if recipe.model.ssl.preset and \
-            Path(recipe.model.pretrained).is_file() else "the recipe's model section"
+        path = Path(recipe.model.pretrained)
+        what = "its config.json" if path.is_dir() else f"model.ssl.preset {recipe.model.ssl.preset}" \
+            if recipe.model.ssl.preset else "the recipe's model section"
         load_pretrained(model.encoder, state, model.encoder.final_norm is None, recipe.model.pretrained, what)
         fixed = [f"encoder.{n}" for n in frozen_parameters(model.encoder, recipe.model.ssl)]
         if fixed:
