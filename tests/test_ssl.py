@@ -352,3 +352,20 @@ def test_a_config_json_that_does_not_fit_its_weights_is_named(tmp_path):
     with pytest.raises(CheckpointError, match=r"hf: blocks.0.feed_forward.intermediate_dense.bias has shape "
                                               r"\(64,\) in the checkpoint; its config.json makes it \(128,\)"):
         build_model(recipe, {"en": Inventory(["a"])})
+
+
+def test_layer_transfer_and_l2sp_apply_to_a_wav2vec2_source(tiny_corpus, tmp_path):
+    """The backbone contract is unchanged: a fine-tuned wav2vec2 model is a transfer.source like any other."""
+    from speechtl.workflows.train import train
+
+    source = load_model(train(waveform_recipe(tiny_corpus, tmp_path / "src", tiny(), steps=2), progress=False)
+                        / "model")
+    recipe = waveform_recipe(tiny_corpus, tmp_path / "tgt", tiny(), steps=3)
+    recipe.transfer.source = str(tmp_path / "src" / "model")
+    recipe.transfer.methods = ["l2sp"]
+    recipe.transfer.layers.freeze, recipe.transfer.layers.freeze_blocks = True, 1  # front end + layer 1 fixed
+    tuned = load_model(train(recipe, progress=False) / "model")
+    before, after = source.encoder.state_dict(), tuned.encoder.state_dict()
+    for name in ("frontend.feature_projection.projection.weight", "blocks.0.attention.k_proj.weight"):
+        assert torch.equal(before[name], after[name]), name
+    assert not torch.equal(before["blocks.1.attention.k_proj.weight"], after["blocks.1.attention.k_proj.weight"])
