@@ -1,72 +1,98 @@
 #!/usr/bin/env python
-"""Zero-shot phoneme heads for languages never in training (issue #15): attributes vs nearest phoneme.
+"""Zero-shot phoneme heads for languages never in training (issue #15): attributes vs nearest phoneme vs audio.
 
 A multilingual model with articulatory attribute detectors (``model.attributes``)
-is trained on the synthetic corpus of a few Latin-script languages. For each
-test language it never heard, a head is made with no audio of it, from the
+is trained on the synthetic corpus of the README demo's 8 languages, and the
+same model without them (same seed, data order and steps), for each seed. For
+each test language it never heard, a head is made with no audio of it, from the
 inventory of eSpeak's pronunciations of its frequent words:
 
 * ``attributes``: composed from the attribute detectors (``add-language --zero-shot``);
+* ``attributes-unprojected``: the same without the correction of attribute values
+  no trained phoneme had (:func:`speechtl.models.attributes.project_signatures`);
 * ``nearest``: each phoneme's row copied from the nearest phoneme (articulatory
   features) of the closest trained language's head (the trained language whose
   inventory is nearest on average, chosen from inventories alone);
-* ``nearest-any``: the same over every trained head.
+* ``nearest-any``: the same over every trained head;
+
+and ``audio``: add-language (conservative) with 10 minutes of the language's audio.
 
 Scored on the test split of each new language (voices and words unseen in
 training): greedy PER, and word accuracy (1 - WER) of lexicon decoding over the
-split's 100 test words. No setting was tuned: the attribute weight (0.5), the
-model and the decoding settings are fixed before measuring, so no dev split
-is used. One seed (the machine is small); say so with the numbers.
+split's 100 test words. The one setting, each zero-shot head's blank offset, is
+chosen on dev languages (never in training, never reported); the attribute weight
+(0.5), the model, the adaptation steps and the decoding settings are fixed before
+measuring. The trained languages' PER with the attribute term on and off comes
+from the same runs.
 
-    python benchmarks/zero_shot_languages.py                  # measure, write benchmarks/results/zero_shot_languages.json
-    python benchmarks/zero_shot_languages.py --report         # write docs/results/languages.md from the JSON
+    python benchmarks/zero_shot_languages.py --work /tmp/zs   # measure: benchmarks/results/zero_shot_languages.json
+    python benchmarks/zero_shot_languages.py --report          # write docs/results/languages.md from the JSON
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, write_result  # noqa: E402
 
-TRAIN = ["en", "de", "es", "it", "pl"]
+TRAIN = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]  # the README demo model's 8 languages
 # never in training: Cyrillic; Arabic script with pharyngeals (ħ ʕ) no training language has; Devanagari
 TEST = ["ru", "ar", "hi"]
+# never in training and never reported: the languages settings of the composed head are chosen on
+# (Bengali: aspirated and retroflex stops, another Indic script; Greek: another script; Swedish: ʉ ɵ ʂ)
+DEV = ["bn", "el", "sv"]
+# enough training audio in each test language for add-language with 10 minutes of it
+AUDIO_UTTERANCES = {"ru": 700, "ar": 450, "hi": 700}
+ATTRIBUTE_WEIGHT = 0.5  # model.attributes, fixed before measuring
 RESULT = REPO / "benchmarks" / "results" / "zero_shot_languages.json"
 DOC = REPO / "docs" / "results" / "languages.md"
 
 
-def recipe_for(root: str, languages: list[str], exp: str, steps: int, seed: int):
+def recipe_for(root: str, languages: list[str], exp: str, steps: int, seed: int, attributes: float = 0.5):
     from speechtl.data.config import DataConfig, SynthConfig
     from speechtl.tasks.speech.recipe import Recipe
 
     synth = SynthConfig(vocabulary=500, train_utterances=200, dev_utterances=10, test_utterances=60,
-                        train_speakers=16, dev_speakers=2, test_speakers=4, words_per_utterance=(2, 4), seed=0)
+                        train_speakers=16, dev_speakers=2, test_speakers=4, words_per_utterance=(2, 4), seed=0,
+                        train_utterances_per_language=dict(AUDIO_UTTERANCES))
     recipe = Recipe(name="zero-shot-languages", data=DataConfig(root=root, languages=languages, synth=synth))
     recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 160, 4, 0.1
-    recipe.model.attributes = 0.5
+    recipe.model.attributes = attributes
     recipe.train.exp_dir, recipe.train.max_steps, recipe.train.seed = exp, steps, seed
     recipe.train.max_duration, recipe.train.warmup_steps, recipe.train.lr = 60, 50, 3e-3
-    recipe.train.log_every, recipe.train.checkpoint_every, recipe.train.num_threads = 50, steps, 2
+    recipe.train.log_every, recipe.train.checkpoint_every, recipe.train.num_threads = 50, steps, 1
     return recipe
 
 
-def closest_language(model, inventory) -> tuple[str, float]:
-    """The trained language whose phonemes are nearest on average to ``inventory``'s."""
-    from speechtl.text.phonesets import nearest_phone
+def exp_dir(work: str | Path, attributes: float, seed: int) -> Path:
+    return Path(work) / f"exp-attributes{attributes:g}-seed{seed}"
 
-    best = None
-    for lang, inv in model.inventories.items():
-        dists = [nearest_phone(p, inv.phonemes) for p in inventory.phonemes]
-        mean = sum(d[1] if d else 10.0 for d in dists) / len(dists)
-        if best is None or mean < best[1]:
-            best = (lang, mean)
-    return best
+
+def train_models(args) -> None:
+    """Train each seed's model with the attribute term on and off (same data order and steps), unless there."""
+    import torch
+
+    from speechtl.workflows.train import train
+
+    root = str(Path(args.work) / "corpus")
+    for seed in args.seeds:
+        for attributes in (ATTRIBUTE_WEIGHT, 0.0):
+            exp = exp_dir(args.work, attributes, seed)
+            if (exp / "model.json").is_file():
+                continue
+            started = time.time()
+            torch.manual_seed(seed)
+            train(recipe_for(root, TRAIN, str(exp), args.steps, seed, attributes), progress=False)
+            (exp / "train_seconds.json").write_text(json.dumps({"seconds": round(time.time() - started, 1),
+                                                                "machine": machine()}))
+            print(f"trained {exp} in {time.time() - started:.0f} s", flush=True)
 
 
 def score(model, utts, lexicon, language) -> dict:
@@ -78,115 +104,314 @@ def score(model, utts, lexicon, language) -> dict:
             "word_accuracy": 1 - wer.rate, "wer_errors": wer.errors, "words": wer.reference_length}
 
 
-def measure(args) -> dict:
-    import torch
+OFFSETS = [-3.0, -2.0, -1.0, 0.0, 1.0]  # blank offsets tried on the dev languages
+MIXES = [0.0, 0.25, 0.5, 0.75, 1.0]  # weights of the composed head tried on the dev languages
+PRIORS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]  # weights of the lexicon's log phoneme prior tried on the dev languages
+# head: the (mix, offset, prior weight) grid tried on dev; mix None: not a zero_shot_head mixture
+GRIDS = {"zero-shot": [(m, o, w) for m in MIXES for o in OFFSETS for w in PRIORS],
+         "attributes": [(1.0, o, w) for o in OFFSETS for w in PRIORS],
+         "nearest": [(0.0, o, w) for o in OFFSETS for w in PRIORS],
+         "attributes-unprojected": [(None, o, 0.0) for o in OFFSETS],
+         "nearest-any": [(None, o, 0.0) for o in OFFSETS]}
 
+
+def zero_shot(trained, inventory, counts, name: str, mix: float | None, offset: float, prior: float):
+    """A head over ``inventory`` made with no audio: ``name`` of :data:`GRIDS` with its settings."""
+    from speechtl.models.attributes import nearest_phone_head, zero_shot_head
+
+    if name in ("zero-shot", "attributes", "nearest"):
+        return zero_shot_head(trained.heads, trained.attributes, inventory, mix=mix, blank_offset=offset,
+                              counts=counts, prior_weight=prior)[0]
+    if name == "attributes-unprojected":  # the composition before the unseen-value correction
+        return trained.attributes.compose_head(inventory, blank_offset=offset)
+    head, _ = nearest_phone_head(trained.heads, inventory)  # nearest-any
+    with torch.no_grad():
+        head.bias[0] -= offset
+    return head
+
+
+def language_data(root: str, lang: str, utts_all: list):
+    """A language's test utterances and the lexicon of its test words (with eSpeak's context variants)."""
     from speechtl.data.manifests import corpus_lexicon_path
-    from speechtl.data.synth import synthesize_corpus
-    from speechtl.models.attributes import nearest_phone_head
-    from speechtl.models.heads import LanguageHeads
+    from speechtl.text.g2p_lexicon import add_context_variants
+    from speechtl.text.lexicon import Lexicon, read_word_list
+
+    utts = [u for u in utts_all if u.language == lang]
+    words = read_word_list(corpus_lexicon_path(root, lang, "test"))
+    return utts, add_context_variants(Lexicon.read(corpus_lexicon_path(root, lang)).subset(words), lang), words
+
+
+def with_head(model_path, lang, inventory, head):
+    from speechtl.models.io import load_model
+
+    model = load_model(model_path)
+    model.heads.put(lang, inventory, head)
+    return model
+
+
+def per_only(model, utts, language) -> float:
+    from speechtl.decoding.evaluate import evaluate_per
+
+    return evaluate_per(model, utts)[language].rate
+
+
+def measure(args) -> dict:
+    from statistics import mean
+
+    from speechtl.models.attributes import BLANK_OFFSET, MIX, PRIOR_WEIGHT, phoneme_counts
     from speechtl.models.io import load_model
     from speechtl.tasks.speech.data import load_split
-    from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon
+    from speechtl.text.g2p_lexicon import frequent_lexicon
     from speechtl.text.inventory import Inventory
-    from speechtl.text.lexicon import Lexicon, read_word_list
-    from speechtl.workflows.train import train
+    from speechtl.text.phonesets import closest_inventory
+    from speechtl.workflows.add_language import add_language
 
     started = time.time()
-    root, exp = str(Path(args.work) / "corpus"), Path(args.work) / f"exp-seed{args.seed}"
-    recipe = recipe_for(root, TRAIN, str(exp), args.steps, args.seed)
-    synthesize_corpus(dataclasses.replace(recipe.data, languages=TRAIN + TEST), jobs=2, progress=False)
-    reused = (exp / "model.json").is_file()  # trained by an earlier run of this command: evaluate only
-    if not reused:
-        torch.manual_seed(args.seed)
-        train(recipe, progress=False)
-    model_path = exp / "model"
-    trained = load_model(model_path)
-    test_recipe = recipe_for(root, TRAIN + TEST, str(exp), args.steps, args.seed)
-    utts_all = load_split(test_recipe, "test")
-    result = {"train_languages": TRAIN, "test_languages": TEST, "seed": args.seed, "steps": args.steps,
-              "recipe": {"model": vars(recipe.model), "synth": vars(recipe.data.synth)}, "languages": {},
-              "trained": {}}
-    for lang in TRAIN:  # the trained languages' own heads, for scale
-        utts = [u for u in utts_all if u.language == lang]
-        words = read_word_list(corpus_lexicon_path(root, lang, "test"))
-        lexicon = add_context_variants(Lexicon.read(corpus_lexicon_path(root, lang)).subset(words), lang)
-        result["trained"][lang] = score(trained, utts, lexicon, lang)
-    for lang in TEST:
-        utts = [u for u in utts_all if u.language == lang]
-        words = read_word_list(corpus_lexicon_path(root, lang, "test"))
-        lexicon = add_context_variants(Lexicon.read(corpus_lexicon_path(root, lang)).subset(words), lang)
-        inventory = Inventory(frequent_lexicon(lang, 2000).symbols())
-        closest, mean_distance = closest_language(trained, inventory)
-        ref_symbols = {p for u in utts for p in u.phonemes.split() if p != "|"}
-        entry = {"inventory": inventory.phonemes, "closest_trained": closest,
-                 "closest_mean_distance": mean_distance, "vocabulary": len(words),
-                 "test_phonemes_outside_inventory": sorted(ref_symbols - set(inventory.phonemes)),
-                 "phonemes_no_trained_language_has": sorted(
-                     set(inventory.phonemes) - {p for inv in trained.inventories.values() for p in inv.phonemes})}
-        heads = {"attributes": trained.attributes.compose_head(inventory)}
-        only_closest = LanguageHeads(trained.heads.in_dim, {closest: trained.inventories[closest]})
-        only_closest.heads[closest].load_state_dict(trained.heads.head(closest).state_dict())
-        heads["nearest"], entry["nearest_mapped"] = nearest_phone_head(only_closest, inventory)
-        heads["nearest-any"], _ = nearest_phone_head(trained.heads, inventory)
-        for name, head in heads.items():
-            model = load_model(model_path)
-            model.heads.put(lang, inventory, head)
-            entry[name] = score(model, utts, lexicon, lang)
-            print(f"{lang} {name}: PER {100 * entry[name]['per']:.1f}%  word accuracy "
-                  f"{100 * entry[name]['word_accuracy']:.1f}%", flush=True)
-        result["languages"][lang] = entry
-    result["machine"] = machine()
+    start_machine = machine()
+    root = str(Path(args.work) / "corpus")
+    synthesize_corpus_for(root)
+    earlier = all((exp_dir(args.work, a, seed) / "model.json").is_file()
+                  for seed in args.seeds for a in (ATTRIBUTE_WEIGHT, 0.0))
+    train_models(args)
+    utts_all = load_split(recipe_for(root, TRAIN + TEST + DEV, "unused", args.steps, 0), "test")
+    lexicons = {lang: frequent_lexicon(lang, 2000) for lang in TEST + DEV}
+    inventories = {lang: Inventory(lexicons[lang].symbols()) for lang in TEST + DEV}
+    counts = {lang: phoneme_counts(pron for _, pron in lexicons[lang].items()) for lang in TEST + DEV}
+    result = {"library_defaults": {"mix": MIX, "offset": BLANK_OFFSET, "prior": PRIOR_WEIGHT},
+              "train_languages": TRAIN, "test_languages": TEST, "dev_languages": DEV, "seeds": args.seeds,
+              "steps": args.steps, "adapt_steps": args.adapt_steps, "adapt_minutes": 10,
+              "recipe": {"model": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).model),
+                         "synth": vars(recipe_for(root, TRAIN, "unused", args.steps, 0).data.synth)},
+              "dev": {}, "runs": {}, "languages": {}}
+    for lang in TEST + DEV:
+        trained = load_model(exp_dir(args.work, ATTRIBUTE_WEIGHT, args.seeds[0]) / "model")
+        closest, distance = closest_inventory(inventories[lang].phonemes,
+                                              {k: v.phonemes for k, v in trained.inventories.items()})
+        ref = {p for u in utts_all if u.language == lang for p in u.phonemes.split() if p != "|"}
+        result["languages"][lang] = {
+            "inventory": inventories[lang].phonemes, "closest_trained": closest, "closest_mean_distance": distance,
+            "test_phonemes_outside_inventory": sorted(ref - set(inventories[lang].phonemes)),
+            "phonemes_no_trained_language_has": sorted(
+                set(inventories[lang].phonemes) - {p for inv in trained.inventories.values() for p in inv.phonemes})}
+
+    # 1. dev: each head's settings (mix, blank offset), chosen on the dev languages' mean PER over seeds
+    dev_pers: dict = {}
+    for seed in args.seeds:
+        path = exp_dir(args.work, ATTRIBUTE_WEIGHT, seed) / "model"
+        trained = load_model(path)
+        for lang in DEV:
+            utts = [u for u in utts_all if u.language == lang]
+            for name, grid in GRIDS.items():
+                for mix, offset, prior in grid:
+                    if name != "zero-shot" and mix is not None:
+                        continue  # attributes and nearest are points of the zero-shot grid
+                    head = zero_shot(trained, inventories[lang], counts[lang], name, mix, offset, prior)
+                    key = f"{name} {mix} {offset:g} {prior:g}"
+                    dev_pers.setdefault(key, {}).setdefault(lang, []).append(
+                        per_only(with_head(path, lang, inventories[lang], head), utts, lang))
+            print(f"dev seed {seed} {lang} done", flush=True)
+    for name, grid in GRIDS.items():
+        table = {}
+        for mix, offset, prior in grid:
+            pers = dev_pers[f"{'zero-shot' if mix is not None else name} {mix} {offset:g} {prior:g}"]
+            table[f"{mix} {offset:g} {prior:g}"] = {"mix": mix, "offset": offset, "prior": prior, "per": pers,
+                                                    "mean": mean(x for v in pers.values() for x in v)}
+        best = min(table.values(), key=lambda v: v["mean"])
+        result["dev"][name] = {"grid": table, "chosen": {k: best[k] for k in ("mix", "offset", "prior")}}
+        print(f"dev {name}: chosen mix {best['mix']} offset {best['offset']:g} prior {best['prior']:g}, "
+              f"mean PER {100 * best['mean']:.1f}%", flush=True)
+
+    # 2. test: zero-shot heads with the dev-chosen offsets, add-language with 10 minutes, trained heads on/off
+    for seed in args.seeds:
+        path = exp_dir(args.work, ATTRIBUTE_WEIGHT, seed) / "model"
+        run = {"languages": {}, "trained": {}}
+        for attributes in (ATTRIBUTE_WEIGHT, 0.0):
+            model = load_model(exp_dir(args.work, attributes, seed) / "model")
+            run["trained"][f"{attributes:g}"] = {
+                lang: per_only(model, [u for u in utts_all if u.language == lang], lang) for lang in TRAIN}
+        for lang in TEST:
+            utts, lexicon, _ = language_data(root, lang, utts_all)
+            trained = load_model(path)
+            entry = {}
+            for name in GRIDS:
+                chosen = result["dev"][name]["chosen"]
+                head = zero_shot(trained, inventories[lang], counts[lang], name, chosen["mix"], chosen["offset"],
+                                 chosen["prior"])
+                entry[name] = score(with_head(path, lang, inventories[lang], head), utts, lexicon, lang)
+                print(f"seed {seed} {lang} {name}: PER {100 * entry[name]['per']:.1f}%  word accuracy "
+                      f"{100 * entry[name]['word_accuracy']:.1f}%", flush=True)
+            data = Path(args.work) / f"add-{lang}.yaml"
+            data.write_text(recipe_yaml(root, lang), encoding="utf-8")
+            adapted = add_language(path, lang, data, "conservative", Path(args.work) / f"add-{lang}-seed{seed}",
+                                   minutes=10, progress=False, overwrite=True,
+                                   before=run["trained"][f"{ATTRIBUTE_WEIGHT:g}"],
+                                   overrides=[f"train.max_steps={args.adapt_steps}", "train.warmup_steps=20",
+                                              f"train.checkpoint_every={args.adapt_steps}", "train.log_every=50",
+                                              "train.num_threads=1", f"train.seed={seed}"])
+            entry["audio"] = score(load_model(adapted.exp_dir / "model"), utts, lexicon, lang)
+            entry["audio"]["minutes"] = adapted.report.get("minutes")
+            print(f"seed {seed} {lang} audio: PER {100 * entry['audio']['per']:.1f}%", flush=True)
+            run["languages"][lang] = entry
+        result["runs"][str(seed)] = run
+    result["machine"] = start_machine
+    result["load_average_at_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
+    result["train_seconds"] = {str(seed): {f"{a:g}": json.loads(
+        (exp_dir(args.work, a, seed) / "train_seconds.json").read_text())["seconds"]
+        for a in (ATTRIBUTE_WEIGHT, 0.0)} for seed in args.seeds}
     result["seconds"] = round(time.time() - started, 1)
-    result["model_from_earlier_run"] = reused
+    result["models_from_earlier_run"] = earlier  # trained by train_models() of an earlier run of this command
     result["command"] = " ".join(["python", "benchmarks/zero_shot_languages.py", *sys.argv[1:]])
     return result
 
 
+def recipe_yaml(root: str, lang: str) -> str:
+    """A recipe whose data section holds ``lang`` of the benchmark corpus (add-language's --data)."""
+    import yaml
+
+    from speechtl.config import to_dict
+
+    return yaml.safe_dump({"data": to_dict(recipe_for(root, [lang], "unused", 1, 0).data)}, allow_unicode=True)
+
+
+def synthesize_corpus_for(root: str) -> None:
+    from speechtl.data.synth import synthesize_corpus
+
+    synthesize_corpus(recipe_for(root, TRAIN + TEST + DEV, "unused", 1, 0).data, jobs=1, progress=False)
+
+
+def spread(values: list[float]) -> tuple[float, float]:
+    from statistics import mean, pstdev
+
+    return mean(values), pstdev(values)
+
+
+def pm(values: list[float]) -> str:
+    """``mean ± std`` in percent."""
+    m, s = spread(values)
+    return f"{100 * m:.1f} ± {100 * s:.1f}"
+
+
+LABELS = {"zero-shot": "zero-shot head: composed and nearest mixed (add-language --zero-shot)",
+          "attributes": "composed from attributes alone",
+          "attributes-unprojected": "composed alone, without the unseen-value correction",
+          "nearest": "nearest phoneme of the closest trained head",
+          "nearest-any": "nearest phoneme of any trained head"}
+
+
 def markdown(result: dict) -> str:
     """docs/results/languages.md, generated from the JSON (never typed)."""
-    m = result["machine"]
+    m, seeds = result["machine"], [str(s) for s in result["seeds"]]
+    runs = [result["runs"][s] for s in seeds]
+    model, synth = result["recipe"]["model"], result["recipe"]["synth"]
     lines = [
         "# Zero-shot heads for languages never in training",
         "",
         f"Generated by `python benchmarks/zero_shot_languages.py --report` from "
-        f"`benchmarks/results/zero_shot_languages.json` (measured with `{result['command']}`, "
-        f"{result['seconds']:.0f} s in measure() on {m['cpus_usable']} CPU cores, load average "
-        f"{m['load_average_at_start'][0]} at start, {m['date']}, torch {m['torch']}"
-        + ("; the model was trained by an earlier run of the same command, this run evaluated it"
-           if result.get("model_from_earlier_run") else "") + ").",
+        f"`benchmarks/results/zero_shot_languages.json` (measured with `{result['command']}`: "
+        f"{result['seconds']:.0f} s on {m['cpus_usable']} CPU cores shared with other work, load average "
+        f"{m['load_average_at_start'][0]} at start and {result['load_average_at_end'][0]} at the end, "
+        f"{m['date']}, torch {m['torch']}"
+        + ("; the models were trained by an earlier run of the same code (`train_models`), timed in the JSON"
+           if result.get("models_from_earlier_run") else "") + ").",
         "",
-        f"A TDNN ({result['recipe']['model']['dim']} wide, {result['recipe']['model']['layers']} blocks) with "
-        f"attribute detectors (`model.attributes: {result['recipe']['model']['attributes']}`) trained "
-        f"{result['steps']} steps on synthetic speech of {', '.join(result['train_languages'])} "
-        f"({result['recipe']['synth']['train_utterances']} utterances each), seed {result['seed']}: "
-        "**one seed, a tiny model and corpus**; not what a full-size model reaches. Test languages were never in training; their test split has voices "
-        "and words unseen in training. Heads are made with no audio of the language, from eSpeak's "
-        "pronunciations of its 2000 most frequent words. Word accuracy is 1 - WER of lexicon decoding "
-        "over the split's test words (the vocabulary column). No setting was tuned.",
+        f"**Scale: tiny.** A TDNN ({model['dim']} wide, {model['layers']} blocks) trained {result['steps']} steps "
+        f"on synthetic speech of the README demo's 8 languages ({', '.join(result['train_languages'])}; "
+        f"{synth['train_utterances']} utterances, about 4 minutes, each), once with attribute detectors "
+        f"(`model.attributes: {model['attributes']}`) and once without, for each of seeds "
+        f"{', '.join(seeds)} (same data order and steps within a seed). Not what a full-size model reaches. "
+        "Test languages (ru Cyrillic, ar with pharyngeals and emphatics no training language has, hi "
+        "Devanagari with aspirated and retroflex stops) were never in training; their test split has "
+        "voices and words unseen in training. Zero-shot heads are made with no audio of the language, from "
+        "the inventory (and phoneme counts) of eSpeak's pronunciations of its 2000 most frequent words. "
+        "Word accuracy is "
+        "1 - WER of lexicon decoding over the split's test words (the 100-word vocabulary). Numbers are "
+        "mean ± std (population) over the seeds.",
         "",
-        "| language | head | PER % | word accuracy % | vocabulary |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "## Settings, chosen on dev languages",
+        "",
+        f"Each zero-shot head's settings are chosen on the dev languages {', '.join(result['dev_languages'])} "
+        "(never in training, never reported as results; greedy PER on their test split), mean over those "
+        "languages and the seeds; the test languages' audio played no part. Mix: the weight of the "
+        "attribute-composed head, the rest being the nearest-phone head of the closest trained language "
+        "(mix 1: composed alone, mix 0: nearest alone). Offset: subtracted from the blank logit. Prior: the "
+        "weight of each phoneme's log frequency in the language's 2000-word lexicon (text, no audio), added "
+        "to its logit. Mean dev PER %:",
+        "",
     ]
-    for lang, e in result["languages"].items():
-        for name, label in (("attributes", "composed from attributes"),
-                            ("nearest", f"nearest phoneme of the closest trained head ({e['closest_trained']})"),
-                            ("nearest-any", "nearest phoneme of any trained head")):
-            lines.append(f"| {lang} | {label} | {100 * e[name]['per']:.1f} | {100 * e[name]['word_accuracy']:.1f} "
-                         f"| {e['vocabulary']} |")
-    met = [lang for lang, e in result["languages"].items()
-           if e["attributes"]["per"] <= 0.35 and e["attributes"]["word_accuracy"] >= 0.80]
-    lines += ["", f"Issue #15's goals (composed head PER at most 35% and word accuracy at least 80%) are met in "
-              f"{len(met)} of {len(result['languages'])} languages{': ' + ', '.join(met) if met else ''}."]
-    lines += ["", "Trained languages with their own trained heads (same model, same test conditions):", "",
-              "| language | PER % | word accuracy % |", "| --- | ---: | ---: |"]
-    for lang, e in result["trained"].items():
-        lines.append(f"| {lang} | {100 * e['per']:.1f} | {100 * e['word_accuracy']:.1f} |")
-    lines += ["", "Phonemes of each test language that no trained head has:", ""]
-    for lang, e in result["languages"].items():
+    grid = result["dev"]["zero-shot"]["grid"]
+    offsets = sorted({v["offset"] for v in grid.values()})
+    lines += ["| head | mix | prior | " + " | ".join(f"offset {o:g}" for o in offsets) + " |",
+              "| --- | ---: | ---: | " + " | ".join("---:" for _ in offsets) + " |"]
+    cell = {(v["mix"], v["prior"], v["offset"]): v["mean"] for v in grid.values()}
+    for mix, prior in sorted({(v["mix"], v["prior"]) for v in grid.values()}):
+        lines.append(f"| composed and nearest mixed | {mix:g} | {prior:g} | " + " | ".join(
+            f"{100 * cell[mix, prior, o]:.1f}" if (mix, prior, o) in cell else "" for o in offsets) + " |")
+    for name in ("attributes-unprojected", "nearest-any"):
+        by_offset = {v["offset"]: v["mean"] for v in result["dev"][name]["grid"].values()}
+        lines.append(f"| {LABELS[name]} | | 0 | " + " | ".join(
+            f"{100 * by_offset[o]:.1f}" if o in by_offset else "" for o in offsets) + " |")
+    lines += ["", "Chosen: " + "; ".join(
+        f"{LABELS[name]}: " + (f"mix {d['chosen']['mix']:g}, " if d["chosen"]["mix"] is not None else "")
+        + f"offset {d['chosen']['offset']:g}, prior {d['chosen']['prior']:g}" for name, d in result["dev"].items())
+        + "."]
+    from speechtl.models.attributes import BLANK_OFFSET, MIX, PRIOR_WEIGHT  # the code's defaults now
+
+    chosen = result["dev"]["zero-shot"]["chosen"]
+    same = (MIX, BLANK_OFFSET, PRIOR_WEIGHT) == (chosen["mix"], chosen["offset"], chosen["prior"])
+    lines += ["", f"`add-language --zero-shot` uses mix {MIX:g}, offset {BLANK_OFFSET:g} and prior "
+              f"{PRIOR_WEIGHT:g} (`speechtl.models.attributes.MIX`, `BLANK_OFFSET`, `PRIOR_WEIGHT`): "
+              + ("the values chosen here." if same else "**not** the values chosen here.")]
+    lines += ["", "## Languages never in training", "",
+              "| language | head | PER % | word accuracy % |", "| --- | --- | ---: | ---: |"]
+    for lang in result["test_languages"]:
+        info = result["languages"][lang]
+        for name in LABELS:
+            label = LABELS[name] + (f" ({info['closest_trained']})" if name in ("nearest", "zero-shot") else "")
+            lines.append(f"| {lang} | {label} | {pm([r['languages'][lang][name]['per'] for r in runs])} "
+                         f"| {pm([r['languages'][lang][name]['word_accuracy'] for r in runs])} |")
+        lines.append(f"| {lang} | add-language, {result['adapt_minutes']} minutes of its audio (conservative, "
+                     f"{result['adapt_steps']} steps from the composed start) "
+                     f"| {pm([r['languages'][lang]['audio']['per'] for r in runs])} "
+                     f"| {pm([r['languages'][lang]['audio']['word_accuracy'] for r in runs])} |")
+    met = [lang for lang in result["test_languages"]
+           if spread([r["languages"][lang]["zero-shot"]["per"] for r in runs])[0] <= 0.35
+           and spread([r["languages"][lang]["zero-shot"]["word_accuracy"] for r in runs])[0] >= 0.80]
+    close = [lang for lang in result["test_languages"]
+             if any(abs(m - goal) <= sd for (m, sd), goal in (
+                 (spread([r["languages"][lang]["zero-shot"]["per"] for r in runs]), 0.35),
+                 (spread([r["languages"][lang]["zero-shot"]["word_accuracy"] for r in runs]), 0.80)))]
+    lines += ["", f"Issue #15's goals (zero-shot head PER at most 35% and 100-word word accuracy at least 80%, "
+              f"means over seeds, no audio of the language) are met in {len(met)} of "
+              f"{len(result['test_languages'])} languages"
+              f"{': ' + ', '.join(met) if met else ''}."
+              + (f" Within one std of a threshold, so inside the noise: {', '.join(close)}." if close else "")]
+    lines += ["", "## Trained languages with the attribute term on and off", "",
+              f"Each trained language's own head, greedy PER on its test split; `model.attributes` "
+              f"{model['attributes']} against 0, same seeds, data order and steps. A difference whose size is "
+              "within the two spreads (std on + std off) is a tie.", "",
+              "| language | PER % attributes on | PER % attributes off | difference (on - off) | |",
+              "| --- | ---: | ---: | ---: | --- |"]
+    on_key, off_key = f"{model['attributes']:g}", "0"
+    for lang in result["train_languages"]:
+        on = [r["trained"][on_key][lang] for r in runs]
+        off = [r["trained"][off_key][lang] for r in runs]
+        (mon, son), (moff, soff) = spread(on), spread(off)
+        verdict = "tie" if abs(mon - moff) <= son + soff else ("better on" if mon < moff else "worse on")
+        lines.append(f"| {lang} | {pm(on)} | {pm(off)} | {100 * (mon - moff):+.1f} | {verdict} |")
+    on_all = [spread([r["trained"][on_key][lang] for lang in result["train_languages"]])[0] for r in runs]
+    off_all = [spread([r["trained"][off_key][lang] for lang in result["train_languages"]])[0] for r in runs]
+    lines.append(f"| mean of 8 | {pm(on_all)} | {pm(off_all)} | "
+                 f"{100 * (spread(on_all)[0] - spread(off_all)[0]):+.1f} | |")
+    secs = result["train_seconds"]
+    on_s = [secs[s][on_key] for s in seeds]
+    off_s = [secs[s][off_key] for s in seeds]
+    lines += ["", f"Training time with the attribute term, as a ratio to without (same runs, sequential, the "
+              f"machine shared): {sum(on_s) / sum(off_s):.2f}x."]
+    lines += ["", "## Phonemes of each test language that no trained head has", ""]
+    for lang in result["test_languages"]:
+        e = result["languages"][lang]
         lines.append(f"- {lang}: {' '.join(e['phonemes_no_trained_language_has']) or '(none)'}")
-    lines += ["", "Not measured here: add-language with 10 minutes of audio, three seeds, and the default "
-              "8 languages' PER with the attribute term on versus off.", ""]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -194,8 +419,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only write docs/results/languages.md from the JSON")
     parser.add_argument("--work", default="exp/zero-shot-languages", help="corpus and experiment directory")
-    parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=1000, help="training steps of each model")
+    parser.add_argument("--adapt-steps", type=int, default=200, help="add-language steps with 10 minutes of audio")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     if not args.report:
         write_result("zero_shot_languages", measure(args))

@@ -7,11 +7,12 @@ import torch
 
 from speechtl.cli import main
 from speechtl.models.acoustic import AcousticModelConfig, build_acoustic_model
-from speechtl.models.attributes import AttributeDetectors, compose_logits, nearest_phone_head, signature_matrix
+from speechtl.models.attributes import (BLANK_OFFSET, MIX, PRIOR_WEIGHT, AttributeDetectors, compose_logits,
+                                       log_prior, nearest_phone_head, project_signatures, signature_matrix)
 from speechtl.models.config import ModelConfig
 from speechtl.models.io import load_model, save_model
 from speechtl.text.inventory import Inventory
-from speechtl.text.phonesets import ATTRIBUTES, attribute_signature
+from speechtl.text.phonesets import ATTRIBUTES, attribute_signature, nearest_phone
 
 INV = Inventory(["b", "p", "m", "a", "i"])
 
@@ -39,8 +40,60 @@ def test_a_phonemes_score_is_what_its_attributes_give_on_hand_built_posteriors()
     assert INV.decode([int(logits[0, 1].argmax())]) == ["b"]  # voiced oral labial: b, not p or m
     detectors = AttributeDetectors(8)
     hidden = torch.randn(2, 4, 8)
-    head = detectors.compose_head(INV)  # the composed head is an ordinary linear head
+    head = detectors.compose_head(INV, blank_offset=0.0)  # the composed head is an ordinary linear head
     assert torch.allclose(head(hidden), compose_logits(detectors(hidden), signature_matrix(INV)), atol=1e-5)
+
+
+def test_attribute_values_no_trained_phoneme_had_take_the_trained_mean():
+    trained = signature_matrix(Inventory(["p", "t", "k", "b", "a"]))  # nobody aspirated: sg is -1 throughout
+    new = Inventory(["kʰ", "k", "ħ"])
+    kh, k, h = (new.phonemes.index(p) for p in ("kʰ", "k", "ħ"))
+    sig = signature_matrix(new)
+    projected = project_signatures(sig, trained)
+    sg = ATTRIBUTES.index("sg")
+    assert sig[kh, sg] == 1 and projected[kh, sg] == -1  # aspiration never seen: scored as its unaspirated kin
+    assert torch.equal(projected[kh], projected[k])  # kʰ and k now identical
+    assert torch.equal(projected[k], sig[k])  # a trained phoneme's signature is untouched
+    lo = ATTRIBUTES.index("lo")  # ħ is [+low]; only a is, so the value was seen and is kept
+    assert sig[h, lo] == 1 and projected[h, lo] == 1
+    mixed = torch.tensor([[1.0], [0.0], [0.0], [0.0]])  # one attribute, never negative in training: mean 0.25
+    assert project_signatures(torch.tensor([[-1.0], [1.0], [0.0]]), mixed).flatten().tolist() == [0.25, 1.0, 0.0]
+
+
+def test_the_composed_head_with_training_inventories_and_blank_offset_scores_as_its_parts():
+    detectors = AttributeDetectors(8)
+    trained, new = Inventory(["p", "t", "k", "b", "a"]), Inventory(["kʰ", "k", "a"])
+    hidden = torch.randn(2, 5, 8)
+    head = detectors.compose_head(new, trained=[trained], blank_offset=2.5)
+    sig = project_signatures(signature_matrix(new), signature_matrix(trained))
+    expected = compose_logits(detectors(hidden), sig)
+    expected[..., 0] -= 2.5  # blank lowered by the offset; boundary and phonemes as composed
+    assert torch.allclose(head(hidden), expected, atol=1e-5)
+    plain = detectors.compose_head(new, blank_offset=0.0)  # no training inventories: signatures as they are
+    assert torch.allclose(plain(hidden), compose_logits(detectors(hidden), signature_matrix(new)), atol=1e-5)
+    assert not torch.allclose(plain.weight, head.weight)
+
+
+def test_a_lexicon_prior_breaks_ties_between_phonemes_the_attributes_cannot_tell_apart():
+    from speechtl.models.attributes import log_prior, phoneme_counts, zero_shot_head
+
+    config = AcousticModelConfig(model=ModelConfig(encoder="tdnn", dim=16, layers=1, attributes=0.5))
+    base = build_acoustic_model(config, {"de": Inventory(["k", "a", "t"])})
+    new = Inventory(["k", "kʰ", "a"])  # no trained phoneme is aspirated: kʰ's row equals k's
+    counts = phoneme_counts([("kʰ", "a"), ("kʰ", "a", "kʰ"), ("a", "k")])  # kʰ 3, a 3, k 1
+    assert counts == {"kʰ": 3, "a": 3, "k": 1}
+    hidden = torch.randn(1, 4, 16)
+    plain, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=0.0,
+                              counts=counts)
+    k, kh = new.index["k"], new.index["kʰ"]
+    assert torch.equal(plain(hidden)[..., k], plain(hidden)[..., kh])  # a tie: argmax takes k, listed first
+    with_prior, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=1.0,
+                                   counts=counts)
+    expected = plain(hidden)
+    expected[..., 2:] += log_prior(new, counts)  # (count + 1) / total, centred: kʰ and a log 4, k log 2
+    assert torch.allclose(with_prior(hidden), expected, atol=1e-5)
+    assert (with_prior(hidden)[..., kh] > with_prior(hidden)[..., k]).all()  # the frequent one wins now
+    assert log_prior(new, counts).sum().abs() < 1e-6
 
 
 def test_attribute_term_trains_the_detectors_and_they_are_saved(tmp_path):
@@ -86,13 +139,23 @@ def test_add_language_zero_shot_composes_a_head_from_the_inventory_alone(tmp_pat
     text = capsys.readouterr().out
     model = load_model(out / "model")
     assert model.languages == ["de", "sw"] and set(model.inventories["sw"].phonemes) == set("habrijɔ") | {"ⁿd"}
-    if attributes:
-        assert "head composed (attributes)" in text
-        hidden = torch.randn(1, 3, 16)
-        expected = compose_logits(model.attributes(hidden), signature_matrix(model.inventories["sw"]))
-        assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
+    sw, de = model.inventories["sw"], model.inventories["de"]
+    hidden = torch.randn(1, 3, 16)
+    nearest = hidden @ base.heads.head("de").weight.T + base.heads.head("de").bias  # de's rows: k a i n t
+    rows = [de.index[p if p in de.index else nearest_phone(p, de.phonemes)[0]] for p in sw.tokens]
+    nearest = nearest[..., rows]
+    assert "'b': the closest trained head (de) lacks it; its nearest-phone part is 't''s row" in text
+    if attributes:  # MIX of the composed head, the rest nearest phonemes of de; blank lowered by BLANK_OFFSET
+        assert f"head composed (attributes, {MIX:g} composed + {1 - MIX:g} nearest phonemes of de)" in text
+        sig = project_signatures(signature_matrix(sw), signature_matrix(de))
+        expected = MIX * compose_logits(model.attributes(hidden), sig) + (1 - MIX) * nearest
     else:
-        assert "head composed (nearest-phone)" in text and "'h': no trained head has it" in text
+        assert "head composed (nearest-phone, of de's head)" in text
+        expected = nearest
+    expected[..., 0] -= BLANK_OFFSET
+    counts = {"h": 1, "a": 2, "b": 1, "r": 1, "i": 2, "ⁿd": 1, "j": 1, "ɔ": 1}  # the lexicon's phonemes
+    expected[..., 2:] += PRIOR_WEIGHT * log_prior(sw, counts)
+    assert torch.allclose(model.heads(hidden, "sw"), expected, atol=1e-5)
     assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw"]) == 2  # no --data
 
 
@@ -104,7 +167,7 @@ def test_with_audio_the_composed_rows_start_the_phonemes_no_old_head_has():
     new_inv = Inventory(["k", "a", "ħ"])
     model = build_acoustic_model(config, {"de": source.inventories["de"], "ar": new_inv})
     start_heads(model, source, init_new=True, kept=[])
-    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv)
+    head, composed = model.heads.head("ar"), source.attributes.compose_head(new_inv, trained=[source.inventories["de"]])
     i, k = new_inv.index["ħ"], new_inv.index["k"]
     assert torch.equal(head.weight[i], composed.weight[i])  # unseen: composed from its attributes
     assert torch.equal(head.weight[k], source.heads.head("de").weight[source.inventories["de"].index["k"]])

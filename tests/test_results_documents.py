@@ -32,3 +32,16 @@ def test_a_typed_number_is_caught_and_unknown_tables_refused():
     assert typed != generated and make.render(typed) == generated  # the check would flag the typed number
     with pytest.raises(KeyError, match="unknown table 'nope'"):
         make.render("<!-- table:nope -->\n<!-- /table -->\n")
+
+
+def test_the_languages_document_is_what_its_benchmark_generates_from_the_json():
+    import json
+
+    path = SCRIPT.parent.parent / "benchmarks" / "zero_shot_languages.py"
+    spec = importlib.util.spec_from_file_location("zero_shot_languages", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = json.loads(module.RESULT.read_text(encoding="utf-8"))
+    assert module.DOC.read_text(encoding="utf-8") == module.markdown(result), \
+        "run python benchmarks/zero_shot_languages.py --report"
+    assert len(result["seeds"]) >= 3 and set(result["test_languages"]).isdisjoint(result["dev_languages"])

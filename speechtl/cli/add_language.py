@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
                         "(required unless --zero-shot)")
     p.add_argument("--zero-shot", action="store_true",
                    help="no audio: compose the head from the language's phoneme inventory (articulatory attributes "
-                        "when the model has them, else nearest trained phonemes) and write the model to -o")
+                        "when the model has them, averaged with the nearest phonemes of the closest trained "
+                        "language's head; without them, those nearest phonemes alone) and write the model to -o")
     p.add_argument("--lexicon", help="--zero-shot: take the inventory from this lexicon "
                                      "(default: eSpeak NG's pronunciations of the language's frequent words)")
     p.add_argument("--text-file", help="--zero-shot: frequent words from this word list or text file "
@@ -45,8 +46,11 @@ def run(args) -> int:
         result = zero_shot_language(args.model, args.lang, args.output or f"exp/add-{args.lang}-zero-shot",
                                     args.lexicon, args.text_file, replace_head=args.replace_head)
         for phoneme, source in result["mapped"].items():
-            print(f"  {phoneme!r}: no trained head has it; starts from {source!r}'s row")
-        print(f"{args.lang}: head composed ({result['method']}) over {len(result['inventory'])} phonemes from "
+            print(f"  {phoneme!r}: the closest trained head ({result['closest']}) lacks it; "
+                  f"its nearest-phone part is {source!r}'s row")
+        how = (f"{result['method']}, {result['mix']:g} composed + {1 - result['mix']:g} nearest phonemes of "
+               f"{result['closest']}" if result["mix"] else f"{result['method']}, of {result['closest']}'s head")
+        print(f"{args.lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
               f"{result['words']} words: {' '.join(result['inventory'])}")
         print(f"model written to {result['model']}.safetensors")
         return 0

@@ -16,11 +16,33 @@ log-likelihood ratio of the phoneme's signature (up to terms every phoneme
 with the same specified attributes shares). The composition is linear, so a
 composed head is an ordinary linear head: a language is added from its phoneme
 inventory alone, and the head can be fine-tuned with audio like any other.
+
+A head for a language never heard (:func:`zero_shot_head`, ``add-language --zero-shot``):
+
+* An attribute value no trained phoneme had (aspiration, ``sg`` +1, when no
+  training language aspirates) was never taught to its detector: all ``z_k``
+  learned is the shared offset the trained phonemes' constant value gives (on
+  blank frames as much as on phonemes), so ``+z_k`` is noise that can make an
+  aspirated stop fire on silence. Such a value is replaced by the trained
+  phonemes' mean value of that attribute (the stop is scored as its unaspirated
+  kin; :func:`project_signatures`), so the composed head is only as fine as
+  training was.
+* The composed head is averaged with the nearest-phone head of the closest
+  trained language (:data:`MIX` of the composed one).
+* Phonemes the attributes cannot tell apart (``t``, ``tʰ``; eSpeak's ``a`` and
+  ``a.``) have equal rows and would split each frame's probability; each
+  phoneme's logit gains :data:`PRIOR_WEIGHT` times its log frequency in the
+  language's lexicon (text, no audio), so the frequent one wins, and the blank
+  logit is shifted by :data:`BLANK_OFFSET` against the phonemes.
+
+The three constants were chosen on languages kept for development, never on a
+language results are reported for (benchmarks/zero_shot_languages.py,
+docs/results/languages.md).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import torch
 from torch import nn
@@ -32,11 +54,29 @@ if TYPE_CHECKING:
     from speechtl.models.heads import LanguageHeads
 
 SHARED = 2  # blank and word boundary: detector outputs before the attributes
+BLANK_OFFSET = -2.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages; < 0 raises it)
+MIX = 0.75  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
+PRIOR_WEIGHT = 1.5  # weight of the phonemes' log prior from the language's lexicon (chosen on dev languages)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
     """``(len(inventory.phonemes), len(ATTRIBUTES))`` attribute signatures of a head's phonemes."""
     return torch.tensor([attribute_signature(p) for p in inventory.phonemes], dtype=torch.float32)
+
+
+def project_signatures(signatures: torch.Tensor, trained: torch.Tensor) -> torch.Tensor:
+    """``signatures`` with each attribute value no trained phoneme had replaced by the trained mean.
+
+    Args:
+        signatures: ``(P, K)`` signatures of the phonemes to score.
+        trained: ``(T, K)`` signatures of the phonemes the detectors were trained on.
+
+    A positive (negative) value of attribute k counts as seen when some trained
+    phoneme has a positive (negative) value of k; 0 (unspecified) is always kept.
+    """
+    seen_pos, seen_neg = (trained > 0).any(0), (trained < 0).any(0)
+    unseen = ((signatures > 0) & ~seen_pos) | ((signatures < 0) & ~seen_neg)
+    return torch.where(unseen, trained.mean(0).expand_as(signatures), signatures)
 
 
 def compose_logits(detector_logits: torch.Tensor, signatures: torch.Tensor) -> torch.Tensor:
@@ -77,13 +117,25 @@ class AttributeDetectors(nn.Module):
         return torch.log_softmax(compose_logits(self(hidden), self.signatures(inventory)), dim=-1)
 
     @torch.no_grad()
-    def compose_head(self, inventory: Inventory) -> nn.Linear:
-        """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors."""
+    def compose_head(self, inventory: Inventory, trained: Iterable[Inventory] = (),
+                     blank_offset: float = 0.0) -> nn.Linear:
+        """A linear head over ``inventory`` whose logits equal :func:`compose_logits` of the detectors.
+
+        Args:
+            trained: the inventories the detectors were trained on (a model's trained heads'):
+                attribute values none of their phonemes had are replaced (:func:`project_signatures`).
+                Empty: the signatures as they are.
+            blank_offset: subtracted from the blank logit.
+        """
         sig = self.signatures(inventory)
+        seen = sorted({p for inv in trained for p in inv.phonemes})
+        if seen:
+            sig = project_signatures(sig, signature_matrix(Inventory(seen)).to(sig.device))
         weight, bias = self.linear.weight, self.linear.bias
         head = nn.Linear(self.linear.in_features, len(inventory))
         head.weight.copy_(torch.cat([weight[:SHARED], sig @ weight[SHARED:]]))
         head.bias.copy_(torch.cat([bias[:SHARED], sig @ bias[SHARED:]]))
+        head.bias[0] -= blank_offset
         return head
 
 
@@ -117,3 +169,59 @@ def nearest_phone_head(heads: "LanguageHeads", inventory: Inventory) -> tuple[nn
             head.weight[i] = heads.heads[language].weight[j]
             head.bias[i] = heads.heads[language].bias[j]
     return head, mapped
+
+
+def log_prior(inventory: Inventory, counts: dict[str, int]) -> torch.Tensor:
+    """``(P,)`` each phoneme's log relative frequency (add-one smoothed), minus the inventory's mean."""
+    logp = torch.log(torch.tensor([counts.get(p, 0) + 1.0 for p in inventory.phonemes]))
+    logp = logp - torch.logsumexp(logp, 0)
+    return logp - logp.mean()
+
+
+def phoneme_counts(pronunciations) -> dict[str, int]:
+    """``{phoneme: occurrences}`` over ``pronunciations`` (sequences of phonemes)."""
+    from collections import Counter
+
+    return dict(Counter(p for pron in pronunciations for p in pron))
+
+
+def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
+                   mix: float | None = None, blank_offset: float | None = None,
+                   counts: dict[str, int] | None = None, prior_weight: float | None = None
+                   ) -> tuple[nn.Linear, dict]:
+    """A head over ``inventory`` made with no audio of its language.
+
+    ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
+    (:meth:`AttributeDetectors.compose_head`, with the trained heads' inventories)
+    plus ``1 - mix`` times the nearest-phone head of the closest trained language
+    (:func:`nearest_phone_head` over the head whose inventory is nearest on average,
+    :func:`~speechtl.text.phonesets.closest_inventory`); without detectors, the
+    nearest-phone head alone. The blank logit is then lowered by ``blank_offset``
+    (default :data:`BLANK_OFFSET`), and with ``counts`` (each phoneme's count in the
+    language's lexicon: text, no audio) each phoneme's logit gains ``prior_weight``
+    (default :data:`PRIOR_WEIGHT`) times its log prior, centred on the inventory's
+    mean, so that of phonemes the attributes cannot tell apart the frequent one wins.
+
+    Returns:
+        The head and ``{"closest": language, "distance": mean feature distance, "mix": weight used,
+        "mapped": {phoneme: the closest head's phoneme whose row it took}}``.
+    """
+    from speechtl.models.heads import LanguageHeads
+    from speechtl.text.phonesets import closest_inventory
+
+    mix = (MIX if mix is None else mix) if detectors is not None else 0.0
+    closest, distance = closest_inventory(inventory.phonemes, {lang: inv.phonemes
+                                                                for lang, inv in heads.inventories.items()})
+    only = LanguageHeads(heads.in_dim, {closest: heads.inventories[closest]})
+    only.heads[closest].load_state_dict(heads.head(closest).state_dict())
+    head, mapped = nearest_phone_head(only, inventory)
+    with torch.no_grad():
+        if mix > 0:
+            composed = detectors.compose_head(inventory, trained=heads.inventories.values(), blank_offset=0.0)
+            head.weight.copy_(mix * composed.weight + (1 - mix) * head.weight)
+            head.bias.copy_(mix * composed.bias + (1 - mix) * head.bias)
+        head.bias[0] -= BLANK_OFFSET if blank_offset is None else blank_offset
+        weight = PRIOR_WEIGHT if prior_weight is None else prior_weight
+        if counts is not None and weight:
+            head.bias[SHARED:] += weight * log_prior(inventory, counts)
+    return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped}

@@ -200,6 +200,22 @@ def nearest_phone(symbol: str, candidates: Sequence[str]) -> tuple[str, float] |
     return best
 
 
+def closest_inventory(symbols: Sequence[str], inventories: dict[str, Sequence[str]]) -> tuple[str, float] | None:
+    """The inventory whose phonemes are nearest to ``symbols``', on average (a symbol without features: 10).
+
+    Example:
+        >>> closest_inventory(["kʰ", "a"], {"x": ["s", "i"], "y": ["k", "a"]})
+        ('y', 0.125)
+    """
+    best: tuple[str, float] | None = None
+    for name, inventory in inventories.items():
+        dists = [nearest_phone(p, inventory) for p in symbols]
+        mean = sum(d[1] if d else 10.0 for d in dists) / max(1, len(dists))
+        if best is None or mean < best[1]:
+            best = (name, mean)
+    return best
+
+
 # ----------------------------------------------------------------- mapping
 @dataclass
 class PhoneMapping:

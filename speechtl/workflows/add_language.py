@@ -224,13 +224,15 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     The inventory is the phonemes of ``lexicon`` (any phone set already converted), or
     those eSpeak NG gives the language's ``words`` most frequent words (wordfreq's, or
     ``text_file``'s). With attribute detectors in the base (``model.attributes`` > 0)
-    each phoneme's row is composed from its articulatory attributes; without, it is
-    copied from the nearest phoneme any trained head has (named in the result).
+    each phoneme's row is composed from its articulatory attributes, averaged with
+    the row of its nearest phoneme in the closest trained language's head; without,
+    the nearest phoneme's row alone (:func:`~speechtl.models.attributes.zero_shot_head`).
 
     Returns:
-        ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "mapped": {...}}``.
+        ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "closest": language,
+        "mix": weight of the composed head, "mapped": {phoneme the closest head lacks: its nearest}}``.
     """
-    from speechtl.models.attributes import nearest_phone_head
+    from speechtl.models.attributes import phoneme_counts, zero_shot_head
     from speechtl.models.io import SECTIONS, read_model, save_model
     from speechtl.text.g2p_lexicon import frequent_lexicon
     from speechtl.text.inventory import Inventory
@@ -242,10 +244,11 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
         raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to replace it")
     source = Lexicon.read(lexicon) if lexicon else frequent_lexicon(language, words, text_file=text_file)
     inventory = Inventory(source.symbols())
-    if model.attributes is not None:
-        head, mapped, method = model.attributes.compose_head(inventory), {}, "attributes"
-    else:
-        (head, mapped), method = nearest_phone_head(model.heads, inventory), "nearest-phone"
+    counts = phoneme_counts(pron for _, pron in source.items())
+    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts)
+    mapped = made["mapped"]
+    method = "attributes" if made["mix"] > 0 else "nearest-phone"
+    if model.attributes is None:
         log.warning("%s: the base model has no attribute detectors (train with model.attributes > 0); "
                     "%d phonemes no head has start from their nearest phoneme's row", base_path, len(mapped))
     model.heads.put(language, inventory, head)
@@ -254,4 +257,5 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
             if k not in {"kind", "format", "version", "sha256", "inventories", "unit_models", *SECTIONS}}
     save_model(model, stem, extra_state=extra_state, **kept)
     return {"model": str(stem), "inventory": inventory.phonemes, "method": method, "mapped": mapped,
+            "closest": made["closest"], "mix": made["mix"],
             "words": len(source)}

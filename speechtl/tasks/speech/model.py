@@ -80,7 +80,7 @@ def start_heads(model: AcousticModel, source: AcousticModel, init_new: bool, kep
         if init_new:
             head = model.heads.add(lang, inventory, init_from=source.heads)
             if source.attributes is not None:  # phonemes no source head has: rows composed from attributes
-                composed = source.attributes.compose_head(inventory)
+                composed = source.attributes.compose_head(inventory, trained=source.inventories.values())
                 unseen = [i for i, s in enumerate(inventory.tokens)
                           if not any(s in inv for inv in source.inventories.values())]
                 with torch.no_grad():
