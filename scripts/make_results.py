@@ -484,6 +484,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "ssl-fidelity-run": lambda: ssl_runs_table("ssl_fidelity.json"),
     "ssl-cost-run": lambda: ssl_runs_table("ssl_finetune_cost.json"),
     "ssl-pretrain-fsdd-run": lambda: ssl_runs_table("ssl_pretrain_fsdd.json"),
+    "ssl-pretrain-fsdd-longer": lambda: ssl_pretrain_table("ssl_pretrain_fsdd_longer.json"),
+    "ssl-pretrain-fsdd-longer-run": lambda: ssl_runs_table("ssl_pretrain_fsdd_longer.json"),
     "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,

@@ -165,7 +165,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     labels = {"language": set(), "speaker": set(), "domain": set()}
     count, seconds = 0, 0.0
     # lilcom's lossy compression suits log filterbanks, not samples: waveforms are stored as they are
-    writer_type = NumpyFilesWriter if features.kind == "waveform" else LilcomChunkyWriter
+    writer_type = {"fbank": LilcomChunkyWriter, "waveform": NumpyFilesWriter}[features.kind]
     writer = writer_type(out_dir / "feats") if storage == "stored" else None
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-utterance work is too small to share between threads
