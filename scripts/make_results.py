@@ -154,6 +154,33 @@ def add_language_table() -> str:
     return _table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
 
 
+def add_language_dev_table(name: str = "add_language_dev.json") -> str:
+    """Adding a language with the conservative weights chosen on dev (``benchmarks/add_language.py --conservative-grid``)."""
+    r = _raw(name)
+    s = r["summary"]
+    chosen = r["dev_selection"]["chosen"]
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer",
+             "conservative": f"conservative, KL {chosen['kl']:g} + L2-SP {chosen['l2sp']:g} (chosen on dev)"}
+    rows = []
+    for k, v in s.items():
+        per, old, worst = v["new_per"], v.get("old_mean_change"), v.get("old_max_change")
+        rows.append([names.get(k, k), len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if k == "scratch" else f"{-100 * v['relative_reduction_vs_scratch']:+.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-",
+                     f"{100 * worst['mean']:+.2f}" if worst else "-"])
+    return _table(["strategy", "seeds", f"{r['language']} test PER %", "vs scratch",
+                   "old languages' mean PER change", "worst language's change"], rows)
+
+
+def add_language_selection_table(name: str = "add_language_dev.json") -> str:
+    """The conservative weights tried on the dev splits (first seed) and the one chosen."""
+    sel = _raw(name)["dev_selection"]
+    rows = [[f"KL {c['kl']:g} + L2-SP {c['l2sp']:g}", f"{100 * c['new_dev_per']:.2f}", f"{100 * c['old_dev_change']:+.2f}",
+             "chosen" if c == sel["chosen"] else ""] for c in sel["candidates"]]
+    return _table([f"weights (seed {sel['seed']})", "new language dev PER %", "old languages' mean dev PER change",
+                   f"rule: lowest new PER with change <= {100 * sel['max_forgetting']:+.1f}"], rows)
+
+
 def large_table() -> str:
     """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
     rows = []
@@ -248,7 +275,7 @@ def throughput_ab_table(name: str = "throughput_ab.json") -> str:
     return _table(["round", "data path", "audio s / s", "load average after"], rows)
 
 
-def demo_data_path_table(before: str = "demo_eval_test.json", after: str = "demo_lhotse_eval_test.json") -> str:
+def demo_data_path_table(before: str = "demo_oldpath_eval_test.json", after: str = "demo_lhotse_eval_test.json") -> str:
     """Test PER per language of the demo trained through the old and the new data path (same corpus, one seed)."""
     a, b = _raw(before), _raw(after)
     langs = [lang for lang in LANGS if lang in a["per"] and lang in b["per"]]
@@ -407,7 +434,7 @@ def goals_table() -> str:
     worst = max(demo, key=lambda lang: demo[lang]["rate"])
     worst_per = demo[worst]["rate"]
     rows.append([2, "PER <= 15% in every demo language", f"worst {100 * worst_per:.2f}% ({worst}), mean "
-                 f"{100 * statistics.fmean(v['rate'] for v in demo.values()):.2f}%, one seed",
+                 f"{100 * statistics.fmean(v['rate'] for v in demo.values()):.2f}%, one seed, pronunciation-disjoint split",
                  "met (one seed)" if worst_per <= 0.15 else "**not met**"])
     large = _raw("large_eval_test.json")["per"]
     rows.append([2, "stretch: PER <= 8% in every language",
@@ -421,6 +448,11 @@ def goals_table() -> str:
     rows.append([3, "unseen-word WER <= 10% per language, 1k distractors",
                  f"large model: worst {max(v for k, v in zs['wer']['1000'].items() if k != 'mean'):.1f}%, "
                  "old word split (disjoint by spelling only)", "**withdrawn** until re-measured on the new split"])
+    zd = _raw("zero_shot_demo_disjoint.json")["wer"]["1000"]
+    worst = max((k for k in zd if k != "mean"), key=zd.get)
+    rows.append([3, "unseen-word WER <= 10% per language, 1k distractors (pronunciation-disjoint split)",
+                 f"demo model: worst {zd[worst]:.1f}% ({worst}), mean {zd['mean']:.1f}%, one seed",
+                 "met (one seed)" if zd[worst] <= 10 else "**not met**"])
     ps = zs["pocketsphinx"]
     rows.append([3, "faster than pocketsphinx on one core", f"RTF {ps['rtf_speechtl']} vs {ps['rtf_pocketsphinx']}",
                  "met" if ps["rtf_speechtl"] < ps["rtf_pocketsphinx"] else "**not met**"])
@@ -428,15 +460,29 @@ def goals_table() -> str:
     gain = [d - s for d, s in zip(t["dann"]["values"], t["source-only"]["values"])]
     rows.append([4, "image DANN >= 10 points over source-only (digits-M)", f"{_spread(gain, 100, 1)} points, 3 seeds",
                  _verdict(statistics.fmean(gain), statistics.pstdev(gain), 0.10)])
-    add = _raw("add_language.json")["summary"]
-    reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
-    rows.append([5, "add a language: >= 25% PER below scratch",
-                 f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds, old word split",
-                 "met" if min(reductions) >= 0.25 else "**not met**"])
-    strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]["old_mean_change"]
-    rows.append([5, "old languages' PER change <= +1.0 (conservative)",
-                 f"{100 * strong['mean']:+.2f} with weights raised on the test split until it passed",
-                 "**not shown** (no weights chosen on dev yet)"])
+    if (RAW / "add_language_dev.json").is_file():  # the re-measurement: new word split, weights chosen on dev
+        dev = _raw("add_language_dev.json")
+        add = dev["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        change = add["conservative"]["old_mean_change"]
+        chosen = dev["dev_selection"]["chosen"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * change['mean']:+.2f} ± {100 * change['std']:.2f}, weights KL {chosen['kl']:g} + "
+                     f"L2-SP {chosen['l2sp']:g} chosen on dev, 3 seeds",
+                     _verdict(change["mean"], change["std"], 0.01, higher_is_better=False)])
+    else:
+        add = _raw("add_language.json")["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds, old word split",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        strong = _raw("add_language_conservative_strong.json")["summary"]["conservative"]["old_mean_change"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * strong['mean']:+.2f} with weights raised on the test split until it passed",
+                     "**not shown** (no weights chosen on dev yet)"])
     gap = _gap_closed(MATCHED)
     rows.append([5, "channel DANN closes >= 30% of the gap", f"{_spread(gap, 100, 1)}%, matched baselines, 3 seeds",
                  _verdict(statistics.fmean(gap), statistics.pstdev(gap), 0.30)])
@@ -517,6 +563,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "encoder-choice": encoder_choice_table,
     "zero-shot-models": zero_shot_models_table,
     "goals": goals_table,
+    "zero-shot-demo-disjoint": lambda: zero_shot_table("zero_shot_demo_disjoint.json"),
+    "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
+    "add-language-dev": add_language_dev_table,
+    "add-language-selection": add_language_selection_table,
 }
 
 
