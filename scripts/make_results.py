@@ -352,6 +352,54 @@ def long_file_table(name: str = "long_file_memory.json") -> str:
     return _table(["minutes of audio", "peak RSS (MB)", "wall s (one thread)", "words and times printed"], rows)
 
 
+def ssl_fidelity_table(name: str = "ssl_fidelity.json") -> str:
+    """Largest absolute hidden-state differences of converted Hugging Face checkpoints (``benchmarks/ssl_fidelity.py``)."""
+    rows = [[m["model"], f"{m['parameters'] / 1e6:.1f}M", f"{m['layers']} x {m['dim']}", f"{m['max_abs_diff_last']:.1e}",
+             f"{m['max_abs_diff_earlier_layers']:.1e}", f"{m['max_abs_diff_torchaudio_importer']:.1e}",
+             f"{m['hidden_state_abs_max']:.2f}"] for m in _raw(name)["models"]]
+    return _table(["architecture (random weights)", "parameters", "layers x width",
+                   "max abs diff, last layer vs Hugging Face", "earlier layers vs Hugging Face",
+                   "vs torchaudio's importer", "largest hidden value"], rows)
+
+
+def ssl_cost_table(name: str = "ssl_finetune_cost.json") -> str:
+    """Training throughput of the small wav2vec2-style encoder and the demo TDNN, alternated (``ssl_finetune_cost.py``)."""
+    r = _raw(name)
+    rows = []
+    for encoder, mean in r["mean_audio_sec_per_sec"].items():
+        runs = [x["audio_sec_per_sec"] for x in r["runs"] if x["encoder"] == encoder]
+        rows.append([encoder, f"{r['parameters'][encoder] / 1e6:.2f}M", ", ".join(f"{v:.1f}" for v in runs),
+                     f"{mean:.1f}", f"{mean / r['mean_audio_sec_per_sec'][next(iter(r['mean_audio_sec_per_sec']))]:.3f}"])
+    return _table(["encoder", "parameters", "seconds of audio per second, each run", "mean", "relative to the TDNN"],
+                  rows)
+
+
+def ssl_runs_table(*names: str) -> str:
+    """Command, date, CPUs and load at start and end of the SSL benchmarks' raw outputs."""
+    rows = []
+    for name in names:
+        r = _raw(name)
+        m = r["machine"]
+        end = r.get("load_average_at_end")
+        rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
+                     " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
+                     " / ".join(f"{x:.2f}" for x in end) if end else "-"])
+    return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)", "at end"], rows)
+
+
+def ssl_pretrain_table(name: str = "ssl_pretrain_fsdd.json") -> str:
+    """FSDD held-out word accuracy with and without BEST-RQ pre-training, over seeds (``ssl_pretrain_fsdd.py``)."""
+    r = _raw(name)
+    rows = []
+    for arm, title in (("baseline", f"no pre-training ({r['pre_steps'] + r['fine_steps']} supervised steps)"),
+                       ("pretrained", f"BEST-RQ {r['pre_steps']} steps, then {r['fine_steps']} supervised steps")):
+        values = r[arm]["runs"]
+        seconds = [x[f"{arm}_seconds"] for x in r["runs"]]
+        rows.append([title, _spread(values), ", ".join(f"{v:.2f}" for v in values), len(values),
+                     f"{statistics.fmean(seconds):.0f}"])
+    return _table(["arm", "word accuracy % (mean ± std)", "seeds", "runs", "wall seconds per run (mean)"], rows)
+
+
 def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
     """The DANN settings tried on the target domain's dev split, one seed (``dann_channel_tuning.json``)."""
     r = _raw(name)
@@ -513,6 +561,15 @@ def goals_table() -> str:
                      f"PER {_spread(per, 100, 1)}%, word accuracy {_spread(acc, 100, 1)}%, {len(per)} seeds, tiny model",
                      f"PER {_verdict(statistics.fmean(per), statistics.pstdev(per), 0.35, higher_is_better=False)}; "
                      f"words {_verdict(statistics.fmean(acc), statistics.pstdev(acc), 0.80)}"])
+    fid = max(max(m["max_abs_diff_last"], m["max_abs_diff_earlier_layers"]) for m in _raw("ssl_fidelity.json")["models"])
+    rows.append([16, "converted Hugging Face checkpoint: same hidden states within 1e-5",
+                 f"max abs diff {fid:.1e} (4 architectures, random weights)", "met" if fid <= 1e-5 else "**not met**"])
+    pre = _raw("ssl_pretrain_fsdd.json")
+    gain = [r["pretrained_word_accuracy"] - r["baseline_word_accuracy"] for r in pre["runs"]]
+    mean, std = statistics.fmean(gain), statistics.pstdev(gain)
+    rows.append([16, "BEST-RQ pre-training on unlabelled real audio helps real speech (FSDD held-out)",
+                 f"{mean:+.1f} ± {std:.1f} points, {pre['pre_steps']} pre-training steps, {len(gain)} seeds",
+                 "no difference (inside the spread)" if abs(mean) <= std else "met" if mean > 0 else "**not met**"])
     batch = _raw("batch_decode.json")["in_process_1_thread"]
     rows.append([17, "batch decoding, 3,000 FSDD files, one thread: RTF <= 0.004",
                  f"CPU-time RTF {batch['rtf_cpu']:.4f} (wall {batch['rtf_wall']:.4f}, load {batch['load_average_at_start'][0]:.1f})",
@@ -529,6 +586,14 @@ def goals_table() -> str:
 
 
 TABLES: dict[str, Callable[[], str]] = {
+    "ssl-fidelity": ssl_fidelity_table,
+    "ssl-cost": ssl_cost_table,
+    "ssl-pretrain-fsdd": ssl_pretrain_table,
+    "ssl-fidelity-run": lambda: ssl_runs_table("ssl_fidelity.json"),
+    "ssl-cost-run": lambda: ssl_runs_table("ssl_finetune_cost.json"),
+    "ssl-pretrain-fsdd-run": lambda: ssl_runs_table("ssl_pretrain_fsdd.json"),
+    "ssl-pretrain-fsdd-longer": lambda: ssl_pretrain_table("ssl_pretrain_fsdd_longer.json"),
+    "ssl-pretrain-fsdd-longer-run": lambda: ssl_runs_table("ssl_pretrain_fsdd_longer.json"),
     "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,

@@ -31,7 +31,7 @@ from speechtl import __version__
 from speechtl.errors import SpeechtlError, shorten
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
-COMMANDS = ["synth", "prepare", "train", "self_train", "evaluate", "run", "decode", "lexicon", "sweep", "plot",
+COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep", "plot",
             "export", "add_language", "languages", "serve"]
 
 DESCRIPTION = ("speechtl: transfer learning for speech recognition. Train multilingual phoneme models from "

@@ -25,6 +25,6 @@ def run(args) -> int:
     path = export_model(model, args.output, args.fmt, args.languages or None, opset=args.opset)
     languages = args.languages or model.languages
     print(f"{args.fmt} model written to {path}: inputs feats (batch, frames, "
-          f"{model.features.num_mel_bins}) + lengths; outputs "
+          f"{model.features.dim}) + lengths; outputs "
           + ", ".join(f"log_probs_{lang}" for lang in languages) + ", out_lengths")
     return 0

@@ -136,8 +136,13 @@ class DataConfig:
 
 @dataclass
 class FeatureConfig:
-    """Kaldi-compatible log-mel filterbanks (torchaudio.compliance.kaldi.fbank)."""
+    """What the model reads: Kaldi-compatible log-mel filterbanks (torchaudio.compliance.kaldi.fbank), or the waveform.
 
+    ``kind: waveform`` (wav2vec 2.0-family encoders) cuts the samples into frames of one hop
+    (``frame_shift_ms``), so batches, padding and lengths work as for filterbanks.
+    """
+
+    kind: Literal["fbank", "waveform"] = "fbank"  # filterbanks, or the waveform itself (model.encoder: wav2vec2)
     num_mel_bins: int = ranged(80, "[1, 512]")  # mel filters
     frame_length_ms: float = ranged(25.0, "[1, 1000]")  # analysis window
     frame_shift_ms: float = ranged(10.0, "[1, 1000]")  # hop
@@ -146,6 +151,15 @@ class FeatureConfig:
     bandwidth: float = ranged(0.0, "[0, inf)")  # Hz the mel filters reach up to; 0 = Nyquist of sample_rate (3800 serves 8 kHz and wideband audio alike)
 
     def validate(self) -> None:
+        if self.kind == "waveform":
+            hop = self.sample_rate * self.frame_shift_ms / 1000
+            if hop != int(hop):
+                raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms:g} ms is not a whole number of "
+                                  f"samples at {self.sample_rate} Hz (waveform frames are one hop long)")
+            if self.cmvn == "global":
+                raise RecipeError("features.cmvn: global is for filterbanks; waveform features take utterance "
+                                  "(zero mean, unit variance per recording, as wav2vec 2.0 large, XLS-R and MMS "
+                                  "were trained) or none (wav2vec 2.0 base, HuBERT base)")
         if self.frame_shift_ms > self.frame_length_ms:
             raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms} exceeds features.frame_length_ms "
                               f"({self.frame_length_ms}); frames would skip audio")
@@ -161,6 +175,13 @@ class FeatureConfig:
     @property
     def frames_per_second(self) -> float:
         return 1000.0 / self.frame_shift_ms
+
+    @property
+    def dim(self) -> int:
+        """Values per frame: mel bins, or samples per hop (waveform)."""
+        if self.kind == "waveform":
+            return int(self.sample_rate * self.frame_shift_ms / 1000)
+        return self.num_mel_bins
 
 
 @dataclass

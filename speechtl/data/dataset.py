@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import check_bandwidth, fbank
+from speechtl.data.features import check_bandwidth, compute_features
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.data.config import FeatureConfig
 from speechtl.text.inventory import Inventory
@@ -34,7 +34,7 @@ class Utterance:
     id: str
     language: str
     speaker: str
-    feats: torch.Tensor  # (frames, num_mel_bins)
+    feats: torch.Tensor  # (frames, features.dim): filterbanks or waveform frames
     phonemes: str  # space-separated, words split by "|"
     text: str
     source: str  # the audio file, for messages
@@ -175,7 +175,7 @@ def _load_one(uid: str, cut, sup, cfg: FeatureConfig, sample_rate: int, language
         wave = load_cut_audio(cut, sample_rate, cfg)
         if transform is not None:
             wave = transform(wave, sample_rate, uid)
-        feats = fbank(wave, sample_rate, cfg, source=source)
+        feats = compute_features(wave, sample_rate, cfg, source=source)
     except SpeechtlError as err:
         report.skipped.append((uid, str(err)))
         return
@@ -262,7 +262,7 @@ class CutBatches(torch.utils.data.Dataset):
             if spec not in self._channels:
                 self._channels[spec] = parse_channel(spec, self.seed)
             wave = self._channels[spec](wave, self.features.sample_rate, cut.custom["channel_key"])
-        return fbank(wave, self.features.sample_rate, self.features, source=cut_audio_source(cut))
+        return compute_features(wave, self.features.sample_rate, self.features, source=cut_audio_source(cut))
 
     def item(self, cut) -> tuple[Utterance, torch.Tensor]:
         """One cut as ``(utterance, targets)``.
@@ -294,7 +294,7 @@ class CutBatches(torch.utils.data.Dataset):
                 items.append(self.item(cut))
             except SpeechtlError as err:
                 skipped.append((cut.id, str(err)))
-        batch = collate(items) if items else Batch.empty(self.features.num_mel_bins)
+        batch = collate(items) if items else Batch.empty(self.features.dim)
         batch.skipped = skipped
         return batch
 

@@ -55,10 +55,39 @@ def check_bandwidth(source: str, audio_rate: int, cfg: FeatureConfig) -> bool:
 
 
 def num_frames(num_samples: int, sample_rate: int, cfg: FeatureConfig) -> int:
-    """Frames :func:`fbank` yields for ``num_samples`` (Kaldi's ``snip_edges``)."""
+    """Frames :func:`compute_features` yields for ``num_samples``.
+
+    Filterbanks: Kaldi's ``snip_edges``. Waveform: whole hops, once the audio is
+    at least one ``frame_length_ms`` long (wav2vec 2.0's receptive field is 25 ms).
+    """
     win = int(sample_rate * cfg.frame_length_ms / 1000)
     hop = int(sample_rate * cfg.frame_shift_ms / 1000)
-    return 0 if num_samples < win else 1 + (num_samples - win) // hop
+    if num_samples < win:
+        return 0
+    return num_samples // hop if cfg.kind == "waveform" else 1 + (num_samples - win) // hop
+
+
+def compute_features(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str = "audio") -> torch.Tensor:
+    """What the model reads of one waveform: ``cfg.kind``'s function (:data:`FEATURE_KINDS`).
+
+    Returns:
+        ``(frames, cfg.dim)``.
+    """
+    return FEATURE_KINDS[cfg.kind](wave, sample_rate, cfg, source)
+
+
+def waveform_frames(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str = "audio") -> torch.Tensor:
+    """The samples cut into frames of one hop: ``(samples,) -> (samples // hop, hop)``; a partial last hop is dropped.
+
+    Raises:
+        AudioError: audio shorter than one ``frame_length_ms``.
+    """
+    n = num_frames(wave.numel(), sample_rate, cfg)
+    if n == 0:
+        raise AudioError(f"{source}: {wave.numel() / sample_rate * 1000:.1f} ms of audio is shorter than one "
+                         f"{cfg.frame_length_ms:g} ms analysis frame")
+    hop = int(sample_rate * cfg.frame_shift_ms / 1000)
+    return wave[: n * hop].reshape(n, hop)
 
 
 def fbank(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str = "audio") -> torch.Tensor:
@@ -88,6 +117,9 @@ def fbank(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str 
         energy_floor=0.0,
         high_freq=cfg.top_frequency,  # the band the model reads (features.bandwidth); Nyquist by default
     )
+
+
+FEATURE_KINDS = {"fbank": fbank, "waveform": waveform_frames}  # features.kind -> (wave, rate, cfg, source) -> frames
 
 
 def fbank_batch(

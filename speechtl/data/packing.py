@@ -16,7 +16,7 @@ import math
 import torch
 
 from speechtl.data.config import FeatureConfig
-from speechtl.data.features import fbank, num_frames
+from speechtl.data.features import compute_features, num_frames
 
 
 def fbank_packed(waves: list[torch.Tensor], sample_rate: int, cfg: FeatureConfig) -> list[torch.Tensor]:
@@ -43,7 +43,7 @@ def fbank_packed(waves: list[torch.Tensor], sample_rate: int, cfg: FeatureConfig
     packed = torch.zeros(pos)
     for start, w in zip(starts, waves):
         packed[start: start + w.numel()] = w
-    frames = fbank(packed, sample_rate, cfg)
+    frames = compute_features(packed, sample_rate, cfg)
     return [frames[s // hop: s // hop + n] for s, n in zip(starts, counts)]
 
 

@@ -10,7 +10,7 @@ has one supervision (language, speaker, text, ``custom["phonemes"]``) and says
 in ``cut.custom`` its domain, whether it is labelled, and its channel.
 
 ``stored`` (the default): each cut's filterbanks, after its channel, are computed
-once into Lhotse feature storage (``LilcomChunkyWriter``) under the data root,
+once into Lhotse feature storage (``LilcomChunkyWriter``; waveform frames as ``.npy`` files) under the data root,
 reused by every run with the same corpus, channel and feature settings.
 ``on_the_fly``: the manifest points at the audio, and DataLoader workers read,
 transform and featurise each batch. Either way the running CMVN statistics
@@ -34,7 +34,7 @@ import torch
 from speechtl.data.channel import parse_channel
 from speechtl.data.config import FeatureConfig
 from speechtl.data.dataset import LoadReport, cut_audio_source, load_cut_audio, supervised_pieces
-from speechtl.data.features import FeatureStats, fbank
+from speechtl.data.features import FeatureStats, compute_features
 from speechtl.errors import SpeechtlError
 
 log = logging.getLogger(__name__)
@@ -156,15 +156,17 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     """Write one part's cuts (and, stored, their filterbanks) to ``out_dir``; returns its summary."""
     from lhotse import CutSet
     from lhotse.features.base import Features
-    from lhotse.features.io import LilcomChunkyWriter
+    from lhotse.features.io import LilcomChunkyWriter, NumpyFilesWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     channel = parse_channel(part.channel, seed)
-    report, stats = LoadReport(), FeatureStats(features.num_mel_bins)
+    report, stats = LoadReport(), FeatureStats(features.dim)
     symbols: dict[str, set[str]] = {}
     labels = {"language": set(), "speaker": set(), "domain": set()}
     count, seconds = 0, 0.0
-    writer = LilcomChunkyWriter(out_dir / "feats") if storage == "stored" else None
+    # lilcom's lossy compression suits log filterbanks, not samples: waveforms are stored as they are
+    writer_type = {"fbank": LilcomChunkyWriter, "waveform": NumpyFilesWriter}[features.kind]
+    writer = writer_type(out_dir / "feats") if storage == "stored" else None
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # per-utterance work is too small to share between threads
     try:
@@ -175,14 +177,14 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
                     wave = load_cut_audio(piece, features.sample_rate, features)
                     if channel is not None:
                         wave = channel(wave, features.sample_rate, uid + part.suffix)
-                    feats = fbank(wave, features.sample_rate, features, source=source)
+                    feats = compute_features(wave, features.sample_rate, features, source=source)
                 except SpeechtlError as err:
                     report.skipped.append((uid, str(err)))
                     continue
                 stored = None
                 if writer is not None:
                     key = writer.write(uid + part.suffix, feats.numpy())
-                    stored = Features(type="speechtl-fbank", num_frames=feats.shape[0], num_features=feats.shape[1],
+                    stored = Features(type=f"speechtl-{features.kind}", num_frames=feats.shape[0], num_features=feats.shape[1],
                                       frame_shift=features.frame_shift_ms / 1000, sampling_rate=features.sample_rate,
                                       start=piece.start, duration=piece.duration, storage_type=writer.name,
                                       storage_path=str(Path(writer.storage_path).resolve()), storage_key=key)
@@ -201,7 +203,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     finally:
         torch.set_num_threads(threads)
         if writer is not None:
-            writer.close()
+            writer.__exit__(None, None, None)  # closes a chunky file (NumpyFilesWriter has no close)
     os.replace(out_dir / "cuts.tmp.jsonl.gz", out_dir / "cuts.jsonl.gz")
     summary = {"count": count, "seconds": seconds, "stats": stats.state(),
                "symbols": {k: sorted(v) for k, v in symbols.items()}, "labels": {k: sorted(v) for k, v in labels.items()},
@@ -225,7 +227,7 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
 
     if storage not in STORAGE_MODES:
         raise ValueError(f"unknown feature storage {storage!r}")
-    stats = FeatureStats(features.num_mel_bins)
+    stats = FeatureStats(features.dim)
     symbols: dict[str, set[str]] = {}
     labels: dict[str, set] = {}
     skipped: list[tuple[str, str]] = []

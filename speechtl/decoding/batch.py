@@ -24,6 +24,7 @@ from torch import nn
 from speechtl.data.audio import audio_info, limit_peak, load_audio
 from speechtl.data.features import check_bandwidth, num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
+from speechtl.training.precision import autocast
 from speechtl.decoding.align import align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.recognizer import NO_WORDS_NOTE, PreparedLexicon, Recognizer, Transcript
@@ -78,7 +79,9 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
     feats = fbank_packed([waves[i][1] for i in live], rate, cfg)
     lengths = torch.tensor([f.shape[0] for f in feats])
     model, device = recognizer.model, recognizer.device
-    hidden, hlens = model(nn.utils.rnn.pad_sequence(feats, batch_first=True).to(device), lengths.to(device))
+    with autocast(device, recognizer.config.amp):
+        hidden, hlens = model(nn.utils.rnn.pad_sequence(feats, batch_first=True).to(device), lengths.to(device))
+    hidden = hidden.float()  # the heads in float32
     log_probs = model.log_probs(hidden, language).float().cpu()
     hlens = hlens.cpu()
     inventory = model.inventories[language]

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.features import check_bandwidth, fbank, num_frames
+from speechtl.data.features import check_bandwidth, compute_features, num_frames
+from speechtl.training.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
@@ -276,8 +277,11 @@ class Recognizer:
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
         """``(frames', classes)`` log-probabilities of one piece of audio."""
-        feats = fbank(wave, self.sample_rate, self.features)
-        hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]], device=self.device))
+        feats = compute_features(wave, self.sample_rate, self.features)
+        with autocast(self.device, self.config.amp):
+            hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]],
+                                                                                   device=self.device))
+        hidden = hidden.float()  # the heads and the search in float32
         return self.model.log_probs(hidden, language)[0, : int(lengths[0])].float().cpu()
 
     def read_samples(self, audio, sample_rate: int | None = None) -> tuple[str, torch.Tensor]:

@@ -16,7 +16,8 @@ from torch import nn
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 from speechtl.models.attributes import AttributeDetectors
 from speechtl.models.config import ModelConfig
-from speechtl.models.encoders import build_encoder
+from speechtl.errors import RecipeError
+from speechtl.models.encoders import ENCODER_INPUTS, build_encoder
 from speechtl.models.frontends import FRONTENDS
 from speechtl.models.heads import LanguageHeads
 from speechtl.text.inventory import Inventory
@@ -101,7 +102,7 @@ class AcousticModel(nn.Module):
         """Encode a batch.
 
         Args:
-            feats: ``(batch, frames, num_mel_bins)``.
+            feats: ``(batch, frames, features.dim)``: filterbanks or waveform frames.
             lengths: ``(batch,)`` valid frames.
 
         Returns:
@@ -119,7 +120,11 @@ class AcousticModel(nn.Module):
 
 def build_acoustic_model(config: AcousticModelConfig, inventories: dict[str, Inventory]) -> AcousticModel:
     """Front end, encoder and heads built from ``config`` and joined into one model."""
-    frontend = FRONTENDS.get("fbank")(config.features, config.specaugment)
+    reads = ENCODER_INPUTS.get(config.model.encoder, "fbank")
+    if reads != config.features.kind:
+        raise RecipeError(f"model.encoder: {config.model.encoder} reads {reads} features; the recipe's "
+                          f"features.kind is {config.features.kind} (set features.kind: {reads})")
+    frontend = FRONTENDS.get(config.features.kind)(config.features, config.specaugment)
     encoder = build_encoder(frontend.out_dim, config.model)
     attributes = AttributeDetectors(encoder.out_dim) if config.model.attributes > 0 else None
     return AcousticModel(frontend, encoder, LanguageHeads(encoder.out_dim, inventories), config, attributes)

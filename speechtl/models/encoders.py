@@ -6,6 +6,8 @@ All share a convolutional front end that reduces the frame rate (``subsampling``
 * ``conformer``: Conformer blocks (Gulati et al. 2020).
 * ``blstm``: bidirectional LSTM layers.
 * ``tdnn``: dilated 1-D convolutions (time-delay neural network, Peddinti et al. 2015).
+* ``wav2vec2``: the wav2vec 2.0 family (:mod:`speechtl.models.ssl`); it reads waveform frames,
+  not filterbanks (:data:`ENCODER_INPUTS`), and has its own convolutional front end.
 
 Each encoder takes its sizes as arguments; a factory registered in
 :data:`ENCODERS` builds it from the recipe's ``model`` section, so a new encoder
@@ -23,6 +25,7 @@ from speechtl.registry import Registry
 from speechtl.tensors import length_mask
 
 ENCODERS: Registry = Registry("encoder")
+ENCODER_INPUTS: dict[str, str] = {"wav2vec2": "waveform"}  # the features.kind an encoder reads; the rest read fbank
 
 
 class ConvSubsampling(nn.Module):
@@ -218,6 +221,13 @@ def tdnn(in_dim: int, cfg: ModelConfig) -> TDNNEncoder:
     # kernel_size is the conformer's depthwise width (15); a TDNN layer looks 3 frames wide
     return TDNNEncoder(in_dim, cfg.dim, cfg.layers, 3 if cfg.kernel_size > 5 else cfg.kernel_size, cfg.subsampling,
                        cfg.dropout)
+
+
+@ENCODERS.register("wav2vec2")
+def wav2vec2(in_dim: int, cfg: ModelConfig) -> nn.Module:
+    from speechtl.models.ssl import build_wav2vec2
+
+    return build_wav2vec2(in_dim, cfg)
 
 
 def build_encoder(in_dim: int, cfg: ModelConfig) -> nn.Module:

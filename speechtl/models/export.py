@@ -107,7 +107,7 @@ def metadata(model: AcousticModel, languages: list[str]) -> dict[str, str]:
 
 def _example(model: AcousticModel) -> tuple[torch.Tensor, torch.Tensor]:
     # two utterances of different lengths, so no size is baked in as a constant
-    dim = model.features.num_mel_bins
+    dim = model.features.dim  # mel bins, or samples per frame (waveform encoders)
     return torch.randn(2, 120, dim), torch.tensor([120, 77])
 
 

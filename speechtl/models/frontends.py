@@ -2,9 +2,11 @@
 
 ``fbank``: Kaldi filterbanks (computed by :mod:`speechtl.data.features`) in;
 VTLP and SpecAugment in training mode, then normalisation (global statistics
-stored in the model, or per utterance). A front end is looked up by name in
-:data:`FRONTENDS` and exposes ``out_dim`` (the encoder's input width) and
-``features`` (the feature settings its inputs were made with).
+stored in the model, or per utterance). ``waveform``: frames of samples in
+(``features.kind: waveform``), normalised per utterance or passed as they are;
+wav2vec 2.0-family encoders read them. A front end is looked up by
+``features.kind`` in :data:`FRONTENDS` and exposes ``out_dim`` (the encoder's
+input width) and ``features`` (the feature settings its inputs were made with).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import nn
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 from speechtl.data.features import VTLP, SpecAugment, build_normalizer
 from speechtl.registry import Registry
+from speechtl.tensors import length_mask
 
 FRONTENDS: Registry = Registry("front end")
 
@@ -42,3 +45,50 @@ class FbankFrontend(nn.Module):
 @FRONTENDS.register("fbank")
 def fbank_frontend(features: FeatureConfig, specaugment: SpecAugmentConfig) -> FbankFrontend:
     return FbankFrontend(features, specaugment)
+
+
+def waveform_norm(frames: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Zero mean, unit variance over each utterance's valid samples (as Hugging Face's ``do_normalize``).
+
+    Args:
+        frames: ``(batch, frames, hop)`` samples.
+        lengths: ``(batch,)`` valid frames.
+    """
+    mask = length_mask(lengths, frames.shape[1])[:, :, None].to(frames.dtype)
+    count = (mask.sum((1, 2)) * frames.shape[2]).clamp(min=1)[:, None, None]
+    mean = (frames * mask).sum((1, 2), keepdim=True) / count
+    var = (((frames - mean) * mask) ** 2).sum((1, 2), keepdim=True) / count
+    return (frames - mean) / (var + eps).sqrt() * mask
+
+
+class WaveformNorm(nn.Module):
+    """Module form of :func:`waveform_norm`."""
+
+    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return waveform_norm(frames, lengths)
+
+
+class PassThrough(nn.Module):
+    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return frames
+
+
+class WaveformFrontend(nn.Module):
+    """Waveform frames ``(B, T, hop)`` in, the same frames (normalised per utterance with ``cmvn: utterance``) out.
+
+    Augmentation of waveform models is the encoder's business (wav2vec 2.0 masks its own features).
+    """
+
+    def __init__(self, features: FeatureConfig) -> None:
+        super().__init__()
+        self.features = features
+        self.normalizer = WaveformNorm() if features.cmvn == "utterance" else PassThrough()
+        self.out_dim = features.dim
+
+    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.normalizer(frames, lengths), lengths
+
+
+@FRONTENDS.register("waveform")
+def waveform_frontend(features: FeatureConfig, specaugment: SpecAugmentConfig) -> WaveformFrontend:
+    return WaveformFrontend(features)

@@ -46,7 +46,7 @@ def model_from_metadata(meta: dict, source: str = "model") -> AcousticModel:
     try:
         config = from_dict(AcousticModelConfig, {k: sections[k] for k in SECTIONS if k in sections})
         tokens = check_value(meta["inventories"], dict[str, list[str]], "inventories")
-        if not tokens:
+        if not tokens and "pretraining" not in meta:  # only a pre-trained encoder (speechtl pretrain) has none
             raise RecipeError("inventories: {} names no language head")
         inventories = {lang: Inventory.from_tokens(toks) for lang, toks in tokens.items()}
         unit_models = {lang: from_base64(m)

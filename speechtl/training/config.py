@@ -32,6 +32,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = ranged(0, "[0, inf)")  # torch intra-op threads; 0 keeps torch's default
     device: str = "auto"  # auto | cpu | cuda (or cuda:N)
+    amp: bool = False  # mixed precision: bfloat16 autocast (float32 weights; meant for CUDA, works on CPU)
 
     def validate(self) -> None:
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):

@@ -39,6 +39,7 @@ from speechtl.training.checkpoint import (average_checkpoints, load_trainer_stat
                                          set_rng_state)
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
+from speechtl.training.precision import autocast
 
 log = logging.getLogger(__name__)
 
@@ -323,8 +324,9 @@ class Trainer:
             last = i == len(group) - 1
             sync = contextlib.nullcontext() if last or not self.dist.enabled else self._forward.no_sync()
             with sync:
-                loss, out = self._forward(batch, progress)
-                (loss * weight).backward()
+                with autocast(self.device, self.cfg.amp):
+                    loss, out = self._forward(batch, progress)
+                (loss.float() * weight).backward()
             loss_sum += float(loss.detach()) * weight
             for k, v in out.logs.items():
                 logs[k] = logs.get(k, 0.0) + v * weight

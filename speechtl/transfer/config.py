@@ -25,6 +25,21 @@ class LayerTransferConfig:
     freeze: bool = False  # copied weights stay fixed (their modules also stay in eval mode)
     freeze_blocks: int = ranged(-1, "[-1, inf)")  # with freeze: fix only the backbone's front end and first k blocks (-1 = all copied)
     lr_scale: float = ranged(1.0, "[0, inf)")  # learning-rate multiplier of copied weights that train
+    lr_decay: float = ranged(1.0, "(0, 1]")  # layer-wise decay: block i of L trains at lr * d^(L-i), the front end at lr * d^(L+1), heads at lr (1 = off)
+
+
+@dataclass
+class PretrainConfig:
+    """BEST-RQ self-supervised pre-training on unlabelled audio (``speechtl pretrain``; Chiu et al. 2022)."""
+
+    audio: list[str] = field(default_factory=list)  # Lhotse recordings/cuts manifests, Kaldi wav.scp files or folders of audio files
+    codebook_size: int = ranged(8192, "[2, inf)")  # random codewords (the targets' classes)
+    code_dim: int = ranged(16, "[1, inf)")  # their dimension
+    mask_prob: float = ranged(0.01, "(0, 1]")  # probability of each valid frame starting a masked span
+    mask_span: int = ranged(40, "[1, inf)")  # input frames per masked span (400 ms at a 10 ms hop)
+    noise_std: float = ranged(0.1, "[0, inf)")  # masked frames are replaced by noise of this standard deviation
+    stats_utterances: int = ranged(500, "[1, inf)")  # features.cmvn global: statistics from the first N recordings
+    seed: int = 0  # the random projection and codebook (and the masks)
 
 
 @dataclass

@@ -18,6 +18,11 @@ Everything not copied keeps its fresh (random) initialisation. Copied weights
 (or, with ``freeze_blocks = k``, only the front end and first k blocks of them) are frozen (their modules then stay in eval mode, so dropout and batch-norm
 statistics are frozen too) or trained at ``lr * lr_scale`` through optimizer
 parameter groups.
+
+Layer-wise learning-rate decay (``lr_decay = d`` < 1; Howard & Ruder 2018, as used
+to fine-tune wav2vec 2.0 and BEiT): the lower a layer, the slower it trains, whether
+it was copied or not; block i of L at ``lr * d^(L - i)``, the front end at
+``lr * d^(L + 1)``, everything outside the backbone (heads) at ``lr``.
 """
 
 from __future__ import annotations
@@ -108,8 +113,33 @@ def freeze(model: nn.Module, names: list[str]) -> list[str]:
     return frozen_modules
 
 
+def decay_scales(model: nn.Module, decay: float) -> dict[str, float]:
+    """``{parameter name: learning-rate factor}`` of layer-wise decay ``decay`` (see the module doc).
+
+    Raises:
+        RecipeError: ``decay`` < 1 and the model has no backbone with ``frontend`` and ``blocks``.
+    """
+    if decay == 1.0:
+        return {}
+    try:
+        prefix, backbone = find_backbone(model)
+    except RecipeError:
+        raise RecipeError("transfer.layers.lr_decay: the model has no backbone exposing .frontend and .blocks "
+                          "to order its layers by depth") from None
+    base = f"{prefix}." if prefix else ""
+    depth = len(backbone.blocks)
+    out = {}
+    for n, _ in model.named_parameters():
+        if n.startswith(f"{base}frontend."):
+            out[n] = decay ** (depth + 1)
+        elif n.startswith(f"{base}blocks."):
+            out[n] = decay ** (depth - int(n[len(f"{base}blocks."):].split(".")[0]))
+    return out
+
+
 def param_groups(objective: nn.Module, model_prefix: str, copied: list[str], lr: float,
-                 lr_scale: float = 1.0, no_decay: list[str] = ()) -> list[dict]:
+                 lr_scale: float = 1.0, no_decay: list[str] = (), scales: dict[str, float] | None = None
+                 ) -> list[dict]:
     """Optimizer groups over ``objective``'s trainable parameters.
 
     Args:
@@ -117,16 +147,18 @@ def param_groups(objective: nn.Module, model_prefix: str, copied: list[str], lr:
         model_prefix: the model's name inside ``objective`` (``task.model.``).
         copied: model parameter names copied from the source (trained at ``lr * lr_scale``).
         no_decay: model parameter names without weight decay (L2-SP replaces it on them).
+        scales: more learning-rate factors by model parameter name (:func:`decay_scales`).
     """
     copied_set = {model_prefix + n for n in copied}
     no_decay_set = {model_prefix + n for n in no_decay}
-    groups: dict[tuple[bool, bool], list[torch.Tensor]] = {}
+    scale_of = {model_prefix + n: s for n, s in (scales or {}).items()}
+    groups: dict[tuple[bool, bool, float], list[torch.Tensor]] = {}
     for n, p in objective.named_parameters():
         if p.requires_grad:
-            groups.setdefault((n in copied_set, n in no_decay_set), []).append(p)
+            groups.setdefault((n in copied_set, n in no_decay_set, scale_of.get(n, 1.0)), []).append(p)
     out = []
-    for (is_copied, decay_free), params in sorted(groups.items()):
-        group: dict = {"params": params, "lr": lr * (lr_scale if is_copied else 1.0)}
+    for (is_copied, decay_free, scale), params in sorted(groups.items()):
+        group: dict = {"params": params, "lr": lr * scale * (lr_scale if is_copied else 1.0)}
         if decay_free:
             group["weight_decay"] = 0.0
         out.append(group)

@@ -229,7 +229,8 @@ def setup_transfer(cfg: TransferConfig, task: nn.Module, make_task: Callable[[nn
     anchored = list(getattr(ctx.built.get("l2sp"), "names", []))
     copied_params = [n for n in copied if n in params]
     groups = layer_transfer.param_groups(objective, "task.model.", copied_params, lr, cfg.layers.lr_scale,
-                                         no_decay=anchored)
+                                         no_decay=anchored,
+                                         scales=layer_transfer.decay_scales(model, cfg.layers.lr_decay))
     return TransferSetup(objective, groups, predictors, copied, frozen)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from pathlib import Path
 
 import torch
 
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.models.pretrained import load_pretrained, read_pretrained
+from speechtl.models.ssl import frozen_parameters
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 from speechtl.transfer import layer_transfer
@@ -20,8 +24,27 @@ def model_config(recipe: Recipe) -> AcousticModelConfig:
 
 
 def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticModel:
-    """A fresh acoustic model for the recipe with one head per inventory."""
-    return build_acoustic_model(model_config(recipe), inventories)
+    """A fresh acoustic model for the recipe with one head per inventory.
+
+    With ``model.pretrained`` the encoder has the checkpoint's architecture (stored in the
+    model's config, so the trained model rebuilds without the checkpoint) and starts from its
+    weights; ``model.ssl`` says which of them stay fixed.
+    """
+    config, state = model_config(recipe), None
+    if recipe.model.pretrained:
+        architecture, state = read_pretrained(recipe.model.pretrained, recipe.model)
+        config = dataclasses.replace(config, model=architecture)
+    model = build_acoustic_model(config, inventories)
+    if state is not None:
+        path = Path(recipe.model.pretrained)
+        what = "its config.json" if path.is_dir() else f"model.ssl.preset {recipe.model.ssl.preset}" \
+            if recipe.model.ssl.preset else "the recipe's model section"
+        load_pretrained(model.encoder, state, model.encoder.final_norm is None, recipe.model.pretrained, what)
+        fixed = [f"encoder.{n}" for n in frozen_parameters(model.encoder, recipe.model.ssl)]
+        if fixed:
+            layer_transfer.freeze(model, fixed)
+            log.info("model.ssl: %d pretrained parameter tensors fixed", len(fixed))
+    return model
 
 
 def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:

@@ -19,12 +19,12 @@ from speechtl.decoding.config import DecodeConfig
 from speechtl.models.config import ModelConfig
 from speechtl.text.units import UnitConfig
 from speechtl.training.config import TrainConfig
-from speechtl.transfer.config import TransferConfig
+from speechtl.transfer.config import PretrainConfig, TransferConfig
 
 
 @dataclass
 class Recipe:
-    """A whole experiment: data, features, model, output units, training, decoding and transfer."""
+    """A whole experiment: data, features, model, output units, training, decoding, transfer (and pre-training)."""
 
     name: str = "experiment"
     task: Literal["speech"] = "speech"  # image recipes say `task: image` (speechtl.tasks.image.recipe)
@@ -36,6 +36,7 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)  # speechtl pretrain: BEST-RQ on unlabelled audio
 
     @classmethod
     def from_dict(cls, data: dict) -> "Recipe":
