@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from speechtl.data.channel import coloured_noise, parse_channel, synthetic_rir
+from speechtl.data.channel import parse_channel
+from speechtl.data.signal import coloured_noise, synthetic_rir
 from speechtl.errors import RecipeError
 from speechtl.tasks.speech.recipe import Recipe
 
