@@ -87,17 +87,20 @@ def _dann_runs(names: tuple[str, ...]) -> dict:
 
 
 def provenance_table(*names: str) -> str:
-    """Where each raw output came from: command, date, machine load at the start and the end, seconds."""
+    """Where each raw output came from: command, date, machine load at the start and the end, and the
+    seconds it took (a column only when every output records them)."""
+    raws = [_raw(name) for name in names]
+    timed = all("seconds" in r for r in raws)
     rows = []
-    for name in names:
-        r = _raw(name)
+    for name, r in zip(names, raws):
         m = r["machine"]
         end = r.get("load_average_at_end")
         rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
                      " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
-                     " / ".join(f"{x:.2f}" for x in end) if end else "-", f"{r['seconds']:.0f}"])
+                     " / ".join(f"{x:.2f}" for x in end) if end else "-",
+                     *([f"{r['seconds']:.0f}"] if timed else [])])
     return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)",
-                   "at end", "seconds"], rows)
+                   "at end", *(["seconds"] if timed else [])], rows)
 
 
 def zero_shot_provenance(name: str) -> str:
@@ -374,19 +377,6 @@ def ssl_cost_table(name: str = "ssl_finetune_cost.json") -> str:
                   rows)
 
 
-def ssl_runs_table(*names: str) -> str:
-    """Command, date, CPUs and load at start and end of the SSL benchmarks' raw outputs."""
-    rows = []
-    for name in names:
-        r = _raw(name)
-        m = r["machine"]
-        end = r.get("load_average_at_end")
-        rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
-                     " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
-                     " / ".join(f"{x:.2f}" for x in end) if end else "-"])
-    return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)", "at end"], rows)
-
-
 def ssl_pretrain_table(name: str = "ssl_pretrain_fsdd.json") -> str:
     """FSDD held-out word accuracy with and without BEST-RQ pre-training, over seeds (``ssl_pretrain_fsdd.py``)."""
     r = _raw(name)
@@ -589,11 +579,11 @@ TABLES: dict[str, Callable[[], str]] = {
     "ssl-fidelity": ssl_fidelity_table,
     "ssl-cost": ssl_cost_table,
     "ssl-pretrain-fsdd": ssl_pretrain_table,
-    "ssl-fidelity-run": lambda: ssl_runs_table("ssl_fidelity.json"),
-    "ssl-cost-run": lambda: ssl_runs_table("ssl_finetune_cost.json"),
-    "ssl-pretrain-fsdd-run": lambda: ssl_runs_table("ssl_pretrain_fsdd.json"),
+    "ssl-fidelity-run": lambda: provenance_table("ssl_fidelity.json"),
+    "ssl-cost-run": lambda: provenance_table("ssl_finetune_cost.json"),
+    "ssl-pretrain-fsdd-run": lambda: provenance_table("ssl_pretrain_fsdd.json"),
     "ssl-pretrain-fsdd-longer": lambda: ssl_pretrain_table("ssl_pretrain_fsdd_longer.json"),
-    "ssl-pretrain-fsdd-longer-run": lambda: ssl_runs_table("ssl_pretrain_fsdd_longer.json"),
+    "ssl-pretrain-fsdd-longer-run": lambda: provenance_table("ssl_pretrain_fsdd_longer.json"),
     "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,
