@@ -167,6 +167,16 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
                        help="replace a run already in the experiment directory")
 
 
+def training_command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand that trains a recipe into its experiment directory: RECIPE, ``--set``,
+    ``--resume`` / ``--overwrite``, ``--device`` and ``--threads``."""
+    parser = command(sub, name, help)
+    add_recipe_args(parser)
+    add_run_args(parser)
+    add_device_args(parser)
+    return parser
+
+
 def training_overrides(args) -> list[str]:
     """``--set`` overrides plus those ``--device`` and ``--threads`` stand for."""
     out = list(args.overrides)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from speechtl.cli import add_device_args, add_recipe_args, add_run_args, command, training_overrides
+from speechtl.cli import training_command, training_overrides
 
 
 def add_parser(sub) -> None:
-    p = command(sub, "pretrain", "pre-train the recipe's encoder on the unlabelled audio of pretrain.audio (BEST-RQ); "
-                                 "recipes start from it with transfer.source")
-    add_recipe_args(p)
-    add_run_args(p)
-    add_device_args(p)
+    p = training_command(sub, "pretrain", "pre-train the recipe's encoder on the unlabelled audio of "
+                                          "pretrain.audio (BEST-RQ); recipes start from it with transfer.source")
     p.set_defaults(func=run)
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from speechtl.cli import add_device_args, add_recipe_args, add_run_args, command, training_overrides
+from speechtl.cli import training_command, training_overrides
 
 
 def add_parser(sub) -> None:
-    p = command(sub, "run", "run a whole recipe: prepare its data, train, self-train and plot when it asks, "
-                            "evaluate on test")
-    add_recipe_args(p)
-    add_run_args(p)
-    add_device_args(p)
+    p = training_command(sub, "run", "run a whole recipe: prepare its data, train, self-train and plot when "
+                                     "it asks, evaluate on test")
     p.set_defaults(func=run)
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 
-from speechtl.cli import add_device_args, add_recipe_args, add_run_args, command, training_overrides
+from speechtl.cli import training_command, training_overrides
 
 
 def add_parser(sub) -> None:
-    p = command(sub, "train", "train the recipe's model (runs under torchrun too)")
-    add_recipe_args(p)
-    add_run_args(p)
-    add_device_args(p)
+    p = training_command(sub, "train", "train the recipe's model (runs under torchrun too)")
     p.set_defaults(func=run)
 
 
