@@ -124,11 +124,17 @@ def _gain_stage(args: list[str], spec: str) -> Stage:
     return lambda wave, sr, gen: wave * 10 ** (uniform(lo, hi, gen) / 20)
 
 
+def _positive(args: list[str], spec: str, name: str, hi: float, what: str) -> float:
+    """The stage's one argument, within ``(0, hi]``."""
+    _count(args, 1, 1, spec, name)
+    (value,) = _floats(args, spec, name)
+    if not 0 < value <= hi:
+        raise RecipeError(f"channel {spec!r}: {name} {what} must lie in (0, {hi:g}]; {STAGE_HELP}")
+    return value
+
+
 def _eq_stage(args: list[str], spec: str) -> Stage:
-    _count(args, 1, 1, spec, "eq")
-    (db,) = _floats(args, spec, "eq")
-    if not 0 < db <= 40:
-        raise RecipeError(f"channel {spec!r}: eq DB must lie in (0, 40]; {STAGE_HELP}")
+    db = _positive(args, spec, "eq", 40, "DB")
     return lambda wave, sr, gen: equalise(wave, sr, db, gen)
 
 
@@ -151,10 +157,7 @@ def _crop_stage(args: list[str], spec: str) -> Stage:
 
 
 def _pad_stage(args: list[str], spec: str) -> Stage:
-    _count(args, 1, 1, spec, "pad")
-    (max_ms,) = _floats(args, spec, "pad")
-    if not 0 < max_ms <= 10000:
-        raise RecipeError(f"channel {spec!r}: pad MS must lie in (0, 10000]; {STAGE_HELP}")
+    max_ms = _positive(args, spec, "pad", 10000, "MS")
     return lambda wave, sr, gen: pad(wave, sr, max_ms, gen)
 
 
