@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from speechtl.data.features import (VTLP, GlobalCMVN, SpecAugment, fbank, fbank_batch, num_frames, spec_augment,
-                                    utterance_cmvn, warp_frequencies)
+from speechtl.data.features import (VTLP, GlobalCMVN, SpecAugment, build_normalizer, fbank, fbank_batch, num_frames,
+                                    sliding_cmn, spec_augment, utterance_cmvn, warp_frequencies)
 from speechtl.errors import AudioError
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 
@@ -48,6 +48,30 @@ def test_utterance_cmvn_ignores_padding_and_matches_per_item():
     torch.testing.assert_close(y[1:2, :20], single)
     assert (y[1, 20:] == 0).all()
     torch.testing.assert_close(y[0].mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("window,min_window", [(300, 100), (10, 4), (3, 1), (20, 60)])
+def test_sliding_cmn_equals_torchaudio_per_utterance(window, min_window):
+    """The batched cumulative-sum form gives Kaldi's windows (torchaudio's loop is the reference)."""
+    import torchaudio.functional as AF
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 80, 5, generator=g) * 2 + torch.linspace(-3, 3, 80)[None, :, None]  # a drifting channel
+    lengths = torch.tensor([80, 57, 7, 1])
+    y = sliding_cmn(x, lengths, window, min_window)
+    for i, n in enumerate(lengths.tolist()):
+        ref = AF.sliding_window_cmn(x[i, :n], cmn_window=window, min_cmn_window=min_window)
+        torch.testing.assert_close(y[i, :n], ref.reshape(n, -1), atol=1e-5, rtol=0)  # (one frame comes back 1-D)
+        assert (y[i, n:] == 0).all()
+
+
+def test_sliding_cmn_follows_a_level_change_that_utterance_cmvn_cannot():
+    """A recording whose level jumps halfway: past the window the sliding mean removes the new offset."""
+    x = torch.cat([torch.zeros(200, 2), torch.full((200, 2), 10.0)])[None]
+    lengths = torch.tensor([400])
+    y = build_normalizer(FeatureConfig(cmvn="sliding", cmvn_window=50, cmvn_min_window=10))(x, lengths)[0]
+    assert y[300:].abs().max() < 1e-4  # settled on the new level
+    assert utterance_cmvn(x, lengths)[0, 300:].abs().min() > 0.9  # one mean for the whole recording
 
 
 def test_global_cmvn_fit():

@@ -120,6 +120,8 @@ def test_waveform_features_are_frames_of_one_hop():
     assert num_frames(399, 16000, cfg) == 0  # shorter than one 25 ms frame (wav2vec 2.0's receptive field)
     with pytest.raises(RecipeError, match="features.cmvn: global is for filterbanks"):
         Recipe.from_dict({"features": {"kind": "waveform"}})
+    with pytest.raises(RecipeError, match="features.cmvn: sliding is for filterbanks"):
+        Recipe.from_dict({"features": {"kind": "waveform", "cmvn": "sliding"}})
     with pytest.raises(RecipeError, match="model.encoder: wav2vec2 reads waveform features; the recipe's "
                                           "features.kind is fbank"):
         build_acoustic_model(AcousticModelConfig(model=tiny()), {"en": Inventory(["a"])})

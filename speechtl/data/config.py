@@ -146,7 +146,9 @@ class FeatureConfig:
     num_mel_bins: int = ranged(80, "[1, 512]")  # mel filters
     frame_length_ms: float = ranged(25.0, "[1, 1000]")  # analysis window
     frame_shift_ms: float = ranged(10.0, "[1, 1000]")  # hop
-    cmvn: Literal["global", "utterance", "none"] = "global"  # mean/variance normalisation
+    cmvn: Literal["global", "utterance", "sliding", "none"] = "global"  # mean/variance normalisation
+    cmvn_window: int = ranged(300, "[1, 100000]")  # cmvn sliding: frames of history whose mean is removed (Kaldi's window)
+    cmvn_min_window: int = ranged(100, "[1, 100000]")  # cmvn sliding: frames the first windows read ahead (Kaldi's min window)
     sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate before its filterbanks
     bandwidth: float = ranged(0.0, "[0, inf)")  # Hz the mel filters reach up to; 0 = Nyquist of sample_rate (3800 serves 8 kHz and wideband audio alike)
 
@@ -156,8 +158,8 @@ class FeatureConfig:
             if hop != int(hop):
                 raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms:g} ms is not a whole number of "
                                   f"samples at {self.sample_rate} Hz (waveform frames are one hop long)")
-            if self.cmvn == "global":
-                raise RecipeError("features.cmvn: global is for filterbanks; waveform features take utterance "
+            if self.cmvn in ("global", "sliding"):
+                raise RecipeError(f"features.cmvn: {self.cmvn} is for filterbanks; waveform features take utterance "
                                   "(zero mean, unit variance per recording, as wav2vec 2.0 large, XLS-R and MMS "
                                   "were trained) or none (wav2vec 2.0 base, HuBERT base)")
         if self.frame_shift_ms > self.frame_length_ms:
@@ -166,6 +168,11 @@ class FeatureConfig:
         if self.bandwidth and not 100 <= self.bandwidth <= self.sample_rate / 2:
             raise RecipeError(f"features.bandwidth: {self.bandwidth:g} Hz; expected 0 (Nyquist) or 100 Hz up to "
                               f"half of features.sample_rate ({self.sample_rate / 2:g} Hz)")
+
+    @property
+    def streamable(self) -> bool:
+        """Whether frames can be normalised as they arrive (corpus statistics or none, not a whole utterance's)."""
+        return self.cmvn in ("global", "none")
 
     @property
     def top_frequency(self) -> float:

@@ -10,6 +10,9 @@ that makes or finds the corpus and returns Lhotse cuts whose supervisions carry
 * ``kaldi``: Kaldi data directories (:mod:`speechtl.data.kaldi`).
 * ``commonvoice``: Common Voice releases as downloaded (:mod:`speechtl.data.commonvoice`).
 * ``fsdd``: the Free Spoken Digit Dataset (:mod:`speechtl.data.fsdd`).
+* ``audio``: untranscribed audio (folders, ``wav.scp`` files, Lhotse manifests, files;
+  :mod:`speechtl.data.unlabelled`), a train split only: the target domain of
+  domain adaptation and self-training when a user has recordings but no transcripts.
 
 A part's ``speakers`` keeps only those speakers' utterances (any adapter).
 
@@ -224,6 +227,41 @@ def prepare_commonvoice(cfg: DataConfig, jobs: int = 2, progress: bool = True) -
 def prepare_fsdd(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """The Free Spoken Digit Dataset: each part a dataset directory, a split and (optionally) speakers."""
     return prepare_parts(cfg, _fsdd_part, jobs, progress)
+
+
+@CORPORA.register("audio")
+def prepare_audio(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
+    """Untranscribed audio: ``{"train": CutSet}``, one unlabelled cut per readable recording.
+
+    Each part is a folder (searched recursively), a ``wav.scp``, a Lhotse manifest or a
+    file; its ``language`` (or the recipe's one language) names the head that
+    self-training labels it with. Unreadable files, and recordings longer than
+    ``data.max_duration``, are skipped, counted and named in the log.
+    """
+    from lhotse import CutSet
+    from lhotse.utils import fastcopy
+
+    from speechtl.data.unlabelled import unlabelled_cuts
+
+    if not cfg.parts:
+        raise ManifestError("data.parts: corpus audio needs parts: folders or manifests of untranscribed audio")
+    cuts = []
+    for i, part in enumerate(cfg.parts):
+        if part.split not in ("", "train"):
+            raise ManifestError(f"{_where(i)}.split: {part.split!r}; untranscribed audio is training audio only "
+                                "(score on a transcribed corpus: lhotse, kaldi, commonvoice or fsdd)")
+        language = part.language or (cfg.languages[0] if len(cfg.languages) == 1 else "")
+        if not language:
+            raise ManifestError(f"{_where(i)}.language: name the language of {part.path} (the recipe has "
+                                f"{len(cfg.languages)} languages)")
+        language = resolve_language(language) or get_language(language).code
+        if language not in cfg.languages:
+            raise ManifestError(f"{_where(i)}.language: {language!r} is not one of data.languages "
+                                f"({', '.join(cfg.languages)})")
+        found, _ = unlabelled_cuts([part.path], max_duration=cfg.max_duration)
+        cuts += [fastcopy(c, id=f"{i}-{c.id}", supervisions=[fastcopy(s, id=f"{i}-{s.id}", language=language)
+                                                               for s in c.supervisions]) for c in found]
+    return {"train": CutSet.from_cuts(cuts)}
 
 
 def default_jobs() -> int:

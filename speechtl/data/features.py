@@ -1,8 +1,15 @@
 """Acoustic features: Kaldi-compatible log-mel filterbanks, CMVN, SpecAugment and VTLP.
 
 Stateless functions first (:func:`fbank`, :func:`fbank_batch`,
-:func:`utterance_cmvn`, :func:`spec_augment`, :func:`warp_frequencies`), then the
-thin modules that wrap them (:class:`GlobalCMVN`, :class:`SpecAugment`, :class:`VTLP`).
+:func:`utterance_cmvn`, :func:`sliding_cmn`, :func:`spec_augment`, :func:`warp_frequencies`),
+then the thin modules that wrap them (:class:`GlobalCMVN`, :class:`SlidingCMN`, :class:`SpecAugment`,
+:class:`VTLP`).
+
+Normalisation (``features.cmvn``): ``global`` removes the training corpus's mean and
+scales by its deviation (statistics stored in the model); ``utterance`` normalises
+each recording by its own mean and deviation; ``sliding`` removes the mean of a
+window of past frames (Kaldi's ``apply-cmvn-sliding``), which follows a channel
+that changes within a long recording.
 
 Bandwidth: the mel filters reach up to ``FeatureConfig.top_frequency`` (the recipe's
 ``features.bandwidth``, or Nyquist). With a bandwidth that 8 kHz audio can serve
@@ -154,6 +161,33 @@ def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) ->
     return (x - mean) / (var + eps).sqrt() * mask
 
 
+def sliding_cmn(x: torch.Tensor, lengths: torch.Tensor, window: int, min_window: int) -> torch.Tensor:
+    """Remove from each frame the mean of a window of past frames, per utterance (variances kept).
+
+    The same windows as Kaldi's ``apply-cmvn-sliding`` and torchaudio's
+    ``sliding_window_cmn`` (``center=False``, ``norm_vars=False``): frame ``t`` takes
+    frames ``max(0, t - window)`` to ``max(t + 1, min_window)`` (the first frames read
+    ahead up to ``min_window``; an utterance shorter than that uses all of it). Computed
+    over a padded batch at once from cumulative sums, not frame by frame.
+
+    Args:
+        x: ``(batch, time, dim)``.
+        lengths: ``(batch,)`` valid frames.
+    """
+    batch, frames, _ = x.shape
+    mask = length_mask(lengths, frames).unsqueeze(-1).to(x.dtype)
+    sums = torch.cat([x.new_zeros(batch, 1, x.shape[2]), (x * mask).cumsum(1)], dim=1)  # sums[t] = frames < t
+    t = torch.arange(frames, device=x.device).expand(batch, frames)
+    n = lengths.to(x.device).unsqueeze(1)
+    start = (t - window).clamp(min=0)
+    end = torch.clamp(t + 1, min=min_window)
+    over = (end - n).clamp(min=0)  # windows past the end shift back (an utterance shorter than min_window)
+    start, end = (start - over).clamp(min=0), end - over
+    index = lambda i: i.clamp(max=frames).unsqueeze(-1).expand(-1, -1, x.shape[2])  # noqa: E731
+    mean = (sums.gather(1, index(end)) - sums.gather(1, index(start))) / (end - start).clamp(min=1).unsqueeze(-1)
+    return (x - mean) * mask
+
+
 class FeatureStats:
     """Running per-dimension mean and standard deviation over frames, in float64.
 
@@ -237,11 +271,24 @@ class UtteranceCMVN(nn.Module):
         return utterance_cmvn(x, lengths)
 
 
+class SlidingCMN(nn.Module):
+    """Module form of :func:`sliding_cmn`."""
+
+    def __init__(self, window: int, min_window: int) -> None:
+        super().__init__()
+        self.window, self.min_window = window, min_window
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return sliding_cmn(x, lengths, self.window, self.min_window)
+
+
 def build_normalizer(cfg: FeatureConfig) -> nn.Module:
     if cfg.cmvn == "global":
         return GlobalCMVN(cfg.num_mel_bins)
     if cfg.cmvn == "utterance":
         return UtteranceCMVN()
+    if cfg.cmvn == "sliding":
+        return SlidingCMN(cfg.cmvn_window, cfg.cmvn_min_window)
     return nn.Identity()
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from speechtl.data.features import UtteranceCMVN, fbank, num_frames
+from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import align_words
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.decoding.recognizer import Recognizer, Transcript
@@ -103,9 +103,9 @@ class StreamingEncoder:
     """
 
     def __init__(self, model: AcousticModel, language: str, device: torch.device | str = "cpu") -> None:
-        if isinstance(model.frontend.normalizer, UtteranceCMVN):
-            raise CheckpointError("streaming needs global or no CMVN; this model normalises each whole "
-                                  "utterance (features.cmvn: utterance): decode it offline")
+        if not model.features.streamable:
+            raise CheckpointError(f"streaming needs global or no CMVN; this model normalises with statistics of "
+                                  f"the utterance (features.cmvn: {model.features.cmvn}): decode it offline")
         self.convolutions = _convolutions(model.encoder)
         self.field = conv_receptive_field(self.convolutions)
         self.model, self.language, self.device = model, language, torch.device(device)

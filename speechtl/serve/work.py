@@ -41,7 +41,8 @@ class ServedModel:
             receptive_field(self.recognizer.model.encoder)
         except CheckpointError as err:
             return str(err)
-        return "" if self.recognizer.features.cmvn != "utterance" else "per-utterance CMVN cannot stream"
+        features = self.recognizer.features
+        return "" if features.streamable else f"CMVN over the utterance's own frames cannot stream (features.cmvn: {features.cmvn})"
 
     def describe(self) -> dict:
         rec = self.recognizer

@@ -144,6 +144,9 @@ def load_target_domain(recipe: Recipe, progress: bool = False, split: str | None
     utts = load_split(target, split, cuts, progress=progress)
     if t.max_utterances and split == t.split:
         utts = utts[: t.max_utterances]
+    if t.labelled and not any(u.phonemes for u in utts):
+        raise RecipeError(f"data.target.labelled: the target domain ({t.corpus}) has no transcripts; "
+                          "train on it unlabelled (DANN, self-training) or give a transcribed corpus")
     pseudo = read_pseudo_labels(t.pseudo_labels) if t.pseudo_labels and split == t.split else {}
     return [dataclasses.replace(u, domain="target", labelled=True, phonemes=pseudo[u.id]) if u.id in pseudo
             else dataclasses.replace(u, domain="target", labelled=t.labelled) for u in utts]

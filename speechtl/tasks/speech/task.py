@@ -116,8 +116,13 @@ class SpeechTask:
     def final_reports(self, model_path: str | Path, progress: bool = True) -> dict[str, dict]:
         """The test split, and the target domain's test split when the recipe has a target domain."""
         reports = {"test": self.evaluate(model_path, "test", progress=progress)}
-        if self.recipe_of(read_metadata(model_path), str(model_path)).data.target.corpus:
+        recipe = self.recipe_of(read_metadata(model_path), str(model_path))
+        target = recipe.data.target
+        if target.corpus and target.test_split in prepare_corpus(target_recipe(recipe).data, progress=False):
             reports["target"] = self.evaluate(model_path, progress=progress, domain="target")
+        elif target.corpus:
+            log.info("the target domain (corpus %s) has no %s split to score: untranscribed", target.corpus,
+                     target.test_split)
         return reports
 
     def metrics(self, report: dict) -> dict[str, float]:
