@@ -15,6 +15,9 @@ this study trained on or scored, so only rotation 1 is free of the selection.
 
 ``--curve`` is the learning curve on rotation 1: 1, 2, 3 and 4 labelled speakers.
 
+``--norm`` chooses the feature normalisation (``features.cmvn``: per utterance, global,
+sliding window) on the same speaker-held-out dev as ``--select``, over ``--seeds``.
+
 Run it alone, one thread::
 
     OMP_NUM_THREADS=1 python benchmarks/fsdd_supervised.py --select
@@ -57,6 +60,14 @@ SELECT = {
         "sel-eqbw40", [*OLD, "data.augment=[eq:15, eq:15]", "features.bandwidth=3800", "features.num_mel_bins=40"]),
     "+ EQ copies, one of them cropped (eq:15, eq:15+crop:150+pad:150)": (
         "sel-eqcrop", [*OLD, "data.augment=[eq:15, eq:15+crop:150+pad:150]"]),
+}
+# normalisation study (--norm): name -> (run directory, overrides of the recipe as it is)
+NORM = {
+    "per utterance: mean and variance (the recipe)": ("norm-utterance", []),
+    "global: training-set mean and variance": ("norm-global", ["features.cmvn=global"]),
+    "sliding: mean of 300 past frames (Kaldi's defaults, min 100)": ("norm-sliding", ["features.cmvn=sliding"]),
+    "sliding: mean of 30 past frames (min 10)": (
+        "norm-sliding30", ["features.cmvn=sliding", "features.cmvn_window=30", "features.cmvn_min_window=10"]),
 }
 # rotations: name -> (recipe, overrides); "+ synthetic words" trains the recipe's front end on
 # recipes/dann-fsdd.yaml's eSpeak words (with the recipe's EQ copies) plus the 4 speakers' labelled
@@ -194,6 +205,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
     ap.add_argument("--curve", action="store_true", help="learning curve over 1-4 labelled speakers (rotation 1)")
+    ap.add_argument("--norm", action="store_true", help="normalisation study (speaker-held-out dev, --seeds)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="--norm: training seeds")
     ap.add_argument("--stats", action="store_true", help="only describe each speaker's recordings (no training)")
     ap.add_argument("--add-dev", action="store_true", help="score the dev split of runs already in the JSON files")
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
@@ -220,7 +233,18 @@ def main() -> None:
         report["speakers"] = recording_stats()
         print("written to", write_result("fsdd_recordings", report))
         return
-    if args.select:
+    if args.norm:
+        train_spk, dev_spk = ["lucas", "nicolas", "theo"], ["yweweler"]
+        report["dev_speaker"], report["seeds"], report["variants"] = dev_spk, args.seeds, {}
+        for seed in args.seeds:  # every variant at one seed before the next seed: a cut-short study stays balanced
+            for name, (folder, overrides) in NORM.items():
+                runs = report["variants"].setdefault(name, {"overrides": overrides, "runs": []})["runs"]
+                runs.append(run_one(f"{name} seed {seed}", RECIPE, [*overrides, f"train.seed={seed}"], train_spk,
+                                    dev_spk, root / f"{folder}-s{seed}"))
+                report["variants"][name]["summary"] = summary([r["word_accuracy"] for r in runs])
+                write_result("fsdd_normalisation", report)
+        name = "fsdd_normalisation"
+    elif args.select:
         train_spk, dev_spk = ["lucas", "nicolas", "theo"], ["yweweler"]
         report["dev_speaker"], report["variants"] = dev_spk, {}
         for name, (folder, overrides) in SELECT.items():

@@ -178,6 +178,18 @@ def fsdd_supervised_select(name: str = "fsdd_supervised_select.json") -> str:
                    "top confusions"], rows)
 
 
+def fsdd_normalisation_table(name: str = "fsdd_normalisation.json") -> str:
+    """Normalisation study: the held-out training speaker's word accuracy per seed, mean ± std."""
+    r = _raw(name)
+    rows = [[k, " / ".join(f"{x['word_accuracy']:.1f}" for x in v["runs"]),
+             f"{v['summary']['mean']:.1f} ± {v['summary']['std']:.1f}",
+             " / ".join(f"{x['dev_word_accuracy']:.1f}" for x in v["runs"]),
+             " / ".join(str(x["empty_outputs"]) for x in v["runs"])]
+            for k, v in r["variants"].items()]
+    return _table(["features.cmvn", f"{r['dev_speaker'][0]} (held-out speaker) % per seed", "mean ± std",
+                   "training speakers' dev % per seed", "empty"], rows)
+
+
 def fsdd_supervised_curve(name: str = "fsdd_supervised_curve.json") -> str:
     """Learning curve: labelled speakers against word accuracy on rotation 1's held-out pair."""
     r = _raw(name)
@@ -610,6 +622,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "fsdd-supervised-speakers": fsdd_supervised_speakers,
     "fsdd-supervised-select": fsdd_supervised_select,
     "fsdd-supervised-curve": fsdd_supervised_curve,
+    "fsdd-normalisation": fsdd_normalisation_table,
+    "fsdd-normalisation-run": lambda: provenance_table("fsdd_normalisation.json"),
     "fsdd-recordings": fsdd_recordings_table,
     "add-language": add_language_table,
     "dann-channel-tuning": dann_tuning_table,
