@@ -212,6 +212,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--runs", nargs="+", default=list(RUNS)[:2], help="which rotation runs (default: the first two)")
     ap.add_argument("--exp", default="exp/fsdd-supervised-bench")
+    ap.add_argument("--out", default="fsdd_supervised", help="rotations: the raw output's name")
     args = ap.parse_args()
     root = REPO / args.exp
     report = {"command": "OMP_NUM_THREADS=1 python " + " ".join(sys.argv), "machine": machine(),
@@ -272,8 +273,8 @@ def main() -> None:
             report["summary"] = {n: summary([r["runs"][n]["word_accuracy"] for r in report["rotations"]])
                                  for n in args.runs}
             report["total_seconds"] = round(time.perf_counter() - started, 1)
-            write_result("fsdd_supervised", report)  # after every rotation: an interrupted run keeps what it measured
-        name = "fsdd_supervised"
+            write_result(args.out, report)  # after every rotation: an interrupted run keeps what it measured
+        name = args.out
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report.get("summary", {}), indent=1))
     print("written to", write_result(name, report))
