@@ -186,6 +186,52 @@ def fsdd_supervised_curve(name: str = "fsdd_supervised_curve.json") -> str:
     return _table(["labelled speakers", "who", "word acc. %", "per test speaker %"], rows)
 
 
+def _few(v: dict) -> str:
+    """``mean ± std (r1 / r2 / r3)`` of one few-labels summary cell; rotations missing are named."""
+    runs = " / ".join(f"{x:.1f}" for x in v["runs"])
+    have = v["rotations"]
+    missing = "" if len(have) == 3 else f", rotation{'s' if len(have) > 1 else ''} {' + '.join(have)} only"
+    return f"{v['mean']:.1f} ± {v['std']:.1f} ({runs}{missing})"
+
+
+def fsdd_few_labels_table(name: str = "fsdd_few_labels.json") -> str:
+    """Learning curve from the synthetic model: method against 1 and 2 labelled speakers (``benchmarks/fsdd_few_labels.py``)."""
+    r = _raw(name)
+    s = r["summary"]
+    synth = _few(s["synthetic only"]) + " (no labels)"
+    rows = [["synthetic model alone", synth, synth]]
+    for method in r["methods"]:
+        rows.append([method, *(_few(s[n][method]) if method in s.get(n, {}) else "not run" for n in ("1", "2"))])
+    return _table(["", "1 labelled speaker", "2 labelled speakers"], rows)
+
+
+def fsdd_few_labels_runs(name: str = "fsdd_few_labels.json") -> str:
+    """Every few-labels run: who was labelled, per test speaker, what went wrong, training seconds."""
+    r = _raw(name)
+    rows = []
+    for k, rot in sorted(r["rotations"].items()):
+        for size, group in sorted(rot["sizes"].items()):
+            for method, v in group["runs"].items():
+                rows.append([" + ".join(rot["test_speakers"]), ", ".join(group["labelled"]), method,
+                             f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
+                             ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]),
+                             f"{v['train_seconds']:.0f}"])
+    return _table(["held out", "labelled", "method", "word acc. %", "per test speaker %", "top confusions",
+                   "train s"], rows)
+
+
+def fsdd_few_labels_select(name: str = "fsdd_few_labels_select.json") -> str:
+    """The few-labels settings study on the speaker-held-out dev (no test pair read)."""
+    r = _raw(name)
+    dev = " + ".join(r["dev_speakers"])
+    rows = [["synthetic model alone (no labels)", f"{r['synthetic_only']['word_accuracy']:.1f}",
+             " / ".join(f"{a} {b:.1f}" for a, b in r["synthetic_only"]["per_speaker"].items()), "", ""]]
+    rows += [[k, f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
+              ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]), f"{v['train_seconds']:.0f}"]
+             for k, v in r["variants"].items()]
+    return _table(["variant", f"{dev} (dev) %", "per dev speaker %", "top confusions", "train s"], rows)
+
+
 def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
     """How each FSDD speaker's recordings differ (``benchmarks/fsdd_supervised.py --stats``)."""
     r = _raw(name)["speakers"]
@@ -611,6 +657,10 @@ TABLES: dict[str, Callable[[], str]] = {
     "fsdd-supervised-select": fsdd_supervised_select,
     "fsdd-supervised-curve": fsdd_supervised_curve,
     "fsdd-recordings": fsdd_recordings_table,
+    "fsdd-few-labels": fsdd_few_labels_table,
+    "fsdd-few-labels-runs": fsdd_few_labels_runs,
+    "fsdd-few-labels-select": fsdd_few_labels_select,
+    "fsdd-few-labels-provenance": lambda: provenance_table("fsdd_few_labels_select.json", "fsdd_few_labels.json"),
     "add-language": add_language_table,
     "dann-channel-tuning": dann_tuning_table,
     "dann-channel-snr20": lambda: dann_channel_table("dann_channel_snr20.json"),
