@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -113,7 +114,7 @@ def main() -> None:
     root = REPO / args.exp
     name = "fsdd_few_labels_select" if args.select else "fsdd_few_labels"
     out = REPO / "benchmarks" / "results" / f"{name}.json"
-    report = {"command": "OMP_NUM_THREADS=1 python " + " ".join(sys.argv), "machine": machine(),
+    report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
               "uptime": os.popen("uptime").read().strip(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "recipe": FEW_RECIPE, "synthetic_recipe": SYNTH_RECIPE, "synthetic_overrides": SYNTHETIC}
     started = time.perf_counter()

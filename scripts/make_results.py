@@ -222,8 +222,8 @@ def fsdd_few_labels_paired(name: str = "fsdd_few_labels.json") -> str:
     """Each transfer arm minus scratch, rotation by rotation (same labels, same test pair): mean ± std and each."""
     r = _raw(name)
     rows = []
-    for method in r["methods"]:
-        if method == "scratch":
+    for method, overrides in r["methods"].items():
+        if method == "scratch" or any(o.startswith("train.") for o in overrides):  # other steps: not paired
             continue
         cells = []
         for size in ("1", "2"):
