@@ -119,8 +119,12 @@ def train(recipe: str, exp: Path, overrides: list[str], log: Path) -> float:
     return time.perf_counter() - start
 
 
-def score(model_dir: Path, split: str = "test") -> dict:
-    """Word accuracy (HTK: 1 - WER) on the real test speakers, per speaker and per word, and what went wrong."""
+def score(model_dir: Path, split: str = "test", data=None) -> dict:
+    """Word accuracy (HTK: 1 - WER) on the real test speakers, per speaker and per word, and what went wrong.
+
+    ``data``: a recipe whose FSDD ``split`` is scored instead of the model's own (e.g. a model
+    trained on synthetic speech alone, scored on real speakers); its features must be the model's.
+    """
     from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
     from speechtl.decoding.metrics import error_counts
     from speechtl.tasks.speech.data import load_split, load_target_domain
@@ -128,8 +132,11 @@ def score(model_dir: Path, split: str = "test") -> dict:
     from speechtl.tasks.speech.task import load_trained
 
     model, recipe, decode = load_trained(model_dir)
-    real = recipe.data.corpus == "fsdd"
-    utts = load_split(recipe, split) if real else load_target_domain(recipe, split=split)
+    if data is not None and data.features != recipe.features:
+        raise ValueError(f"{model_dir}: its features {recipe.features} differ from the scored recipe's {data.features}")
+    corpus = data or recipe
+    real = corpus.data.corpus == "fsdd"
+    utts = load_split(corpus, split) if real else load_target_domain(corpus, split=split)
     hyps = recognize_words(model, utts, lexicon_decoders(model, evaluation_lexicons(recipe, ["en"]), decode))
     refs = [u.text for u in utts]
     by = collections.defaultdict(list)

@@ -89,18 +89,31 @@ def _dann_runs(names: tuple[str, ...]) -> dict:
 def provenance_table(*names: str) -> str:
     """Where each raw output came from: command, date, machine load at the start and the end, and the
     seconds it took (a column only when every output records them)."""
-    raws = [_raw(name) for name in names]
-    timed = all("seconds" in r for r in raws)
+    return _provenance([(f"`{name}`", _raw(name)) for name in names])
+
+
+def _provenance(calls: list[tuple[str, dict]]) -> str:
+    """The provenance table of ``(label, raw output or one recorded call)`` pairs."""
+    timed = all("seconds" in r for _, r in calls)
     rows = []
-    for name, r in zip(names, raws):
+    for label, r in calls:
         m = r["machine"]
         end = r.get("load_average_at_end")
-        rows.append([f"`{name}`", f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
+        rows.append([label, f"`{r['command']}`", m["date"], f"{m['cpus_usable']} of {m['cpu_count']}",
                      " / ".join(f"{x:.2f}" for x in m["load_average_at_start"]),
                      " / ".join(f"{x:.2f}" for x in end) if end else "-",
                      *([f"{r['seconds']:.0f}"] if timed else [])])
     return _table(["raw output", "command", "date", "CPUs", "load average at start (1/5/15 min)",
                    "at end", *(["seconds"] if timed else [])], rows)
+
+
+def fsdd_few_labels_provenance(names: tuple[str, ...] = ("fsdd_few_labels_select.json", "fsdd_few_labels.json")) -> str:
+    """Every call behind the few-labels outputs: a later call adds runs to the JSON and keeps the earlier calls."""
+    calls = []
+    for name in names:
+        r = _raw(name)
+        calls += [(f"`{name}` (earlier call)", c) for c in r.get("earlier_calls", [])] + [(f"`{name}`", r)]
+    return _provenance(calls)
 
 
 def zero_shot_provenance(name: str) -> str:
@@ -196,6 +209,70 @@ def fsdd_supervised_curve(name: str = "fsdd_supervised_curve.json") -> str:
     rows = [[n, ", ".join(v["train_speakers"]), f"{v['word_accuracy']:.1f}",
              " / ".join(f"{s} {a:.1f}" for s, a in v["per_speaker"].items())] for n, v in r["curve"].items()]
     return _table(["labelled speakers", "who", "word acc. %", "per test speaker %"], rows)
+
+
+def _few(v: dict) -> str:
+    """``mean ± std (r1 / r2 / r3)`` of one few-labels summary cell; rotations missing are named."""
+    runs = " / ".join(f"{x:.1f}" for x in v["runs"])
+    have = v["rotations"]
+    missing = "" if len(have) == 3 else f", rotation{'s' if len(have) > 1 else ''} {' + '.join(have)} only"
+    return f"{v['mean']:.1f} ± {v['std']:.1f} ({runs}{missing})"
+
+
+def fsdd_few_labels_table(name: str = "fsdd_few_labels.json") -> str:
+    """Learning curve from the synthetic model: method against 1 and 2 labelled speakers (``benchmarks/fsdd_few_labels.py``)."""
+    r = _raw(name)
+    s = r["summary"]
+    synth = _few(s["synthetic only"]) + " (no labels)"
+    rows = [["synthetic model alone", synth, synth]]
+    for method in r["methods"]:
+        rows.append([method, *(_few(s[n][method]) if method in s.get(n, {}) else "not run" for n in ("1", "2"))])
+    return _table(["", "1 labelled speaker", "2 labelled speakers"], rows)
+
+
+def fsdd_few_labels_paired(name: str = "fsdd_few_labels.json") -> str:
+    """Each transfer arm minus scratch, rotation by rotation (same labels, same test pair): mean ± std and each."""
+    r = _raw(name)
+    rows = []
+    for method, overrides in r["methods"].items():
+        if method == "scratch" or any(o.startswith("train.") for o in overrides):  # other steps: not paired
+            continue
+        cells = []
+        for size in ("1", "2"):
+            diffs = [g["runs"][method]["word_accuracy"] - g["runs"]["scratch"]["word_accuracy"]
+                     for _, rot in sorted(r["rotations"].items()) if (g := rot["sizes"].get(size))
+                     and method in g["runs"] and "scratch" in g["runs"]]
+            cells.append(f"{statistics.fmean(diffs):+.1f} ± {statistics.stdev(diffs) if len(diffs) > 1 else 0:.1f} "
+                         f"({' / '.join(f'{d:+.1f}' for d in diffs)})" if diffs else "not run")
+        rows.append([f"{method} - scratch", *cells])
+    return _table(["", "1 labelled speaker", "2 labelled speakers"], rows)
+
+
+def fsdd_few_labels_runs(name: str = "fsdd_few_labels.json") -> str:
+    """Every few-labels run: who was labelled, per test speaker, what went wrong, training seconds."""
+    r = _raw(name)
+    rows = []
+    for k, rot in sorted(r["rotations"].items()):
+        for size, group in sorted(rot["sizes"].items()):
+            for method, v in group["runs"].items():
+                rows.append([" + ".join(rot["test_speakers"]), ", ".join(group["labelled"]), method,
+                             f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
+                             ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]),
+                             f"{v['train_seconds']:.0f}"])
+    return _table(["held out", "labelled", "method", "word acc. %", "per test speaker %", "top confusions",
+                   "train s"], rows)
+
+
+def fsdd_few_labels_select(name: str = "fsdd_few_labels_select.json") -> str:
+    """The few-labels settings study on the speaker-held-out dev (no test pair read)."""
+    r = _raw(name)
+    dev = " + ".join(r["dev_speakers"])
+    rows = [["synthetic model alone (no labels)", f"{r['synthetic_only']['word_accuracy']:.1f}",
+             " / ".join(f"{a} {b:.1f}" for a, b in r["synthetic_only"]["per_speaker"].items()), "", ""]]
+    rows += [[k, f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
+              ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]), f"{v['train_seconds']:.0f}"]
+             for k, v in r["variants"].items()]
+    return _table(["variant", f"{dev} (dev) %", "per dev speaker %", "top confusions", "train s"], rows)
 
 
 def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
@@ -625,6 +702,11 @@ TABLES: dict[str, Callable[[], str]] = {
     "fsdd-normalisation": fsdd_normalisation_table,
     "fsdd-normalisation-run": lambda: provenance_table("fsdd_normalisation.json"),
     "fsdd-recordings": fsdd_recordings_table,
+    "fsdd-few-labels": fsdd_few_labels_table,
+    "fsdd-few-labels-runs": fsdd_few_labels_runs,
+    "fsdd-few-labels-paired": fsdd_few_labels_paired,
+    "fsdd-few-labels-select": fsdd_few_labels_select,
+    "fsdd-few-labels-provenance": fsdd_few_labels_provenance,
     "add-language": add_language_table,
     "dann-channel-tuning": dann_tuning_table,
     "dann-channel-snr20": lambda: dann_channel_table("dann_channel_snr20.json"),

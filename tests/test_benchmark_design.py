@@ -56,3 +56,23 @@ def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_
     assert "george" not in parts and "jackson" not in parts
     # train and dev take disjoint recordings of the same speakers
     assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
+
+
+def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair():
+    import yaml
+
+    bench = _load("fsdd_few_labels")
+    recipe = yaml.safe_load((BENCHMARKS.parent / bench.FEW_RECIPE).read_text())
+    assert recipe["transfer"]["source"] and not recipe["transfer"].get("methods")  # the recipe fine-tunes
+    # no arm changes the data, the steps, the learning rate or the front end
+    shared = ("data.", "features.", "model.", "train.", "specaugment.")
+    assert not any(o.startswith(shared) for v in bench.METHODS.values() for o in v)
+    assert bench.METHODS["scratch"] == ["transfer.source="] and bench.METHODS["fine-tune"] == []
+    # the synthetic model hears no FSDD audio
+    assert "data.target.corpus=" in bench.SYNTHETIC and "transfer.methods=[]" in bench.SYNTHETIC
+    for k in (1, 2, 3):  # labelled speakers never include the rotation's test pair
+        test = bench.PAIRS[k - 1]
+        assert not set(bench.labelled(k, 2)) & set(test) and bench.labelled(k, 1) == bench.labelled(k, 2)[:1]
+    # the settings study trains on rotation 1's labelled speaker and scores two others, never rotation 1's test pair
+    dev = bench.PAIRS[2]
+    assert not set(dev) & (set(bench.PAIRS[0]) | set(bench.labelled(1, 2)))
