@@ -69,9 +69,11 @@ class SpeechTask:
             cuts, unit_models = subword_cuts(cuts, recipe.units, exp / "data")
         source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
         inventories = source_inventories(source, {lang: Inventory(symbols) for lang, symbols in sorted(cuts.symbols.items())})
-        kept = [lang for lang in source.languages if lang not in inventories] \
+        # a language only replayed (transfer.replay: the source's own audio, not the recipe's) is kept too
+        kept = [lang for lang in source.languages if lang not in inventories or lang not in recipe.data.languages] \
             if source is not None and recipe.transfer.keep_source_heads else []
-        inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
+        inventories = {**{lang: source.inventories[lang] for lang in kept},
+                       **{lang: inv for lang, inv in inventories.items() if lang not in kept}}
         model = build_model(recipe, inventories)
         model.unit_models = unit_models
         if source is not None:
