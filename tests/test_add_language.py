@@ -175,6 +175,8 @@ def test_replay_trains_on_the_base_audio_and_keeps_its_heads_frozen(base, es_dat
     assert sorted(new.languages) == ["de", "en", "es"]
     for name, tensor in heads_of(old, ["en", "de"]).items():  # trained on, yet bit-identical
         assert torch.equal(new.state_dict()[name], tensor), name
+    for name in ("frontend.normalizer.mean", "frontend.normalizer.std"):  # the base's CMVN, not refitted
+        assert torch.equal(new.state_dict()[name], old.state_dict()[name]), name
     plain = add_language(base, "es", es_data, "conservative", tmp_path / "plain", overrides=FAST,
                          replay_minutes=0, progress=False)
     assert TrainingCuts.read(plain.exp_dir / "data").labels["language"] == ["es"]

@@ -56,3 +56,17 @@ def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_
     assert "george" not in parts and "jackson" not in parts
     # train and dev take disjoint recordings of the same speakers
     assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
+
+
+def test_real_recordings_before_and_after_differ_only_in_the_fix():
+    bench = _load("add_language_real")
+    before, after = bench.VARIANTS["before"], bench.VARIANTS["after"]
+    assert before["replay"] == 0 and after["replay"] > 0 and after["overrides"] == []
+    # the pre-fix behaviour: KL on every head, the sentence beam search with the same word list
+    assert sorted(o.split("=")[0] for o in before["overrides"]) == ["decode.isolated", "decode.words",
+                                                                    "transfer.kl.exclude"]
+    # the diagnosis: each row after the first changes one thing (then both), all on seed 0 and dev
+    first = bench.DIAGNOSIS[0]
+    assert first[2] == "conservative" and first[3] == 0 and first[4] == ["transfer.kl.exclude=[]"]
+    excl, replay = bench.DIAGNOSIS[1], bench.DIAGNOSIS[2]
+    assert excl[3] == 0 and excl[4] == [] and replay[3] > 0 and replay[4] == first[4]
