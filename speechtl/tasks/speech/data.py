@@ -188,13 +188,12 @@ def training_parts(recipe: Recipe) -> list[CutPart]:
     return parts
 
 
-def source_recipe(recipe: Recipe) -> Recipe:
-    """The recipe ``transfer.source`` was trained with (from its metadata)."""
-    meta = read_metadata(recipe.transfer.source)
+def recipe_of(meta: dict, source: str) -> Recipe:
+    """The recipe a model was trained with (recorded in its metadata ``meta``; ``source`` names it in errors)."""
     try:
         return Recipe.from_dict(meta["recipe"])
     except (KeyError, RecipeError) as err:
-        raise CheckpointError(f"{recipe.transfer.source}: malformed model metadata (recipe): {str(err)[:300]}") from None
+        raise CheckpointError(f"{source}: malformed model metadata (recipe): {str(err)[:300]}") from None
 
 
 def replay_part(recipe: Recipe) -> CutPart:
@@ -204,7 +203,7 @@ def replay_part(recipe: Recipe) -> CutPart:
     heads were trained in (its corpus is prepared as the source's recipe made it).
     """
     replay = recipe.transfer.replay
-    source = source_recipe(recipe)
+    source = recipe_of(read_metadata(recipe.transfer.source), recipe.transfer.source)
     languages = replay.languages or source.data.languages
     unknown = [lang for lang in languages if lang not in source.data.languages]
     if unknown:

@@ -22,14 +22,14 @@ from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
 from speechtl.decoding.config import DecodeConfig
 from speechtl.decoding.recognizer import stored_decode_config
-from speechtl.errors import CheckpointError, RecipeError
+from speechtl.errors import RecipeError
 from speechtl.files import read_metadata
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
 from speechtl.tasks.base import TrainingData, TrainingRun
-from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, subword_cuts, target_recipe,
-                                        training_manifest)
+from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
+                                        target_recipe, training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
 from speechtl.tasks.speech.model import build_model, source_inventories, start_heads
 from speechtl.tasks.speech.objective import CTCTask
@@ -100,10 +100,7 @@ class SpeechTask:
 
     def recipe_of(self, meta: dict, source: str) -> Recipe:
         """The recipe a model was trained with (recorded in its metadata)."""
-        try:
-            return Recipe.from_dict(meta["recipe"])
-        except (KeyError, RecipeError) as err:
-            raise CheckpointError(f"{source}: malformed model metadata (recipe): {str(err)[:300]}") from None
+        return recipe_of(meta, source)
 
     def evaluate(self, model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
                  output: str | Path | None = None, progress: bool = True, words: bool = True,
