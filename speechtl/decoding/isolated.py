@@ -62,7 +62,9 @@ class IsolatedWordDecoder:
 
     The same calls as :class:`~speechtl.decoding.lexicon_decoder.LexiconDecoder`
     (a batch at once, or ``begin`` / ``step`` / ``end`` over the pieces of a stream,
-    whose frames are kept and scored at ``end``).
+    whose frames are kept and scored at ``end``); ``word_boundary`` and ``nbest`` are
+    accepted for that signature and not needed (``|`` counts as blank; the margin to the
+    second-best word is always given).
 
     Example:
         >>> tokens = [BLANK, WORD_BOUNDARY, "a", "b"]
