@@ -330,6 +330,38 @@ def add_language_selection_table(name: str = "add_language_dev.json") -> str:
                    f"rule: lowest new PER with change <= {100 * sel['max_forgetting']:+.1f}"], rows)
 
 
+def _change(v: dict) -> str:
+    """A PER change's ``{"mean", "std"}`` in points, signed."""
+    return f"{100 * v['mean']:+.2f} ± {100 * v['std']:.2f}"
+
+
+def add_language_real_table(name: str = "add_language_real.json") -> str:
+    """Real recordings (FSDD) added to the synthetic model, before and after the fix (``benchmarks/add_language_real.py``)."""
+    r = _raw(name)
+    rows = []
+    for v in r["summary"].values():
+        runs = [x for x in r["runs"] if x["speakers"] == v["speakers"] and x["variant"] == v["variant"]]
+        recordings = runs[0]["words"]["recordings"]
+        rows.append([v["speakers"], v["variant"], len(runs), _spread(v["new_per"]["runs"], 100),
+                     _spread(v["word_accuracy"]["runs"], 100, 1), f"{_spread(v['empty']['runs'], 1, 0)} of {recordings}",
+                     _change(v["old_mean_change"]), f"{100 * max(v['old_max_change']['runs']):+.2f}",
+                     _change(v["en_synthetic_change"])])
+    return _table(["labelled speakers", "variant", "seeds", "FSDD test PER %", "word accuracy %", "empty transcripts",
+                   "7 old languages' mean PER change", "worst language (any seed)",
+                   "en head's synthetic test PER change"], rows)
+
+
+def add_language_real_diagnosis(name: str = "add_language_real_diagnosis.json") -> str:
+    """One change at a time on the dev splits (seed 0): what forgetting and the empty outputs come from."""
+    r = _raw(name)
+    rows = [[d["name"], f"{100 * d['old_dev_mean_change']:+.2f}", f"{100 * d['en_synth_dev_change']:+.2f}",
+             f"{100 * d['fsdd_dev_per']:.2f}", f"{100 * d['beam']['accuracy']:.1f} ({d['beam']['empty']} empty)",
+             f"{100 * d['isolated']['accuracy']:.1f} ({d['isolated']['empty']} empty)"] for d in r["runs"]]
+    return _table(["run (seed 0, 1 labelled speaker)", "7 old languages' mean dev PER change", "en head's synthetic dev change",
+                   f"FSDD dev PER % ({r['dev_speakers'][0]})", "beam search: words correct %", "isolated: words correct %"],
+                  rows)
+
+
 def large_table() -> str:
     """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
     rows = []
@@ -720,6 +752,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
     "add-language-dev": add_language_dev_table,
     "add-language-selection": add_language_selection_table,
+    "add-language-real": add_language_real_table,
+    "add-language-real-diagnosis": add_language_real_diagnosis,
 }
 
 

@@ -160,3 +160,45 @@ def test_add_language_from_lhotse_manifests(base, tiny_corpus, tmp_path):
     report = result.report
     assert set(report["new"]) == {"es"} and set(report["old"]) == {"en", "de"}
     assert sorted(load_model(result.exp_dir / "model").languages) == ["de", "en", "es"]
+
+
+def test_replay_trains_on_the_base_audio_and_keeps_its_heads_frozen(base, es_data, tmp_path):
+    """``--replay-minutes``: the base's own training audio (en, de) trains beside the new language."""
+    from speechtl.data.training_cuts import TrainingCuts
+
+    result = add_language(base, "es", es_data, "conservative", tmp_path / "replay", overrides=FAST,
+                          replay_minutes=0.2, progress=False)
+    cuts = TrainingCuts.read(result.exp_dir / "data")
+    assert cuts.labels["language"] == ["de", "en", "es"]
+    assert result.report["replay_minutes"] == pytest.approx(0.2)
+    old, new = load_model(base), load_model(result.exp_dir / "model")
+    assert sorted(new.languages) == ["de", "en", "es"]
+    for name, tensor in heads_of(old, ["en", "de"]).items():  # trained on, yet bit-identical
+        assert torch.equal(new.state_dict()[name], tensor), name
+    for name in ("frontend.normalizer.mean", "frontend.normalizer.std"):  # the base's CMVN, not refitted
+        assert torch.equal(new.state_dict()[name], old.state_dict()[name]), name
+    plain = add_language(base, "es", es_data, "conservative", tmp_path / "plain", overrides=FAST,
+                         replay_minutes=0, progress=False)
+    assert TrainingCuts.read(plain.exp_dir / "data").labels["language"] == ["es"]
+
+
+def test_replay_bad_settings_are_named(base, es_data, tiny_recipe, tmp_path):
+    with pytest.raises(RecipeError, match="--replay-minutes"):
+        add_language(base, "es", es_data, "conservative", tmp_path / "neg", replay_minutes=-1, progress=False)
+    with pytest.raises(RecipeError, match="transfer.replay.languages: fr not among"):
+        add_language(base, "es", es_data, "conservative", tmp_path / "fr", progress=False,
+                     overrides=FAST + ["transfer.replay.languages=[fr]"])
+    tiny_recipe.transfer.replay.minutes = 1.0
+    with pytest.raises(RecipeError, match="transfer.replay.minutes.*needs a source model"):
+        tiny_recipe.transfer.validate()
+
+
+def test_replacing_a_head_leaves_it_out_of_kl_and_reads_the_data_recipes_decode(base, tiny_corpus, tmp_path):
+    data = tmp_path / "en.yaml"
+    data.write_text(yaml.safe_dump({"data": {**to_dict(tiny_corpus), "languages": ["en"]},
+                                    "decode": {"isolated": True, "words": ["one", "two"]}}))
+    result = add_language(base, "en", data, "conservative", tmp_path / "en", overrides=FAST, replace_head=True,
+                          replay_minutes=0, progress=False)
+    recipe = load_model_recipe(result.exp_dir / "model")
+    assert recipe.transfer.kl.exclude == ["en"]
+    assert recipe.decode.isolated and recipe.decode.words == ["one", "two"]

@@ -76,3 +76,17 @@ def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their
     # the settings study trains on rotation 1's labelled speaker and scores two others, never rotation 1's test pair
     dev = bench.PAIRS[2]
     assert not set(dev) & (set(bench.PAIRS[0]) | set(bench.labelled(1, 2)))
+
+
+def test_real_recordings_before_and_after_differ_only_in_the_fix():
+    bench = _load("add_language_real")
+    before, after = bench.VARIANTS["before"], bench.VARIANTS["after"]
+    assert before["replay"] == 0 and after["replay"] > 0 and after["overrides"] == []
+    # the pre-fix behaviour: KL on every head, the sentence beam search with the same word list
+    assert sorted(o.split("=")[0] for o in before["overrides"]) == ["decode.isolated", "decode.words",
+                                                                    "transfer.kl.exclude"]
+    # the diagnosis: each row after the first changes one thing (then both), all on seed 0 and dev
+    first = bench.DIAGNOSIS[0]
+    assert first[2] == "conservative" and first[3] == 0 and first[4] == ["transfer.kl.exclude=[]"]
+    excl, replay = bench.DIAGNOSIS[1], bench.DIAGNOSIS[2]
+    assert excl[3] == 0 and excl[4] == [] and replay[3] > 0 and replay[4] == first[4]

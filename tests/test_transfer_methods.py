@@ -210,3 +210,30 @@ def test_layer_transfer_selection_rules():
                                          no_decay=k0)
     lrs = sorted((g["lr"], g.get("weight_decay")) for g in groups)
     assert lrs == [(0.1, 0.0), (1.0, None)]
+
+
+def test_kl_on_every_source_head_leaves_out_the_excluded_ones():
+    """``transfer.kl.exclude``: a head the new data retrains is not pulled back to the source's outputs."""
+    import copy
+    from types import SimpleNamespace
+
+    from speechtl.models.acoustic import build_acoustic_model
+    from speechtl.tasks.speech.objective import CTCTask
+    from speechtl.tasks.speech.recipe import Recipe
+    from speechtl.text.inventory import Inventory
+
+    recipe = Recipe()
+    recipe.model.encoder, recipe.model.dim, recipe.model.layers, recipe.model.dropout = "tdnn", 32, 2, 0.0
+    source = build_acoustic_model(recipe, {"en": Inventory(["a", "b"]), "de": Inventory(["a", "c"])}).eval()
+    student = copy.deepcopy(source)
+    with torch.no_grad():
+        student.heads.heads["en"].weight.add_(torch.randn_like(student.heads.heads["en"].weight))
+    batch = SimpleNamespace(feats=torch.randn(2, 40, recipe.features.num_mel_bins), lengths=torch.tensor([40, 30]))
+    hidden, lengths = student(batch.feats, batch.lengths)
+    out = StepOutput(loss=hidden.new_zeros(()), hidden=hidden, lengths=lengths)
+    every = KLToSource(source, CTCTask, heads="source")
+    assert float(every(student, batch, out, 0.0)[0].detach()) > 1e-3  # the changed en head counts
+    without_en = KLToSource(source, CTCTask, heads="source", exclude=["en"])
+    assert float(without_en(student, batch, out, 0.0)[0].detach()) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(RecipeError, match="none of the new model's outputs"):
+        KLToSource(source, CTCTask, heads="source", exclude=["en", "de"])(student, batch, out, 0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from speechtl.cli import (add_device_args, add_model_arg, add_output_arg, add_set_arg, command, finite_float,
                           training_overrides)
-from speechtl.workflows.add_language import STRATEGIES
+from speechtl.workflows.add_language import REPLAY_MINUTES, STRATEGIES
 
 
 def add_parser(sub) -> None:
@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
                         "layer-transfer: front end and first --freeze-blocks blocks frozen; conservative: "
                         "finetune plus L2-SP to the base weights and KL keeping the old heads' outputs")
     p.add_argument("--minutes", type=finite_float, default=0.0, help="use only this many minutes of training audio (0: all)")
+    p.add_argument("--replay-minutes", type=finite_float, default=REPLAY_MINUTES,
+                   help="minutes of each base language's own training audio trained beside the new data, so the "
+                        "encoder keeps serving them (default: %(default)s; 0: none; not for scratch)")
     p.add_argument("--freeze-blocks", type=int, default=-1,
                    help="layer-transfer: encoder blocks frozen (-1: half of them)")
     add_output_arg(p, "experiment directory (None: exp/add-LANG-STRATEGY)")
@@ -59,7 +62,8 @@ def run(args) -> int:
 
     result = add_language(args.model, args.lang, args.data, args.strategy, args.output, args.test_data,
                           args.minutes, args.freeze_blocks, training_overrides(args), replace_head=args.replace_head,
-                          overwrite=args.overwrite)
+                          overwrite=args.overwrite,
+                          replay_minutes=args.replay_minutes)
     print(result.report["table"])
     print(f"model written to {result.exp_dir / 'model.safetensors'}; report in {result.exp_dir / 'forgetting.json'}")
     return 0

@@ -69,6 +69,7 @@ class CutPart:
     repeat: int = 1
     max_utterances: int = 0
     minutes: float = 0.0
+    languages: tuple[str, ...] = ()  # this part's languages (empty: the run's), e.g. a source model's replayed data
 
 
 @dataclass
@@ -109,7 +110,8 @@ def part_key(part: CutPart, features: FeatureConfig, seed: int, storage: str) ->
     h = hashlib.sha256()
     h.update(json.dumps([part.name, part.channel, part.suffix, part.domain, part.labelled, part.max_utterances,
                          part.minutes, sorted(part.pseudo.items()), storage, seed,
-                         {k: v for k, v in vars(features).items()}], sort_keys=True).encode())
+                         {k: v for k, v in vars(features).items()}]
+                        + ([sorted(part.languages)] if part.languages else []), sort_keys=True).encode())
     for cut in part.cuts:
         h.update(f"{cut.id}\0{cut.duration:.4f}\n".encode())
     return h.hexdigest()[:16]
@@ -236,7 +238,7 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
         folder = cache / part_key(part, features, seed, storage)
         done = folder / "done.json"
         summary = json.loads(done.read_text()) if done.is_file() else \
-            _store_part(part, folder, features, seed, storage, languages, max_seconds)
+            _store_part(part, folder, features, seed, storage, list(part.languages) or languages, max_seconds)
         log.info("training data %s: %d utterances (%.2f h)%s", part.name, summary["count"],
                  summary["seconds"] / 3600, f", {len(summary['skipped'])} skipped" if summary["skipped"] else "")
         skipped += [tuple(s) for s in summary["skipped"]]

@@ -10,6 +10,7 @@ import torch
 
 from speechtl.data.dataset import Utterance
 from speechtl.decoding.greedy import ctc_greedy
+from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.lexicon_decoder import LexiconDecoder, WordHypothesis
 from speechtl.decoding.metrics import ErrorCounts, error_counts, phoneme_error_rate
 from speechtl.models.acoustic import AcousticModel
@@ -110,7 +111,7 @@ def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config:
         if mappings:
             log.warning("%s: %d phonemes the model lacks mapped to the nearest by articulatory features: %s", lang,
                         len(mappings), ", ".join(f"{m.symbol}->{m.target or '(dropped)'}" for m in mappings))
-        decoders[lang] = LexiconDecoder(model.inventories[lang].tokens, lexicon, config, word_boundary, nbest)
+        decoders[lang] = word_decoder(model.inventories[lang].tokens, lexicon, config, word_boundary, nbest)
     return decoders
 
 

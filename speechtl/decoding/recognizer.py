@@ -34,6 +34,7 @@ from speechtl.data.features import check_bandwidth, compute_features, num_frames
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
+from speechtl.decoding.isolated import IsolatedWordDecoder, word_decoder
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
@@ -75,7 +76,7 @@ class PreparedLexicon:
     """A lexicon checked against one head, with its decoder."""
 
     lexicon: Lexicon
-    decoder: LexiconDecoder
+    decoder: LexiconDecoder | IsolatedWordDecoder  # decode.isolated chooses
     notes: list[str]  # words left out and why
 
 
@@ -223,7 +224,7 @@ class Recognizer:
             user = base.merge(user)
         for note in notes:
             log.warning(note)
-        prepared = PreparedLexicon(user, LexiconDecoder(inventory.tokens, user, self.config), notes)
+        prepared = PreparedLexicon(user, word_decoder(inventory.tokens, user, self.config), notes)
         self._cache[key] = (prepared, lexicon)  # holding the lexicon object keeps its id unique
         while len(self._cache) > 4:
             self._cache.popitem(last=False)

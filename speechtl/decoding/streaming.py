@@ -33,7 +33,7 @@ from torch import nn
 
 from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import align_words
-from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.recognizer import Recognizer, Transcript
 from speechtl.errors import AudioError, CheckpointError
 from speechtl.models.acoustic import AcousticModel
@@ -218,7 +218,7 @@ class StreamingRecognizer:
         self.notes = list(prepared.notes)
         self.prepared_lexicon = prepared.lexicon
         self.inventory = rec.model.inventories[self.language]
-        self.decoder = LexiconDecoder(self.inventory.tokens, prepared.lexicon, rec.config)
+        self.decoder = word_decoder(self.inventory.tokens, prepared.lexicon, rec.config)
         self.encoder = StreamingEncoder(rec.model, self.language, rec.device)
         self.decoder.begin()
         self.finished = False

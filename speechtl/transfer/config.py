@@ -56,6 +56,7 @@ class KLConfig:
     weight: float = ranged(1.0, "[0, inf)")
     temperature: float = ranged(1.0, "(0, inf)")  # softens both distributions
     heads: Literal["batch", "source"] = "batch"  # each item's own head, or every source head (no forgetting)
+    exclude: list[str] = field(default_factory=list)  # with heads: source, heads left out (e.g. one the new data retrains)
 
 
 @dataclass
@@ -145,6 +146,22 @@ class SelfTrainingConfig:
 
 
 @dataclass
+class ReplayConfig:
+    """Rehearsal: some of the source model's own training audio trains beside the new data.
+
+    Regularisers that only see the new audio (L2-SP, KL on it) say nothing about the
+    domain the source's languages were trained in; when the new audio is from another
+    domain (real recordings added to a synthetic model) the encoder drifts there
+    unchecked. Replayed utterances keep their CTC targets (through their languages'
+    heads, frozen when ``keep_source_heads``) and, with ``kl`` on every source head,
+    also distil the source's outputs on its own audio.
+    """
+
+    minutes: float = ranged(0.0, "[0, inf)")  # each replayed language's first N minutes of the source's train split (0: none)
+    languages: list[str] = field(default_factory=list)  # which of the source's languages ([] = all of them)
+
+
+@dataclass
 class TransferConfig:
     """Transfer methods: losses added to the task loss, and what comes from a source model."""
 
@@ -162,6 +179,7 @@ class TransferConfig:
     dap: DAPConfig = field(default_factory=DAPConfig)
     conse: ConSEConfig = field(default_factory=ConSEConfig)
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)  # after training, on data.target
+    replay: ReplayConfig = field(default_factory=ReplayConfig)  # the source's own training audio alongside
 
     def validate(self) -> None:
         for i, name in enumerate(self.methods):
@@ -170,5 +188,8 @@ class TransferConfig:
                                   f"available: {', '.join(METHOD_NAMES)}")
         if ("l2sp" in self.methods or "kl" in self.methods) and not self.source:
             raise RecipeError("transfer.source: l2sp and kl need a source model")
+        if self.replay.minutes and not self.source:
+            raise RecipeError("transfer.replay.minutes: replays the source model's training audio; "
+                              "needs a source model (transfer.source)")
         if self.keep_source_heads and not self.source:
             raise RecipeError("transfer.keep_source_heads: needs a source model (transfer.source)")

@@ -102,12 +102,14 @@ class KLToSource(TransferMethod):
             head of the source model on every item through the task's
             ``every_head_distributions(model, out)`` (learning without forgetting, Li & Hoiem
             2016: when a language is added, the old heads' outputs on its audio stay put).
+        exclude: groups (heads) left out of the comparison, e.g. a head the new data retrains
+            (``--replace-head``): its labels teach it something other than the source's outputs.
     """
 
     name = "kl"
 
     def __init__(self, source: nn.Module, make_task: Callable[[nn.Module], nn.Module],
-                 temperature: float = 1.0, heads: str = "batch") -> None:
+                 temperature: float = 1.0, heads: str = "batch", exclude: Iterable[str] = ()) -> None:
         super().__init__()
         teacher = copy.deepcopy(source)
         for p in teacher.parameters():
@@ -115,6 +117,7 @@ class KLToSource(TransferMethod):
         self.teacher_task = make_task(teacher).eval()
         self.temperature = temperature
         self.every_head = heads == "source"
+        self.exclude = set(exclude)
 
     def train(self, mode: bool = True) -> "KLToSource":
         super().train(mode)
@@ -135,4 +138,6 @@ class KLToSource(TransferMethod):
             student = self.teacher_task.every_head_distributions(model, out)
         else:
             student = self.teacher_task.distributions(out, batch)
+        if self.exclude:
+            student = {group: s for group, s in student.items() if group not in self.exclude}
         return kl_to_source(teacher, student, self.temperature), {}

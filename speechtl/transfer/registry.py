@@ -104,7 +104,7 @@ def build_l2sp(ctx: TransferContext) -> L2SP:
 
 @METHODS.register("kl")
 def build_kl(ctx: TransferContext) -> KLToSource:
-    return KLToSource(ctx.source, ctx.make_task, ctx.cfg.kl.temperature, ctx.cfg.kl.heads)
+    return KLToSource(ctx.source, ctx.make_task, ctx.cfg.kl.temperature, ctx.cfg.kl.heads, ctx.cfg.kl.exclude)
 
 
 @METHODS.register("multitask")

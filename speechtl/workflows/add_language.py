@@ -13,6 +13,14 @@ is the shared encoder, and how much it may change is the strategy:
   term keeping the old heads' outputs on the new audio where the base had them
   (learning without forgetting, Li & Hoiem 2016).
 
+Every strategy but ``scratch`` also replays each base language's first minutes of
+the base's own training audio (``transfer.replay``, ``--replay-minutes``): the
+regularisers above only see the new audio, and when that audio comes from another
+domain (real recordings added to a model trained on eSpeak) the encoder drifts where
+nothing watches it. A head the new data retrains (``--replace-head``) is left out of
+the KL term, and the data recipe's ``decode`` section (a command list,
+``decode.isolated``) is kept with the model.
+
 The new head's rows for phonemes another language already has start from that
 language's rows. After training, every old language is scored on its own test
 split before and after (the forgetting report, ``forgetting.json``).
@@ -54,6 +62,12 @@ STRATEGY_SETTINGS: dict[str, list[str]] = {
                      "transfer.kl.heads=source", "transfer.kl.weight=100", "transfer.l2sp.weight=1.0"],
 }
 
+# minutes of each base language's own training audio replayed beside the new data (transfer.replay;
+# strategies that start from the base). L2-SP and KL on the new audio alone did not stop the old
+# languages forgetting when the new audio is real and the base synthetic (docs/results/add-language.md,
+# "Real recordings"): the encoder moved where nothing watched it.
+REPLAY_MINUTES = 1.0
+
 # training settings for a few minutes of audio (any of them can be overridden with --set)
 ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_duration=60",
                "train.checkpoint_every=50", "train.log_every=10"]
@@ -91,6 +105,12 @@ def load_base(path: str | Path) -> BaseModel:
     return BaseModel(model, task.recipe_of(meta, str(path)))
 
 
+def data_decode(data: str | Path) -> dict:
+    """The ``decode`` section of a data recipe (its word list, ``isolated``), or ``{}`` for a manifest."""
+    path = Path(data)
+    return dict(load_yaml(path).get("decode") or {}) if path.suffix in (".yaml", ".yml") and path.is_file() else {}
+
+
 def data_section(data: str | Path, language: str, test_data: str | Path | None, root: Path) -> dict:
     """The new language's ``data`` section: from a recipe's, or a Lhotse manifest of training audio."""
     path = Path(data)
@@ -110,18 +130,32 @@ def data_section(data: str | Path, language: str, test_data: str | Path | None, 
 
 
 def adaptation_recipe(base, language: str, data: dict, strategy: str, exp_dir: Path, base_path: str,
-                      freeze_blocks: int, minutes: float, overrides: list[str]) -> Recipe:
-    """The base model's recipe with the new data, the strategy's settings and the user's overrides."""
+                      freeze_blocks: int, minutes: float, overrides: list[str], replay_minutes: float = 0.0,
+                      decode: dict | None = None) -> Recipe:
+    """The base model's recipe with the new data, the strategy's settings and the user's overrides.
+
+    Args:
+        replay_minutes: ``transfer.replay.minutes`` for the strategies that start from the base.
+        decode: settings of the data recipe's ``decode`` section (e.g. its word list) over the base's.
+    """
     if strategy not in STRATEGIES:
         raise RecipeError(f"--strategy: unknown {strategy!r}; choose from {', '.join(STRATEGIES)}")
+    if replay_minutes < 0:
+        raise RecipeError(f"--replay-minutes: {replay_minutes:g} is negative (0 replays nothing)")
     recipe = base.recipe.to_dict()
     recipe["data"] = data
+    recipe["decode"] = {**recipe.get("decode", {}), **(decode or {})}
     recipe["transfer"] = {}
     recipe.pop("name", None)
     for assignment in ADAPT_TRAIN + [f"train.exp_dir={exp_dir}", f"data.train_minutes={minutes}"]:
         set_override(recipe, assignment)
     for assignment in STRATEGY_SETTINGS[strategy]:
         set_override(recipe, assignment.format(base=base_path, k=freeze_blocks))
+    if strategy != "scratch" and replay_minutes:
+        set_override(recipe, f"transfer.replay.minutes={replay_minutes:g}")
+    if language in base.languages and "kl" in recipe["transfer"].get("methods", []):
+        # --replace-head: the new data's labels teach that head; KL would pull it back to the base's outputs
+        set_override(recipe, f"transfer.kl.exclude=[{language}]")
     for assignment in overrides:
         set_override(recipe, assignment)
     recipe["name"] = f"add-{language}-{strategy}"
@@ -173,7 +207,8 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
                  exp_dir: str | Path | None = None, test_data: str | Path | None = None,
                  minutes: float = 0.0, freeze_blocks: int = -1, overrides: list[str] = (),
                  replace_head: bool = False, before: dict[str, float] | None = None,
-                 progress: bool = True, overwrite: bool = False) -> AddLanguageResult:
+                 progress: bool = True, overwrite: bool = False,
+                 replay_minutes: float = REPLAY_MINUTES) -> AddLanguageResult:
     """Train a model with ``language`` added to the base model's, then write the forgetting report.
 
     Args:
@@ -184,6 +219,8 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         freeze_blocks: layer-transfer's k (-1: half the encoder's blocks).
         replace_head: allow a language the base already has (its head is retrained).
         overwrite: replace an earlier run in the experiment directory.
+        replay_minutes: minutes of each base language's own training audio trained beside the
+            new data (``transfer.replay``; not for ``scratch``; 0: none).
         before: the old languages' PER of the base model, when already measured (benchmarks).
 
     Returns:
@@ -198,7 +235,8 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         freeze_blocks = len(base.model.encoder.blocks) // 2
     exp = Path(exp_dir or f"exp/add-{language}-{strategy}")
     recipe = adaptation_recipe(base, language, data_section(data, language, test_data, exp), strategy, exp,
-                               str(base_path), freeze_blocks, minutes, list(overrides))
+                               str(base_path), freeze_blocks, minutes, list(overrides), replay_minutes,
+                               data_decode(data))
     train(recipe, overwrite=overwrite, progress=progress)
     model_path = exp / "model"
     old = [lang for lang in base.languages if lang != language]
@@ -210,6 +248,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         if strategy != "scratch" and old else {}
     report = forgetting_report(before, after, new, strategy, language)
     report.update({"base": str(base_path), "minutes": minutes, "freeze_blocks": freeze_blocks,
+                   "replay_minutes": recipe.transfer.replay.minutes,
                    "exp_dir": str(exp)})
     (exp / "forgetting.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     log.info("forgetting report written to %s", exp / "forgetting.json")

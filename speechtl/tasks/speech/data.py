@@ -22,7 +22,8 @@ from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import Utterance, load_utterances
 from speechtl.data.training_cuts import CutPart, TrainingCuts, write_training_cuts
 from speechtl.decoding.evaluate import evaluate_per
-from speechtl.errors import LanguageError, ManifestError, RecipeError
+from speechtl.errors import CheckpointError, LanguageError, ManifestError, RecipeError
+from speechtl.files import read_metadata
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 from speechtl.text.subword import encode, processor, train_sentencepiece
@@ -185,7 +186,34 @@ def training_parts(recipe: Recipe) -> list[CutPart]:
         pseudo = read_pseudo_labels(t.pseudo_labels) if t.pseudo_labels else {}
         parts.append(CutPart("target", cuts[t.split], t.channel, domain="target", labelled=t.labelled, pseudo=pseudo,
                              repeat=t.repeat, max_utterances=t.max_utterances))
+    if recipe.transfer.replay.minutes:
+        parts.append(replay_part(recipe))
     return parts
+
+
+def recipe_of(meta: dict, source: str) -> Recipe:
+    """The recipe a model was trained with (recorded in its metadata ``meta``; ``source`` names it in errors)."""
+    try:
+        return Recipe.from_dict(meta["recipe"])
+    except (KeyError, RecipeError) as err:
+        raise CheckpointError(f"{source}: malformed model metadata (recipe): {str(err)[:300]}") from None
+
+
+def replay_part(recipe: Recipe) -> CutPart:
+    """``transfer.replay``: each replayed language's first minutes of the source model's training split.
+
+    The audio goes through the source's own channel, so it is the domain the source's
+    heads were trained in (its corpus is prepared as the source's recipe made it).
+    """
+    replay = recipe.transfer.replay
+    source = recipe_of(read_metadata(recipe.transfer.source), recipe.transfer.source)
+    languages = replay.languages or source.data.languages
+    unknown = [lang for lang in languages if lang not in source.data.languages]
+    if unknown:
+        raise RecipeError(f"transfer.replay.languages: {', '.join(unknown)} not among the source model's "
+                          f"training languages ({', '.join(source.data.languages)})")
+    cuts = prepare_corpus(dataclasses.replace(source.data, languages=list(languages)), progress=False)
+    return CutPart("replay", cuts["train"], source.data.channel, minutes=replay.minutes, languages=tuple(languages))
 
 
 def training_manifest(recipe: Recipe, folder: Path) -> TrainingCuts:

@@ -22,14 +22,14 @@ from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
 from speechtl.decoding.config import DecodeConfig
 from speechtl.decoding.recognizer import stored_decode_config
-from speechtl.errors import CheckpointError, RecipeError
+from speechtl.errors import RecipeError
 from speechtl.files import read_metadata
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
 from speechtl.tasks.base import TrainingData, TrainingRun
-from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, subword_cuts, target_recipe,
-                                        training_manifest)
+from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
+                                        target_recipe, training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
 from speechtl.tasks.speech.model import build_model, source_inventories, start_heads
 from speechtl.tasks.speech.objective import CTCTask
@@ -69,9 +69,11 @@ class SpeechTask:
             cuts, unit_models = subword_cuts(cuts, recipe.units, exp / "data")
         source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
         inventories = source_inventories(source, {lang: Inventory(symbols) for lang, symbols in sorted(cuts.symbols.items())})
-        kept = [lang for lang in source.languages if lang not in inventories] \
+        # a language only replayed (transfer.replay: the source's own audio, not the recipe's) is kept too
+        kept = [lang for lang in source.languages if lang not in inventories or lang not in recipe.data.languages] \
             if source is not None and recipe.transfer.keep_source_heads else []
-        inventories = {**{lang: source.inventories[lang] for lang in kept}, **inventories}
+        inventories = {**{lang: source.inventories[lang] for lang in kept},
+                       **{lang: inv for lang, inv in inventories.items() if lang not in kept}}
         model = build_model(recipe, inventories)
         model.unit_models = unit_models
         if source is not None:
@@ -98,10 +100,7 @@ class SpeechTask:
 
     def recipe_of(self, meta: dict, source: str) -> Recipe:
         """The recipe a model was trained with (recorded in its metadata)."""
-        try:
-            return Recipe.from_dict(meta["recipe"])
-        except (KeyError, RecipeError) as err:
-            raise CheckpointError(f"{source}: malformed model metadata (recipe): {str(err)[:300]}") from None
+        return recipe_of(meta, source)
 
     def evaluate(self, model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
                  output: str | Path | None = None, progress: bool = True, words: bool = True,
