@@ -44,7 +44,7 @@ YIELDS = {"dann+st": {"dann": "self-training/round-0", "dann+st": ""}, "source-o
           "source-only+st": {"source-only+st": ""}}
 METHODS = ["source-only", "dann", "source-only+st", "dann+st"]
 # ablation group -> the channel stages it removes
-GROUPS = {"eq": ["eq"], "speed": ["speed"], "rooms": ["room"], "noise": ["noise"], "babble": ["babble"],
+GROUPS = {"noise": ["noise"], "babble": ["babble"], "rooms": ["room"], "eq": ["eq"], "speed": ["speed"],
           "codecs": ["telephone", "mulaw"]}
 
 
@@ -96,16 +96,18 @@ def run_pair(k: int, run: str, args, root, out: dict) -> None:
         out["pocketsphinx_word_accuracy"] = pocketsphinx_peer(test, root / "pocketsphinx")
 
 
-def ablation(k: int, args, root) -> dict:
-    """DANN without self-training, each randomisation group removed in turn, and with none at all."""
+def ablation(k: int, args, root, out: dict, save) -> None:
+    """DANN without self-training with all randomisations, none, and each group removed in turn, into ``out``.
+
+    ``save`` is called after every variant, so a benchmark stopped early keeps the variants it finished.
+    """
     test = PAIRS[k - 1]
     channels = recipe_channels(args.recipe)
-    variants = {"all": channels, **{f"-{g}": [without(c, s) for c in channels] for g, s in GROUPS.items()},
-                "none": []}
-    out = {"pair": k, "test_speakers": test, "channels": {}, "runs": {}}
+    variants = {"all": channels, "none": [], **{f"-{g}": [without(c, s) for c in channels] for g, s in GROUPS.items()}}
+    out.update({"pair": k, "test_speakers": test, "channels": {}, "runs": {}})
     for name, chans in variants.items():
         exp = root / f"ablation-pair{k}{name}"
-        if name == "all" and (root / f"pair{k}-dann+st" / "self-training" / "round-0" / "model").is_dir():
+        if name == "all" and (root / f"pair{k}-dann+st" / "self-training" / "round-0" / "model.safetensors").is_file():
             exp, seconds = root / f"pair{k}-dann+st" / "self-training" / "round-0", None  # the main run's DANN model
         else:
             seconds = train_run(args.recipe, exp, [*args.overrides, target_parts(test), NO_ST,
@@ -113,7 +115,7 @@ def ablation(k: int, args, root) -> dict:
         out["channels"][name] = chans
         out["runs"][name] = {**score(exp), "train_seconds": None if seconds is None else round(seconds, 1)}
         print(f"ablation pair {k} {name}: {out['runs'][name]['word_accuracy']}%", flush=True)
-    return out
+        save()
 
 
 def main() -> None:
@@ -155,8 +157,8 @@ def main() -> None:
 
     if args.ablation:
         for k in args.pairs:
-            report["rotations"].append(ablation(k, args, root))
-            save()
+            report["rotations"].append({})
+            ablation(k, args, root, report["rotations"][-1], save)
         return
     pairs = {r["pair"]: r for r in report["rotations"]}
     for run in args.runs:
