@@ -110,8 +110,10 @@ def ablation(k: int, args, root, out: dict, save) -> None:
         if name == "all" and (root / f"pair{k}-dann+st" / "self-training" / "round-0" / "model.safetensors").is_file():
             exp, seconds = root / f"pair{k}-dann+st" / "self-training" / "round-0", None  # the main run's DANN model
         else:
+            # without copies the source is a third as large: the target audio once keeps the domains' balance
+            balance = ["data.target.repeat=1"] if not chans else []
             seconds = train_run(args.recipe, exp, [*args.overrides, target_parts(test), NO_ST,
-                                                   augment_override(chans)])
+                                                   augment_override(chans), *balance])
         out["channels"][name] = chans
         out["runs"][name] = {**score(exp), "train_seconds": None if seconds is None else round(seconds, 1)}
         print(f"ablation pair {k} {name}: {out['runs'][name]['word_accuracy']}%", flush=True)

@@ -181,7 +181,7 @@ def fsdd_randomised_ablation(name: str = "fsdd_randomised_ablation.json") -> str
     """DANN (no self-training) with each group of randomisations removed, per rotation run."""
     r = _raw(name)
     pairs = [" + ".join(x["test_speakers"]) for x in r["rotations"]]
-    names = {"all": "all randomisations (the recipe's channel)", "none": "none (no randomised copies)"}
+    names = {"all": "all randomisations (the recipe's channel)", "none": "none (no randomised copies; the target audio once, as in dann-fsdd)"}
     rows = []
     for variant in r["rotations"][0]["runs"]:
         accs = [x["runs"][variant]["word_accuracy"] for x in r["rotations"]]
