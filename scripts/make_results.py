@@ -153,6 +153,59 @@ def fsdd_table() -> str:
     return _table(["", "rotations", "word accuracy %", "per rotation"], rows)
 
 
+RANDOMISED_TITLES = {"source-only": "source-only", "dann": "DANN", "source-only+st": "source-only + self-training",
+                     "dann+st": "DANN + self-training", "pocketsphinx": "pocketsphinx (same 10 words, same files)"}
+
+
+def fsdd_randomised_table(name: str = "fsdd_randomised.json") -> str:
+    """Randomised synthetic source to real FSDD, no real labels: word accuracy per held-out pair (``fsdd_randomised.py``)."""
+    r = _raw(name)
+    pairs = [" + ".join(x["test_speakers"]) for x in r["rotations"]]
+    rows = []
+    for method, v in r["summary"].items():
+        cells = [x["pocketsphinx_word_accuracy"] if method == "pocketsphinx" else x["methods"][method]["word_accuracy"]
+                 for x in r["rotations"]]
+        rows.append([RANDOMISED_TITLES[method], *(f"{c:.1f}" for c in cells), f"{v['mean']:.1f} ± {v['std']:.1f}"])
+    return _table(["", *pairs, "mean ± std"], rows)
+
+
+def fsdd_randomised_vs_plain(name: str = "fsdd_randomised.json", plain: str = "fsdd_dann.json") -> str:
+    """The randomised source's means beside the plain eSpeak source's (``fsdd_dann.json``, an earlier run)."""
+    new, old = _raw(name)["summary"], _raw(plain)["summary"]
+    rows = [[RANDOMISED_TITLES[m], f"{old[m]['mean']:.1f} ± {old[m]['std']:.1f}" if m in old else "-",
+             f"{v['mean']:.1f} ± {v['std']:.1f}"] for m, v in new.items()]
+    return _table(["", "plain eSpeak source (`fsdd_dann.json`)", "randomised source"], rows)
+
+
+def fsdd_randomised_details(name: str = "fsdd_randomised.json") -> str:
+    """Per rotation: synthetic test accuracy, greedy PER on the test speakers, training seconds of each run."""
+    rows = []
+    for x in _raw(name)["rotations"]:
+        for method, m in x["methods"].items():
+            run = {"source-only": "source-only+st", "dann": "dann+st"}.get(method, method)
+            rows.append([" + ".join(x["test_speakers"]), RANDOMISED_TITLES[method], f"{m['per']:.1f}",
+                         f"{m['synthetic_test_word_accuracy']:.1f}",
+                         f"{x['train_seconds'][run]:.0f}" if method == run else "(in the run below)"])
+    return _table(["held out", "method", "PER on test speakers %", "synthetic test word acc. %",
+                   "training s (with self-training)"], rows)
+
+
+def fsdd_randomised_ablation(name: str = "fsdd_randomised_ablation.json") -> str:
+    """DANN (no self-training) with each group of randomisations removed, per rotation run."""
+    r = _raw(name)
+    pairs = [" + ".join(x["test_speakers"]) for x in r["rotations"]]
+    names = {"all": "all randomisations (the recipe's channel)", "none": "none (no randomised copies; the target audio once, as in dann-fsdd)"}
+    rows = []
+    for variant in r["rotations"][0]["runs"]:
+        accs = [x["runs"][variant]["word_accuracy"] for x in r["rotations"]]
+        deltas = [a - x["runs"]["all"]["word_accuracy"] for a, x in zip(accs, r["rotations"])]
+        rows.append([names.get(variant, f"without {variant[1:]}"), *(f"{a:.1f}" for a in accs),
+                     " / ".join(f"{d:+.1f}" for d in deltas) if variant != "all" else "",
+                     " / ".join("(main run)" if x["runs"][variant]["train_seconds"] is None
+                                else f"{x['runs'][variant]['train_seconds']:.0f}" for x in r["rotations"])])
+    return _table(["randomisations", *pairs, "change vs all", "training s"], rows)
+
+
 def fsdd_supervised_table(name: str = "fsdd_supervised.json") -> str:
     """Supervised real speech: word accuracy per held-out pair and mean ± std (``benchmarks/fsdd_supervised.py``)."""
     r = _raw(name)
@@ -728,6 +781,11 @@ TABLES: dict[str, Callable[[], str]] = {
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "fsdd": fsdd_table,
     "fsdd-supervised": fsdd_supervised_table,
+    "fsdd-randomised": fsdd_randomised_table,
+    "fsdd-randomised-details": fsdd_randomised_details,
+    "fsdd-randomised-vs-plain": fsdd_randomised_vs_plain,
+    "fsdd-randomised-ablation": fsdd_randomised_ablation,
+    "fsdd-randomised-runs": lambda: provenance_table("fsdd_randomised.json", "fsdd_randomised_ablation.json"),
     "fsdd-supervised-speakers": fsdd_supervised_speakers,
     "fsdd-supervised-select": fsdd_supervised_select,
     "fsdd-supervised-curve": fsdd_supervised_curve,

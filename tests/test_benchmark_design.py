@@ -90,3 +90,17 @@ def test_real_recordings_before_and_after_differ_only_in_the_fix():
     assert first[2] == "conservative" and first[3] == 0 and first[4] == ["transfer.kl.exclude=[]"]
     excl, replay = bench.DIAGNOSIS[1], bench.DIAGNOSIS[2]
     assert excl[3] == 0 and excl[4] == [] and replay[3] > 0 and replay[4] == first[4]
+
+
+def test_fsdd_randomised_runs_differ_only_in_the_method_and_the_ablation_removes_one_group():
+    bench = _load("fsdd_randomised")
+    assert bench.RUNS["dann+st"] == [] and bench.RUNS["source-only"][0] == "transfer.methods=[]"
+    assert not any("labelled" in o for v in bench.RUNS.values() for o in v)  # no real label in any run
+    channels = bench.recipe_channels(bench.RECIPE)
+    assert len(channels) == 2 and channels[0] == channels[1]
+    for group, stages in bench.GROUPS.items():
+        kept = bench.without(channels[0], stages)
+        names = [s.split(":")[0].split("@")[0] for s in kept.split("+")]
+        assert not set(stages) & set(names)  # the group is gone
+        assert len(names) == len(channels[0].split("+")) - len(stages)  # and nothing else
+    assert bench.augment_override(["eq:15", "noise:15,40,any@0.4"]) == 'data.augment=["eq:15", "noise:15,40,any@0.4"]'

@@ -123,6 +123,11 @@ class DataConfig:
             if not spec.strip():
                 raise RecipeError(f"data.augment[{i}]: empty channel (an unchanged copy); name a channel")
             check_channel(spec, f"data.augment[{i}]")
+        babble = [key for key, spec in [("data.channel", self.channel), *((f"data.augment[{i}]", s) for i, s in
+                                        enumerate(self.augment))] if "babble" in spec]
+        if babble and self.feature_storage == "on_the_fly":
+            raise RecipeError(f"{babble[0]}: babble mixes in the corpus's other utterances, which only stored "
+                              "features can reach; set data.feature_storage: stored")
         if self.corpus != "synthetic" and not self.parts:
             raise RecipeError(f"data.parts: corpus {self.corpus!r} needs at least one part "
                               "(path, split, language); see recipes/commonvoice-multilingual.yaml")

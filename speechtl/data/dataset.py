@@ -80,6 +80,28 @@ def _check_file_duration(cut, source: str) -> None:
                          f"{recording.duration:.2f} s (truncated or replaced since the manifest was made)")
 
 
+class CutAudioPool:
+    """The audio of a split's cuts, read on demand: the other utterances a babble stage mixes in.
+
+    The cut list is read on first use, so a channel without babble never lists the corpus.
+    """
+
+    def __init__(self, cuts) -> None:
+        self._source = cuts
+        self._cuts: list | None = None
+
+    def _list(self) -> list:
+        if self._cuts is None:
+            self._cuts = list(self._source)
+        return self._cuts
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def audio(self, index: int, sample_rate: int) -> torch.Tensor:
+        return load_cut_audio(self._list()[index], sample_rate)
+
+
 def load_cut_audio(cut, sample_rate: int, features: FeatureConfig | None = None) -> torch.Tensor:
     """A cut's mono audio at ``sample_rate``.
 

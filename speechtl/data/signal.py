@@ -1,5 +1,6 @@
-"""Waveform transforms the channel stages are made of: band limits, the telephone channel, noise,
-room impulse responses, EQ, narrowband and mu-law codecs, cropping and padding.
+"""Waveform transforms the channel stages are made of: band limits, the telephone channel, noise
+(generated or babble of other utterances), room impulse responses, EQ, narrowband and mu-law codecs,
+cropping and padding.
 
 Each is a plain function of a waveform (and, where random, a ``torch.Generator``);
 :mod:`speechtl.data.channel` parses the spec strings that chain them. Filtering,
@@ -85,6 +86,27 @@ def coloured_noise(samples: int, colour: str, generator: torch.Generator) -> tor
     freqs = torch.arange(spectrum.shape[0], dtype=torch.float32).clamp(min=1.0)
     exponent = {"pink": 0.5, "brown": 1.0}[colour]  # amplitude ~ f^-exponent
     return torch.fft.irfft(spectrum / freqs ** exponent, n=samples)
+
+
+def babble_noise(talkers: list[torch.Tensor], samples: int, generator: torch.Generator) -> torch.Tensor:
+    """``(samples,)`` babble: the sum of ``talkers`` (other utterances), each at RMS 1.
+
+    Each talker starts at a random point of its utterance and is looped to fill
+    ``samples``, so short words still cover the whole utterance they are mixed into
+    (a crowd talks throughout). Silent talkers are left out.
+
+    Args:
+        talkers: ``(samples_i,)`` waveforms at the utterance's rate.
+    """
+    out = torch.zeros(samples)
+    for talker in talkers:
+        level = _rms(talker)
+        if level == 0.0:
+            continue
+        start = int(torch.randint(talker.shape[-1], (1,), generator=generator))
+        reps = -(-(start + samples) // talker.shape[-1])
+        out += talker.float().repeat(reps)[start : start + samples] / level
+    return out
 
 
 def mix_noise(wave: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:

@@ -33,7 +33,7 @@ import torch
 
 from speechtl.data.channel import parse_channel
 from speechtl.data.config import FeatureConfig
-from speechtl.data.dataset import LoadReport, cut_audio_source, load_cut_audio, supervised_pieces
+from speechtl.data.dataset import CutAudioPool, LoadReport, cut_audio_source, load_cut_audio, supervised_pieces
 from speechtl.data.features import FeatureStats, compute_features
 from speechtl.errors import SpeechtlError
 
@@ -161,7 +161,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     from lhotse.features.io import LilcomChunkyWriter, NumpyFilesWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    channel = parse_channel(part.channel, seed)
+    channel = parse_channel(part.channel, seed, pool=CutAudioPool(part.cuts))  # babble: the part's other cuts
     report, stats = LoadReport(), FeatureStats(features.dim)
     symbols: dict[str, set[str]] = {}
     labels = {"language": set(), "speaker": set(), "domain": set()}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from speechtl.data.channel import parse_channel
 from speechtl.data.corpora import prepare_corpus
-from speechtl.data.dataset import Utterance, load_utterances
+from speechtl.data.dataset import CutAudioPool, Utterance, load_utterances
 from speechtl.data.training_cuts import CutPart, TrainingCuts, write_training_cuts
 from speechtl.decoding.evaluate import evaluate_per
 from speechtl.errors import CheckpointError, LanguageError, ManifestError, RecipeError
@@ -44,7 +44,7 @@ def load_split(recipe: Recipe, split: str, cuts=None, progress: bool = False, ch
     if cuts is None:
         cuts = prepare_corpus(recipe.data, progress=progress)
     spec = recipe.data.channel if channel is None else channel
-    ch = parse_channel(spec, recipe.data.synth.seed)
+    ch = parse_channel(spec, recipe.data.synth.seed, pool=CutAudioPool(cuts[split]))  # babble: the split's others
     transform = None if ch is None else (lambda wave, sr, key: ch(wave, sr, key + key_suffix))
     utts, report = load_utterances(cuts[split], recipe.features, languages=recipe.data.languages,
                                    progress=progress, desc=f"{split} features",
