@@ -61,11 +61,12 @@ def run(args: list[str], log: Path) -> None:
 
 
 def train_run(recipe: str, exp: Path, overrides: list[str]) -> float:
-    """Train one run (unless its model exists); its wall-clock seconds."""
+    """Train one run (unless its model exists) with ``speechtl run`` (``train`` alone no longer self-trains);
+    its wall-clock seconds."""
     sets = [x for o in [*overrides, f"train.exp_dir={exp}", "train.num_threads=1"] for x in ("--set", o)]
     start = time.perf_counter()
     if not (exp / "model.safetensors").is_file():
-        run(["train", recipe, *sets], exp.with_suffix(".train.log"))
+        run(["run", recipe, *sets], exp.with_suffix(".train.log"))
     return time.perf_counter() - start
 
 
