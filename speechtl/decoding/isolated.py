@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from speechtl.decoding.config import DecodeConfig
-from speechtl.decoding.lexicon_decoder import LexiconDecoder, WordHypothesis, first_word_per_pronunciation
+from speechtl.decoding.lexicon_decoder import (LexiconDecoder, WordHypothesis, checked_tokens,
+                                               first_word_per_pronunciation)
 from speechtl.errors import LexiconError
 from speechtl.text.g2p import WORD_BOUNDARY
-from speechtl.text.inventory import BLANK, Inventory
 from speechtl.text.lexicon import Lexicon
 
 
@@ -67,7 +67,7 @@ class IsolatedWordDecoder:
     second-best word is always given).
 
     Example:
-        >>> tokens = [BLANK, WORD_BOUNDARY, "a", "b"]
+        >>> tokens = ["<blank>", "|", "a", "b"]
         >>> lexicon = Lexicon.from_mapping({"ab": ["a", "b"], "ba": ["b", "a"]})
         >>> frames = torch.tensor([0, 3, 0, 0])              # blank, b, blank, blank: weak evidence
         >>> log_probs = torch.full((1, 4, 4), -4.0).scatter(2, frames.view(1, 4, 1), -0.1)
@@ -78,12 +78,7 @@ class IsolatedWordDecoder:
     def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
                  word_boundary: str | None = None, nbest: int = 1) -> None:
         self.config = config or DecodeConfig()
-        self.tokens = list(tokens)
-        if self.tokens[:2] != [BLANK, WORD_BOUNDARY]:
-            raise ValueError(f"tokens must start with {BLANK!r}, {WORD_BOUNDARY!r}; got {self.tokens[:2]}")
-        if len(lexicon) == 0:
-            raise LexiconError("the lexicon is empty: there is no word to recognise")
-        lexicon.validate(Inventory.from_tokens(self.tokens))
+        self.tokens = checked_tokens(tokens, lexicon)
         self.lexicon = lexicon
         index = {t: i for i, t in enumerate(self.tokens)}
         entries = [(w, [index[p] for p in pron if p != WORD_BOUNDARY]) for w, pron in first_word_per_pronunciation(lexicon)]

@@ -73,6 +73,22 @@ def _load_kenlm_check(path: str) -> None:
         raise LanguageModelError(f"{lm}: not a KenLM ARPA or binary language model")
 
 
+def checked_tokens(tokens: Sequence[str], lexicon: Lexicon) -> list[str]:
+    """``tokens`` as a list, once they start with blank and ``|`` and ``lexicon`` is non-empty and spelt in them.
+
+    Raises:
+        ValueError: the tokens do not start with blank and the word boundary.
+        LexiconError: the lexicon is empty or uses a symbol the tokens lack (line and symbol named).
+    """
+    tokens = list(tokens)
+    if tokens[:2] != [BLANK, WORD_BOUNDARY]:
+        raise ValueError(f"tokens must start with {BLANK!r}, {WORD_BOUNDARY!r}; got {tokens[:2]}")
+    if len(lexicon) == 0:
+        raise LexiconError("the lexicon is empty: there is no word to recognise")
+    lexicon.validate(Inventory.from_tokens(tokens))
+    return tokens
+
+
 class LexiconDecoder:
     """Beam search over a lexicon for one output head.
 
@@ -104,12 +120,7 @@ class LexiconDecoder:
         from torchaudio.models.decoder import ctc_decoder
 
         self.config = config or DecodeConfig()
-        self.tokens = list(tokens)
-        if self.tokens[:2] != [BLANK, WORD_BOUNDARY]:
-            raise ValueError(f"tokens must start with {BLANK!r}, {WORD_BOUNDARY!r}; got {self.tokens[:2]}")
-        if len(lexicon) == 0:
-            raise LexiconError("the lexicon is empty: there is no word to recognise")
-        lexicon.validate(Inventory.from_tokens(self.tokens))
+        self.tokens = checked_tokens(tokens, lexicon)
         self.lexicon = lexicon
         cfg = self.config
         self.word_boundary = word_boundary or cfg.word_boundary
