@@ -116,11 +116,16 @@ def _noise_stage(args: list[str], spec: str) -> Stage:
     lo, hi = _range(args, spec, "noise", *SNR_LIMITS, "SNR_DB")
 
     def stage(wave: torch.Tensor, sr: int, gen: torch.Generator) -> torch.Tensor:
-        snr = uniform(lo, hi, gen) if hi > lo else lo
+        snr = _drawn(lo, hi, gen)
         kind = NOISE_COLOURS[int(torch.randint(len(NOISE_COLOURS), (1,), generator=gen))] if colour == "any" else colour
         return mix_noise(wave, coloured_noise(wave.shape[-1], kind, gen), snr)
 
     return stage
+
+
+def _drawn(lo: float, hi: float, gen: torch.Generator) -> float:
+    """``lo`` for a single value (no draw, so a fixed setting uses no randomness), else uniform in ``[lo, hi)``."""
+    return uniform(lo, hi, gen) if hi > lo else lo
 
 
 def _is_number(text: str) -> bool:
@@ -142,7 +147,7 @@ def _babble_stage(args: list[str], spec: str, pool: AudioPool | None) -> Stage:
         if pool is None or not len(pool):
             raise RecipeError(f"channel {spec!r}: stage 'babble' has no utterances to mix here (it needs the "
                               "corpus's other utterances: stored features, data.feature_storage: stored)")
-        snr = uniform(lo, hi, gen) if hi > lo else lo
+        snr = _drawn(lo, hi, gen)
         picks = torch.randint(len(pool), (int(talkers),), generator=gen).tolist()
         noise = babble_noise([pool.audio(i, sr) for i in picks], wave.shape[-1], gen)
         return mix_noise(wave, noise, snr)
