@@ -86,7 +86,8 @@ def test_a_lexicon_prior_breaks_ties_between_phonemes_the_attributes_cannot_tell
     plain, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=0.0,
                               counts=counts)
     k, kh = new.index["k"], new.index["kʰ"]
-    assert torch.equal(plain(hidden)[..., k], plain(hidden)[..., kh])  # a tie: argmax takes k, listed first
+    # a tie (equal rows; a matrix product may round two columns apart in the last bit on some CPUs)
+    torch.testing.assert_close(plain(hidden)[..., k], plain(hidden)[..., kh], rtol=0, atol=1e-5)
     with_prior, _ = zero_shot_head(base.heads, base.attributes, new, mix=0.5, blank_offset=0.0, prior_weight=1.0,
                                    counts=counts)
     expected = plain(hidden)

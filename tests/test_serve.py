@@ -379,4 +379,8 @@ def test_stream_at_another_rate_equals_the_upload_at_that_rate(served, phrase):
         ws.send_text("end")
         while (message := ws.receive_json())["type"] != "final":
             pass
-    assert message["words"] == [w.as_dict() for w in want.words] and message["words"]
+    # resampled in pieces as they come rather than in one go: the same words, times and phonemes;
+    # a confidence may round apart in its third decimal
+    got, expected = message["words"], [w.as_dict() for w in want.words]
+    assert got and [{**w, "confidence": None} for w in got] == [{**w, "confidence": None} for w in expected]
+    assert all(abs(a["confidence"] - b["confidence"]) <= 0.002 for a, b in zip(got, expected))

