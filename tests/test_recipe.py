@@ -60,8 +60,8 @@ def test_override_is_type_checked(tmp_path):
     assert recipe.data.languages == ["en", "de"]
     with pytest.raises(RecipeError, match=r"train\.max_steps: expected int, got float"):
         load_recipe(p, ["train.max_steps=1.5"])
-    with pytest.raises(RecipeError, match=r"features\.cmvn: expected one of 'global' \| 'utterance' \| 'sliding' \| 'none'"):
-        load_recipe(p, ["features.cmvn=per-speaker"])
+    with pytest.raises(RecipeError, match=r"features\.cmvn: expected one of 'global' \| 'utterance' \| 'sliding' \| 'speaker' \| 'none'"):
+        load_recipe(p, ["features.cmvn=per-voice"])
     with pytest.raises(RecipeError, match=r"train\.nope: unknown key"):
         load_recipe(p, ["train.nope=1"])
     with pytest.raises(RecipeError, match="expected key=value"):

@@ -151,7 +151,7 @@ class FeatureConfig:
     num_mel_bins: int = ranged(80, "[1, 512]")  # mel filters
     frame_length_ms: float = ranged(25.0, "[1, 1000]")  # analysis window
     frame_shift_ms: float = ranged(10.0, "[1, 1000]")  # hop
-    cmvn: Literal["global", "utterance", "sliding", "none"] = "global"  # mean/variance normalisation
+    cmvn: Literal["global", "utterance", "sliding", "speaker", "none"] = "global"  # mean/variance normalisation (speaker: each speaker's recordings together)
     cmvn_window: int = ranged(300, "[1, 100000]")  # cmvn sliding: frames of history whose mean is removed (Kaldi's window)
     cmvn_min_window: int = ranged(100, "[1, 100000]")  # cmvn sliding: frames the first windows read ahead (Kaldi's min window)
     sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate before its filterbanks
@@ -163,7 +163,7 @@ class FeatureConfig:
             if hop != int(hop):
                 raise RecipeError(f"features.frame_shift_ms: {self.frame_shift_ms:g} ms is not a whole number of "
                                   f"samples at {self.sample_rate} Hz (waveform frames are one hop long)")
-            if self.cmvn in ("global", "sliding"):
+            if self.cmvn in ("global", "sliding", "speaker"):
                 raise RecipeError(f"features.cmvn: {self.cmvn} is for filterbanks; waveform features take utterance "
                                   "(zero mean, unit variance per recording, as wav2vec 2.0 large, XLS-R and MMS "
                                   "were trained) or none (wav2vec 2.0 base, HuBERT base)")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import check_bandwidth, compute_features
+from speechtl.data.features import FeatureStats, check_bandwidth, compute_features, speaker_cmvn
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.data.config import FeatureConfig
 from speechtl.text.inventory import Inventory
@@ -163,6 +163,9 @@ def load_utterances(
         transform: ``(wave (samples,), sample_rate, utterance id) -> wave``, applied
             before the features (a :class:`speechtl.data.channel.Channel`).
 
+    With ``cfg.cmvn: speaker`` each speaker's utterances are normalised by the statistics of
+    all of them (no transcript is read: a test speaker's own audio, as Kaldi's per-speaker CMVN).
+
     Returns:
         The utterances, and a report naming the skipped ones and why.
     """
@@ -180,6 +183,8 @@ def load_utterances(
                 _load_one(uid, piece, sup, cfg, cfg.sample_rate, languages, max_duration, out, report, transform)
     finally:
         torch.set_num_threads(threads)
+    for utt, feats in zip(out, speaker_cmvn([u.feats for u in out], [u.speaker for u in out], cfg)):
+        utt.feats = feats
     return out, report
 
 
@@ -265,12 +270,16 @@ class CutBatches(torch.utils.data.Dataset):
         inventories: per language.
         features: the feature settings (for cuts without stored features).
         seed: the channels' seed (``data.synth.seed``).
+        speaker_stats: ``features.cmvn: speaker``: each cut's group (``cut.custom["speaker_group"]``:
+            a part's speaker) -> its statistics, gathered when the manifest was written.
     """
 
-    def __init__(self, inventories: dict[str, Inventory], features: FeatureConfig, seed: int = 0) -> None:
+    def __init__(self, inventories: dict[str, Inventory], features: FeatureConfig, seed: int = 0,
+                 speaker_stats: dict[str, FeatureStats] | None = None) -> None:
         self.inventories = inventories
         self.features = features
         self.seed = seed
+        self.speaker_stats = speaker_stats or {}
         self._channels: dict[str, object] = {}
 
     def _feats(self, cut) -> torch.Tensor:
@@ -305,7 +314,9 @@ class CutBatches(torch.utils.data.Dataset):
             if not ids:
                 raise ManifestError(f"{cut.id}: empty phoneme transcript")
             targets = torch.tensor(ids, dtype=torch.long)
-        utt = Utterance(cut.id, sup.language or "", sup.speaker or "", self._feats(cut), phonemes, sup.text or "",
+        group = custom.get("speaker_group", "")
+        feats = speaker_cmvn([self._feats(cut)], [group], self.features, self.speaker_stats)[0]
+        utt = Utterance(cut.id, sup.language or "", sup.speaker or "", feats, phonemes, sup.text or "",
                         custom.get("source", cut.id), custom.get("domain", "source"), labelled)
         return utt, targets
 

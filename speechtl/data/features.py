@@ -9,7 +9,11 @@ Normalisation (``features.cmvn``): ``global`` removes the training corpus's mean
 scales by its deviation (statistics stored in the model); ``utterance`` normalises
 each recording by its own mean and deviation; ``sliding`` removes the mean of a
 window of past frames (Kaldi's ``apply-cmvn-sliding``), which follows a channel
-that changes within a long recording.
+that changes within a long recording; ``speaker`` normalises each speaker's
+recordings by the mean and deviation of all of them together (Kaldi's per-speaker
+CMVN over ``spk2utt``): the data layer does it (:func:`speaker_cmvn`), since a
+model sees one batch and not the speaker's other recordings, and a recording of
+no known speaker is its own speaker.
 
 Bandwidth: the mel filters reach up to ``FeatureConfig.top_frequency`` (the recipe's
 ``features.bandwidth``, or Nyquist). With a bandwidth that 8 kHz audio can serve
@@ -282,6 +286,44 @@ class SlidingCMN(nn.Module):
         return sliding_cmn(x, lengths, self.window, self.min_window)
 
 
+def normalise(feats: torch.Tensor, stats: FeatureStats) -> torch.Tensor:
+    """``(frames, dim)`` features less ``stats``'s mean, over its deviation."""
+    return ((feats - stats.mean.to(feats.dtype)) / stats.std.clamp(min=1e-3).to(feats.dtype)).to(feats.dtype)
+
+
+def own_stats(feats: torch.Tensor) -> FeatureStats:
+    """The statistics of one recording's own ``(frames, dim)`` features."""
+    stats = FeatureStats(feats.shape[1])
+    stats.add(feats)
+    return stats
+
+
+def speaker_cmvn(feats: list[torch.Tensor], speakers: list[str], cfg: FeatureConfig,
+                 stats: dict[str, FeatureStats] | None = None) -> list[torch.Tensor]:
+    """Each recording normalised by its speaker's statistics when ``cfg.cmvn`` is ``speaker`` (else as it is).
+
+    Args:
+        feats: ``(frames, dim)`` per recording.
+        speakers: per recording; ``""`` (no known speaker) makes a recording its own speaker.
+        stats: speaker -> statistics gathered beforehand (the training set's, in one pass);
+            a speaker not in it gets the statistics of its recordings among ``feats``.
+    """
+    if cfg.cmvn != "speaker":
+        return feats
+    known = dict(stats or {})
+    for f, spk in zip(feats, speakers):
+        if spk and spk not in (stats or {}):
+            known.setdefault(spk, FeatureStats(f.shape[1])).add(f)
+    return [normalise(f, known[spk] if spk else own_stats(f)) for f, spk in zip(feats, speakers)]
+
+
+class PassThrough(nn.Module):
+    """No normalisation in the model (``cmvn: none``, or ``speaker``: normalised by the data layer)."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 def build_normalizer(cfg: FeatureConfig) -> nn.Module:
     if cfg.cmvn == "global":
         return GlobalCMVN(cfg.num_mel_bins)
@@ -289,7 +331,7 @@ def build_normalizer(cfg: FeatureConfig) -> nn.Module:
         return UtteranceCMVN()
     if cfg.cmvn == "sliding":
         return SlidingCMN(cfg.cmvn_window, cfg.cmvn_min_window)
-    return nn.Identity()
+    return PassThrough()
 
 
 def spec_augment(x: torch.Tensor, cfg: SpecAugmentConfig) -> torch.Tensor:

@@ -14,7 +14,9 @@ once into Lhotse feature storage (``LilcomChunkyWriter``; waveform frames as ``.
 reused by every run with the same corpus, channel and feature settings.
 ``on_the_fly``: the manifest points at the audio, and DataLoader workers read,
 transform and featurise each batch. Either way the running CMVN statistics
-(:class:`~speechtl.data.features.FeatureStats`) are gathered in the same pass.
+(:class:`~speechtl.data.features.FeatureStats`) are gathered in the same pass, over
+every cut and over each part's speakers (``cut.custom["speaker_group"]``: an augmented
+copy of a speaker is a speaker of its own, as its channel differs).
 A bad utterance (unreadable audio, too short, too long) is skipped, counted
 and named in the log, never stopping a long run.
 """
@@ -83,6 +85,7 @@ class TrainingCuts:
     count: int
     hours: float
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    speaker_stats: dict[str, FeatureStats] = field(default_factory=dict)  # per speaker group (speaker CMVN)
 
     def cuts(self):
         from lhotse import CutSet
@@ -91,7 +94,8 @@ class TrainingCuts:
 
     def summary(self) -> dict:
         return {"path": str(self.path), "stats": self.stats.state(), "symbols": self.symbols, "labels": self.labels,
-                "count": self.count, "hours": self.hours, "skipped": self.skipped}
+                "count": self.count, "hours": self.hours, "skipped": self.skipped,
+                "speakers": {k: v.state() for k, v in self.speaker_stats.items()}}
 
     def write(self, folder: Path) -> None:
         tmp = folder / "summary.json.tmp"
@@ -102,7 +106,8 @@ class TrainingCuts:
     def read(cls, folder: Path) -> "TrainingCuts":
         s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         return cls(Path(s["path"]), FeatureStats.from_state(s["stats"]), s["symbols"], s["labels"], s["count"],
-                   s["hours"], [tuple(x) for x in s["skipped"]])
+                   s["hours"], [tuple(x) for x in s["skipped"]],
+                   {k: FeatureStats.from_state(v) for k, v in s.get("speakers", {}).items()})
 
 
 def part_key(part: CutPart, features: FeatureConfig, seed: int, storage: str) -> str:
@@ -148,7 +153,8 @@ def _tagged(piece, sup, uid: str, part: CutPart, features=None):
     supervision = fastcopy(sup, id=new_id, recording_id=piece.recording_id, start=0.0, duration=piece.duration,
                            custom={**(sup.custom or {}), "phonemes": phonemes})
     custom = {"domain": part.domain, "labelled": bool(part.labelled or uid in part.pseudo), "channel": part.channel,
-              "channel_key": new_id, "source": cut_audio_source(piece)}
+              "channel_key": new_id, "source": cut_audio_source(piece),
+              "speaker_group": f"{part.name}/{sup.speaker}" if sup.speaker else ""}
     return fastcopy(piece, id=new_id, supervisions=[supervision], custom=custom,
                     features=features if features is not None else piece.features)
 
@@ -163,6 +169,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     out_dir.mkdir(parents=True, exist_ok=True)
     channel = parse_channel(part.channel, seed, pool=CutAudioPool(part.cuts))  # babble: the part's other cuts
     report, stats = LoadReport(), FeatureStats(features.dim)
+    speakers: dict[str, FeatureStats] = {}
     symbols: dict[str, set[str]] = {}
     labels = {"language": set(), "speaker": set(), "domain": set()}
     count, seconds = 0, 0.0
@@ -193,6 +200,8 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
                 cut = _tagged(piece, sup, uid, part, stored)
                 cuts_out.write(cut)
                 stats.add(feats)
+                if cut.custom["speaker_group"]:
+                    speakers.setdefault(cut.custom["speaker_group"], FeatureStats(features.dim)).add(feats)
                 count += 1
                 seconds += piece.duration
                 report.kept += 1
@@ -209,7 +218,7 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     os.replace(out_dir / "cuts.tmp.jsonl.gz", out_dir / "cuts.jsonl.gz")
     summary = {"count": count, "seconds": seconds, "stats": stats.state(),
                "symbols": {k: sorted(v) for k, v in symbols.items()}, "labels": {k: sorted(v) for k, v in labels.items()},
-               "skipped": report.skipped}
+               "skipped": report.skipped, "speakers": {k: v.state() for k, v in speakers.items()}}
     tmp = out_dir / "done.json.tmp"
     tmp.write_text(json.dumps(summary, ensure_ascii=False))
     os.replace(tmp, out_dir / "done.json")  # written last: the part is complete
@@ -233,6 +242,7 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
     symbols: dict[str, set[str]] = {}
     labels: dict[str, set] = {}
     skipped: list[tuple[str, str]] = []
+    speakers: dict[str, FeatureStats] = {}
     sources, weights, count, seconds = [], [], 0, 0.0
     for part in parts:
         folder = cache / part_key(part, features, seed, storage)
@@ -245,6 +255,7 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
         part_stats = FeatureStats.from_state(summary["stats"])
         for _ in range(part.repeat):
             stats.merge(part_stats)
+        speakers.update((k, FeatureStats.from_state(v)) for k, v in summary.get("speakers", {}).items())
         for lang, syms in summary["symbols"].items():
             symbols.setdefault(lang, set()).update(syms)
         for key, values in summary["labels"].items():
@@ -265,6 +276,6 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
     for uid, reason in skipped:
         log.warning("skipped %s: %s", uid, reason)
     cuts = TrainingCuts(out, stats, {k: sorted(v) for k, v in symbols.items()},
-                        {k: sorted(v) for k, v in labels.items()}, count, seconds / 3600, skipped)
+                        {k: sorted(v) for k, v in labels.items()}, count, seconds / 3600, skipped, speakers)
     cuts.write(out.parent)
     return cuts

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio
-from speechtl.data.features import check_bandwidth, num_frames
+from speechtl.data.features import check_bandwidth, num_frames, speaker_cmvn
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import align_words
@@ -76,7 +76,7 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
                             "frame; no words there")
     if not live:
         return out
-    feats = fbank_packed([waves[i][1] for i in live], rate, cfg)
+    feats = speaker_cmvn(fbank_packed([waves[i][1] for i in live], rate, cfg), [""] * len(live), cfg)
     lengths = torch.tensor([f.shape[0] for f in feats])
     model, device = recognizer.model, recognizer.device
     with autocast(device, recognizer.config.amp):

@@ -9,6 +9,8 @@ Audio: a file of any format soundfile reads, or samples with their rate; any
 rate (resampled to the model's feature rate, 16 kHz by default), several channels (averaged). Recordings longer than
 ``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
 quietest 10 ms of its last seconds, so memory stays bounded however long the file.
+A model trained with per-speaker normalisation (``features.cmvn: speaker``) normalises
+each piece by its own statistics: one recording is one speaker here.
 
 Documented behaviour for odd audio: silence gives no words (and a note); audio (or
 a final piece) shorter than one analysis frame (25 ms) gives no words and a note;
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.features import check_bandwidth, compute_features, num_frames
+from speechtl.data.features import check_bandwidth, compute_features, num_frames, speaker_cmvn
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
@@ -278,7 +280,7 @@ class Recognizer:
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
         """``(frames', classes)`` log-probabilities of one piece of audio."""
-        feats = compute_features(wave, self.sample_rate, self.features)
+        feats = speaker_cmvn([compute_features(wave, self.sample_rate, self.features)], [""], self.features)[0]
         with autocast(self.device, self.config.amp):
             hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]],
                                                                                    device=self.device))

@@ -2,7 +2,8 @@
 
 ``fbank``: Kaldi filterbanks (computed by :mod:`speechtl.data.features`) in;
 VTLP and SpecAugment in training mode, then normalisation (global statistics
-stored in the model, or per utterance). ``waveform``: frames of samples in
+stored in the model, per utterance or a sliding window; per speaker is done before,
+by the data layer). ``waveform``: frames of samples in
 (``features.kind: waveform``), normalised per utterance or passed as they are;
 wav2vec 2.0-family encoders read them. A front end is looked up by
 ``features.kind`` in :data:`FRONTENDS` and exposes ``out_dim`` (the encoder's
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
-from speechtl.data.features import VTLP, SpecAugment, build_normalizer
+from speechtl.data.features import VTLP, PassThrough, SpecAugment, build_normalizer
 from speechtl.registry import Registry
 from speechtl.tensors import length_mask
 
@@ -66,11 +67,6 @@ class WaveformNorm(nn.Module):
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return waveform_norm(frames, lengths)
-
-
-class PassThrough(nn.Module):
-    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return frames
 
 
 class WaveformFrontend(nn.Module):

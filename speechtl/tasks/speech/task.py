@@ -80,7 +80,8 @@ class SpeechTask:
             start_heads(model, source, recipe.transfer.init_heads_from_source, kept)
         if isinstance(model.frontend.normalizer, GlobalCMVN):
             model.frontend.normalizer.set_stats(cuts.stats)
-        loader = CutBatchLoader(cuts.cuts(), CutBatches(inventories, recipe.features, recipe.data.synth.seed),
+        loader = CutBatchLoader(cuts.cuts(), CutBatches(inventories, recipe.features, recipe.data.synth.seed,
+                                                        cuts.speaker_stats),
                                 recipe.train.max_duration, seed=recipe.train.seed, rank=dist.rank,
                                 world_size=dist.world_size, num_workers=recipe.train.num_workers)
         description = (f"{cuts.count} utterances ({cuts.hours:.2f} h), {len(inventories)} languages, "
