@@ -104,8 +104,8 @@ class StreamingEncoder:
 
     def __init__(self, model: AcousticModel, language: str, device: torch.device | str = "cpu") -> None:
         if not model.features.streamable:
-            raise CheckpointError(f"streaming needs global or no CMVN; this model normalises with statistics of "
-                                  f"the utterance (features.cmvn: {model.features.cmvn}): decode it offline")
+            raise CheckpointError(f"streaming needs global or no CMVN; this model normalises with statistics of a whole "
+                                  f"utterance or speaker (features.cmvn: {model.features.cmvn}): decode it offline")
         self.convolutions = _convolutions(model.encoder)
         self.field = conv_receptive_field(self.convolutions)
         self.model, self.language, self.device = model, language, torch.device(device)
