@@ -36,12 +36,17 @@ def tiny_corpus(tmp_path_factory):
 @pytest.fixture
 def tiny_recipe(tiny_corpus, tmp_path) -> Recipe:
     """A small, fast recipe over the tiny corpus, writing into a fresh experiment dir."""
+    return tiny_recipe_for(tiny_corpus, tmp_path)
+
+
+def tiny_recipe_for(tiny_corpus, folder) -> Recipe:
+    """:func:`tiny_recipe` for fixtures of a wider scope (``folder``: where its experiment goes)."""
     recipe = Recipe(name="tiny-test", data=copy.deepcopy(tiny_corpus))  # tests may change it
     recipe.model.encoder = "tdnn"
     recipe.model.dim = 128
     recipe.model.layers = 4
     recipe.model.dropout = 0.0
-    recipe.train.exp_dir = str(tmp_path / "exp")
+    recipe.train.exp_dir = str(folder / "exp")
     recipe.train.max_duration = 40
     recipe.train.warmup_steps = 10
     recipe.train.lr = 3e-3

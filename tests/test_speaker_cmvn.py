@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import soundfile as sf
 import torch
 
 from speechtl.data.config import CorpusPart, DataConfig, FeatureConfig
@@ -76,12 +77,22 @@ def test_evaluation_splits_are_normalised_per_speaker(fake_fsdd, tmp_path):
         torch.testing.assert_close(utts[first].feats, normalise(raw[first].feats, stats))
 
 
-def test_training_batches_use_each_parts_speaker_statistics_and_the_model_reads_them_as_they_are(tiny_recipe):
-    """The manifest gathers statistics per part and speaker (an augmented copy is a speaker of its own);
-    batches are normalised with them; a short run trains, and the recogniser normalises a file by itself."""
-    recipe = dataclasses.replace(tiny_recipe, features=dataclasses.replace(tiny_recipe.features, cmvn="speaker"))
+@pytest.fixture(scope="module")
+def speaker_run(tiny_corpus, tmp_path_factory):
+    """``(recipe, experiment)``: 6 steps of a per-speaker CMVN model, with a copy of the data 20 dB quieter."""
+    from conftest import tiny_recipe_for
+
+    recipe = tiny_recipe_for(tiny_corpus, tmp_path_factory.mktemp("speaker-cmvn"))
+    recipe.features = dataclasses.replace(recipe.features, cmvn="speaker")
     recipe.data = dataclasses.replace(recipe.data, augment=["gain:-20"])
-    exp = train(dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, max_steps=6)), progress=False)
+    recipe.train.max_steps = 6
+    return recipe, train(recipe, progress=False)
+
+
+def test_training_batches_use_each_parts_speaker_statistics_and_the_model_reads_them_as_they_are(speaker_run):
+    """The manifest gathers statistics per part and speaker (an augmented copy is a speaker of its own);
+    batches are normalised with them; the recogniser normalises a recording by itself."""
+    recipe, exp = speaker_run
     cuts = training_manifest(recipe, exp / "check")
     groups = set(cuts.speaker_stats)
     speakers = {c.supervisions[0].speaker for c in cuts.cuts()}
@@ -99,9 +110,48 @@ def test_training_batches_use_each_parts_speaker_statistics_and_the_model_reads_
     assert isinstance(model.frontend.normalizer, PassThrough)
     wave = _tone_words(2, 1)[0]
     got = Recognizer(model)._log_probs(wave, model.languages[0])
-    feats = compute_features(wave, 16000, recipe.features)
-    hidden, lengths = model(normalise(feats, own_stats(feats))[None], torch.tensor([feats.shape[0]]))
-    torch.testing.assert_close(got, model.log_probs(hidden, model.languages[0])[0, : int(lengths[0])])
+    torch.testing.assert_close(got, _log_probs(model, wave, recipe.features))
+
+
+def _log_probs(model, wave, features, stats=None):
+    feats = compute_features(wave, 16000, features)
+    hidden, lengths = model(normalise(feats, stats or own_stats(feats))[None], torch.tensor([feats.shape[0]]))
+    return model.log_probs(hidden, model.languages[0])[0, : int(lengths[0])]
+
+
+def test_adapted_recogniser_normalises_by_the_joint_statistics_of_one_speakers_recordings(speaker_run, tmp_path):
+    recipe, exp = speaker_run
+    model = load_model(exp / "model")
+    waves = _tone_words(3, 2)
+    paths = []
+    for i, wave in enumerate(waves):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], wave.numpy(), 16000, subtype="FLOAT")
+    (tmp_path / "bad.wav").write_bytes(b"RIFF")
+    rec = Recognizer(model)
+    errors = rec.adapt([*paths, tmp_path / "bad.wav"])
+    assert len(errors) == 1 and "bad.wav" in str(errors[0])
+    joint = FeatureStats(recipe.features.dim)
+    for wave in waves:
+        joint.add(compute_features(wave, 16000, recipe.features))
+    assert rec.speaker_stats.count == joint.count
+    torch.testing.assert_close(rec._log_probs(waves[0], model.languages[0]),
+                               _log_probs(model, waves[0], recipe.features, joint))
+    assert not torch.allclose(rec._log_probs(waves[0], model.languages[0]), _log_probs(model, waves[0], recipe.features))
+
+
+def test_decode_one_speaker_flag(speaker_run, tdnn_en_model, tmp_path, capsys):
+    from speechtl.cli import main
+
+    _, exp = speaker_run
+    paths = []
+    for i, wave in enumerate(_tone_words(4, 2)):
+        paths.append(str(tmp_path / f"{i}.wav"))
+        sf.write(paths[-1], wave.numpy(), 16000, subtype="FLOAT")
+    assert main(["decode", "--model", str(exp / "model"), "--lang", "en", "--greedy", "--one-speaker", *paths]) == 0
+    assert "normalised as one speaker by the statistics of 2 recordings" in capsys.readouterr().err
+    assert main(["decode", "--model", str(tdnn_en_model), "--greedy", "--one-speaker", *paths]) == 0
+    assert "--one-speaker changes nothing: the model normalises with features.cmvn: global" in capsys.readouterr().err
 
 
 def test_no_normalisation_runs_through_the_model(tiny_recipe):

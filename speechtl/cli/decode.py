@@ -42,6 +42,10 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-seconds", type=finite_float, default=60.0,
                    help="padded seconds of short recordings per forward pass (0: one at a time)")
     p.add_argument("--workers", type=int, default=1, help="decoding processes (each loads the model)")
+    p.add_argument("--one-speaker", action="store_true",
+                   help="the recordings are of one speaker and microphone: a model with per-speaker CMVN "
+                        "(features.cmvn: speaker) normalises them by their joint statistics, read in a first pass, "
+                        "instead of each by its own")
     p.add_argument("--stream", action="store_true",
                    help="streaming recogniser (TDNN models): partial words on stderr while each file is fed")
     p.add_argument("--chunk-ms", type=int, default=200, help="--stream: milliseconds of audio per piece")
@@ -123,14 +127,17 @@ def run(args) -> int:
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
         recognizer.prepare(language, args.lexicon, words, args.shipped)
     inputs = audio_inputs(args.audio)
+    if args.one_speaker:
+        _adapt(recognizer, inputs)
     out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1)
     kwargs = dict(language=language, lexicon=args.lexicon, words=words, shipped=args.shipped, greedy=args.greedy)
     if args.stream:
         results = ((uid, _stream_one(recognizer, path, args.chunk_ms / 1000, kwargs)) for uid, path in inputs)
     elif args.workers > 1:
+        stats = recognizer.speaker_stats
         del recognizer, model
         results = decode_parallel(args.model, inputs, args.workers, config, device, max(1, args.threads),
-                                  settings=BatchSettings(args.batch_seconds), **kwargs)
+                                  speaker_stats=stats, settings=BatchSettings(args.batch_seconds), **kwargs)
     else:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0
@@ -151,6 +158,18 @@ def run(args) -> int:
         print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
               "(named above)", file=sys.stderr)
     return status
+
+
+def _adapt(recognizer, inputs: list[tuple[str, str]]) -> None:
+    """--one-speaker: the joint statistics of every recording, for a per-speaker CMVN model."""
+    cmvn = recognizer.features.cmvn
+    if cmvn != "speaker":
+        print(f"speechtl decode: note: --one-speaker changes nothing: the model normalises with features.cmvn: {cmvn}",
+              file=sys.stderr)
+        return
+    unreadable = recognizer.adapt(path for _, path in inputs)  # named again when decoded
+    print(f"speechtl decode: note: normalised as one speaker by the statistics of "
+          f"{len(inputs) - len(unreadable)} recordings", file=sys.stderr)
 
 
 def _stream_one(recognizer, path: str, chunk_seconds: float, kwargs: dict):

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio
-from speechtl.data.features import check_bandwidth, num_frames, speaker_cmvn
+from speechtl.data.features import FeatureStats, check_bandwidth, num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import align_words
@@ -76,7 +76,7 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
                             "frame; no words there")
     if not live:
         return out
-    feats = speaker_cmvn(fbank_packed([waves[i][1] for i in live], rate, cfg), [""] * len(live), cfg)
+    feats = recognizer.normalised(fbank_packed([waves[i][1] for i in live], rate, cfg))
     lengths = torch.tensor([f.shape[0] for f in feats])
     model, device = recognizer.model, recognizer.device
     with autocast(device, recognizer.config.amp):
@@ -146,9 +146,10 @@ def _decode_window(recognizer, window, language, prepared, settings, lexicon, wo
 _WORKER: dict = {}
 
 
-def _init_worker(model: str, config, device: str, threads: int, kwargs: dict) -> None:
+def _init_worker(model: str, config, device: str, threads: int, kwargs: dict, speaker_stats: list | None) -> None:
     torch.set_num_threads(threads)
     _WORKER["recognizer"] = Recognizer.load(model, config, device)
+    _WORKER["recognizer"].speaker_stats = FeatureStats.from_state(speaker_stats) if speaker_stats else None
     _WORKER["kwargs"] = kwargs
 
 
@@ -157,13 +158,15 @@ def _decode_shard(shard: list[tuple[str, str]]) -> list[tuple[str, Transcript | 
 
 
 def decode_parallel(model: str, inputs: list[tuple[str, str]], workers: int, config=None, device: str = "cpu",
-                    threads: int = 1, shard_size: int = 256, **kwargs) -> Iterator[tuple[str, Transcript | AudioError]]:
+                    threads: int = 1, shard_size: int = 256, speaker_stats: FeatureStats | None = None,
+                    **kwargs) -> Iterator[tuple[str, Transcript | AudioError]]:
     """:func:`decode_files` in ``workers`` processes (each loads the model once); results in input order.
 
     Args:
         model: the model path each worker loads.
         config: the :class:`DecodeConfig` (``None``: the model's own).
         threads: torch threads per worker.
+        speaker_stats: one speaker's statistics (:meth:`Recognizer.adapt`) for every worker.
         kwargs: ``language``, ``lexicon``, ``words``, ``shipped``, ``greedy``, ``settings``.
     """
     import multiprocessing
@@ -171,6 +174,7 @@ def decode_parallel(model: str, inputs: list[tuple[str, str]], workers: int, con
 
     shards = [inputs[a: a + shard_size] for a in range(0, len(inputs), shard_size)]
     context = multiprocessing.get_context("spawn")  # no forked OpenMP state
-    with ProcessPoolExecutor(workers, context, _init_worker, (model, config, device, threads, kwargs)) as pool:
+    state = speaker_stats.state() if speaker_stats is not None else None
+    with ProcessPoolExecutor(workers, context, _init_worker, (model, config, device, threads, kwargs, state)) as pool:
         for shard in pool.map(_decode_shard, shards):
             yield from shard

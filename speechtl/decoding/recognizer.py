@@ -10,7 +10,8 @@ rate (resampled to the model's feature rate, 16 kHz by default), several channel
 ``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
 quietest 10 ms of its last seconds, so memory stays bounded however long the file.
 A model trained with per-speaker normalisation (``features.cmvn: speaker``) normalises
-each piece by its own statistics: one recording is one speaker here.
+each piece by its own statistics (one recording is one speaker), or, after
+:meth:`Recognizer.adapt` on recordings of one speaker and microphone, by their joint statistics.
 
 Documented behaviour for odd audio: silence gives no words (and a note); audio (or
 a final piece) shorter than one analysis frame (25 ms) gives no words and a note;
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.features import check_bandwidth, compute_features, num_frames, speaker_cmvn
+from speechtl.data.features import FeatureStats, check_bandwidth, compute_features, num_frames, speaker_cmvn
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
@@ -143,6 +144,7 @@ class Recognizer:
         self.features = model.features
         self.sample_rate = self.features.sample_rate
         self.frame_seconds = model.frame_seconds
+        self.speaker_stats: FeatureStats | None = None  # set by adapt(): one speaker's statistics
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
@@ -277,10 +279,38 @@ class Recognizer:
             result.notes.append(NO_WORDS_NOTE)
         return result
 
+    def adapt(self, audio: Iterable) -> list[AudioError]:
+        """Gather the statistics of recordings of one speaker and microphone for later calls.
+
+        A model with per-speaker normalisation (``features.cmvn: speaker``) then normalises
+        everything it decodes by them instead of each recording's own; no transcript is read.
+        Other models are not affected. Unreadable recordings are left out and returned.
+
+        Args:
+            audio: file paths.
+        """
+        stats, errors = FeatureStats(self.features.dim), []
+        for path in audio:
+            try:
+                _, total, read = self._reader(path, None)
+                for _, wave in iter_chunks(read, total, self.config.chunk_seconds, self.sample_rate):
+                    if num_frames(wave.numel(), self.sample_rate, self.features):  # pieces as transcribe() reads them
+                        stats.add(compute_features(wave, self.sample_rate, self.features, source=str(path)))
+            except AudioError as err:
+                errors.append(err)
+        self.speaker_stats = stats if stats.count else None
+        return errors
+
+    def normalised(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Filterbanks of recordings as the model reads them: per-speaker CMVN models normalise them here."""
+        if self.speaker_stats is None:
+            return speaker_cmvn(feats, [""] * len(feats), self.features)
+        return speaker_cmvn(feats, ["adapted"] * len(feats), self.features, {"adapted": self.speaker_stats})
+
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
         """``(frames', classes)`` log-probabilities of one piece of audio."""
-        feats = speaker_cmvn([compute_features(wave, self.sample_rate, self.features)], [""], self.features)[0]
+        feats = self.normalised([compute_features(wave, self.sample_rate, self.features)])[0]
         with autocast(self.device, self.config.amp):
             hidden, lengths = self.model(feats[None].to(self.device), torch.tensor([feats.shape[0]],
                                                                                    device=self.device))
