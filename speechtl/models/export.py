@@ -9,7 +9,9 @@ log-probabilities::
 
 with dynamic batch and time axes. Features are what :func:`speechtl.data.features.fbank`
 computes (Kaldi fbank, ``num_mel_bins`` from the recipe); normalisation is
-inside the graph. The ONNX file carries the inventories (token lists, blank
+inside the graph, except per-speaker CMVN (``features.cmvn: speaker``, in the
+``speechtl.features`` metadata): its inputs are filterbanks already normalised by their
+speaker's (or the recording's own) mean and deviation. The ONNX file carries the inventories (token lists, blank
 first) and the feature settings as metadata (``speechtl.inventories``,
 ``speechtl.features``, ``speechtl.languages``), so a decoder needs nothing else.
 """
