@@ -215,3 +215,13 @@ def test_speech_tsne(tiny_recipe, speech_source, tmp_path):
     assert cli(["plot", "tsne", "--model", str(speech_source), "-o", str(out), "--by", "language",
                 "--max-items", "40"]) == 0
     assert out.stat().st_size > 1000
+
+
+def test_a_source_trained_on_other_features_is_refused_before_any_data_is_made(tiny_recipe, speech_source):
+    """A model fine-tuned from a source must read what the source read (here: another normalisation)."""
+    recipe = speech_recipe("tiny-conservative.yaml", tiny_recipe, f"transfer.source={speech_source}",
+                           "features.cmvn=speaker")
+    with pytest.raises(RecipeError, match=r"transfer.source .*other features than this recipe makes "
+                                          r"\(features.cmvn: 'global' there, 'speaker' here\)"):
+        train(recipe, progress=False)
+    assert not (Path(recipe.train.exp_dir) / "data" / "cuts.jsonl.gz").exists()

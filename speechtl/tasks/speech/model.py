@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from speechtl.data.config import FeatureConfig
+from speechtl.errors import RecipeError
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
 from speechtl.models.pretrained import load_pretrained, read_pretrained
 from speechtl.models.ssl import frozen_parameters
@@ -16,6 +18,19 @@ from speechtl.text.inventory import Inventory
 from speechtl.transfer import layer_transfer
 
 log = logging.getLogger(__name__)
+
+
+def check_source_features(source: FeatureConfig, recipe: FeatureConfig, path: str) -> None:
+    """Refuse a ``transfer.source`` that read other features than the recipe makes (its weights would read nonsense).
+
+    Raises:
+        RecipeError: naming each setting that differs, the source's value and the recipe's.
+    """
+    differ = [f"features.{f.name}: {getattr(source, f.name)!r} there, {getattr(recipe, f.name)!r} here"
+              for f in dataclasses.fields(FeatureConfig) if getattr(source, f.name) != getattr(recipe, f.name)]
+    if differ:
+        raise RecipeError(f"transfer.source {path} was trained on other features than this recipe makes "
+                          f"({'; '.join(differ)}); set the recipe's features as the source's")
 
 
 def model_config(recipe: Recipe) -> AcousticModelConfig:

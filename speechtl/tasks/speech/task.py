@@ -31,7 +31,7 @@ from speechtl.tasks.base import TrainingData, TrainingRun
 from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
                                         target_recipe, training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
-from speechtl.tasks.speech.model import build_model, source_inventories, start_heads
+from speechtl.tasks.speech.model import build_model, check_source_features, source_inventories, start_heads
 from speechtl.tasks.speech.objective import CTCTask
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
@@ -60,6 +60,9 @@ class SpeechTask:
         exp = Path(recipe.train.exp_dir)
         if recipe.units.kind == "subword" and recipe.data.feature_storage != "stored":
             raise RecipeError("units.kind: subword: needs data.feature_storage: stored")
+        source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
+        if source is not None:
+            check_source_features(source.features, recipe.features, recipe.transfer.source)
         if dist.is_main:
             training_manifest(recipe, exp / "data")
         barrier(dist)
@@ -67,7 +70,6 @@ class SpeechTask:
         unit_models: dict[str, bytes] = {}
         if recipe.units.kind == "subword":  # same data and loop, SentencePiece pieces as targets
             cuts, unit_models = subword_cuts(cuts, recipe.units, exp / "data")
-        source = self.load_source(recipe.transfer.source) if recipe.transfer.source else None
         inventories = source_inventories(source, {lang: Inventory(symbols) for lang, symbols in sorted(cuts.symbols.items())})
         # a language only replayed (transfer.replay: the source's own audio, not the recipe's) is kept too
         kept = [lang for lang in source.languages if lang not in inventories or lang not in recipe.data.languages] \
