@@ -37,12 +37,12 @@ import time
 from pathlib import Path
 
 from common import REPO, machine, write_result
-from fsdd_supervised import PAIRS, RECIPE, SYNTH_RECIPE, front_end, parts, run_one, score, summary, train
+from fsdd_supervised import PAIRS, SYNTH_RECIPE, front_end, parts, run_one, score, summary, train
 
 FEW_RECIPE = "recipes/fsdd-few-labels.yaml"
 PROVENANCE = ("command", "machine", "uptime", "started", "total_seconds", "load_average_at_end")
-# the synthetic model: eSpeak words only, with the real-speech recipes' front end
-SYNTHETIC = [*front_end(RECIPE), "transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.corpus="]
+# the synthetic model: eSpeak words only, with the few-labels recipe's front end (what its arms read)
+SYNTHETIC = [*front_end(FEW_RECIPE), "transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.corpus="]
 # layer transfer: frozen front end + first k of the 6 TDNN blocks; conservative: the penalty weights (both from --select)
 FREEZE_BLOCKS = 2
 CONSERVATIVE = ["transfer.methods=[l2sp,kl]", "transfer.l2sp.weight=0.01", "transfer.kl.weight=1.0"]
@@ -78,7 +78,7 @@ def labelled(pair: int, size: int) -> list[str]:
     return PAIRS[pair % len(PAIRS)][:size]
 
 
-def synthetic_model(root: Path) -> tuple[Path, float]:
+def synthetic_model(root: Path, overrides: list[str]) -> tuple[Path, float]:
     """Train the synthetic model once (unless it exists); its directory and training seconds.
 
     The seconds run from the experiment's recipe.yaml (written first, before the corpus and its
@@ -86,15 +86,16 @@ def synthetic_model(root: Path) -> tuple[Path, float]:
     """
     exp = root / "synthetic"
     root.mkdir(parents=True, exist_ok=True)
-    train(SYNTH_RECIPE, exp, SYNTHETIC, root / "synthetic.train.log")
+    train(SYNTH_RECIPE, exp, [*SYNTHETIC, *overrides], root / "synthetic.train.log")
     return exp, (exp / "model.safetensors").stat().st_mtime - (exp / "recipe.yaml").stat().st_mtime
 
 
-def score_synthetic(exp: Path, train_spk: list[str], test_spk: list[str], data_root: Path) -> dict:
+def score_synthetic(exp: Path, train_spk: list[str], test_spk: list[str], data_root: Path,
+                    overrides: list[str]) -> dict:
     """The synthetic model alone (no real label) on ``test_spk``, read through the few-labels recipe's front end."""
     from speechtl.tasks import load_recipe
 
-    recipe = load_recipe(REPO / FEW_RECIPE, [parts(train_spk, test_spk), f"data.root={data_root}"])
+    recipe = load_recipe(REPO / FEW_RECIPE, [parts(train_spk, test_spk), f"data.root={data_root}", *overrides])
     return score(exp, "test", data=recipe)
 
 
@@ -110,25 +111,32 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ARMS))
     ap.add_argument("--exp", default="exp/fsdd-few-labels-bench")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a recipe setting for the synthetic model and every arm (e.g. features.cmvn=speaker)")
+    ap.add_argument("--variants", nargs="+", default=list(SELECT), choices=list(SELECT), help="--select: which variants")
+    ap.add_argument("--out", default=None, help="the raw output's name (default fsdd_few_labels[_select])")
     args = ap.parse_args()
     root = REPO / args.exp
-    name = "fsdd_few_labels_select" if args.select else "fsdd_few_labels"
+    name = args.out or ("fsdd_few_labels_select" if args.select else "fsdd_few_labels")
+    sets = args.overrides
     out = REPO / "benchmarks" / "results" / f"{name}.json"
     report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
               "uptime": os.popen("uptime").read().strip(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "recipe": FEW_RECIPE, "synthetic_recipe": SYNTH_RECIPE, "synthetic_overrides": SYNTHETIC}
+              "recipe": FEW_RECIPE, "synthetic_recipe": SYNTH_RECIPE, "synthetic_overrides": [*SYNTHETIC, *sets],
+              "overrides": sets}
     started = time.perf_counter()
-    source, seconds = synthetic_model(root)
+    source, seconds = synthetic_model(root, sets)
     report["synthetic_train_seconds"] = round(seconds, 1)
     done = json.loads(out.read_text()) if out.is_file() else {}
     if args.select:
         train_spk, dev_spk = labelled(1, 1), PAIRS[2]
         folder = root / "select"
         report.update(train_speakers=train_spk, dev_speakers=dev_spk, variants=done.get("variants", {}))
-        report["synthetic_only"] = score_synthetic(source, train_spk, dev_spk, folder / "data-supervised")
+        report["synthetic_only"] = score_synthetic(source, train_spk, dev_spk, folder / "data-supervised", sets)
         for i, (variant, overrides) in enumerate(SELECT.items()):
-            if variant not in report["variants"]:  # measured by an earlier call (the study grew in stages)
-                report["variants"][variant] = arm(variant, source, overrides, train_spk, dev_spk, folder / f"v{i}")
+            if variant in args.variants and variant not in report["variants"]:  # measured by an earlier call (the study grew in stages)
+                report["variants"][variant] = arm(variant, source, [*overrides, *sets], train_spk, dev_spk,
+                                                  folder / f"v{i}")
             report["total_seconds"] = round(time.perf_counter() - started, 1)
             report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             write_result(name, report)
@@ -144,10 +152,10 @@ def main() -> None:
             rot = report["rotations"].setdefault(str(k), {"test_speakers": test, "sizes": {}})
             folder = root / f"pair{k}-n{size}"
             if "synthetic_only" not in rot:
-                rot["synthetic_only"] = score_synthetic(source, train_spk, test, folder / "data-supervised")
+                rot["synthetic_only"] = score_synthetic(source, train_spk, test, folder / "data-supervised", sets)
             runs = rot["sizes"].setdefault(str(size), {"labelled": train_spk, "runs": {}})["runs"]
             for method in args.methods:
-                runs[method] = arm(method, source, ARMS[method], train_spk, test,
+                runs[method] = arm(method, source, [*ARMS[method], *sets], train_spk, test,
                                    folder / method.replace(" ", "-").replace(",", ""))
                 report["summary"] = summarise(report["rotations"])
                 report["total_seconds"] = round(time.perf_counter() - started, 1)

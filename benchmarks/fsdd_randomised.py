@@ -28,6 +28,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -134,7 +135,7 @@ def main() -> None:
     args = ap.parse_args()
     args.out = args.out or ("fsdd_randomised_ablation" if args.ablation else "fsdd_randomised")
     started = time.perf_counter()
-    command = "OMP_NUM_THREADS=1 python " + " ".join(sys.argv)
+    command = "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv)
     done = REPO / "benchmarks" / "results" / f"{args.out}.json"
     report = {"recipe": args.recipe, "overrides": args.overrides, "command": command, "machine": machine(),
               "rotations": []}

@@ -30,6 +30,7 @@ import argparse
 import collections
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -63,11 +64,12 @@ SELECT = {
 }
 # normalisation study (--norm): name -> (run directory, overrides of the recipe as it is)
 NORM = {
-    "per utterance: mean and variance (the recipe)": ("norm-utterance", []),
+    "per utterance: mean and variance (the recipe then)": ("norm-utterance", ["features.cmvn=utterance"]),
     "global: training-set mean and variance": ("norm-global", ["features.cmvn=global"]),
     "sliding: mean of 300 past frames (Kaldi's defaults, min 100)": ("norm-sliding", ["features.cmvn=sliding"]),
     "sliding: mean of 30 past frames (min 10)": (
         "norm-sliding30", ["features.cmvn=sliding", "features.cmvn_window=30", "features.cmvn_min_window=10"]),
+    "per speaker: each speaker's mean and variance (Kaldi's per-speaker CMVN)": ("norm-speaker", ["features.cmvn=speaker"]),
 }
 # rotations: name -> (recipe, overrides); "+ synthetic words" trains the recipe's front end on
 # recipes/dann-fsdd.yaml's eSpeak words (with the recipe's EQ copies) plus the 4 speakers' labelled
@@ -77,6 +79,7 @@ RUNS = {
     "recipe": (RECIPE, []),
     "recipe + synthetic words": (SYNTH_RECIPE, SYNTH_SAME_FRONT_END),
     "old front end": (RECIPE, OLD),
+    "per-speaker CMVN": (RECIPE, ["features.cmvn=speaker"]),
 }
 
 
@@ -119,12 +122,17 @@ def train(recipe: str, exp: Path, overrides: list[str], log: Path) -> float:
     return time.perf_counter() - start
 
 
-def score(model_dir: Path, split: str = "test", data=None) -> dict:
+def score(model_dir: Path, split: str = "test", data=None, alone: bool = False) -> dict:
     """Word accuracy (HTK: 1 - WER) on the real test speakers, per speaker and per word, and what went wrong.
 
     ``data``: a recipe whose FSDD ``split`` is scored instead of the model's own (e.g. a model
     trained on synthetic speech alone, scored on real speakers); its features must be the model's.
+    ``alone``: a per-speaker CMVN model's test recordings each normalised by its own statistics, as
+    ``speechtl decode`` and the Recognizer do with a recording they are given alone.
     """
+    import dataclasses
+
+    from speechtl.data.features import speaker_cmvn
     from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
     from speechtl.decoding.metrics import error_counts
     from speechtl.tasks.speech.data import load_split, load_target_domain
@@ -135,8 +143,13 @@ def score(model_dir: Path, split: str = "test", data=None) -> dict:
     if data is not None and data.features != recipe.features:
         raise ValueError(f"{model_dir}: its features {recipe.features} differ from the scored recipe's {data.features}")
     corpus = data or recipe
+    if alone:
+        corpus = dataclasses.replace(corpus, features=dataclasses.replace(corpus.features, cmvn="none"))
     real = corpus.data.corpus == "fsdd"
     utts = load_split(corpus, split) if real else load_target_domain(corpus, split=split)
+    if alone:
+        for u, feats in zip(utts, speaker_cmvn([u.feats for u in utts], [""] * len(utts), recipe.features)):
+            u.feats = feats
     hyps = recognize_words(model, utts, lexicon_decoders(model, evaluation_lexicons(recipe, ["en"]), decode))
     refs = [u.text for u in utts]
     by = collections.defaultdict(list)
@@ -204,6 +217,8 @@ def run_one(name: str, recipe: str, overrides: list[str], train_spk: list[str], 
            "train_seconds": round(seconds, 1), **score(exp)}
     if recipe == RECIPE:  # held-out recordings of the training speakers
         out["dev_word_accuracy"] = score(exp, "dev")["word_accuracy"]
+    if "features.cmvn=speaker" in overrides:  # what a user decoding one recording at a time gets
+        out["alone_word_accuracy"] = score(exp, alone=True)["word_accuracy"]
     print(f"{name} {'+'.join(test_spk)}: {out['word_accuracy']}% ({out['per_speaker']})", flush=True)
     return out
 
@@ -214,15 +229,19 @@ def main() -> None:
     ap.add_argument("--curve", action="store_true", help="learning curve over 1-4 labelled speakers (rotation 1)")
     ap.add_argument("--norm", action="store_true", help="normalisation study (speaker-held-out dev, --seeds)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="--norm: training seeds")
+    ap.add_argument("--only", nargs="+", default=[], metavar="NAME",
+                    help="--norm: run only the variants whose names start with these; the others' results are kept")
     ap.add_argument("--stats", action="store_true", help="only describe each speaker's recordings (no training)")
     ap.add_argument("--add-dev", action="store_true", help="score the dev split of runs already in the JSON files")
+    ap.add_argument("--add-alone", metavar="NAME", help="score per-speaker CMVN runs of raw output NAME (rotations) "
+                    "with each test recording normalised alone, as `speechtl decode` does")
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--runs", nargs="+", default=list(RUNS)[:2], help="which rotation runs (default: the first two)")
     ap.add_argument("--exp", default="exp/fsdd-supervised-bench")
     ap.add_argument("--out", default="fsdd_supervised", help="rotations: the raw output's name")
     args = ap.parse_args()
     root = REPO / args.exp
-    report = {"command": "OMP_NUM_THREADS=1 python " + " ".join(sys.argv), "machine": machine(),
+    report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
               "uptime": os.popen("uptime").read().strip(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     started = time.perf_counter()
     if args.add_dev:  # the dev split's word accuracy for runs measured before it was recorded
@@ -237,6 +256,16 @@ def main() -> None:
                     v["dev_word_accuracy"] = score(folder, "dev")["word_accuracy"]
             path.write_text(json.dumps(done, indent=2) + "\n")
         return
+    if args.add_alone:  # for runs measured before the script scored it
+        path = REPO / "benchmarks" / "results" / f"{args.add_alone}.json"
+        done = json.loads(path.read_text())
+        for r in done["rotations"]:
+            for i, name in enumerate(r["runs"]):
+                v, folder = r["runs"][name], root / f"pair{r['pair']}-{i}"  # i: its place in that call's --runs
+                if "features.cmvn=speaker" in v["overrides"] and "alone_word_accuracy" not in v:
+                    v["alone_word_accuracy"] = score(folder, alone=True)["word_accuracy"]
+        path.write_text(json.dumps(done, indent=2) + "\n")
+        return
     if args.stats:
         report["speakers"] = recording_stats()
         print("written to", write_result("fsdd_recordings", report))
@@ -244,9 +273,17 @@ def main() -> None:
     if args.norm:
         train_spk, dev_spk = ["lucas", "nicolas", "theo"], ["yweweler"]
         report["dev_speaker"], report["seeds"], report["variants"] = dev_spk, args.seeds, {}
+        chosen = [n for n in NORM if not args.only or n.startswith(tuple(args.only))]
+        if args.only:  # the other variants' results, measured before, stay as they were (with their command)
+            done = json.loads((REPO / "benchmarks" / "results" / "fsdd_normalisation.json").read_text())
+            report = {**done, "variants": {n: v for n, v in done["variants"].items() if n not in chosen}}
         for seed in args.seeds:  # every variant at one seed before the next seed: a cut-short study stays balanced
-            for name, (folder, overrides) in NORM.items():
-                runs = report["variants"].setdefault(name, {"overrides": overrides, "runs": []})["runs"]
+            for name in chosen:
+                folder, overrides = NORM[name]
+                entry = report["variants"].setdefault(name, {"overrides": overrides, "runs": []})
+                if args.only:
+                    entry.update(command="OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), uptime=os.popen("uptime").read().strip())
+                runs = entry["runs"]
                 runs.append(run_one(f"{name} seed {seed}", RECIPE, [*overrides, f"train.seed={seed}"], train_spk,
                                     dev_spk, root / f"{folder}-s{seed}"))
                 report["variants"][name]["summary"] = summary([r["word_accuracy"] for r in runs])
