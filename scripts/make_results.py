@@ -772,6 +772,9 @@ def goals_table() -> str:
     glob = _raw("fsdd_supervised_global.json")["summary"]["recipe"]
     rows.append([14, "the same with the normalisation chosen on dev (global CMVN): >= 95%",
                  f"{glob['mean']:.1f} ± {glob['std']:.1f}%, 3 rotations", _verdict(glob["mean"], glob["std"], 95.0)])
+    spk = _raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]
+    rows.append([14, "the same with per-speaker CMVN (chosen on dev in a later round): >= 95%",
+                 f"{spk['mean']:.1f} ± {spk['std']:.1f}%, 3 rotations", _verdict(spk["mean"], spk["std"], 95.0)])
     rows.append(_no_label_row(14, "synthetic to real FSDD with no real labels (randomised source): >= 90%",
                               "fsdd_randomised.json", 90.0))
     few = _raw("fsdd_few_labels.json")["summary"]["1"]
@@ -779,9 +782,6 @@ def goals_table() -> str:
     rows.append([14, "one labelled FSDD speaker, from the synthetic model: >= 90%",
                  f"{best} {few[best]['mean']:.1f} ± {few[best]['std']:.1f}% (scratch {few['scratch']['mean']:.1f} ± "
                  f"{few['scratch']['std']:.1f}%), 3 rotations", _verdict(few[best]["mean"], few[best]["std"], 90.0)])
-    spk = _raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]
-    rows.append([14, "the same with per-speaker CMVN (chosen on dev after the global one): >= 95%",
-                 f"{spk['mean']:.1f} ± {spk['std']:.1f}%, 3 rotations", _verdict(spk["mean"], spk["std"], 95.0)])
     few = _raw("fsdd_few_labels_speaker.json")["summary"]["1"]
     rows.append([14, "one labelled FSDD speaker, from the synthetic model, per-speaker CMVN: >= 90%",
                  f"fine-tune {few['fine-tune']['mean']:.1f} ± {few['fine-tune']['std']:.1f}% (scratch "
