@@ -169,24 +169,36 @@ def fsdd_randomised_table(name: str = "fsdd_randomised.json") -> str:
     return _table(["", *pairs, "mean ± std"], rows)
 
 
-RANDOMISED_SPEAKER = ("fsdd_randomised_speaker.json", "fsdd_randomised_speaker_p2.json", "fsdd_randomised_speaker_p3.json")
+def _randomised_speaker_files() -> list[str]:
+    """The per-speaker CMVN variant's raw outputs: one call per held-out pair and run (side by side)."""
+    return sorted(p.name for p in RAW.glob("fsdd_randomised_speaker*.json"))
 
 
 def _randomised_speaker_rotations() -> list[dict]:
-    """The per-speaker CMVN variant's rotations, measured by one call per held-out pair (in parallel)."""
-    rots = [x for name in RANDOMISED_SPEAKER if (RAW / name).is_file() for x in _raw(name)["rotations"]]
-    return sorted((x for x in rots if "dann+st" in x["methods"]), key=lambda x: x["pair"])
+    """The per-speaker CMVN variant's rotations, each with the methods of every call that measured it."""
+    pairs: dict[int, dict] = {}
+    for name in _randomised_speaker_files():
+        for x in _raw(name)["rotations"]:
+            pair = pairs.setdefault(x["pair"], {"pair": x["pair"], "test_speakers": x["test_speakers"], "methods": {}})
+            pair["methods"].update(x["methods"])
+    return [pairs[k] for k in sorted(pairs)]
 
 
 def fsdd_randomised_speaker_table() -> str:
     """The no-label benchmark with per-speaker CMVN beside the recipe's per-utterance CMVN, pair by pair."""
     rots, base = _randomised_speaker_rotations(), {x["pair"]: x for x in _raw("fsdd_randomised.json")["rotations"]}
+
+    def row(title: str, label: str, accs: list[float]) -> list:
+        return [title, label, *(f"{a:.1f}" for a in accs),
+                f"{statistics.fmean(accs):.1f} ± {statistics.stdev(accs):.1f}" if len(accs) > 1 else "-"]
+
     rows = []
-    for method in ("dann", "dann+st"):
-        for label, source in (("per utterance (the recipe)", lambda x: base[x["pair"]]), ("per speaker", lambda x: x)):
-            accs = [source(x)["methods"][method]["word_accuracy"] for x in rots]
-            rows.append([RANDOMISED_TITLES[method], label, *(f"{a:.1f}" for a in accs),
-                         f"{statistics.fmean(accs):.1f} ± {statistics.stdev(accs):.1f}" if len(accs) > 1 else "-"])
+    for method in ("source-only", "dann", "dann+st"):
+        if rots and all(method in x["methods"] for x in rots):
+            rows.append(row(RANDOMISED_TITLES[method], "per utterance (the recipe)",
+                            [base[x["pair"]]["methods"][method]["word_accuracy"] for x in rots]))
+            rows.append(row(RANDOMISED_TITLES[method], "per speaker", [x["methods"][method]["word_accuracy"] for x in rots]))
+    rows.append(row(RANDOMISED_TITLES["pocketsphinx"], "", [base[x["pair"]]["pocketsphinx_word_accuracy"] for x in rots]))
     return _table(["method", "features.cmvn", *(" + ".join(x["test_speakers"]) for x in rots), "mean ± std"], rows)
 
 
@@ -787,7 +799,7 @@ def goals_table() -> str:
                  f"fine-tune {few['fine-tune']['mean']:.1f} ± {few['fine-tune']['std']:.1f}% (scratch "
                  f"{few['scratch']['mean']:.1f} ± {few['scratch']['std']:.1f}%), 3 rotations",
                  _verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
-    rnd = _randomised_speaker_rotations()
+    rnd = [x for x in _randomised_speaker_rotations() if "dann+st" in x["methods"]]
     if rnd:  # the per-speaker CMVN variant of the no-label benchmark
         accs = [x["methods"]["dann+st"]["word_accuracy"] for x in rnd]
         mean, std = statistics.fmean(accs), statistics.stdev(accs) if len(accs) > 1 else 0.0
@@ -893,7 +905,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "fsdd-few-labels-speaker-provenance": lambda: fsdd_few_labels_provenance(
         ("fsdd_few_labels_speaker_select.json", "fsdd_few_labels_speaker.json")),
     "fsdd-randomised-speaker": fsdd_randomised_speaker_table,
-    "fsdd-randomised-speaker-run": lambda: provenance_table(*(n for n in RANDOMISED_SPEAKER if (RAW / n).is_file())),
+    "fsdd-randomised-speaker-run": lambda: provenance_table(*_randomised_speaker_files()),
     "fsdd-normalisation-run": fsdd_normalisation_provenance,
     "fsdd-recordings": fsdd_recordings_table,
     "fsdd-few-labels": fsdd_few_labels_table,
