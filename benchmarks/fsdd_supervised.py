@@ -132,7 +132,7 @@ def score(model_dir: Path, split: str = "test", data=None, alone: bool = False) 
     """
     import dataclasses
 
-    from speechtl.data.features import speaker_cmvn
+    from speechtl.data.cmvn import speaker_cmvn
     from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
     from speechtl.decoding.metrics import error_counts
     from speechtl.tasks.speech.data import load_split, load_target_domain

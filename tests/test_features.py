@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from speechtl.data.features import (VTLP, GlobalCMVN, SpecAugment, build_normalizer, fbank, fbank_batch, num_frames,
-                                    sliding_cmn, spec_augment, utterance_cmvn, warp_frequencies)
+from speechtl.data.cmvn import GlobalCMVN, build_normalizer, sliding_cmn, utterance_cmvn
+from speechtl.data.features import VTLP, SpecAugment, fbank, fbank_batch, num_frames, spec_augment, warp_frequencies
 from speechtl.errors import AudioError
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from speechtl.cli import main
-from speechtl.data.features import UtteranceCMVN
+from speechtl.data.cmvn import UtteranceCMVN
 from speechtl.decoding.recognizer import Recognizer
 from speechtl.serve.app import create_app
 from speechtl.serve.config import ServeError, ServeLimits, check_bind

@@ -9,7 +9,8 @@ import torch
 from speechtl.data.config import CorpusPart, DataConfig, FeatureConfig
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import CutBatches, load_utterances
-from speechtl.data.features import FeatureStats, PassThrough, compute_features, normalise, own_stats, speaker_cmvn
+from speechtl.data.cmvn import FeatureStats, PassThrough, normalise, own_stats, speaker_cmvn
+from speechtl.data.features import compute_features
 from speechtl.decoding.recognizer import Recognizer
 from speechtl.errors import RecipeError
 from speechtl.models.io import load_model

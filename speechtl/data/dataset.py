@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.features import FeatureStats, check_bandwidth, compute_features, speaker_cmvn
+from speechtl.data.cmvn import FeatureStats, speaker_cmvn
+from speechtl.data.features import check_bandwidth, compute_features
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.data.config import FeatureConfig
 from speechtl.text.inventory import Inventory

@@ -1,19 +1,8 @@
-"""Acoustic features: Kaldi-compatible log-mel filterbanks, CMVN, SpecAugment and VTLP.
+"""Acoustic features: Kaldi-compatible log-mel filterbanks, SpecAugment and VTLP.
 
-Stateless functions first (:func:`fbank`, :func:`fbank_batch`,
-:func:`utterance_cmvn`, :func:`sliding_cmn`, :func:`spec_augment`, :func:`warp_frequencies`),
-then the thin modules that wrap them (:class:`GlobalCMVN`, :class:`SlidingCMN`, :class:`SpecAugment`,
-:class:`VTLP`).
-
-Normalisation (``features.cmvn``): ``global`` removes the training corpus's mean and
-scales by its deviation (statistics stored in the model); ``utterance`` normalises
-each recording by its own mean and deviation; ``sliding`` removes the mean of a
-window of past frames (Kaldi's ``apply-cmvn-sliding``), which follows a channel
-that changes within a long recording; ``speaker`` normalises each speaker's
-recordings by the mean and deviation of all of them together (Kaldi's per-speaker
-CMVN over ``spk2utt``): the data layer does it (:func:`speaker_cmvn`), since a
-model sees one batch and not the speaker's other recordings, and a recording of
-no known speaker is its own speaker.
+Stateless functions first (:func:`fbank`, :func:`fbank_batch`, :func:`spec_augment`,
+:func:`warp_frequencies`), then the thin modules that wrap them (:class:`SpecAugment`,
+:class:`VTLP`). Their normalisation (``features.cmvn``) is :mod:`speechtl.data.cmvn`.
 
 Bandwidth: the mel filters reach up to ``FeatureConfig.top_frequency`` (the recipe's
 ``features.bandwidth``, or Nyquist). With a bandwidth that 8 kHz audio can serve
@@ -26,7 +15,6 @@ when audio is recorded at a rate too low for the band the model reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 import torch
 import torchaudio.compliance.kaldi as kaldi
@@ -35,7 +23,6 @@ from torch import nn
 
 from speechtl.errors import AudioError
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
-from speechtl.tensors import length_mask
 
 log = logging.getLogger(__name__)
 _WARNED_RATES: set[tuple[int, float]] = set()  # (audio rate, band) pairs already warned about in this process
@@ -149,189 +136,6 @@ def fbank_batch(
     feats = [fbank(w[: int(n)], sample_rate, cfg) for w, n in zip(waves, lengths)]
     frame_lengths = torch.tensor([f.shape[0] for f in feats], dtype=torch.long)
     return nn.utils.rnn.pad_sequence(feats, batch_first=True), frame_lengths
-
-
-def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Normalise each utterance to zero mean, unit variance over its valid frames.
-
-    Args:
-        x: ``(batch, time, dim)``.
-        lengths: ``(batch,)``.
-    """
-    mask = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
-    count = mask.sum(1, keepdim=True).clamp(min=1)
-    mean = (x * mask).sum(1, keepdim=True) / count
-    var = (((x - mean) * mask) ** 2).sum(1, keepdim=True) / count
-    return (x - mean) / (var + eps).sqrt() * mask
-
-
-def sliding_cmn(x: torch.Tensor, lengths: torch.Tensor, window: int, min_window: int) -> torch.Tensor:
-    """Remove from each frame the mean of a window of past frames, per utterance (variances kept).
-
-    The same windows as Kaldi's ``apply-cmvn-sliding`` and torchaudio's
-    ``sliding_window_cmn`` (``center=False``, ``norm_vars=False``): frame ``t`` takes
-    frames ``max(0, t - window)`` to ``max(t + 1, min_window)`` (the first frames read
-    ahead up to ``min_window``; an utterance shorter than that uses all of it). Computed
-    over a padded batch at once from cumulative sums, not frame by frame.
-
-    Args:
-        x: ``(batch, time, dim)``.
-        lengths: ``(batch,)`` valid frames.
-    """
-    batch, frames, _ = x.shape
-    mask = length_mask(lengths, frames).unsqueeze(-1).to(x.dtype)
-    sums = torch.cat([x.new_zeros(batch, 1, x.shape[2]), (x * mask).cumsum(1)], dim=1)  # sums[t] = frames < t
-    t = torch.arange(frames, device=x.device).expand(batch, frames)
-    n = lengths.to(x.device).unsqueeze(1)
-    start = (t - window).clamp(min=0)
-    end = torch.clamp(t + 1, min=min_window)
-    over = (end - n).clamp(min=0)  # windows past the end shift back (an utterance shorter than min_window)
-    start, end = (start - over).clamp(min=0), end - over
-    index = lambda i: i.clamp(max=frames).unsqueeze(-1).expand(-1, -1, x.shape[2])  # noqa: E731
-    mean = (sums.gather(1, index(end)) - sums.gather(1, index(start))) / (end - start).clamp(min=1).unsqueeze(-1)
-    return (x - mean) * mask
-
-
-class FeatureStats:
-    """Running per-dimension mean and standard deviation over frames, in float64.
-
-    Memory is constant however many utterances are added (CMVN over a corpus of any size).
-    """
-
-    def __init__(self, dim: int) -> None:
-        self.count = 0
-        self.sum = torch.zeros(dim, dtype=torch.float64)
-        self.sumsq = torch.zeros(dim, dtype=torch.float64)
-
-    def add(self, feats: torch.Tensor) -> None:
-        """Add the frames of one ``(frames, dim)`` utterance."""
-        x = feats.detach().to(torch.float64)
-        self.count += x.shape[0]
-        self.sum += x.sum(0)
-        self.sumsq += (x * x).sum(0)
-
-    def merge(self, other: "FeatureStats") -> None:
-        """Add the frames ``other`` counted."""
-        self.count += other.count
-        self.sum += other.sum
-        self.sumsq += other.sumsq
-
-    def state(self) -> list:
-        """``[count, sum, sum of squares]`` as plain numbers (JSON)."""
-        return [self.count, self.sum.tolist(), self.sumsq.tolist()]
-
-    @classmethod
-    def from_state(cls, state: list) -> "FeatureStats":
-        stats = cls(len(state[1]))
-        stats.count = int(state[0])
-        stats.sum = torch.tensor(state[1], dtype=torch.float64)
-        stats.sumsq = torch.tensor(state[2], dtype=torch.float64)
-        return stats
-
-    @property
-    def mean(self) -> torch.Tensor:
-        return self.sum / max(self.count, 1)
-
-    @property
-    def std(self) -> torch.Tensor:
-        n = max(self.count, 1)
-        var = (self.sumsq - self.sum * self.sum / n) / max(n - 1, 1)  # unbiased, as torch.std
-        return var.clamp(min=0).sqrt()
-
-
-class GlobalCMVN(nn.Module):
-    """Normalise features with corpus-level mean and standard deviation.
-
-    The statistics are buffers, so they travel inside the model's safetensors file.
-    """
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("std", torch.ones(dim))
-
-    @torch.no_grad()
-    def fit(self, feats: Iterable[torch.Tensor]) -> None:
-        """Set the statistics from ``(frames, dim)`` tensors (an iterable: read once, never held)."""
-        stats = FeatureStats(self.mean.numel())
-        for f in feats:
-            stats.add(f)
-        self.set_stats(stats)
-
-    @torch.no_grad()
-    def set_stats(self, stats: FeatureStats) -> None:
-        self.mean.copy_(stats.mean.float())
-        self.std.copy_(stats.std.clamp(min=1e-3).float())
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        mask = length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
-        return (x - self.mean) / self.std * mask
-
-
-class UtteranceCMVN(nn.Module):
-    """Module form of :func:`utterance_cmvn`."""
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return utterance_cmvn(x, lengths)
-
-
-class SlidingCMN(nn.Module):
-    """Module form of :func:`sliding_cmn`."""
-
-    def __init__(self, window: int, min_window: int) -> None:
-        super().__init__()
-        self.window, self.min_window = window, min_window
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return sliding_cmn(x, lengths, self.window, self.min_window)
-
-
-def normalise(feats: torch.Tensor, stats: FeatureStats) -> torch.Tensor:
-    """``(frames, dim)`` features less ``stats``'s mean, over its deviation."""
-    return ((feats - stats.mean.to(feats.dtype)) / stats.std.clamp(min=1e-3).to(feats.dtype)).to(feats.dtype)
-
-
-def own_stats(feats: torch.Tensor) -> FeatureStats:
-    """The statistics of one recording's own ``(frames, dim)`` features."""
-    stats = FeatureStats(feats.shape[1])
-    stats.add(feats)
-    return stats
-
-
-def speaker_cmvn(feats: list[torch.Tensor], speakers: list[str], cfg: FeatureConfig,
-                 stats: dict[str, FeatureStats] | None = None) -> list[torch.Tensor]:
-    """Each recording normalised by its speaker's statistics when ``cfg.cmvn`` is ``speaker`` (else as it is).
-
-    Args:
-        feats: ``(frames, dim)`` per recording.
-        speakers: per recording; ``""`` (no known speaker) makes a recording its own speaker.
-        stats: speaker -> statistics gathered beforehand (the training set's, in one pass);
-            a speaker not in it gets the statistics of its recordings among ``feats``.
-    """
-    if cfg.cmvn != "speaker":
-        return feats
-    known = dict(stats or {})
-    for f, spk in zip(feats, speakers):
-        if spk and spk not in (stats or {}):
-            known.setdefault(spk, FeatureStats(f.shape[1])).add(f)
-    return [normalise(f, known[spk] if spk else own_stats(f)) for f, spk in zip(feats, speakers)]
-
-
-class PassThrough(nn.Module):
-    """No normalisation in the model (``cmvn: none``, or ``speaker``: normalised by the data layer)."""
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return x
-
-
-def build_normalizer(cfg: FeatureConfig) -> nn.Module:
-    if cfg.cmvn == "global":
-        return GlobalCMVN(cfg.num_mel_bins)
-    if cfg.cmvn == "utterance":
-        return UtteranceCMVN()
-    if cfg.cmvn == "sliding":
-        return SlidingCMN(cfg.cmvn_window, cfg.cmvn_min_window)
-    return PassThrough()
 
 
 def spec_augment(x: torch.Tensor, cfg: SpecAugmentConfig) -> torch.Tensor:

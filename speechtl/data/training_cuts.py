@@ -14,7 +14,7 @@ once into Lhotse feature storage (``LilcomChunkyWriter``; waveform frames as ``.
 reused by every run with the same corpus, channel and feature settings.
 ``on_the_fly``: the manifest points at the audio, and DataLoader workers read,
 transform and featurise each batch. Either way the running CMVN statistics
-(:class:`~speechtl.data.features.FeatureStats`) are gathered in the same pass, over
+(:class:`~speechtl.data.cmvn.FeatureStats`) are gathered in the same pass, over
 every cut and over each part's speakers (``cut.custom["speaker_group"]``: an augmented
 copy of a speaker is a speaker of its own, as its channel differs).
 A bad utterance (unreadable audio, too short, too long) is skipped, counted
@@ -36,7 +36,8 @@ import torch
 from speechtl.data.channel import parse_channel
 from speechtl.data.config import FeatureConfig
 from speechtl.data.dataset import CutAudioPool, LoadReport, cut_audio_source, load_cut_audio, supervised_pieces
-from speechtl.data.features import FeatureStats, compute_features
+from speechtl.data.cmvn import FeatureStats
+from speechtl.data.features import compute_features
 from speechtl.errors import SpeechtlError
 
 log = logging.getLogger(__name__)

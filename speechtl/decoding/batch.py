@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio
-from speechtl.data.features import FeatureStats, check_bandwidth, num_frames
+from speechtl.data.cmvn import FeatureStats
+from speechtl.data.features import check_bandwidth, num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
 from speechtl.training.precision import autocast
 from speechtl.decoding.align import align_words

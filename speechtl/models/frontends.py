@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
-from speechtl.data.features import VTLP, PassThrough, SpecAugment, build_normalizer
+from speechtl.data.cmvn import PassThrough, build_normalizer
+from speechtl.data.features import VTLP, SpecAugment
 from speechtl.registry import Registry
 from speechtl.tensors import length_mask
 

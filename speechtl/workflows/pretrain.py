@@ -17,7 +17,7 @@ import yaml
 
 from speechtl.config import to_dict
 from speechtl.data.dataset import CutBatches
-from speechtl.data.features import GlobalCMVN
+from speechtl.data.cmvn import GlobalCMVN
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.unlabelled import first_features, unlabelled_cuts
 from speechtl.errors import RecipeError

@@ -17,7 +17,7 @@ import torch
 from speechtl.config import to_dict
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import CutBatches, collate
-from speechtl.data.features import GlobalCMVN
+from speechtl.data.cmvn import GlobalCMVN
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
 from speechtl.decoding.config import DecodeConfig
