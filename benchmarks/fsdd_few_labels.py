@@ -14,10 +14,11 @@ with the same front end; they differ only in where the weights start and what ho
 - layer transfer: the same, with the front end and first k encoder blocks frozen;
 - conservative: fine-tune with L2-SP and KL towards the synthetic model (Li et al. 2018; Yu et al. 2013).
 
-``--select`` chooses the settings without any test pair: rotation 1's labelled speaker (lucas)
-trains, and the two speakers rotation 1 neither labels nor tests (theo, yweweler) are the
-speaker-held-out dev. Rotation 2 tests on the speaker it trained and rotation 3 on the dev pair,
-so only rotation 1 is free of the selection (as in benchmarks/fsdd_supervised.py's study).
+``--select`` chooses the settings without rotation 1's test pair (``selection_speakers``): rotation
+1's labelled speaker (lucas) trains, and the two speakers rotation 1 neither labels nor tests (theo,
+yweweler) are the speaker-held-out dev. The dev is not nested: rotation 2 tests on the speaker it
+trained and rotation 3's test pair is the dev pair, so only rotation 1 (``FREE_OF_SELECTION``) is
+free of the selection (as in benchmarks/fsdd_supervised.py's study).
 
 Run it alone, one thread::
 
@@ -78,6 +79,16 @@ def labelled(pair: int, size: int) -> list[str]:
     return PAIRS[pair % len(PAIRS)][:size]
 
 
+# rotations whose test pair the settings study neither trained on nor scored
+FREE_OF_SELECTION = [1]
+
+
+def selection_speakers() -> tuple[list[str], list[str]]:
+    """The settings study's (labelled, dev) speakers: rotation 1's labelled speaker, and the pair rotation 1
+    neither labels nor tests."""
+    return labelled(1, 1), PAIRS[2]
+
+
 def synthetic_model(root: Path, overrides: list[str]) -> tuple[Path, float]:
     """Train the synthetic model once (unless it exists); its directory and training seconds.
 
@@ -104,7 +115,7 @@ def arm(name: str, source: Path, overrides: list[str], train_spk: list[str], tes
     return run_one(name, FEW_RECIPE, [f"transfer.source={source}", *overrides], train_spk, test_spk, exp)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="labelled speakers per run (1, 2)")
@@ -115,7 +126,7 @@ def main() -> None:
                     help="a recipe setting for the synthetic model and every arm (e.g. features.cmvn=speaker)")
     ap.add_argument("--variants", nargs="+", default=list(SELECT), choices=list(SELECT), help="--select: which variants")
     ap.add_argument("--out", default=None, help="the raw output's name (default fsdd_few_labels[_select])")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     root = REPO / args.exp
     name = args.out or ("fsdd_few_labels_select" if args.select else "fsdd_few_labels")
     sets = args.overrides
@@ -129,7 +140,7 @@ def main() -> None:
     report["synthetic_train_seconds"] = round(seconds, 1)
     done = json.loads(out.read_text()) if out.is_file() else {}
     if args.select:
-        train_spk, dev_spk = labelled(1, 1), PAIRS[2]
+        train_spk, dev_spk = selection_speakers()
         folder = root / "select"
         report.update(train_speakers=train_spk, dev_speakers=dev_spk, variants=done.get("variants", {}))
         report["synthetic_only"] = score_synthetic(source, train_spk, dev_spk, folder / "data-supervised", sets)

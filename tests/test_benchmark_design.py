@@ -43,7 +43,23 @@ def test_conservative_weights_are_chosen_on_dev_within_the_forgetting_bound():
     assert choose(grid, 0.001)["kl"] == 100  # none within the bound: the one that forgets least
 
 
-def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs():
+def _speakers_main_reads(bench, monkeypatch, argv: list[str], runner: str) -> list[tuple[list[str], list[str]]]:
+    """The (training, scored) speakers of every run a benchmark's ``main(argv)`` starts, with the
+    run function ``runner`` (and anything that trains or writes) replaced by a recorder."""
+    calls = []
+
+    def record(name, source_or_recipe, overrides, train_spk, test_spk, exp):
+        calls.append((list(train_spk), list(test_spk)))
+        return {"word_accuracy": 50.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(bench, runner, record)
+    monkeypatch.setattr(bench, "write_result", lambda name, report: Path(name))
+    monkeypatch.setattr(bench, "machine", lambda: {})
+    bench.main(argv)
+    return calls
+
+
+def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs(monkeypatch):
     import yaml
 
     bench = _load("fsdd_supervised")
@@ -51,14 +67,22 @@ def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_
     assert not recipe.get("transfer", {}).get("methods")  # no transfer method in the supervised recipe
     synth_recipe, synth = bench.RUNS["recipe + synthetic words"]
     assert {"transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.labelled=true"} <= set(synth)
-    # the selection study trains and scores only rotation 1's training speakers, never its test pair
-    parts = bench.parts(["lucas", "nicolas", "theo"], ["yweweler"])
-    assert "george" not in parts and "jackson" not in parts
+    # the speakers the settings studies (--select, --norm) actually train on and score, as main() runs them
+    for argv in (["--select"], ["--norm", "--seeds", "0"]):
+        calls = _speakers_main_reads(bench, monkeypatch, argv, "run_one")
+        assert calls and all(c == (bench.SELECT_TRAIN, bench.SELECT_DEV) for c in calls), argv
+        read = {s for train, dev in calls for s in train + dev}
+        # never rotation 1's test pair ...
+        assert not read & set(bench.PAIRS[0])
+        # ... but not nested either: rotations 2 and 3 test on speakers the study read, so only rotation 1
+        # is free of the selection (the results documents say so beside those rotations' figures)
+        assert bench.rotations_free_of(sorted(read)) == bench.FREE_OF_SELECTION == [1]
     # train and dev take disjoint recordings of the same speakers
+    parts = bench.parts(bench.SELECT_TRAIN, bench.SELECT_DEV)
     assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
 
 
-def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair():
+def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair(monkeypatch):
     import yaml
 
     bench = _load("fsdd_few_labels")
@@ -70,12 +94,36 @@ def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their
     assert bench.METHODS["scratch"] == ["transfer.source="] and bench.METHODS["fine-tune"] == []
     # the synthetic model hears no FSDD audio
     assert "data.target.corpus=" in bench.SYNTHETIC and "transfer.methods=[]" in bench.SYNTHETIC
-    for k in (1, 2, 3):  # labelled speakers never include the rotation's test pair
-        test = bench.PAIRS[k - 1]
-        assert not set(bench.labelled(k, 2)) & set(test) and bench.labelled(k, 1) == bench.labelled(k, 2)[:1]
-    # the settings study trains on rotation 1's labelled speaker and scores two others, never rotation 1's test pair
-    dev = bench.PAIRS[2]
-    assert not set(dev) & (set(bench.PAIRS[0]) | set(bench.labelled(1, 2)))
+    monkeypatch.setattr(bench, "synthetic_model", lambda root, overrides: (root / "synthetic", 0.0))
+    monkeypatch.setattr(bench, "score_synthetic", lambda *a: {"word_accuracy": 40.0})
+    absent = "no_such_raw_output_for_the_test"  # main() keeps the runs of an existing raw output
+    # the rotations as main() runs them: labelled speakers never include the rotation's test pair
+    calls = _speakers_main_reads(bench, monkeypatch, ["--sizes", "1", "2", "--out", absent], "arm")
+    assert len(calls) == 2 * 3 * len(bench.METHODS)
+    assert all(not set(train) & set(test) for train, test in calls)
+    assert {tuple(test) for _, test in calls} == {tuple(p) for p in bench.PAIRS}
+    # the settings study as main() runs it: never rotation 1's test pair, but not nested: rotation 2 tests
+    # the speaker it trained and rotation 3 its dev pair, so only rotation 1 is free of the selection
+    calls = _speakers_main_reads(bench, monkeypatch, ["--select", "--out", absent], "arm")
+    assert calls and all(c == tuple(bench.selection_speakers()) for c in calls)
+    read = {s for train, dev in calls for s in train + dev}
+    assert not read & set(bench.PAIRS[0])
+    assert [k for k, p in enumerate(bench.PAIRS, 1) if not set(p) & read] == bench.FREE_OF_SELECTION == [1]
+
+
+def test_fsdd_dann_writes_its_raw_output_and_no_prose(monkeypatch, tmp_path):
+    import argparse
+
+    bench = _load("fsdd_dann")
+    written = {}
+    monkeypatch.setattr(bench, "REPO", tmp_path)
+    monkeypatch.setattr(bench, "write_result", lambda name, report: written.setdefault(name, report) and tmp_path / name)
+    rotation = {"pair": 1, "test_speakers": ["george", "jackson"],
+                "methods": {m: {"word_accuracy": 40.0 + i} for i, m in enumerate(bench.METHODS)}}
+    bench.save({"rotations": [rotation]}, argparse.Namespace(peer=False, out="fsdd_dann_test"), 0.0)
+    assert written["fsdd_dann_test"]["summary"]["dann"]["mean"] == 41.0
+    assert not any(tmp_path.rglob("*.md"))  # no results document (its prose is hand-written, its tables generated)
+    assert not hasattr(bench, "DEVELOPMENT") and not hasattr(bench, "markdown")
 
 
 def test_real_recordings_before_and_after_differ_only_in_the_fix():
