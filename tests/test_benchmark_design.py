@@ -43,6 +43,20 @@ def test_conservative_weights_are_chosen_on_dev_within_the_forgetting_bound():
     assert choose(grid, 0.001)["kl"] == 100  # none within the bound: the one that forgets least
 
 
+def test_add_language_ships_the_conservative_weights_chosen_on_dev():
+    import json
+
+    from speechtl.workflows import add_language
+
+    selection = json.loads((BENCHMARKS / "results" / "add_language_dev.json").read_text())["dev_selection"]
+    assert selection["split"] == "dev"
+    chosen = selection["chosen"]
+    assert chosen == _load("add_language").choose_on_dev(selection["candidates"], selection["max_forgetting"])
+    assert (add_language.CONSERVATIVE_KL, add_language.CONSERVATIVE_L2SP) == (chosen["kl"], chosen["l2sp"])
+    shipped = add_language.STRATEGY_SETTINGS["conservative"]
+    assert f"transfer.kl.weight={chosen['kl']:g}" in shipped and f"transfer.l2sp.weight={chosen['l2sp']:g}" in shipped
+
+
 def _speakers_main_reads(bench, monkeypatch, argv: list[str], runner: str) -> list[tuple[list[str], list[str]]]:
     """The (training, scored) speakers of every run a benchmark's ``main(argv)`` starts, with the
     run function ``runner`` (and anything that trains or writes) replaced by a recorder."""
