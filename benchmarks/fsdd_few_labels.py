@@ -14,11 +14,13 @@ with the same front end; they differ only in where the weights start and what ho
 - layer transfer: the same, with the front end and first k encoder blocks frozen;
 - conservative: fine-tune with L2-SP and KL towards the synthetic model (Li et al. 2018; Yu et al. 2013).
 
-``--select`` chooses the settings without rotation 1's test pair (``selection_speakers``): rotation
-1's labelled speaker (lucas) trains, and the two speakers rotation 1 neither labels nor tests (theo,
-yweweler) are the speaker-held-out dev. The dev is not nested: rotation 2 tests on the speaker it
-trained and rotation 3's test pair is the dev pair, so only rotation 1 (``FREE_OF_SELECTION``) is
-free of the selection (as in benchmarks/fsdd_supervised.py's study).
+``--select`` chooses the settings without rotation K's test pair (``--rotation K``, default 1;
+``selection_speakers``): rotation K's labelled speaker trains, and the two speakers rotation K neither
+labels nor tests are the speaker-held-out dev (rotation 1: lucas; theo + yweweler). The studies
+measured so far ran for rotation 1 only and their choice was used in every rotation, which is not
+nested: rotation 2 tests on the speaker that study trained and rotation 3's test pair is its dev pair,
+so only rotation 1 (``FREE_OF_SELECTION``) is free of the selection (as in
+benchmarks/fsdd_supervised.py's study). Nested: one study per rotation, then ``--pairs K --set ...``.
 
 Run it alone, one thread::
 
@@ -83,10 +85,10 @@ def labelled(pair: int, size: int) -> list[str]:
 FREE_OF_SELECTION = [1]
 
 
-def selection_speakers() -> tuple[list[str], list[str]]:
-    """The settings study's (labelled, dev) speakers: rotation 1's labelled speaker, and the pair rotation 1
+def selection_speakers(rotation: int = 1) -> tuple[list[str], list[str]]:
+    """The settings study's (labelled, dev) speakers for ``rotation`` (1-3): its labelled speaker, and the pair it
     neither labels nor tests."""
-    return labelled(1, 1), PAIRS[2]
+    return labelled(rotation, 1), PAIRS[(rotation + 1) % len(PAIRS)]
 
 
 def synthetic_model(root: Path, overrides: list[str]) -> tuple[Path, float]:
@@ -119,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="labelled speakers per run (1, 2)")
+    ap.add_argument("--rotation", type=int, default=1, choices=[1, 2, 3],
+                    help="--select: choose for this rotation, without its test pair (nested); outputs of rotations "
+                         "2-3 get a _rotationK suffix")
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ARMS))
     ap.add_argument("--exp", default="exp/fsdd-few-labels-bench")
@@ -128,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=None, help="the raw output's name (default fsdd_few_labels[_select])")
     args = ap.parse_args(argv)
     root = REPO / args.exp
-    name = args.out or ("fsdd_few_labels_select" if args.select else "fsdd_few_labels")
+    suffix = "" if args.rotation == 1 else f"_rotation{args.rotation}"
+    name = args.out or (f"fsdd_few_labels_select{suffix}" if args.select else "fsdd_few_labels")
     sets = args.overrides
     out = REPO / "benchmarks" / "results" / f"{name}.json"
     report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
@@ -140,9 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     report["synthetic_train_seconds"] = round(seconds, 1)
     done = json.loads(out.read_text()) if out.is_file() else {}
     if args.select:
-        train_spk, dev_spk = selection_speakers()
-        folder = root / "select"
-        report.update(train_speakers=train_spk, dev_speakers=dev_spk, variants=done.get("variants", {}))
+        train_spk, dev_spk = selection_speakers(args.rotation)
+        folder = root / f"select{suffix}"
+        report.update(rotation=args.rotation, train_speakers=train_spk, dev_speakers=dev_spk,
+                      variants=done.get("variants", {}))
         report["synthetic_only"] = score_synthetic(source, train_spk, dev_spk, folder / "data-supervised", sets)
         for i, (variant, overrides) in enumerate(SELECT.items()):
             if variant in args.variants and variant not in report["variants"]:  # measured by an earlier call (the study grew in stages)

@@ -57,20 +57,28 @@ def test_add_language_ships_the_conservative_weights_chosen_on_dev():
     assert f"transfer.kl.weight={chosen['kl']:g}" in shipped and f"transfer.l2sp.weight={chosen['l2sp']:g}" in shipped
 
 
-def _speakers_main_reads(bench, monkeypatch, argv: list[str], runner: str) -> list[tuple[list[str], list[str]]]:
+def _speakers_main_reads(bench, monkeypatch, argv: list[str], runner: str,
+                         written: list[str] | None = None) -> list[tuple[list[str], list[str]]]:
     """The (training, scored) speakers of every run a benchmark's ``main(argv)`` starts, with the
-    run function ``runner`` (and anything that trains or writes) replaced by a recorder."""
-    calls = []
+    run function ``runner`` (and anything that trains or writes) replaced by a recorder; the names of
+    the raw outputs it would write go to ``written``."""
+    calls, written = [], [] if written is None else written
 
     def record(name, source_or_recipe, overrides, train_spk, test_spk, exp):
         calls.append((list(train_spk), list(test_spk)))
         return {"word_accuracy": 50.0, "train_seconds": 1.0}
 
     monkeypatch.setattr(bench, runner, record)
-    monkeypatch.setattr(bench, "write_result", lambda name, report: Path(name))
+    monkeypatch.setattr(bench, "write_result", lambda name, report: written.append(name) or Path(name))
     monkeypatch.setattr(bench, "machine", lambda: {})
     bench.main(argv)
     return calls
+
+
+def _raw(name: str) -> dict:
+    import json
+
+    return json.loads((BENCHMARKS / "results" / f"{name}.json").read_text())
 
 
 def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs(monkeypatch):
@@ -82,21 +90,27 @@ def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_
     synth_recipe, synth = bench.RUNS["recipe + synthetic words"]
     assert {"transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.labelled=true"} <= set(synth)
     # the speakers the settings studies (--select, --norm) actually train on and score, as main() runs them
-    for argv in (["--select"], ["--norm", "--seeds", "0"]):
-        calls = _speakers_main_reads(bench, monkeypatch, argv, "run_one")
-        assert calls and all(c == (bench.SELECT_TRAIN, bench.SELECT_DEV) for c in calls), argv
+    for study, out in ((["--select"], "fsdd_supervised_select"), (["--norm", "--seeds", "0"], "fsdd_normalisation")):
+        for k in (1, 2, 3):  # nested: rotation k's study reads only rotation k's training speakers
+            written = []
+            argv = [*study, "--rotation", str(k)]
+            calls = _speakers_main_reads(bench, monkeypatch, argv, "run_one", written)
+            assert calls and all(c == bench.selection_speakers(k) for c in calls), argv
+            assert not {s for train, dev in calls for s in train + dev} & set(bench.PAIRS[k - 1]), argv
+            assert set(written) == {out if k == 1 else f"{out}_rotation{k}"}  # rotation 1's outputs stay apart
+        # the studies measured so far: rotation 1's (the raw outputs' dev speaker), used in every rotation;
+        # rotations 2 and 3 test on speakers they read, so only rotation 1 is free of the selection (the
+        # results documents say so beside those rotations' figures)
+        calls = _speakers_main_reads(bench, monkeypatch, study, "run_one")
         read = {s for train, dev in calls for s in train + dev}
-        # never rotation 1's test pair ...
-        assert not read & set(bench.PAIRS[0])
-        # ... but not nested either: rotations 2 and 3 test on speakers the study read, so only rotation 1
-        # is free of the selection (the results documents say so beside those rotations' figures)
+        assert _raw(out)["dev_speaker"] == bench.selection_speakers(1)[1]
         assert bench.rotations_free_of(sorted(read)) == bench.FREE_OF_SELECTION == [1]
     # train and dev take disjoint recordings of the same speakers
-    parts = bench.parts(bench.SELECT_TRAIN, bench.SELECT_DEV)
+    parts = bench.parts(*bench.selection_speakers(1))
     assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
 
 
-def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair(monkeypatch):
+def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair(monkeypatch, tmp_path):
     import yaml
 
     bench = _load("fsdd_few_labels")
@@ -110,18 +124,24 @@ def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their
     assert "data.target.corpus=" in bench.SYNTHETIC and "transfer.methods=[]" in bench.SYNTHETIC
     monkeypatch.setattr(bench, "synthetic_model", lambda root, overrides: (root / "synthetic", 0.0))
     monkeypatch.setattr(bench, "score_synthetic", lambda *a: {"word_accuracy": 40.0})
-    absent = "no_such_raw_output_for_the_test"  # main() keeps the runs of an existing raw output
+    monkeypatch.setattr(bench, "REPO", tmp_path)  # no raw output yet: main() keeps the runs of an existing one
     # the rotations as main() runs them: labelled speakers never include the rotation's test pair
-    calls = _speakers_main_reads(bench, monkeypatch, ["--sizes", "1", "2", "--out", absent], "arm")
+    calls = _speakers_main_reads(bench, monkeypatch, ["--sizes", "1", "2"], "arm")
     assert len(calls) == 2 * 3 * len(bench.METHODS)
     assert all(not set(train) & set(test) for train, test in calls)
     assert {tuple(test) for _, test in calls} == {tuple(p) for p in bench.PAIRS}
-    # the settings study as main() runs it: never rotation 1's test pair, but not nested: rotation 2 tests
-    # the speaker it trained and rotation 3 its dev pair, so only rotation 1 is free of the selection
-    calls = _speakers_main_reads(bench, monkeypatch, ["--select", "--out", absent], "arm")
-    assert calls and all(c == tuple(bench.selection_speakers()) for c in calls)
-    read = {s for train, dev in calls for s in train + dev}
-    assert not read & set(bench.PAIRS[0])
+    for k in (1, 2, 3):  # nested: rotation k's study reads neither rotation k's test pair
+        written = []
+        calls = _speakers_main_reads(bench, monkeypatch, ["--select", "--rotation", str(k)], "arm", written)
+        assert calls and all(c == tuple(bench.selection_speakers(k)) for c in calls)
+        read = {s for train, dev in calls for s in train + dev}
+        assert not read & set(bench.PAIRS[k - 1]) and len(read) == 3
+        assert set(written) == {"fsdd_few_labels_select" + ("" if k == 1 else f"_rotation{k}")}
+    # the study measured so far is rotation 1's (its raw output's speakers), used in every rotation: rotation 2
+    # tests the speaker it trained and rotation 3 its dev pair, so only rotation 1 is free of the selection
+    measured = _raw("fsdd_few_labels_select")
+    assert (measured["train_speakers"], measured["dev_speakers"]) == bench.selection_speakers(1)
+    read = set(measured["train_speakers"] + measured["dev_speakers"])
     assert [k for k, p in enumerate(bench.PAIRS, 1) if not set(p) & read] == bench.FREE_OF_SELECTION == [1]
 
 
