@@ -119,7 +119,7 @@ def arm(name: str, source: Path, overrides: list[str], train_spk: list[str], tes
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
+    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev without --rotation's test pair)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="labelled speakers per run (1, 2)")
     ap.add_argument("--rotation", type=int, default=1, choices=[1, 2, 3],
                     help="--select: choose for this rotation, without its test pair (nested); outputs of rotations "

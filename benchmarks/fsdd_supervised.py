@@ -245,7 +245,7 @@ def rotations_free_of(speakers: list[str]) -> list[int]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
+    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev without --rotation's test pair)")
     ap.add_argument("--curve", action="store_true", help="learning curve over 1-4 labelled speakers (rotation 1)")
     ap.add_argument("--norm", action="store_true", help="normalisation study (speaker-held-out dev, --seeds)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="--norm: training seeds")
