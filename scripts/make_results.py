@@ -818,7 +818,7 @@ def _fsdd_goal_rows() -> list[list]:
         rows.append([14, "**transductive**: no real labels, randomised source, each FSDD speaker normalised by their "
                      "own recordings (per-speaker CMVN, taken from the supervised study, which read FSDD labels)",
                      f"DANN + self-training {mean:.1f} ± {std:.1f}%, {len(accs)} rotation{'s' if len(accs) > 1 else ''} "
-                     "of 3; each recording alone: not measured",
+                     "of 3; not measured with single recordings",
                      (_verdict(mean, std, 90.0) if len(accs) == 3 else "not shown (rotations missing)")
                      + "; not a no-label choice"])
     return rows
