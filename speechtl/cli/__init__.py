@@ -32,8 +32,8 @@ from speechtl.errors import SpeechtlError, shorten
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
 # (add_parser must not import torch: `speechtl --help` stays fast; tests/test_cli_output.py checks it)
-COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep", "plot",
-            "export", "add_language", "languages", "serve", "score", "recipes"]
+COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep",
+            "plot", "export", "add_language", "languages", "serve", "score", "recipes"]
 
 DESCRIPTION = ("speechtl: transfer learning for speech recognition. Train multilingual phoneme models from "
                "recipes, decode words with your own lexicons, add languages and adapt to new domains.")
@@ -67,18 +67,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_HANDLERS: list[logging.Handler] = []  # the handlers setup_logging added (a second main() in one process replaces them)
+
+
 def setup_logging(args) -> None:
-    """Log to stderr (and ``--log-file``) at the level ``-v`` / ``-q`` ask for."""
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    handlers[0].setLevel(level)
+    """Log to stderr (and ``--log-file``) at the level ``-v`` / ``-q`` ask for.
+
+    A program that set up logging itself (one that calls :func:`main`, or pytest) keeps its
+    handlers: stderr logging is added only where the root logger has none.
+    """
+    root = logging.getLogger()
+    for handler in _HANDLERS:
+        root.removeHandler(handler)
+        handler.close()
+    _HANDLERS.clear()
+    if not root.handlers:
+        _HANDLERS.append(logging.StreamHandler())
+        _HANDLERS[-1].setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
     if args.log_file:
-        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
-        handlers[-1].setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    for handler in handlers:
+        _HANDLERS.append(logging.FileHandler(args.log_file, encoding="utf-8"))
+        _HANDLERS[-1].setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for handler in _HANDLERS:
         handler.setFormatter(fmt)
-    logging.basicConfig(level=min(h.level for h in handlers), handlers=handlers, force=True)
+        root.addHandler(handler)
+    if _HANDLERS:
+        root.setLevel(min(h.level for h in _HANDLERS))
 
 
 def main(argv: list[str] | None = None) -> int:
