@@ -103,3 +103,18 @@ def test_plot_confusions_writes_a_png(tmp_path, capsys):
     assert main(["plot", "confusions", "--ref", str(tmp_path / "ref.jsonl"), "--hyp", str(tmp_path / "hyp.jsonl"),
                  "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+def test_evaluation_writes_per_utterance_files_that_agree_with_its_report(tdnn_en_model, tmp_path):
+    from speechtl.workflows.evaluate import evaluate
+
+    report = evaluate(tdnn_en_model, "test", output=tmp_path / "report.json", progress=False)
+    per = report["per"]["en"]
+    errs = (tmp_path / "errs-report-per.txt").read_text(encoding="utf-8")
+    assert errs.startswith(f"%PER {100 * per['rate']:.2f} [ {per['errors']} / {per['reference_length']},")
+    recogs = (tmp_path / "recogs-report-per.txt").read_text(encoding="utf-8").splitlines()
+    assert len(recogs) == 2 * per["utterances"] and "\tref=[" in recogs[0] and "\thyp=[" in recogs[1]
+    if "wer" in report:
+        wer = report["wer"]["en"]
+        assert (tmp_path / "errs-report-wer.txt").read_text(encoding="utf-8").startswith(
+            f"%WER {100 * wer['rate']:.2f} [ {wer['errors']} / {wer['reference_length']},")

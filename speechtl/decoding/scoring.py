@@ -170,3 +170,15 @@ def confusion_counts(result: Score, top: int = 30) -> tuple[list[str], list[list
             if i >= 0 and j >= 0:
                 matrix[i][j] += 1
     return labels + [EMPTY], matrix
+
+
+def write_details(triples: list[tuple[str, str, str]], prefix: Path, name: str, unit: str) -> tuple[Path, Path]:
+    """Score ``(id, reference, hypothesis)`` and write ``errs-`` and ``recogs-`` files for them.
+
+    ``prefix`` ``EXP/eval_test`` and ``name`` ``per`` give ``EXP/errs-eval_test-per.txt`` and
+    ``EXP/recogs-eval_test-per.txt``.
+    """
+    result = score(triples, unit)
+    stem = f"{prefix.name}-{name}.txt"
+    errs = write_errs(result, prefix.parent / f"errs-{stem}", unit)
+    return errs, write_recogs(result, prefix.parent / f"recogs-{stem}")
