@@ -30,3 +30,30 @@ def package_dir(name: str) -> Path:
         raise SpeechtlError(f"speechtl/{name} is missing from the installed package at {path.parent} "
                             "(a build without its package data); reinstall speechtl")
     return path
+
+
+BUILTIN = "builtin:"  # model paths that name a shipped model: builtin:NAME
+
+
+def builtin_model(spec: str, root: Path | None = None) -> Path:
+    """The folder of the model shipped as ``speechtl/models/builtin/NAME`` (``spec``: ``builtin:NAME``).
+
+    A shipped model is a Hugging Face Hub-style folder: ``model.json`` (config), ``model.safetensors``
+    and a model card ``README.md``.
+
+    Args:
+        root: where to look (None: the installed package's ``models/builtin``).
+
+    Raises:
+        CheckpointError: no shipped model has that name (the message lists those that are shipped).
+    """
+    from speechtl.errors import CheckpointError, shorten
+
+    name = spec.removeprefix(BUILTIN)
+    if root is None:
+        root = Path(str(resources.files("speechtl").joinpath("models", "builtin")))
+    shipped = sorted(p.name for p in root.iterdir() if (p / "model.json").is_file()) if root.is_dir() else []
+    if name not in shipped:
+        raise CheckpointError(f"no builtin model named {shorten(repr(name))}; shipped: "
+                              f"{', '.join(shipped) or 'none in this version of speechtl'}")
+    return root / name

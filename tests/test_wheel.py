@@ -73,3 +73,21 @@ def test_the_installed_wheel_runs_outside_the_checkout(wheel, tmp_path):
     run("-m", "speechtl", "recipes", "copy", "tiny-zeroshot")
     assert (work / "recipes" / "attributes" / "languages.tsv").is_file()
     run("-c", "from speechtl.tasks import load_recipe; load_recipe('recipes/tiny-zeroshot.yaml')")
+
+
+def test_builtin_names_a_shipped_model_folder_or_lists_the_shipped(tmp_path):
+    from speechtl.errors import CheckpointError
+    from speechtl.files import resolve_model_path
+    from speechtl.resources import builtin_model
+
+    with pytest.raises(CheckpointError, match="no builtin model named 'nope'; shipped: none in this version"):
+        builtin_model("builtin:nope", tmp_path / "absent")
+    shipped = tmp_path / "builtin" / "tiny-en"
+    shipped.mkdir(parents=True)
+    (shipped / "model.json").write_text("{}")
+    (tmp_path / "builtin" / "half-copied").mkdir()  # no model.json: not a model
+    assert builtin_model("builtin:tiny-en", tmp_path / "builtin") == shipped
+    with pytest.raises(CheckpointError, match="no builtin model named 'tiny'; shipped: tiny-en"):
+        builtin_model("builtin:tiny", tmp_path / "builtin")
+    with pytest.raises(CheckpointError, match="no builtin model named"):
+        resolve_model_path("builtin:no-such-model")  # every model path goes through it
