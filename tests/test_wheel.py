@@ -50,7 +50,7 @@ def test_the_wheel_holds_every_lexicon_and_recipe(wheel):
 
 
 @pytest.mark.slow
-def test_the_installed_wheel_runs_outside_the_checkout(wheel, tmp_path):
+def test_the_installed_wheel_runs_outside_the_checkout(wheel, tmp_path, tdnn_en_model, en_phrases):
     """``pip install --no-deps --target`` (the shared venv gives the dependencies), then run from elsewhere."""
     target = tmp_path / "site"
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
@@ -73,6 +73,15 @@ def test_the_installed_wheel_runs_outside_the_checkout(wheel, tmp_path):
     run("-m", "speechtl", "recipes", "copy", "tiny-zeroshot")
     assert (work / "recipes" / "attributes" / "languages.tsv").is_file()
     run("-c", "from speechtl.tasks import load_recipe; load_recipe('recipes/tiny-zeroshot.yaml')")
+    import soundfile as sf
+
+    vocabulary, phrases = en_phrases
+    samples, text = phrases[0]
+    sf.write(work / "talk.wav", samples.numpy(), 16000)
+    (work / "words.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+    out = run("-m", "speechtl", "decode", "--model", str(tdnn_en_model), "--words", "words.txt", "--format", "vtt",
+              "talk.wav", "-q")
+    assert out.startswith("WEBVTT\n\n00:00:") and len(out.split("\n")) > 3  # words with times
 
 
 def test_builtin_names_a_shipped_model_folder_or_lists_the_shipped(tmp_path):
