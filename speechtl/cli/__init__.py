@@ -52,7 +52,7 @@ def add_logging_args(parser: argparse.ArgumentParser, default=False) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
     group.add_argument("-q", "--quiet", action="store_true", default=default,
-                       help="warnings and errors only; no progress bars")
+                       help="warnings and errors only; no progress bar when decoding")
     parser.add_argument("--log-file", default=None if default is False else default,
                         help="also write the log (at debug level with -v) to this file")
 
