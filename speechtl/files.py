@@ -28,6 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from speechtl.errors import CheckpointError
+from speechtl.resources import BUILTIN, builtin_model
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,10 @@ def save_model_files(state: dict[str, torch.Tensor], meta: dict, stem: Path) -> 
 
 
 def resolve_model_path(path: str | Path) -> Path:
-    """Accept ``model.safetensors``, ``model.json``, the stem, a checkpoint dir or an experiment dir."""
+    """Accept ``model.safetensors``, ``model.json``, the stem, a checkpoint dir, an experiment dir or
+    ``builtin:NAME`` (a model shipped with the package, see :func:`speechtl.resources.builtin_model`)."""
+    if str(path).startswith(BUILTIN):
+        path = builtin_model(str(path))
     path = Path(path)
     if path.is_dir():
         for candidate in (path / "model.json", path / "final" / "model.json"):

@@ -3,10 +3,12 @@
 AUDIO: files, folders (every audio file under them), Lhotse recordings/cuts manifests or Kaldi
 ``wav.scp`` lists. Short recordings are batched into one forward pass (``--batch-seconds``), in
 ``--workers`` processes. Output (``--format``): ``text`` (``FILE: words`` then one line per word
-``start end word /phonemes/``), ``jsonl`` (one object per recording), ``ctm`` or ``srt`` (with
-``-o DIR`` one ``ID.srt`` per recording). ``--stream`` feeds each file to the streaming recogniser
-in ``--chunk-ms`` pieces and shows the partial words on stderr. A file that cannot be read is
-reported and skipped; the exit status is then 2.
+``start end word /phonemes/``), ``jsonl`` (one object per recording), ``ctm``, ``srt``, ``vtt`` or
+``tsv`` (subtitle cues; whisper's TSV). ``--output-dir DIR`` writes one ``DIR/ID.EXT`` per recording,
+as whisper does (``--format srt -o DIR`` too). A progress bar goes to stderr when it is a terminal
+(not with ``--quiet``). ``--stream`` feeds each file to the streaming recogniser in ``--chunk-ms``
+pieces and shows the partial words on stderr. A file that cannot be read is reported and skipped;
+the exit status is then 2.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 from speechtl.cli import add_device_args, add_model_arg, add_output_arg, command, finite_float, set_threads
+from speechtl.decoding.formats import FORMATS
 
 
 def add_parser(sub) -> None:
@@ -29,9 +32,11 @@ def add_parser(sub) -> None:
     p.add_argument("--shipped", action="store_true",
                    help="also use the language's shipped lexicon (default when neither --lexicon nor --words)")
     p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
-    p.add_argument("--format", choices=["text", "jsonl", "ctm", "srt"], default="text", help="output format")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument("--json", action="store_true", help="same as --format jsonl")
     add_output_arg(p, "write here instead of stdout (--format srt: a folder, one ID.srt per recording)")
+    p.add_argument("--output-dir",
+                   help="write one file per recording, DIR/ID.EXT (EXT: txt, jsonl, ctm, srt, vtt, tsv)")
     p.add_argument("--lm", help="KenLM word language model (ARPA or binary)")
     p.add_argument("--lm-weight", type=finite_float, help="language model weight (None: the model's decode section)")
     p.add_argument("--word-score", type=finite_float,
@@ -65,32 +70,35 @@ def _config(args, base):
 
 
 class Output:
-    """Where transcripts go, in the chosen format."""
+    """Where transcripts go, in the chosen format: one stream (stdout or ``-o FILE``) or one file per recording."""
 
-    def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool) -> None:
+    def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool, folder: str | None = None,
+                 file_ids: frozenset = frozenset()) -> None:
+        """``file_ids``: ids that are audio paths given as arguments; their files are named by the file's stem."""
+        from speechtl.decoding.formats import DOCUMENTS
         from speechtl.errors import SpeechtlError
 
-        self.fmt, self.greedy = fmt, greedy
-        self.folder = Path(output) if output and fmt == "srt" else None
-        if fmt == "srt" and many and self.folder is None:
-            raise SpeechtlError("--format srt with several recordings needs -o FOLDER (one ID.srt each)")
+        self.fmt, self.greedy, self.file_ids = fmt, greedy, file_ids
+        if folder and output:
+            raise SpeechtlError("give -o FILE or --output-dir DIR, not both")
+        if output and fmt == "srt":  # -o is a folder for srt (before --output-dir existed)
+            folder = output
+        self.folder = Path(folder) if folder else None
+        if fmt in DOCUMENTS and many and self.folder is None:
+            where = "-o FOLDER or --output-dir DIR" if fmt == "srt" else "--output-dir DIR"
+            raise SpeechtlError(f"--format {fmt} with several recordings needs {where} (one ID.{fmt} each)")
         if self.folder:
             self.folder.mkdir(parents=True, exist_ok=True)
         self.stream = open(output, "w", encoding="utf-8") if output and not self.folder else sys.stdout
 
     def write(self, uid: str, transcript) -> None:
-        from speechtl.decoding import formats
+        from speechtl.decoding.formats import EXTENSIONS, render
 
-        if self.fmt == "srt":
-            text = formats.srt(transcript)
-            if self.folder:
-                path = self.folder / f"{uid.replace('/', '_')}.srt"
-                path.write_text(text, encoding="utf-8")
-                return
-        else:
-            text = {"text": lambda: formats.text_lines(transcript, self.greedy),
-                    "jsonl": lambda: formats.jsonl_line(uid, transcript),
-                    "ctm": lambda: formats.ctm_lines(uid, transcript)}[self.fmt]()
+        text = render(self.fmt, uid, transcript, self.greedy)
+        if self.folder:
+            name = Path(uid).stem if uid in self.file_ids else uid.replace("/", "_")
+            (self.folder / f"{name}.{EXTENSIONS[self.fmt]}").write_text(text, encoding="utf-8")
+            return
         self.stream.write(text)
         self.stream.flush()
 
@@ -129,7 +137,8 @@ def run(args) -> int:
     inputs = audio_inputs(args.audio)
     if args.one_speaker:
         _adapt(recognizer, inputs)
-    out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1)
+    out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1, args.output_dir,
+                 frozenset(uid for uid, path in inputs if uid == path))
     kwargs = dict(language=language, lexicon=args.lexicon, words=words, shipped=args.shipped, greedy=args.greedy)
     if args.stream:
         results = ((uid, _stream_one(recognizer, path, args.chunk_ms / 1000, kwargs)) for uid, path in inputs)
@@ -143,7 +152,7 @@ def run(args) -> int:
     status = 0
     unreadable = 0
     try:
-        for uid, result in results:
+        for uid, result in _progress(results, len(inputs), args):
             if isinstance(result, AudioError):
                 print(f"speechtl decode: error: {result}", file=sys.stderr)
                 status = 2
@@ -158,6 +167,14 @@ def run(args) -> int:
         print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
               "(named above)", file=sys.stderr)
     return status
+
+
+def _progress(results, total: int, args):
+    """A tqdm bar on stderr over the recordings: off with --quiet, and when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(results, total=total, desc="decoding", unit="file", file=sys.stderr, leave=False,
+                disable=True if getattr(args, "quiet", False) or args.stream else None)
 
 
 def _adapt(recognizer, inputs: list[tuple[str, str]]) -> None:

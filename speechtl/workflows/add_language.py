@@ -42,12 +42,11 @@ from speechtl.models.io import load_model_and_meta
 from speechtl.tasks import task_of_model
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.languages import get_language
+from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
 from speechtl.workflows.evaluate import evaluate
 from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
-
-STRATEGIES = ("scratch", "finetune", "layer-transfer", "conservative")
 
 # conservative training's weights (KL to the base's old-head outputs, L2-SP to the base weights)
 CONSERVATIVE_KL, CONSERVATIVE_L2SP = 30.0, 0.3
@@ -67,12 +66,6 @@ STRATEGY_SETTINGS: dict[str, list[str]] = {
                      "transfer.kl.heads=source", f"transfer.kl.weight={CONSERVATIVE_KL:g}",
                      f"transfer.l2sp.weight={CONSERVATIVE_L2SP:g}"],
 }
-
-# minutes of each base language's own training audio replayed beside the new data (transfer.replay;
-# strategies that start from the base). L2-SP and KL on the new audio alone did not stop the old
-# languages forgetting when the new audio is real and the base synthetic (docs/results/add-language.md,
-# "Real recordings"): the encoder moved where nothing watched it.
-REPLAY_MINUTES = 1.0
 
 # training settings for a few minutes of audio (any of them can be overridden with --set)
 ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_duration=60",
