@@ -1,0 +1,113 @@
+"""Labels of what an engine spoke: its phones per word, in IPA, checked against eSpeak's.
+
+Flite and Festival speak CMU phones (ARPAbet in lower case, with ``pau`` and
+``h#`` for silence); :func:`speechtl.text.phonesets.arpabet_symbol` maps them to
+the IPA that eSpeak NG writes, so labels from every engine share one symbol set.
+The engine's own phones are the label, since that is what the audio holds;
+eSpeak's pronunciation of the same word is only compared with them
+(:class:`Agreement`), and words whose phones differ a lot are flagged.
+
+Example:
+    >>> split_by_words(["s", "eh", "v", "ax", "n", "ey", "t"], [("s", "eh", "v", "ah", "n"), ("ey", "t")])
+    [['s', 'eh', 'v', 'ax', 'n'], ['ey', 't']]
+    >>> engine_ipa(["s", "eh", "v", "ax", "n"])
+    ['s', 'ɛ', 'v', 'ə', 'n']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+FLAG_DISTANCE = 0.5  # a word is flagged when its phone edit distance is at least this share of eSpeak's length
+
+
+def split_by_words(phones: Sequence[str], alone: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Cut an utterance's phones into words by aligning them to each word spoken alone.
+
+    The utterance's phones are aligned (Levenshtein, rapidfuzz) to the
+    concatenation of the words' own phones; each phone goes to the word of the
+    phone it is aligned with, and an inserted phone to the word before it
+    (the first word at the start).
+
+    Args:
+        phones: the phones the engine spoke for the whole utterance.
+        alone: the engine's phones of each word spoken alone, in order.
+
+    Returns:
+        One phone list per word (possibly empty when the engine dropped a word).
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    owner = [i for i, word in enumerate(alone) for _ in word]
+    reference = [p for word in alone for p in word]
+    out: list[list[str]] = [[] for _ in alone]
+    if not alone:
+        return out
+    for op in Levenshtein.opcodes(reference, list(phones)):
+        for k in range(op.dest_start, op.dest_end):
+            if op.tag in ("equal", "replace"):
+                word = owner[min(op.src_start + (k - op.dest_start), op.src_end - 1)]
+            else:  # inserted: belongs with the word before it
+                word = owner[op.src_start - 1] if op.src_start > 0 else (owner[0] if owner else 0)
+            out[word].append(phones[k])
+    return out
+
+
+def engine_ipa(phones: Sequence[str]) -> list[str] | None:
+    """The IPA (eSpeak's symbols) of lower-case CMU phones; ``None`` when one is not ARPAbet."""
+    from speechtl.text.phonesets import arpabet_symbol
+
+    out = [arpabet_symbol(p) for p in phones]
+    return None if any(p is None for p in out) else out  # type: ignore[return-value]
+
+
+def phone_edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Insertions, deletions and substitutions of whole phones turning ``a`` into ``b``."""
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(list(a), list(b))
+
+
+@dataclass
+class Agreement:
+    """Per-word agreement of an engine's phones with eSpeak's for the same words.
+
+    ``words[(engine, voice, word)]`` counts each distinct engine pronunciation;
+    :meth:`report` gives the distances and flags.
+    """
+
+    words: dict[tuple[str, str, str], dict[tuple[str, ...], int]] = field(default_factory=dict)
+    espeak: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def add(self, engine: str, voice: str, words: Sequence[str], spoken: Sequence[Sequence[str]],
+            espeak: Sequence[Sequence[str]]) -> None:
+        """Record one utterance: its words, the engine's IPA per word, eSpeak's IPA per word."""
+        for word, ours, theirs in zip(words, spoken, espeak):
+            prons = self.words.setdefault((engine, voice, word), {})
+            prons[tuple(ours)] = prons.get(tuple(ours), 0) + 1
+            self.espeak.setdefault(word, tuple(theirs))
+
+    def report(self) -> dict:
+        """``{"flag_distance", "words": [...], "summary": {engine: {...}}}`` (JSON-ready).
+
+        Each word row has engine, voice, word, the engine's and eSpeak's phones,
+        the phone edit distance, its share of eSpeak's length, the times it was
+        spoken so, and ``flagged`` when that share is at least ``FLAG_DISTANCE``.
+        """
+        rows, summary = [], {}
+        for (engine, voice, word), prons in sorted(self.words.items()):
+            theirs = self.espeak[word]
+            for ours, count in sorted(prons.items()):
+                dist = phone_edit_distance(ours, theirs)
+                share = dist / max(1, len(theirs))
+                rows.append({"engine": engine, "voice": voice, "word": word, "phones": " ".join(ours),
+                             "espeak": " ".join(theirs), "distance": dist, "share": round(share, 3),
+                             "count": count, "flagged": share >= FLAG_DISTANCE})
+                s = summary.setdefault(engine, {"words": 0, "distance": 0, "flagged": 0})
+                s["words"] += count
+                s["distance"] += dist * count
+                s["flagged"] += count * (share >= FLAG_DISTANCE)
+        for s in summary.values():
+            s["mean_distance"] = round(s.pop("distance") / max(1, s["words"]), 3)
+        return {"flag_distance": FLAG_DISTANCE, "summary": summary, "words": rows}
