@@ -10,8 +10,8 @@ eSpeak's pronunciation of the same word is only compared with them
 Example:
     >>> split_by_words(["s", "eh", "v", "ax", "n", "ey", "t"], [("s", "eh", "v", "ah", "n"), ("ey", "t")])
     [['s', 'eh', 'v', 'ax', 'n'], ['ey', 't']]
-    >>> engine_ipa(["s", "eh", "v", "ax", "n"])
-    ['s', 'ɛ', 'v', 'ə', 'n']
+    >>> engine_ipa(["s", "eh", "v", "ax", "n"]), engine_ipa(["f", "ao", "r"]), engine_ipa(["s", "aa", "r", "iy"])
+    (['s', 'ɛ', 'v', 'ə', 'n'], ['f', 'ɔːɹ'], ['s', 'ɑː', 'ɹ', 'iː'])
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+# eSpeak NG (en) writes a vowel and a following /r/ not before a vowel as one rhotic vowel (four: f ɔːɹ);
+# CMU phones keep them apart (f ao r). Joined the same way, both engines' labels use one symbol for one sound.
+RHOTIC = {"ɔː": "ɔːɹ", "ɑː": "ɑːɹ", "ɛ": "ɛɹ", "ɪ": "ɪɹ", "ʊ": "ʊɹ"}
+VOWELS = {"ɑː", "æ", "ʌ", "ɔː", "aʊ", "ə", "ɚ", "aɪ", "ɛ", "ɜː", "eɪ", "ɪ", "ᵻ", "iː", "oʊ", "ɔɪ", "ʊ", "uː"}
 FLAG_DISTANCE = 0.5  # a word is flagged when its phone edit distance is at least this share of eSpeak's length
 
 
@@ -55,11 +59,22 @@ def split_by_words(phones: Sequence[str], alone: Sequence[Sequence[str]]) -> lis
 
 
 def engine_ipa(phones: Sequence[str]) -> list[str] | None:
-    """The IPA (eSpeak's symbols) of lower-case CMU phones; ``None`` when one is not ARPAbet."""
+    """The IPA (eSpeak's symbols) of one word's lower-case CMU phones; ``None`` when one is not ARPAbet.
+
+    A vowel and an /r/ that no vowel follows become eSpeak's rhotic vowel (:data:`RHOTIC`).
+    """
     from speechtl.text.phonesets import arpabet_symbol
 
-    out = [arpabet_symbol(p) for p in phones]
-    return None if any(p is None for p in out) else out  # type: ignore[return-value]
+    ipa = [arpabet_symbol(p) for p in phones]
+    if any(p is None for p in ipa):
+        return None
+    out: list[str] = []
+    for i, p in enumerate(ipa):
+        if p == "ɹ" and out and out[-1] in RHOTIC and (i + 1 == len(ipa) or ipa[i + 1] not in VOWELS):
+            out[-1] = RHOTIC[out[-1]]
+        else:
+            out.append(p)
+    return out
 
 
 def phone_edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
