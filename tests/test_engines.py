@@ -149,3 +149,69 @@ def test_a_corpus_of_three_engines_labels_each_with_its_own_phones(tmp_path):
     zero = [r for r in report["words"] if r["word"] == "zero"]
     assert all(r["phones"] == "z ɪ ɹ oʊ" and r["espeak"] == "z iə ɹ oʊ" and r["distance"] == 1 for r in zero)
     assert any(s.speaker.startswith("flite:") for s in sups)
+
+
+# --- pitch and vocal-tract-length randomisation stages (speechtl.data.channel) -----------------
+
+SR = 8000
+
+
+def _vowel(f0=100.0, formant=1000.0, seconds=1.0):
+    """A harmonic signal: harmonics of f0 under one resonance at ``formant`` Hz."""
+    import torch
+
+    t = torch.arange(int(SR * seconds), dtype=torch.float64) / SR
+    wave = torch.zeros_like(t)
+    for k in range(1, int(SR / 2 / f0)):
+        gain = 0.05 + torch.exp(torch.tensor(-((k * f0 - formant) / 200.0) ** 2))
+        wave += gain * torch.sin(2 * torch.pi * k * f0 * t)
+    return (0.3 * wave / wave.abs().max()).float()
+
+
+def _f0(wave):
+    import librosa
+
+    return float(np.median(librosa.yin(wave.numpy(), fmin=70, fmax=300, sr=SR, frame_length=1024)[4:-4]))
+
+
+def _envelope_peak(wave):
+    spectrum = np.abs(np.fft.rfft(wave.numpy()[1000:-1000]))  # away from the edges
+    return float(np.fft.rfftfreq(len(wave) - 2000, 1 / SR)[spectrum.argmax()])
+
+
+def test_pitch_stage_moves_the_pitch_by_the_semitones_asked_and_keeps_the_length():
+    from speechtl.data.channel import parse_channel
+
+    wave = _vowel()
+    for semitones in (4.0, -3.0):
+        out = parse_channel(f"pitch:{semitones}")(wave, SR, "u1")
+        assert out.shape == wave.shape
+        assert _f0(out) / _f0(wave) == pytest.approx(2 ** (semitones / 12), rel=0.02)
+
+
+def test_vtlp_stage_moves_the_formants_and_keeps_pitch_and_length():
+    from speechtl.data.channel import parse_channel
+
+    wave = _vowel()
+    assert _envelope_peak(wave) == pytest.approx(1000, abs=1)
+    for alpha in (1.2, 0.8):
+        out = parse_channel(f"vtlp:{alpha}")(wave, SR, "u1")
+        assert out.shape == wave.shape
+        assert _f0(out) == pytest.approx(_f0(wave), rel=0.02)  # the harmonics stay
+        assert _envelope_peak(out) == pytest.approx(1000 * alpha, abs=100)  # the resonance moves (100 Hz harmonics)
+
+
+def test_randomised_stages_draw_per_utterance_and_reject_bad_ranges():
+    from speechtl.data.channel import parse_channel
+
+    wave = _vowel(seconds=0.3)
+    channel = parse_channel("vtlp:0.85,1.15+pitch:-2,2", seed=3)
+    a, b = channel(wave, SR, "u1"), channel(wave, SR, "u2")
+    assert torch_equal(a, channel(wave, SR, "u1")) and not torch_equal(a, b)
+    for bad in ("vtlp:3", "pitch:20", "vtlp:1.2,0.9", "pitch"):
+        with pytest.raises(RecipeError, match="valid stages"):
+            parse_channel(bad)
+
+
+def torch_equal(a, b):
+    return bool((a == b).all())
