@@ -350,11 +350,11 @@ def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> 
 
     for code in cfg.languages:
         _check_text_source(cfg.synth, code)  # fail fast on an unknown code or a language without text
-    check_engines(cfg.synth.engines)  # an engine or voice not installed fails before any synthesis
     root = Path(cfg.root)
     root.mkdir(parents=True, exist_ok=True)
     missing = [code for code in cfg.languages if not language_is_ready(cfg.synth, root, code)]
     if missing:
+        check_engines(cfg.synth.engines)  # an engine or voice not installed fails before any synthesis
         variants = variant_names()
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(missing))),
