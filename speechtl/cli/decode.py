@@ -6,7 +6,9 @@ AUDIO: files, folders (every audio file under them), Lhotse recordings/cuts mani
 ``start end word /phonemes/``), ``jsonl`` (one object per recording), ``ctm`` or ``srt`` (with
 ``-o DIR`` one ``ID.srt`` per recording). ``--stream`` feeds each file to the streaming recogniser
 in ``--chunk-ms`` pieces and shows the partial words on stderr. A file that cannot be read is
-reported and skipped; the exit status is then 2.
+reported and skipped; the exit status is then 2. ``-o FILE`` is written under a temporary name and
+renamed when decoding ends, so an earlier FILE stays as it was if nothing could be decoded (or the
+command fails), and an ``-o`` that is one of the inputs is refused before anything is opened.
 """
 
 from __future__ import annotations
@@ -65,38 +67,64 @@ def _config(args, base):
 
 
 class Output:
-    """Where transcripts go, in the chosen format."""
+    """Where transcripts go, in the chosen format (a file: complete or not at all, see :class:`AtomicOutput`)."""
 
     def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool) -> None:
         from speechtl.errors import SpeechtlError
+        from speechtl.outputs import AtomicOutput, output_error
 
-        self.fmt, self.greedy = fmt, greedy
+        self.fmt, self.greedy, self.written = fmt, greedy, 0
         self.folder = Path(output) if output and fmt == "srt" else None
         if fmt == "srt" and many and self.folder is None:
             raise SpeechtlError("--format srt with several recordings needs -o FOLDER (one ID.srt each)")
         if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        self.stream = open(output, "w", encoding="utf-8") if output and not self.folder else sys.stdout
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise output_error(err, self.folder) from None
+        self.file = AtomicOutput(output) if output and not self.folder else None
 
     def write(self, uid: str, transcript) -> None:
         from speechtl.decoding import formats
+        from speechtl.outputs import write_text
 
+        self.written += 1
         if self.fmt == "srt":
             text = formats.srt(transcript)
             if self.folder:
-                path = self.folder / f"{uid.replace('/', '_')}.srt"
-                path.write_text(text, encoding="utf-8")
+                write_text(self.folder / f"{uid.replace('/', '_')}.srt", text)
                 return
         else:
             text = {"text": lambda: formats.text_lines(transcript, self.greedy),
                     "jsonl": lambda: formats.jsonl_line(uid, transcript),
                     "ctm": lambda: formats.ctm_lines(uid, transcript)}[self.fmt]()
-        self.stream.write(text)
-        self.stream.flush()
+        if self.file is not None:
+            self.file.write(text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
-    def close(self) -> None:
-        if self.stream is not sys.stdout:
-            self.stream.close()
+    def close(self, complete: bool) -> None:
+        """Put the file in place; with nothing decoded (or ``complete`` false) an earlier file stays as it was."""
+        if self.file is None:
+            return
+        if complete and self.written:
+            self.file.commit()
+        else:
+            self.file.discard()
+            print(f"speechtl decode: note: nothing written to {self.file.shown} (it stays as it was)",
+                  file=sys.stderr)
+
+
+def _refuse_inputs_as_output(args, inputs=()) -> None:
+    """``-o`` may not be the model, a lexicon, a word list, a language model or a recording."""
+    from speechtl.outputs import refuse_output_among_inputs
+
+    if args.output:
+        model = Path(args.model)
+        named = [args.model, model.with_suffix(".json"), model.with_suffix(".safetensors"), *args.audio,
+                 args.lexicon, args.words, args.lm, *(path for _, path in inputs)]
+        refuse_output_among_inputs(args.output, [p for p in named if p])
 
 
 def _check_counts(args) -> None:
@@ -117,6 +145,7 @@ def run(args) -> int:
     from speechtl.text.lexicon import read_word_list
 
     _check_counts(args)
+    _refuse_inputs_as_output(args)  # before anything is opened
     set_threads(args)
     device = args.device or "cpu"
     model, meta = load_model_and_meta(args.model, device)
@@ -127,6 +156,7 @@ def run(args) -> int:
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
         recognizer.prepare(language, args.lexicon, words, args.shipped)
     inputs = audio_inputs(args.audio)
+    _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
         _adapt(recognizer, inputs)
     out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1)
@@ -142,6 +172,7 @@ def run(args) -> int:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0
     unreadable = 0
+    complete = False
     try:
         for uid, result in results:
             if isinstance(result, AudioError):
@@ -152,8 +183,9 @@ def run(args) -> int:
             for note in result.notes:
                 print(f"speechtl decode: note: {result.source}: {note}", file=sys.stderr)
             out.write(uid, result)
+        complete = True
     finally:
-        out.close()
+        out.close(complete)
     if unreadable:
         print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
               "(named above)", file=sys.stderr)
