@@ -75,7 +75,8 @@ def test_an_edited_dim_is_refused_before_the_model_is_allocated(fixtures, tmp_pa
     assert main(_decode(model, fixtures)) == 2
     assert time.monotonic() - started < 5  # the probe: 13 s and 2.4 GB at 4096, an allocation failure at 16384
     err = capsys.readouterr().err
-    assert f"{model}.json: describes a model whose " in err and f"{dim}" in err and "weights hold" in err
+    assert f"{model}.json: weights do not fit the recorded model: it describes " in err
+    assert f"{dim}" in err and "the weights hold [8" in err
 
 
 def test_a_fifo_where_a_checkpoints_model_json_should_be_is_refused_without_waiting(fixtures, tmp_path):

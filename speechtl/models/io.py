@@ -91,12 +91,13 @@ def check_shapes(path: str | Path) -> None:
         stored = {_v1_name(k): v for k, v in stored.items()}
     stored = {k: v for k, v in stored.items() if not k.startswith(EXTRA_PREFIX)}
     wanted = {k: tuple(v.shape) for k, v in model_from_metadata(meta, str(path), "meta").state_dict().items()}
-    for name in sorted(wanted.keys() | stored.keys()):
+    for name in [*wanted, *sorted(stored.keys() - wanted.keys())]:  # in the model's order
         if wanted.get(name) != stored.get(name):
             described = f"shape {list(wanted[name])}" if name in wanted else "no such tensor"
             held = f"{list(stored[name])}" if name in stored else "no such tensor"
-            raise CheckpointError(f"{stem.with_suffix('.json')}: describes a model whose {name} has {described}, "
-                                  f"but its weights hold {held} (sizes such as model.dim edited?)")
+            raise CheckpointError(f"{stem.with_suffix('.json')}: weights do not fit the recorded model: it describes "
+                                  f"{name} with {described}, the weights hold {held} (sizes such as model.dim "
+                                  "edited?)")
 
 
 def read_model(path: str | Path, device: str | torch.device = "cpu"
