@@ -1,4 +1,4 @@
-"""Issue #18's hostile-input catalogue, each probe run as a real ``python -m speechtl`` process.
+"""The hostile-input catalogue (issues #18 and #27), each probe run as a real ``python -m speechtl`` process.
 
 Writes the raw results to ``benchmarks/results/hostile_catalogue.json`` and the
 table of ``docs/results/hardening.md`` from them (``--doc-only`` regenerates the
@@ -60,9 +60,9 @@ def markdown(report: dict) -> str:
                      f"`{_cell(r['message'])}` | {'yes' if r['passed'] else '**no**'} |" for r in report["probes"])
     passed = sum(r["passed"] for r in report["probes"])
     tracebacks = sum(r["traceback"] for r in report["probes"])
-    return f"""# Hardening: the hostile-input catalogue (issue #18)
+    return f"""# Hardening: the hostile-input catalogue (issues #18 and #27)
 
-Every probe of issue #18 that speechtl can answer with a message, run as a real
+Every probe of issues #18 and #27 that speechtl can answer with a message, run as a real
 `python -m speechtl` process by `python benchmarks/hostile_catalogue.py` on
 {_machine(report['machine'])}. The raw results are in `benchmarks/results/hostile_catalogue.json`;
 this document is generated from them (edit the script, not this file). The same
@@ -70,7 +70,7 @@ probes run in the default test suite (`tests/test_hostile_catalogue.py`), which
 asserts the exit code, the message and that no traceback is printed.
 
 **{passed} of {len(report['probes'])} probes give the expected message and exit code; {tracebacks} print a
-traceback.** "Before" is the behaviour found on the earlier main, as issue #18 reports it;
+traceback.** "Before" is the behaviour found on the earlier main, as issue #18 or #27 reports it;
 "now" is the first line(s) of the error output, paths relative to the fixtures folder.
 
 | probe | hostile input | before | exit | now | as expected |
@@ -101,9 +101,29 @@ traceback.** "Before" is the behaviour found on the earlier main, as issue #18 r
 - **Words** are put in Unicode NFC by one function (`speechtl.text.normalize.nfc`)
   wherever they enter: lexicon entries and look-ups, word lists, the recogniser's
   `words`, transcripts, and both sides of an error rate.
-- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER and lexicon
-  WER) and `speechtl decode --words` in two processes with different
-  `PYTHONHASHSEED`s and requires byte-identical output.
+- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER, lexicon
+  WER and the homophones-merged WER*) and `speechtl decode --words` in processes with
+  different `PYTHONHASHSEED`s and requires byte-identical output: the whole table,
+  the whole JSON report and the whole transcript, not chosen columns.
+- **Files the user owns** (issue #27). An `-o` file is written under a temporary
+  name beside it and renamed when complete (`speechtl.outputs.AtomicOutput`), so a
+  failed command leaves an earlier file as it was; an `-o` that is one of the inputs
+  is refused before anything is opened. An experiment directory is locked by its run
+  (`.speechtl.lock`: PID, host, start, command; a lock whose process is gone is taken
+  over with a note) and keeps a manifest (`.speechtl-run.json`) of what was there
+  before the run, so `--overwrite` removes only a run's outputs (without a manifest:
+  only entries of the kinds a run writes). A full disk or a refused permission is a
+  user error naming the path (exit 2), and the half-written file or checkpoint
+  directory is removed. (`tests/test_file_safety.py`)
+- **Model and recipe files** (issue #27). Model files are opened only when they are
+  regular files (a FIFO is refused, never waited on); JSON is bounded in size and
+  nesting before it is parsed (64 levels; recipes and `--set` values 32), the sizes
+  `model.json` gives are checked against the tensor shapes of the weights' header on
+  PyTorch's `meta` device before anything is allocated, and weights must match the
+  SHA-256 their JSON records: a JSON without one is refused unless the user passes
+  `--accept-unverified`. `pretrain` on few recordings uses as many duration buckets
+  as it has recordings, and counts every skipped path by its cause (FIFO, dangling
+  link, unreadable audio, duration). (`tests/test_model_files.py`)
 
 Not covered here: issue #18's item 1 (shipped lexicons against model
 inventories) belongs to the phone-set work.
