@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from speechtl.files import save_model_files
+from speechtl.outputs import write_text
 from speechtl.tasks import task_of
 from speechtl.training.distributed import barrier, cleanup, init_distributed
 from speechtl.training.experiment import claim_experiment_dir, release_lock
@@ -39,7 +40,7 @@ def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool 
         torch.manual_seed(recipe.train.seed)
         if dist.is_main:
             claim_experiment_dir(exp, resume, overwrite)
-            (exp / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
+            write_text(exp / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
             task.prepare(recipe, progress=progress)
         barrier(dist)
         run = task.build(recipe, dist, progress=progress)

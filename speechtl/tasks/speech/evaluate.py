@@ -12,6 +12,7 @@ from speechtl.data.manifests import corpus_lexicons
 from speechtl.decoding.config import DecodeConfig
 from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
 from speechtl.errors import RecipeError
+from speechtl.outputs import write_text
 from speechtl.models.acoustic import AcousticModel
 from speechtl.tasks.speech.data import load_split, target_recipe
 from speechtl.tasks.speech.recipe import Recipe
@@ -116,6 +117,5 @@ def evaluate_speech(model: AcousticModel, meta_recipe: Recipe, decode: DecodeCon
         base = Path(model_path)
         prefix = "eval_target_" if domain == "target" else "eval_"
         output = (base if base.is_dir() else base.parent) / f"{prefix}{split}.json"
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_text(output, json.dumps(report, indent=2, ensure_ascii=False))  # complete or not at all
     return report
