@@ -35,6 +35,8 @@ def run_probe(probe, fixtures: Path) -> dict:
     lines = err.splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith("speechtl")), max(len(lines) - 1, 0))
     message = lines[first : first + 4]  # the message (and, for a lexicon, its first problems)
+    shown = [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines if probe.show and re.search(probe.show, line)]
+    message = shown[:1] or message  # a probe that succeeds: the line that says what it did
     if not message and proc.stdout.strip():  # no complaint: what it printed instead
         message = ["(stdout) " + proc.stdout.strip().splitlines()[0].replace(str(fixtures) + "/", "")]
     return {"name": probe.name, "input": probe.input, "before": probe.before,
@@ -133,15 +135,22 @@ inventories) belongs to the phone-set work.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doc-only", action="store_true", help="regenerate the document from the JSON")
+    parser.add_argument("--only", nargs="+", metavar="PROBE",
+                        help="rerun these probes and replace their rows in the JSON (the others are kept)")
     args = parser.parse_args()
     if not args.doc_only:
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8"))["probes"] if args.only else []
         with tempfile.TemporaryDirectory() as tmp:
             fixtures = make_fixtures(Path(tmp) / "fixtures")
-            probes = []
+            fresh = {}
             for probe in PROBES:
-                probes.append(run_probe(probe, fixtures))
-                print(f"{probe.name}: exit {probes[-1]['exit_code']}, "
-                      f"{'ok' if probes[-1]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+                if args.only and probe.name not in args.only:
+                    continue
+                fresh[probe.name] = run_probe(probe, fixtures)
+                print(f"{probe.name}: exit {fresh[probe.name]['exit_code']}, "
+                      f"{'ok' if fresh[probe.name]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+        kept = {r["name"]: r for r in earlier}
+        probes = [fresh.get(p.name) or kept[p.name] for p in PROBES]
         write_result(RESULTS.stem, {"machine": machine(), "probes": probes})
     DOC.write_text(markdown(json.loads(RESULTS.read_text(encoding="utf-8"))), encoding="utf-8")
     print(f"wrote {DOC}")
