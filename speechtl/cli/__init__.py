@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import importlib
 import logging
 import math
@@ -106,6 +107,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"speechtl {args.command}: error: --log-file {user_os_error(err)}", file=sys.stderr)
         return 2
+    # read where models are loaded (worker processes too), and only for this command
+    accept = getattr(args, "accept_unverified", False) and "SPEECHTL_ACCEPT_UNVERIFIED" not in os.environ
+    if accept:
+        os.environ["SPEECHTL_ACCEPT_UNVERIFIED"] = "1"
+    try:
+        return _run(args, argv)
+    finally:
+        if accept:
+            os.environ.pop("SPEECHTL_ACCEPT_UNVERIFIED", None)
+
+
+def _run(args, argv: list[str] | None) -> int:
+    """Run the command; the one error boundary (see the module docstring)."""
     try:
         return int(args.func(args) or 0)
     except SpeechtlError as err:
@@ -115,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush fails quietly
         return 1
     except OSError as err:
-        if err.filename is None:  # not about a path the user named: treat as a bug
+        if err.filename is None and err.errno not in SYSTEM_REFUSALS:  # not about the user's files: a bug
             return internal_error(args.command, argv)
         print(f"speechtl {args.command}: error: {user_os_error(err)}", file=sys.stderr)
         return 2
@@ -126,8 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         return internal_error(args.command, argv)
 
 
+# the machine's state, not a bug, even when the error names no file: a full disk, a read-only file system
+SYSTEM_REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def user_os_error(err: OSError) -> str:
     """One line for a file the system refused: the path and the reason (missing folder, permissions...)."""
+    if err.filename is None:
+        return f"{err.strerror or err} (while writing this command's outputs; nothing half-written is kept)"
     path = shorten(err.filename, 200)
     reason = err.strerror or type(err).__name__
     target = Path(err.filename)
@@ -195,6 +215,9 @@ def add_set_arg(parser: argparse.ArgumentParser, what: str = "the recipe") -> No
 def add_model_arg(parser: argparse.ArgumentParser, help: str = "model file (.safetensors/.json), checkpoint "
                                                                 "or experiment directory", **kwargs) -> None:
     parser.add_argument("--model", required=True, help=help, **kwargs)
+    parser.add_argument("--accept-unverified", action="store_true",
+                        help="load a model whose model.json records no SHA-256 of its weights (hand-made files; "
+                             "every model speechtl writes records one)")
 
 
 def add_output_arg(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:

@@ -8,7 +8,9 @@ AUDIO: files, folders (every audio file under them), Lhotse recordings/cuts mani
 as whisper does (``--format srt -o DIR`` too). A progress bar goes to stderr when it is a terminal
 (not with ``--quiet``). ``--stream`` feeds each file to the streaming recogniser in ``--chunk-ms``
 pieces and shows the partial words on stderr. A file that cannot be read is reported and skipped;
-the exit status is then 2.
+the exit status is then 2. ``-o FILE`` is written under a temporary name and renamed when
+decoding ends, so an earlier FILE stays as it was if nothing could be decoded (or the command
+fails), and an ``-o`` that is one of the inputs is refused before anything is opened.
 """
 
 from __future__ import annotations
@@ -70,15 +72,17 @@ def _config(args, base):
 
 
 class Output:
-    """Where transcripts go, in the chosen format: one stream (stdout or ``-o FILE``) or one file per recording."""
+    """Where transcripts go, in the chosen format: one stream (stdout or ``-o FILE``, complete or not at all,
+    see :class:`AtomicOutput`) or one file per recording."""
 
     def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool, folder: str | None = None,
                  file_ids: frozenset = frozenset()) -> None:
         """``file_ids``: ids that are audio paths given as arguments; their files are named by the file's stem."""
         from speechtl.decoding.formats import DOCUMENTS
         from speechtl.errors import SpeechtlError
+        from speechtl.outputs import AtomicOutput, output_error
 
-        self.fmt, self.greedy, self.file_ids = fmt, greedy, file_ids
+        self.fmt, self.greedy, self.file_ids, self.written = fmt, greedy, file_ids, 0
         if folder and output:
             raise SpeechtlError("give -o FILE or --output-dir DIR, not both")
         if output and fmt == "srt":  # -o is a folder for srt (before --output-dir existed)
@@ -88,23 +92,49 @@ class Output:
             where = "-o FOLDER or --output-dir DIR" if fmt == "srt" else "--output-dir DIR"
             raise SpeechtlError(f"--format {fmt} with several recordings needs {where} (one ID.{fmt} each)")
         if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        self.stream = open(output, "w", encoding="utf-8") if output and not self.folder else sys.stdout
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise output_error(err, self.folder) from None
+        self.file = AtomicOutput(output) if output and not self.folder else None
 
     def write(self, uid: str, transcript) -> None:
         from speechtl.decoding.formats import EXTENSIONS, render
+        from speechtl.outputs import write_text
 
+        self.written += 1
         text = render(self.fmt, uid, transcript, self.greedy)
         if self.folder:
             name = Path(uid).stem if uid in self.file_ids else uid.replace("/", "_")
-            (self.folder / f"{name}.{EXTENSIONS[self.fmt]}").write_text(text, encoding="utf-8")
+            write_text(self.folder / f"{name}.{EXTENSIONS[self.fmt]}", text)
             return
-        self.stream.write(text)
-        self.stream.flush()
+        if self.file is not None:
+            self.file.write(text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
-    def close(self) -> None:
-        if self.stream is not sys.stdout:
-            self.stream.close()
+    def close(self, complete: bool) -> None:
+        """Put the file in place; with nothing decoded (or ``complete`` false) an earlier file stays as it was."""
+        if self.file is None:
+            return
+        if complete and self.written:
+            self.file.commit()
+        else:
+            self.file.discard()
+            print(f"speechtl decode: note: nothing written to {self.file.shown} (it stays as it was)",
+                  file=sys.stderr)
+
+
+def _refuse_inputs_as_output(args, inputs=()) -> None:
+    """``-o`` may not be the model, a lexicon, a word list, a language model or a recording."""
+    from speechtl.outputs import refuse_output_among_inputs
+
+    if args.output:
+        model = Path(args.model)
+        named = [args.model, model.with_suffix(".json"), model.with_suffix(".safetensors"), *args.audio,
+                 args.lexicon, args.words, args.lm, *(path for _, path in inputs)]
+        refuse_output_among_inputs(args.output, [p for p in named if p])
 
 
 def _check_counts(args) -> None:
@@ -125,6 +155,7 @@ def run(args) -> int:
     from speechtl.text.lexicon import read_word_list
 
     _check_counts(args)
+    _refuse_inputs_as_output(args)  # before anything is opened
     set_threads(args)
     device = args.device or "cpu"
     model, meta = load_model_and_meta(args.model, device)
@@ -135,6 +166,7 @@ def run(args) -> int:
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
         recognizer.prepare(language, args.lexicon, words, args.shipped)
     inputs = audio_inputs(args.audio)
+    _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
         _adapt(recognizer, inputs)
     out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1, args.output_dir,
@@ -151,6 +183,7 @@ def run(args) -> int:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0
     unreadable = 0
+    complete = False
     try:
         for uid, result in _progress(results, len(inputs), args):
             if isinstance(result, AudioError):
@@ -161,8 +194,9 @@ def run(args) -> int:
             for note in result.notes:
                 print(f"speechtl decode: note: {result.source}: {note}", file=sys.stderr)
             out.write(uid, result)
+        complete = True
     finally:
-        out.close()
+        out.close(complete)
     if unreadable:
         print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
               "(named above)", file=sys.stderr)

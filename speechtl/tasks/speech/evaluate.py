@@ -14,6 +14,7 @@ from speechtl.decoding.evaluate import (evaluate_subword_wer, format_table, per_
                                        word_error_rates, word_hypotheses_of)
 from speechtl.decoding.scoring import write_details
 from speechtl.errors import RecipeError
+from speechtl.outputs import write_text
 from speechtl.models.acoustic import AcousticModel
 from speechtl.tasks.speech.data import load_split, target_recipe
 from speechtl.tasks.speech.recipe import Recipe
@@ -128,6 +129,5 @@ def evaluate_speech(model: AcousticModel, meta_recipe: Recipe, decode: DecodeCon
         report["table"] += "\n" + "\n".join(f"zero-shot {name}: {100 * r['accuracy']:.1f}% of {r['total']} "
                                             f"(chance {100 * r['chance']:.1f}%)"
                                             for name, r in report["zero_shot"].items())
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_text(output, json.dumps(report, indent=2, ensure_ascii=False))  # complete or not at all
     return report
