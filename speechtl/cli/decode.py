@@ -114,7 +114,7 @@ class Output:
             sys.stdout.write(text)
             sys.stdout.flush()
 
-    def close(self, complete: bool) -> None:
+    def close(self, complete: bool = True) -> None:
         """Put the file in place; with nothing decoded (or ``complete`` false) an earlier file stays as it was."""
         if self.file is None:
             return
