@@ -32,7 +32,7 @@ from speechtl.errors import SpeechtlError, shorten
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
 COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep", "plot",
-            "export", "add_language", "languages", "serve"]
+            "export", "add_language", "languages", "serve", "study"]
 
 DESCRIPTION = ("speechtl: transfer learning for speech recognition. Train multilingual phoneme models from "
                "recipes, decode words with your own lexicons, add languages and adapt to new domains.")
