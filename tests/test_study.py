@@ -62,7 +62,7 @@ def test_selection_reads_the_dev_figures_only():
     done = []
     for point, dev, test in (("0-lr", 0.3, 0.9), ("1-lr", 0.5, 0.1)):
         for seed in (0, 1):
-            cell = Cell("a", "all", seed, [], ["dev", "test"], {"train.lr": 0.1 if point == "0-lr" else 0.2}, point)
+            cell = Cell("a", "all", seed, str(TINY), [], ["dev", "test"], {"train.lr": 0.1 if point == "0-lr" else 0.2}, point)
             done.append((cell, {"cell": cell.id, "metrics": {"dev": {"per_mean": dev + seed / 100},
                                                                "test": {"per_mean": test}}}))
     choice = select(study, "a", "all", done)
@@ -111,6 +111,18 @@ def test_an_unknown_override_key_names_its_arm_line(tmp_path):
         load_study(path)
     path.write_text(GOOD.replace("b: [model.dim=32]", "b: [train.seed=3]"))
     with pytest.raises(RecipeError, match=r"study.yaml:6: .*set by the study"):
+        load_study(path)
+
+
+def test_an_arm_may_train_its_own_recipe(tmp_path):
+    path = tmp_path / "study.yaml"
+    other = REPO / "recipes" / "tiny-multitask.yaml"
+    path.write_text(GOOD.replace("b: [model.dim=32]", f"b: {{recipe: {other}, set: [model.dim=32]}}"))
+    cells = plan(load_study(path))
+    assert {c.arm: c.recipe for c in cells} == {"a": str(TINY), "b": str(other)}
+    assert [c.overrides[0] for c in cells if c.arm == "b"] == ["model.dim=32", "model.dim=32"]
+    path.write_text(GOOD.replace("b: [model.dim=32]", "b: {recipe: nope.yaml}"))
+    with pytest.raises(RecipeError, match=r"study.yaml:6: arms.b.recipe: no such recipe file nope.yaml"):
         load_study(path)
 
 

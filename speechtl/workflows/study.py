@@ -34,7 +34,7 @@ def prepare_data(study: Study, cells: list[Cell]) -> None:
     """Make or read each distinct corpus the cells train on, once, before any cell runs (so parallel cells never race)."""
     seen = set()
     for cell in cells:
-        recipe = load_recipe(study.recipe, cell.overrides)
+        recipe = load_recipe(cell.recipe, cell.overrides)
         key = json.dumps(to_dict(recipe.data), sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)

@@ -44,6 +44,7 @@ class Cell:
     arm: str
     rotation: str
     seed: int
+    recipe: str  # the recipe trained (the study's, or the arm's own)
     overrides: list[str]  # on top of the base recipe, in order: study set, rotation, arm, grid point, seed
     splits: list[str]  # scored on these
     point: dict = field(default_factory=dict)  # the arm's grid values for this run ({}: no grid)
@@ -69,7 +70,7 @@ def plan(study: Study) -> list[Cell]:
         for rotation, rotation_sets in study.rotations.items():
             for seed in study.seeds:
                 for index, point in points:
-                    cells.append(Cell(arm, rotation, seed, [*study.set, *rotation_sets, *arm_sets,
+                    cells.append(Cell(arm, rotation, seed, str(study.recipe_of(arm)), [*study.set, *rotation_sets, *arm_sets,
                                                             *grid_overrides(point), f"train.seed={seed}"],
                                       study.splits(arm), point,
                                       _point_name(index, point) if index is not None else ""))
@@ -89,7 +90,8 @@ def read_record(out: Path, cell: Cell) -> dict | None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record if record.get("overrides") == cell.overrides and record.get("splits") == cell.splits else None
+    same = all(record.get(key) == getattr(cell, key) for key in ("recipe", "overrides", "splits"))
+    return record if same else None
 
 
 def finished(out: Path, cell: Cell) -> bool:
@@ -110,11 +112,11 @@ def score_run(recipe, splits: list[str], progress: bool = False) -> dict[str, di
                                               progress=False)) for split in splits}
 
 
-def command(recipe_path: Path, cell: Cell, exp: Path) -> str:
+def command(cell: Cell, exp: Path) -> str:
     """The shell commands a cell equals (what a person would type to rerun it alone)."""
     sets = " ".join(f"--set {shlex.quote(o)}" for o in [*cell.overrides, f"train.exp_dir={exp}"])
     evals = " && ".join(f"speechtl eval --model {shlex.quote(str(exp))} --split {s}" for s in cell.splits)
-    return f"speechtl train {shlex.quote(str(recipe_path))} {sets} --overwrite && {evals}"
+    return f"speechtl train {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
 
 
 @contextlib.contextmanager
@@ -143,16 +145,15 @@ def write_record(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
-def run_cell(study_name: str, recipe_path: Path, out: Path, cell: Cell) -> dict:
+def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     """Train and score one cell; write and return its record. A failure is recorded, never raised."""
     where = paths(out, cell)
-    record = {"study": study_name, "cell": cell.id, **asdict(cell), "recipe": str(recipe_path),
-              "exp_dir": str(where["exp"]), "log": str(where["log"]),
-              "command": command(recipe_path, cell, where["exp"])}
+    record = {"study": study_name, "cell": cell.id, **asdict(cell), "exp_dir": str(where["exp"]),
+              "log": str(where["log"]), "command": command(cell, where["exp"])}
     start = time.perf_counter()
     with _logging_to(where["log"]):
         try:
-            recipe = load_recipe(recipe_path, [*cell.overrides, f"train.exp_dir={where['exp']}"])
+            recipe = load_recipe(cell.recipe, [*cell.overrides, f"train.exp_dir={where['exp']}"])
             record.update(status="ok", metrics=score_run(recipe, cell.splits))
         except Exception as err:  # noqa: BLE001 - a failed cell is recorded and the study goes on
             record.update(status="failed", error=f"{type(err).__name__}: {shorten(err, 300)}")
@@ -168,11 +169,11 @@ def run_cells(study: Study, out: Path, cells: list[Cell], jobs: int = 1) -> Iter
     """Run ``cells`` (one after another, or ``jobs`` fresh processes at once); yield each record as it ends."""
     if jobs <= 1:
         for cell in cells:
-            yield run_cell(study.name, study.recipe, out, cell)
+            yield run_cell(study.name, out, cell)
         return
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter per cell: no state leaks between cells
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=spawn, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_cell, study.name, study.recipe, out, cell): cell for cell in cells}
+        futures = {pool.submit(run_cell, study.name, out, cell): cell for cell in cells}
         for future in concurrent.futures.as_completed(futures):
             try:
                 yield future.result()

@@ -16,6 +16,7 @@ is never ``test``. Example (``studies/tiny.yaml``)::
     arms:
       tdnn: [model.encoder=tdnn]
       blstm: [model.encoder=blstm, model.dim=64]
+      other: {recipe: recipes/tiny-multitask.yaml, set: [model.dim=64]}   # an arm on its own recipe
     select:                                # optional, per arm
       tdnn: {grid: {train.lr: [0.001, 0.003]}, split: dev, criterion: per_mean, direction: lower}
     metrics: {test.per_mean: lower}        # SPLIT.METRIC: which way is better
@@ -80,6 +81,11 @@ class Study:
     set: list[str] = field(default_factory=list)
     baseline: str | None = None
     significant: bool = False
+    arm_recipes: dict[str, Path] = field(default_factory=dict)  # arms that name their own recipe
+
+    def recipe_of(self, arm: str) -> Path:
+        """The recipe an arm's cells train: its own, or the study's."""
+        return self.arm_recipes.get(arm, self.recipe)
 
     def splits(self, arm: str) -> list[str]:
         """The splits a cell of ``arm`` is scored on: its selection split first, then the metrics'."""
@@ -187,9 +193,9 @@ def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
 
 def _check_recipes(lines: _Lines, study: Study) -> None:
     """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
-    def check(overrides: list[str], where: tuple) -> None:
+    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe) -> None:
         try:
-            load_recipe(study.recipe, [*study.set, *overrides])
+            load_recipe(recipe, [*study.set, *overrides])
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
 
@@ -197,22 +203,38 @@ def _check_recipes(lines: _Lines, study: Study) -> None:
     for name, overrides in study.rotations.items():
         check(overrides, ("rotations", name))
     for name, overrides in study.arms.items():
-        check(overrides, ("arms", name))
+        recipe = study.recipe_of(name)
+        check(overrides, ("arms", name), recipe)
         for rot in study.rotations.values():
-            check([*rot, *overrides], ("arms", name))
+            check([*rot, *overrides], ("arms", name), recipe)
             if name in study.select:
                 for point in study.select[name].points():
-                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"))
+                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe)
 
 
-def _recipe_path(lines: _Lines, value: Any, study_path: Path) -> Path:
-    """The base recipe: relative to the working directory (as recipes' own paths are), else to the study file."""
+def _recipe_path(lines: _Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
+    """A recipe: relative to the working directory (as recipes' own paths are), else to the study file."""
     if not isinstance(value, str) or not value:
-        raise lines.error(("recipe",), "expected the path of the base recipe, e.g. recipes/tiny.yaml")
+        raise lines.error(where, "expected the path of a recipe, e.g. recipes/tiny.yaml")
     for candidate in (Path(value), study_path.parent / value):
         if candidate.is_file():
             return candidate
-    raise lines.error(("recipe",), f"no such recipe file {shorten(value)}")
+    raise lines.error(where, f"no such recipe file {shorten(value)}")
+
+
+def _arms(lines: _Lines, data: dict, study_path: Path) -> tuple[dict[str, list[str]], dict[str, Path]]:
+    """Arms as ``NAME: [overrides]``, or ``NAME: {recipe: PATH, set: [overrides]}`` for an arm on its own recipe."""
+    plain = {k: ([] if isinstance(v, dict) else v) for k, v in _mapping(lines, data.get("arms"), ("arms",)).items()}
+    arms = _named(lines, {"arms": plain}, "arms")
+    recipes = {}
+    for name, value in data["arms"].items():
+        if isinstance(value, dict):
+            unknown = set(value) - {"recipe", "set"}
+            if unknown:
+                raise lines.error(("arms", name, sorted(map(str, unknown))[0]), "unknown key; accepts recipe, set")
+            recipes[name] = _recipe_path(lines, value.get("recipe"), study_path, ("arms", name, "recipe"))
+            arms[name] = _overrides(lines, value.get("set"), ("arms", name, "set"))
+    return arms, recipes
 
 
 def load_study(path: str | Path, extra: list[str] = ()) -> Study:
@@ -230,8 +252,9 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     seeds = data.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds) or len(set(seeds)) < len(seeds):
         raise lines.error(("seeds",), f"expected a list of distinct integers, got {shorten(repr(seeds))}")
+    arms, arm_recipes = _arms(lines, data, path)
     study = Study(path=path, name=str(data.get("name") or path.stem), recipe=_recipe_path(lines, data.get("recipe"), path),
-                  seeds=seeds, arms=_named(lines, data, "arms"), rotations=_named(lines, data, "rotations", False),
+                  seeds=seeds, arms=arms, rotations=_named(lines, data, "rotations", False), arm_recipes=arm_recipes,
                   metrics=_metrics(lines, data), set=[*_overrides(lines, data.get("set"), ("set",)), *extra])
     for arm, sel in (data.get("select") or {}).items():
         if arm not in study.arms:

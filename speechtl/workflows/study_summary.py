@@ -114,7 +114,8 @@ def summarise(study: Study, cells: list[Cell], records: dict[str, dict | None]) 
     figures = _arm_figures(study, runs)
     failed = [{"cell": c.id, "log": records[c.id].get("log"), "error": records[c.id].get("error")}
               for c in cells if (records[c.id] or {}).get("status") == "failed"]
-    return {"study": study.name, "file": str(study.path), "recipe": str(study.recipe), "seeds": study.seeds,
+    return {"study": study.name, "file": str(study.path), "recipe": str(study.recipe),
+            "arm_recipes": {arm: str(path) for arm, path in study.arm_recipes.items()}, "seeds": study.seeds,
             "arms": study.arms, "rotations": study.rotations, "set": study.set, "metrics": study.metrics,
             "tie_rule": TIE_RULE,
             "cells": {"planned": len(cells), "ok": sum((r or {}).get("status") == "ok" for r in records.values()),
