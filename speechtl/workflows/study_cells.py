@@ -1,8 +1,8 @@
 """A study's cells: one training run per arm x rotation x seed (x grid point), scored on the splits it needs.
 
-A cell is a normal ``speechtl train`` of the base recipe with the cell's
-overrides, then ``speechtl eval`` on each split the study reads (the same
-functions those commands call). Each cell writes, under the study's output folder:
+A cell is a normal ``speechtl train`` (or, with ``steps: run``, ``speechtl run``)
+of its recipe with the cell's overrides, then ``speechtl eval`` on each split the
+study reads (the same functions those commands call). Each cell writes, under the study's output folder:
 
 * ``cells/ARM/ROTATION/seedN[/POINT].json``: the raw record (command, overrides,
   seed, rotation, grid point, metrics per split, wall time, status). A cell whose
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from speechtl.errors import shorten
 from speechtl.tasks import load_recipe, task_of
+from speechtl.workflows.run import run
 from speechtl.workflows.study_file import Study, grid_overrides
 from speechtl.workflows.train import train
 
@@ -49,6 +50,7 @@ class Cell:
     splits: list[str]  # scored on these
     point: dict = field(default_factory=dict)  # the arm's grid values for this run ({}: no grid)
     point_name: str = ""  # the grid point as a folder name
+    steps: str = "train"  # train: `speechtl train` then eval per split; run: `speechtl run` (self-training, target domain)
 
     @property
     def id(self) -> str:
@@ -73,7 +75,7 @@ def plan(study: Study) -> list[Cell]:
                     cells.append(Cell(arm, rotation, seed, str(study.recipe_of(arm)), [*study.set, *rotation_sets, *arm_sets,
                                                             *grid_overrides(point), f"train.seed={seed}"],
                                       study.splits(arm), point,
-                                      _point_name(index, point) if index is not None else ""))
+                                      _point_name(index, point) if index is not None else "", study.steps))
     return cells
 
 
@@ -90,7 +92,7 @@ def read_record(out: Path, cell: Cell) -> dict | None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    same = all(record.get(key) == getattr(cell, key) for key in ("recipe", "overrides", "splits"))
+    same = all(record.get(key) == getattr(cell, key) for key in ("recipe", "overrides", "splits", "steps"))
     return record if same else None
 
 
@@ -100,23 +102,28 @@ def finished(out: Path, cell: Cell) -> bool:
     return record is not None and record.get("status") == "ok"
 
 
-def score_run(recipe, splits: list[str], progress: bool = False) -> dict[str, dict[str, float]]:
+def score_run(recipe, splits: list[str], progress: bool = False, steps: str = "train") -> dict[str, dict[str, float]]:
     """Train ``recipe`` (replacing an earlier, unfinished run) and score the model on each split.
+
+    Args:
+        steps: ``train`` (the training loop alone) or ``run`` (every step of ``speechtl run``: self-training
+            when the recipe asks; its final reports, e.g. speech's ``test`` and ``target``, are splits too).
 
     Returns:
         ``{split: {metric: value}}`` from the task's report (also written beside the model as ``eval_SPLIT.json``).
     """
     task = task_of(recipe)
-    exp = train(recipe, overwrite=True, progress=progress)
-    return {split: task.metrics(task.evaluate(exp / "model", split, output=exp / f"eval_{split}.json",
-                                              progress=False)) for split in splits}
+    reports = run(recipe, overwrite=True, progress=progress) if steps == "run" else {}
+    exp = Path(recipe.train.exp_dir) if steps == "run" else train(recipe, overwrite=True, progress=progress)
+    return {split: task.metrics(reports[split] if split in reports else task.evaluate(
+        exp / "model", split, output=exp / f"eval_{split}.json", progress=False)) for split in splits}
 
 
 def command(cell: Cell, exp: Path) -> str:
     """The shell commands a cell equals (what a person would type to rerun it alone)."""
     sets = " ".join(f"--set {shlex.quote(o)}" for o in [*cell.overrides, f"train.exp_dir={exp}"])
     evals = " && ".join(f"speechtl eval --model {shlex.quote(str(exp))} --split {s}" for s in cell.splits)
-    return f"speechtl train {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
+    return f"speechtl {cell.steps} {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
 
 
 @contextlib.contextmanager
@@ -154,7 +161,7 @@ def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     with _logging_to(where["log"]):
         try:
             recipe = load_recipe(cell.recipe, [*cell.overrides, f"train.exp_dir={where['exp']}"])
-            record.update(status="ok", metrics=score_run(recipe, cell.splits))
+            record.update(status="ok", metrics=score_run(recipe, cell.splits, steps=cell.steps))
         except Exception as err:  # noqa: BLE001 - a failed cell is recorded and the study goes on
             record.update(status="failed", error=f"{type(err).__name__}: {shorten(err, 300)}")
             log.error("cell %s failed: %s (the traceback is in %s)", cell.id, record["error"], where["log"])

@@ -9,6 +9,7 @@ is never ``test``. Example (``studies/tiny.yaml``)::
 
     name: tiny-encoders
     recipe: recipes/tiny.yaml
+    steps: train                           # or run: self-training, target-domain reports (target.NAME)
     set: [train.max_steps=5]               # every cell
     seeds: [0, 1, 2]
     rotations:
@@ -46,7 +47,8 @@ from speechtl.tasks import load_recipe
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
 OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
-TOP_KEYS = ("name", "recipe", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare")
+TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare")
+STEPS = ("train", "run")  # what a cell runs: the training loop alone, or every step of `speechtl run`
 DIRECTIONS = ("lower", "higher")
 
 
@@ -82,6 +84,7 @@ class Study:
     baseline: str | None = None
     significant: bool = False
     arm_recipes: dict[str, Path] = field(default_factory=dict)  # arms that name their own recipe
+    steps: str = "train"  # one of STEPS
 
     def recipe_of(self, arm: str) -> Path:
         """The recipe an arm's cells train: its own, or the study's."""
@@ -266,6 +269,10 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         if isinstance(goal, bool) or not isinstance(goal, (int, float)):
             raise lines.error(("goals", metric), f"expected a number, got {shorten(repr(goal))}")
         study.goals[metric] = float(goal)
+    study.steps = data.get("steps", "train")
+    if study.steps not in STEPS:
+        raise lines.error(("steps",), f"expected train or run (every step of speechtl run: self-training, the "
+                          f"target domain's test), got {shorten(repr(study.steps))}")
     _compare(lines, data.get("compare"), study)
     _check_recipes(lines, study)
     return study
