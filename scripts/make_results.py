@@ -716,6 +716,13 @@ def _no_label_row(issue: int, goal: str, name: str, target: float) -> list:
             f"(pocketsphinx {peer['mean']:.1f}%)", _verdict(best["mean"], best["std"], target)]
 
 
+def study_table(name: str) -> str:
+    """A study's report from its summary (``studies/results/NAME/summary.json``), by the one study renderer."""
+    from speechtl.workflows.study_report import render_markdown
+
+    return render_markdown(json.loads((ROOT / "studies" / "results" / name / "summary.json").read_text()))
+
+
 def goals_table() -> str:
     """One row per goal, its measured figure read from the raw JSON and its verdict computed from it."""
     rows = []
@@ -928,6 +935,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "add-language-selection": add_language_selection_table,
     "add-language-real": add_language_real_table,
     "add-language-real-diagnosis": add_language_real_diagnosis,
+    "study-tiny": lambda: study_table("tiny"),
 }
 
 
