@@ -137,6 +137,15 @@ def test_one_seed_cannot_back_a_significant_comparison(tmp_path, capsys):
     assert len(plan(load_study(path))) == 2  # the same comparison, not called significant, is allowed
 
 
+def test_parallel_cells_wait_for_the_first_cell_of_each_data_set_up():
+    """With --jobs > 1 the first cell per corpus/front end runs alone (shared stored features are made once)."""
+    from speechtl.workflows.study_cells import first_of_each_data
+
+    cells = plan(load_study(REPO / "studies" / "tiny.yaml"))
+    firsts = first_of_each_data(cells)
+    assert len(cells) == 36 and [c.rotation for c in firsts] == ["without-es", "without-de", "without-en"]
+
+
 def test_the_shipped_study_files_load():
     for path in sorted((REPO / "studies").glob("*.yaml")):
         study = load_study(path)

@@ -2,8 +2,8 @@
 
 Steps: read and check the study file (:mod:`~speechtl.workflows.study_file`;
 nothing runs when it is wrong); plan its cells (:mod:`~speechtl.workflows.study_cells`);
-prepare each distinct corpus once; run the cells not yet finished (a rerun
-of a killed study picks up where it stopped); summarise from the raw records
+run the cells not yet finished (a rerun of a killed study picks up where it
+stopped; with several jobs, the first cell of each data set-up runs alone); summarise from the raw records
 (:mod:`~speechtl.workflows.study_summary`: dev selection, spread, paired
 differences, goals) into ``summary.json``; render it
 (:mod:`~speechtl.workflows.study_report`) into ``report.md``.
@@ -15,9 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-from speechtl.config import to_dict
-from speechtl.tasks import load_recipe, task_of
-from speechtl.workflows.study_cells import Cell, finished, plan, read_record, run_cells
+from speechtl.workflows.study_cells import finished, plan, read_record, run_cells
 from speechtl.workflows.study_file import Study, load_study
 from speechtl.workflows.study_report import render_markdown
 from speechtl.workflows.study_summary import summarise
@@ -28,17 +26,6 @@ log = logging.getLogger(__name__)
 def default_output(study: Study) -> Path:
     """Where a study's records go unless told: ``exp/study/NAME``."""
     return Path("exp") / "study" / study.name
-
-
-def prepare_data(study: Study, cells: list[Cell]) -> None:
-    """Make or read each distinct corpus the cells train on, once, before any cell runs (so parallel cells never race)."""
-    seen = set()
-    for cell in cells:
-        recipe = load_recipe(cell.recipe, cell.overrides)
-        key = json.dumps(to_dict(recipe.data), sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            task_of(recipe).prepare(recipe, progress=False)
 
 
 def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1, overrides: list[str] = (),
@@ -60,8 +47,6 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
     cells = plan(study)
     todo = [] if report_only else [c for c in cells if not finished(out, c)]
     log.info("study %s: %d cells, %d finished, %d to run", study.name, len(cells), len(cells) - len(todo), len(todo))
-    if todo:
-        prepare_data(study, todo)
     for i, record in enumerate(run_cells(study, out, todo, jobs), 1):
         log.info("[%d/%d] %s: %s (%.0f s)", i, len(todo), record["cell"], record["status"],
                  record.get("wall_seconds", 0))

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from speechtl.config import to_dict
 from speechtl.errors import shorten
 from speechtl.tasks import load_recipe, task_of
 from speechtl.workflows.run import run
@@ -36,6 +37,8 @@ from speechtl.workflows.study_file import Study, grid_overrides
 from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
+
+DATA_SECTIONS = ("data", "features")  # recipe sections that decide the prepared corpus and its stored features
 
 
 @dataclass
@@ -172,15 +175,33 @@ def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     return record
 
 
+def first_of_each_data(cells: list[Cell]) -> list[Cell]:
+    """The first cell of each distinct data set-up (the recipe's ``DATA_SECTIONS``)."""
+    seen, firsts = set(), []
+    for cell in cells:
+        recipe = to_dict(load_recipe(cell.recipe, cell.overrides))
+        key = json.dumps([recipe.get(section) for section in DATA_SECTIONS], sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            firsts.append(cell)
+    return firsts
+
+
 def run_cells(study: Study, out: Path, cells: list[Cell], jobs: int = 1) -> Iterator[dict]:
-    """Run ``cells`` (one after another, or ``jobs`` fresh processes at once); yield each record as it ends."""
-    if jobs <= 1:
-        for cell in cells:
-            yield run_cell(study.name, out, cell)
+    """Run ``cells`` (one after another, or ``jobs`` fresh processes at once); yield each record as it ends.
+
+    With ``jobs`` > 1 the first cell of each distinct data set-up runs alone first: it prepares the corpus
+    and stores the features that the other cells then share (two runs making them at once would race).
+    """
+    alone = cells if jobs <= 1 else first_of_each_data(cells)
+    for cell in alone:
+        yield run_cell(study.name, out, cell)
+    rest = [cell for cell in cells if all(cell is not first for first in alone)]
+    if not rest:
         return
     spawn = multiprocessing.get_context("spawn")  # a fresh interpreter per cell: no state leaks between cells
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=spawn, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_cell, study.name, out, cell): cell for cell in cells}
+        futures = {pool.submit(run_cell, study.name, out, cell): cell for cell in rest}
         for future in concurrent.futures.as_completed(futures):
             try:
                 yield future.result()
