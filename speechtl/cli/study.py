@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                                                         "(default: exp/study/NAME)")
     p.add_argument("--jobs", type=int, default=1, help="cells run at once, each in its own process")
     p.add_argument("--report", action="store_true", help="run nothing: print the report of the finished cells")
-    add_set_arg(p, "every cell's recipe (after the study's own set)")
+    add_set_arg(p, "every cell's recipe (after the study's own set; rotations, arms and grids still win)")
     p.set_defaults(func=run)
 
 
