@@ -87,6 +87,8 @@ metrics: {{test.per_mean: lower}}
 
 @pytest.mark.parametrize("change, line, words", [
     ("select:\n  a: {grid: {train.lr: [0.1, 0.2]}, criterion: per_mean, split: test}\n", 9, "never on test"),
+    ("select:\n  a:\n    grid: {train.lr: [0.1, 0.2]}\n    criterion: per_mean\n    split: target\n", 12,
+     "never on test data"),
     ("select:\n  c: {grid: {train.lr: [0.1]}, criterion: per_mean}\n", 9, "unknown arm"),
     ("compare: {baseline: nope}\n", 8, "unknown arm"),
     ("arms_typo: 1\n", 8, "unknown key"),

@@ -50,6 +50,8 @@ OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
 TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare")
 STEPS = ("train", "run")  # what a cell runs: the training loop alone, or every step of `speechtl run`
 DIRECTIONS = ("lower", "higher")
+# reports of test data, never read to choose: the test split, and the target domain's test (``steps: run``)
+TEST_SPLITS = ("test", "target")
 
 
 @dataclass
@@ -175,10 +177,10 @@ def _selection(lines: _Lines, data: Any, arm: str) -> Selection:
                     direction=data.get("direction", "lower"))
     if not isinstance(sel.criterion, str) or not sel.criterion:
         raise lines.error((*where, "criterion"), "expected the metric the choice reads, e.g. per_mean")
-    if sel.split == "test" or not isinstance(sel.split, str):
+    if sel.split in TEST_SPLITS or not isinstance(sel.split, str):
         # the one place selection on test is refused: a choice made on test makes its test figure a lie
         raise lines.error((*where, "split"), f"{shorten(repr(sel.split))}: a setting is chosen on dev (or another "
-                          "held-out split), never on test")
+                          f"held-out split), never on test data ({', '.join(TEST_SPLITS)})")
     if sel.direction not in DIRECTIONS:
         raise lines.error((*where, "direction"), f"expected lower or higher, got {shorten(repr(sel.direction))}")
     return sel
