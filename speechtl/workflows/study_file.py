@@ -249,6 +249,8 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         RecipeError: anything wrong, naming the file and line (see the module docstring).
     """
     path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{shorten(path, 200)}: no such study file")
     data = load_yaml(path)
     lines = _Lines(path, path.read_text(encoding="utf-8"))
     for key in data:
