@@ -1,7 +1,8 @@
 """Write the tables of RESULTS.md and docs/results/*.md from the raw JSON in benchmarks/results/.
 
 A generated table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``;
-the prose around it stays hand-written. Every number in such a table is read
+the prose around it stays hand-written. ``<!-- table:study-NAME -->`` is the report
+of the study whose records are in ``studies/results/NAME/`` (``speechtl study -o``). Every number in such a table is read
 from a benchmark's raw output, so it cannot drift from its source.
 
     python scripts/make_results.py           # rewrite the documents
@@ -935,7 +936,6 @@ TABLES: dict[str, Callable[[], str]] = {
     "add-language-selection": add_language_selection_table,
     "add-language-real": add_language_real_table,
     "add-language-real-diagnosis": add_language_real_diagnosis,
-    "study-tiny": lambda: study_table("tiny"),
 }
 
 
@@ -947,6 +947,8 @@ def render(text: str) -> str:
     """
     def fill(m: re.Match) -> str:
         name = m.group(2)
+        if name.startswith("study-"):  # any study's report: a new comparison needs no code here
+            return m.group(1) + study_table(name.removeprefix("study-")) + m.group(4)
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
         return m.group(1) + TABLES[name]() + m.group(4)
