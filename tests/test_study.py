@@ -259,3 +259,30 @@ def test_the_tiny_study_three_arms_three_seeds_three_rotations(tiny_corpus, tmp_
     assert all(c["split"] == "dev" for c in summary["selection"]["tdnn"].values())
     assert set(summary["paired"]) == {"tdnn-small - tdnn", "blstm - tdnn"}
     assert run_study(REPO / "studies" / "tiny.yaml", tmp_path / "out", overrides=overrides)["ran_now"] == 0
+
+
+@pytest.mark.slow
+def test_a_study_killed_with_sigkill_resumes(tiny_corpus, tmp_path):
+    """``kill -9`` while a cell trains: the rerun keeps the finished cells and redoes the killed one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, out = tmp_path / "fast.yaml", tmp_path / "out"
+    path.write_text(FAST.replace("  broken: [transfer.source=/nonexistent/model]\n", ""))
+    args = [sys.executable, "-m", "speechtl", "study", str(path), "-o", str(out),
+            *(x for o in _corpus_overrides(tiny_corpus) for x in ("--set", o))]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list((out / "cells").rglob("*.json"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p: p.stat().st_mtime_ns for p in (out / "cells").rglob("*.json")}
+    assert 2 <= len(done) < 6
+    summary = run_study(path, out, overrides=_corpus_overrides(tiny_corpus))
+    assert summary["ran_now"] == 6 - len(done) and summary["cells"]["ok"] == 6
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in done.items())
