@@ -1,7 +1,8 @@
 """Write the tables of RESULTS.md and docs/results/*.md from the raw JSON in benchmarks/results/.
 
 A generated table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``;
-the prose around it stays hand-written. Every number in such a table is read
+the prose around it stays hand-written. ``<!-- table:study-NAME -->`` is the report
+of the study whose records are in ``studies/results/NAME/`` (``speechtl study -o``). Every number in such a table is read
 from a benchmark's raw output, so it cannot drift from its source.
 
     python scripts/make_results.py           # rewrite the documents
@@ -865,6 +866,13 @@ def real_speech_protocol() -> str:
                    "**transductive** (test speakers' own recordings)", "selection: why not yet nested"], rows)
 
 
+def study_table(name: str) -> str:
+    """A study's report from its summary (``studies/results/NAME/summary.json``), by the one study renderer."""
+    from speechtl.workflows.study_report import render_markdown
+
+    return render_markdown(json.loads((ROOT / "studies" / "results" / name / "summary.json").read_text()))
+
+
 def goals_table() -> str:
     """One row per goal, its measured figure read from the raw JSON and its verdict computed from it."""
     rows = []
@@ -1061,6 +1069,8 @@ def render(text: str) -> str:
     """
     def fill(m: re.Match) -> str:
         name = m.group(2)
+        if name.startswith("study-"):  # any study's report: a new comparison needs no code here
+            return m.group(1) + study_table(name.removeprefix("study-")) + m.group(4)
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
         return m.group(1) + TABLES[name]() + m.group(4)

@@ -34,7 +34,8 @@ from speechtl.errors import SpeechtlError, shorten
 # subcommand modules; each defines add_parser(subparsers) and run(args)
 # (add_parser must not import torch: `speechtl --help` stays fast; tests/test_cli_output.py checks it)
 COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep",
-            "plot", "export", "add_language", "languages", "serve", "score", "recipes"]
+            "plot", "export", "add_language", "languages", "serve", "score", "recipes",
+            "study"]
 
 DESCRIPTION = ("speechtl: transfer learning for speech recognition. Train multilingual phoneme models from "
                "recipes, decode words with your own lexicons, add languages and adapt to new domains.")

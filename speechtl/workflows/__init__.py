@@ -7,5 +7,6 @@
 * :mod:`~speechtl.workflows.self_train`: pseudo-label unlabelled target audio and train again, in rounds;
 * :mod:`~speechtl.workflows.add_language`: a new language head, with the forgetting report;
 * :mod:`~speechtl.workflows.sweep`: one recipe over values of a key and seeds, scored on dev;
+* :mod:`~speechtl.workflows.study`: a study file's arms x seeds x rotations, chosen on dev, summarised;
 * :mod:`~speechtl.workflows.plot`: t-SNE maps of backbone features.
 """

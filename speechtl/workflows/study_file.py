@@ -1,0 +1,304 @@
+"""Study files: a comparison as data (arms, seeds, rotations, the dev grid each choice reads, metrics, goals).
+
+A study names a base recipe and crosses its **arms** (named lists of ``--set``
+overrides: the settings compared) with its **seeds** (``train.seed``) and
+**rotations** (named lists of overrides that change the data, e.g. which
+speakers or languages are held out). An arm may carry a **dev grid**: values of
+some keys to choose among, by a criterion metric read on a selection split that
+is never ``test``. Example (``studies/tiny.yaml``)::
+
+    name: tiny-encoders
+    recipe: recipes/tiny.yaml
+    steps: train                           # or run: self-training, target-domain reports (target.NAME)
+    set: [train.max_steps=5]               # every cell
+    seeds: [0, 1, 2]
+    rotations:
+      without-es: ["data.languages=[en, de]"]
+    arms:
+      tdnn: [model.encoder=tdnn]
+      blstm: [model.encoder=blstm, model.dim=64]
+      other: {recipe: recipes/tiny-multitask.yaml, set: [model.dim=64]}   # an arm on its own recipe
+    select:                                # optional, per arm
+      tdnn: {grid: {train.lr: [0.001, 0.003]}, split: dev, criterion: per_mean, direction: lower}
+    metrics: {test.per_mean: lower}        # SPLIT.METRIC: which way is better
+    goals: {test.per_mean: 0.9}            # optional: a target per metric
+    compare: {baseline: tdnn, significant: true}
+
+Everything is checked before any run, and an error names the file and line:
+an unknown key, an override the recipe schema refuses (type-checked as
+``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
+selection on ``test``, and fewer than 2 seeds for a comparison called significant.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from speechtl.config import load_yaml
+from speechtl.errors import RecipeError, shorten
+from speechtl.tasks import load_recipe
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
+OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
+TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare")
+STEPS = ("train", "run")  # what a cell runs: the training loop alone, or every step of `speechtl run`
+DIRECTIONS = ("lower", "higher")
+# reports of test data, never read to choose: the test split, and the target domain's test (``steps: run``)
+TEST_SPLITS = ("test", "target")
+
+
+@dataclass
+class Selection:
+    """An arm's dev grid: the values to choose among and how the choice is made."""
+
+    grid: dict[str, list]  # recipe key -> values tried
+    criterion: str  # a metric of the task's report, e.g. per_mean
+    split: str = "dev"  # the split the criterion is read on; never test
+    direction: str = "lower"  # lower or higher is better
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of the grid's values, in file order."""
+        keys = list(self.grid)
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.grid[k] for k in keys))]
+
+
+@dataclass
+class Study:
+    """A parsed, checked study file."""
+
+    path: Path
+    name: str
+    recipe: Path
+    seeds: list[int]
+    arms: dict[str, list[str]]
+    rotations: dict[str, list[str]]
+    metrics: dict[str, str]  # SPLIT.METRIC -> lower / higher
+    select: dict[str, Selection] = field(default_factory=dict)
+    goals: dict[str, float] = field(default_factory=dict)
+    set: list[str] = field(default_factory=list)
+    baseline: str | None = None
+    significant: bool = False
+    arm_recipes: dict[str, Path] = field(default_factory=dict)  # arms that name their own recipe
+    steps: str = "train"  # one of STEPS
+
+    def recipe_of(self, arm: str) -> Path:
+        """The recipe an arm's cells train: its own, or the study's."""
+        return self.arm_recipes.get(arm, self.recipe)
+
+    def splits(self, arm: str) -> list[str]:
+        """The splits a cell of ``arm`` is scored on: its selection split first, then the metrics'."""
+        wanted = [self.select[arm].split] if arm in self.select else []
+        wanted += [m.split(".", 1)[0] for m in self.metrics]
+        return list(dict.fromkeys(wanted))
+
+
+def grid_overrides(point: dict[str, Any]) -> list[str]:
+    """``key=value`` overrides for one grid point (values written as JSON, which YAML reads back)."""
+    return [f"{key}={json.dumps(value)}" for key, value in point.items()]
+
+
+class _Lines:
+    """Line numbers of a YAML file's keys and items, for messages that name the line."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines: dict[tuple, int] = {}
+        self._walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+
+    def _walk(self, node, where: tuple) -> None:
+        if node is None:
+            return
+        self.lines.setdefault(where, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[(*where, key.value)] = key.start_mark.line + 1
+                self._walk(value, (*where, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, (*where, i))
+
+    def error(self, where: tuple, message: str) -> RecipeError:
+        """A RecipeError naming the file, the line of ``where`` (or its nearest parent) and the key."""
+        for n in range(len(where), -1, -1):
+            if where[:n] in self.lines:
+                line = self.lines[where[:n]]
+                break
+        key = "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(where))
+        return RecipeError(f"{self.path}:{line}: {shorten(key, 120)}: {message}")
+
+
+def _mapping(lines: _Lines, data: Any, where: tuple) -> dict:
+    if not isinstance(data, dict) or not data:
+        raise lines.error(where, f"expected a non-empty mapping, got {shorten(repr(data))}")
+    return data
+
+
+def _overrides(lines: _Lines, data: Any, where: tuple) -> list[str]:
+    """A list of ``key=value`` strings; the keys the study owns refused."""
+    if data is None:
+        return []
+    if not isinstance(data, list) or not all(isinstance(x, str) and "=" in x for x in data):
+        raise lines.error(where, f"expected a list of key=value overrides, got {shorten(repr(data))}")
+    for i, item in enumerate(data):
+        if item.split("=", 1)[0].strip() in OWNED:
+            raise lines.error((*where, i), f"{', '.join(OWNED)} are set by the study for every cell")
+    return data
+
+
+def _named(lines: _Lines, data: dict, key: str, required: bool = True) -> dict[str, list[str]]:
+    if key not in data and not required:
+        return {"all": []}
+    out = {}
+    for name, value in _mapping(lines, data.get(key), (key,)).items():
+        if not isinstance(name, str) or not NAME.match(name):
+            raise lines.error((key, name), "a name of letters, digits and _ . + - (it becomes a folder name)")
+        out[name] = _overrides(lines, value, (key, name))
+    return out
+
+
+def _selection(lines: _Lines, data: Any, arm: str) -> Selection:
+    where = ("select", arm)
+    data = _mapping(lines, data, where)
+    unknown = set(data) - {"grid", "criterion", "split", "direction"}
+    if unknown:
+        raise lines.error((*where, sorted(map(str, unknown))[0]), "unknown key; accepts grid, criterion, split, direction")
+    grid = _mapping(lines, data.get("grid"), (*where, "grid"))
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise lines.error((*where, "grid", key), "expected a non-empty list of values")
+    sel = Selection(grid=grid, criterion=data.get("criterion"), split=data.get("split", "dev"),
+                    direction=data.get("direction", "lower"))
+    if not isinstance(sel.criterion, str) or not sel.criterion:
+        raise lines.error((*where, "criterion"), "expected the metric the choice reads, e.g. per_mean")
+    if sel.split in TEST_SPLITS or not isinstance(sel.split, str):
+        # the one place selection on test is refused: a choice made on test makes its test figure a lie
+        raise lines.error((*where, "split"), f"{shorten(repr(sel.split))}: a setting is chosen on dev (or another "
+                          f"held-out split), never on test data ({', '.join(TEST_SPLITS)})")
+    if sel.direction not in DIRECTIONS:
+        raise lines.error((*where, "direction"), f"expected lower or higher, got {shorten(repr(sel.direction))}")
+    return sel
+
+
+def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
+    metrics = _mapping(lines, data.get("metrics"), ("metrics",))
+    for name, direction in metrics.items():
+        if not isinstance(name, str) or "." not in name:
+            raise lines.error(("metrics", name), "a metric is SPLIT.NAME, e.g. test.per_mean")
+        if direction not in DIRECTIONS:
+            raise lines.error(("metrics", name), f"expected lower or higher, got {shorten(repr(direction))}")
+    return metrics
+
+
+def _check_recipes(lines: _Lines, study: Study) -> None:
+    """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
+    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe) -> None:
+        try:
+            load_recipe(recipe, [*study.set, *overrides])
+        except RecipeError as err:
+            raise lines.error(where, str(err)) from None
+
+    check([], ("set",))
+    for name, overrides in study.rotations.items():
+        check(overrides, ("rotations", name))
+    for name, overrides in study.arms.items():
+        recipe = study.recipe_of(name)
+        check(overrides, ("arms", name), recipe)
+        for rot in study.rotations.values():
+            check([*rot, *overrides], ("arms", name), recipe)
+            if name in study.select:
+                for point in study.select[name].points():
+                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe)
+
+
+def _recipe_path(lines: _Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
+    """A recipe: relative to the working directory (as recipes' own paths are), else to the study file."""
+    if not isinstance(value, str) or not value:
+        raise lines.error(where, "expected the path of a recipe, e.g. recipes/tiny.yaml")
+    for candidate in (Path(value), study_path.parent / value):
+        if candidate.is_file():
+            return candidate
+    raise lines.error(where, f"no such recipe file {shorten(value)}")
+
+
+def _arms(lines: _Lines, data: dict, study_path: Path) -> tuple[dict[str, list[str]], dict[str, Path]]:
+    """Arms as ``NAME: [overrides]``, or ``NAME: {recipe: PATH, set: [overrides]}`` for an arm on its own recipe."""
+    plain = {k: ([] if isinstance(v, dict) else v) for k, v in _mapping(lines, data.get("arms"), ("arms",)).items()}
+    arms = _named(lines, {"arms": plain}, "arms")
+    recipes = {}
+    for name, value in data["arms"].items():
+        if isinstance(value, dict):
+            unknown = set(value) - {"recipe", "set"}
+            if unknown:
+                raise lines.error(("arms", name, sorted(map(str, unknown))[0]), "unknown key; accepts recipe, set")
+            recipes[name] = _recipe_path(lines, value.get("recipe"), study_path, ("arms", name, "recipe"))
+            arms[name] = _overrides(lines, value.get("set"), ("arms", name, "set"))
+    return arms, recipes
+
+
+def load_study(path: str | Path, extra: list[str] = ()) -> Study:
+    """Read and check a study file; ``extra`` overrides apply to every cell (the command line's ``--set``).
+
+    Raises:
+        RecipeError: anything wrong, naming the file and line (see the module docstring).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"{shorten(path, 200)}: no such study file")
+    data = load_yaml(path)
+    lines = _Lines(path, path.read_text(encoding="utf-8"))
+    for key in data:
+        if key not in TOP_KEYS:
+            raise lines.error((key,), f"unknown key; a study accepts: {', '.join(TOP_KEYS)}")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds) or len(set(seeds)) < len(seeds):
+        raise lines.error(("seeds",), f"expected a list of distinct integers, got {shorten(repr(seeds))}")
+    arms, arm_recipes = _arms(lines, data, path)
+    study = Study(path=path, name=str(data.get("name") or path.stem), recipe=_recipe_path(lines, data.get("recipe"), path),
+                  seeds=seeds, arms=arms, rotations=_named(lines, data, "rotations", False), arm_recipes=arm_recipes,
+                  metrics=_metrics(lines, data), set=[*_overrides(lines, data.get("set"), ("set",)), *extra])
+    for arm, sel in (data.get("select") or {}).items():
+        if arm not in study.arms:
+            raise lines.error(("select", arm), f"unknown arm; the arms are {', '.join(study.arms)}")
+        study.select[arm] = _selection(lines, sel, arm)
+    for metric, goal in (data.get("goals") or {}).items():
+        if metric not in study.metrics:
+            raise lines.error(("goals", metric), f"not one of the study's metrics ({', '.join(study.metrics)})")
+        if isinstance(goal, bool) or not isinstance(goal, (int, float)):
+            raise lines.error(("goals", metric), f"expected a number, got {shorten(repr(goal))}")
+        study.goals[metric] = float(goal)
+    study.steps = data.get("steps", "train")
+    if study.steps not in STEPS:
+        raise lines.error(("steps",), f"expected train or run (every step of speechtl run: self-training, the "
+                          f"target domain's test), got {shorten(repr(study.steps))}")
+    _compare(lines, data.get("compare"), study)
+    _check_recipes(lines, study)
+    return study
+
+
+def _compare(lines: _Lines, data: Any, study: Study) -> None:
+    """``compare: {baseline: ARM, significant: bool}``: paired differences against a baseline arm."""
+    if data is None:
+        return
+    data = _mapping(lines, data, ("compare",))
+    unknown = set(data) - {"baseline", "significant"}
+    if unknown:
+        raise lines.error(("compare", sorted(map(str, unknown))[0]), "unknown key; accepts baseline, significant")
+    if data.get("baseline") not in study.arms:
+        raise lines.error(("compare", "baseline"), f"unknown arm {shorten(repr(data.get('baseline')))}; the arms "
+                          f"are {', '.join(study.arms)}")
+    study.baseline = data["baseline"]
+    study.significant = data.get("significant", False)
+    if not isinstance(study.significant, bool):
+        raise lines.error(("compare", "significant"), "expected true or false")
+    if study.significant and len(study.seeds) < 2:
+        raise lines.error(("compare", "significant"), f"a comparison called significant needs at least 2 seeds "
+                          f"(the spread it is judged against); this study has {len(study.seeds)}")
+    if len(study.arms) < 2:
+        raise lines.error(("compare",), "a comparison needs at least 2 arms")
