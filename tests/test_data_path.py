@@ -59,3 +59,29 @@ def test_dev_validation_keeps_and_averages_the_best_checkpoints(tiny_recipe):
     assert torch.equal(model[name], want[name])
     single = [load_model_files(exp / "checkpoints" / f"step-{r['step']:07d}" / "model")[0][name] for r in best]
     assert not torch.equal(model[name], single[0]) and torch.allclose(model[name], (single[0] + single[1]) / 2)
+
+
+def test_a_part_needed_by_two_runs_at_once_is_made_once(tmp_path, monkeypatch):
+    """Runs side by side (study --jobs) wait for the one making a part instead of writing it together."""
+    import json
+    import multiprocessing
+    import time
+
+    from speechtl.data import training_cuts
+
+    def slow_store(part, folder, *args):
+        with open(tmp_path / "made.txt", "a") as f:
+            f.write("x")
+        time.sleep(0.5)
+        (folder / "done.json").write_text(json.dumps({"count": 1}))
+        return {"count": 1}
+
+    monkeypatch.setattr(training_cuts, "_store_part", slow_store)
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=training_cuts._stored_part, args=(None, tmp_path / "part")) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert (tmp_path / "made.txt").read_text() == "x"

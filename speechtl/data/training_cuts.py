@@ -226,6 +226,26 @@ def _store_part(part: CutPart, out_dir: Path, features: FeatureConfig, seed: int
     return summary
 
 
+def _stored_part(part: CutPart, folder: Path, *args) -> dict:
+    """The part's summary, made by :func:`_store_part` unless a run made it before.
+
+    Runs side by side (``speechtl study --jobs``, several users of one data root) may need the same
+    part at once: the first takes an exclusive lock on the folder and makes it, the others wait and
+    then read what it made, instead of writing the same files together.
+    """
+    import fcntl
+
+    done = folder / "done.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if done.is_file():  # made by the run that held the lock
+            return json.loads(done.read_text())
+        return _store_part(part, folder, *args)
+
+
 def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: FeatureConfig, seed: int,
                         storage: str, languages: list[str], max_seconds: float) -> TrainingCuts:
     """Store each part once (under ``cache``), then write their cuts, repeats included, interleaved to ``out``.
@@ -247,9 +267,7 @@ def write_training_cuts(parts: list[CutPart], cache: Path, out: Path, features: 
     sources, weights, count, seconds = [], [], 0, 0.0
     for part in parts:
         folder = cache / part_key(part, features, seed, storage)
-        done = folder / "done.json"
-        summary = json.loads(done.read_text()) if done.is_file() else \
-            _store_part(part, folder, features, seed, storage, list(part.languages) or languages, max_seconds)
+        summary = _stored_part(part, folder, features, seed, storage, list(part.languages) or languages, max_seconds)
         log.info("training data %s: %d utterances (%.2f h)%s", part.name, summary["count"],
                  summary["seconds"] / 3600, f", {len(summary['skipped'])} skipped" if summary["skipped"] else "")
         skipped += [tuple(s) for s in summary["skipped"]]
