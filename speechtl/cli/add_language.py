@@ -43,17 +43,19 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from speechtl.errors import RecipeError
+    from speechtl.text.languages import get_language
     from speechtl.workflows.add_language import add_language, zero_shot_language
 
     if args.zero_shot:
-        result = zero_shot_language(args.model, args.lang, args.output or f"exp/add-{args.lang}-zero-shot",
+        lang = get_language(args.lang).code
+        result = zero_shot_language(args.model, lang, args.output or f"exp/add-{lang}-zero-shot",
                                     args.lexicon, args.text_file, replace_head=args.replace_head)
         for phoneme, source in result["mapped"].items():
             print(f"  {phoneme!r}: the closest trained head ({result['closest']}) lacks it; "
                   f"its nearest-phone part is {source!r}'s row")
         how = (f"{result['method']}, {result['mix']:g} composed + {1 - result['mix']:g} nearest phonemes of "
                f"{result['closest']}" if result["mix"] else f"{result['method']}, of {result['closest']}'s head")
-        print(f"{args.lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
+        print(f"{lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
               f"{result['words']} words: {' '.join(result['inventory'])}")
         print(f"model written to {result['model']}.safetensors")
         return 0

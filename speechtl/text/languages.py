@@ -80,6 +80,16 @@ def espeak_languages() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _espeak_spelling() -> dict[str, str]:
+    """``{language in lower case: eSpeak's own spelling}``: phonemizer matches names case-sensitively
+    (``chr-US-Qaaa-x-west``), while speechtl's codes are lower case."""
+    _configure_espeak()
+    from phonemizer.backend import EspeakBackend
+
+    return {code.lower(): code for code in EspeakBackend.supported_languages()}
+
+
+@functools.lru_cache(maxsize=1)
 def _voice_files() -> dict[str, str]:
     """``{language: voice file name}`` of eSpeak's ``lang/`` voices whose dictionary the data has."""
     from pathlib import Path
@@ -128,7 +138,8 @@ def _make(code: str, espeak: str, voice: str = "") -> Language:
     voice = "" if voice == espeak else voice
     base = code.split("-")[0]
     no_spaces = (base in _NO_SPACES or espeak.split("-")[0] in _NO_SPACES) and "-latn" not in code
-    return Language(code, names[espeak], espeak, wordfreq_code(code), voice, spaces=not no_spaces)
+    spelling = _espeak_spelling().get(espeak, espeak)
+    return Language(code, names[espeak], spelling, wordfreq_code(code), voice, spaces=not no_spaces)
 
 
 @functools.lru_cache(maxsize=1)

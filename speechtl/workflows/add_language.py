@@ -226,7 +226,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     Returns:
         The experiment directory and the report (also in ``EXP/forgetting.json``).
     """
-    get_language(language)
+    language = get_language(language).code  # "EN", " en" -> "en": one head per language
     base = load_base(base_path)
     if language in base.languages and not replace_head:
         raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to retrain it "
@@ -273,15 +273,17 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     """
     from speechtl.models.attributes import phoneme_counts, zero_shot_head
     from speechtl.models.io import SECTIONS, read_model, save_model
-    from speechtl.text.g2p_lexicon import frequent_lexicon
+    from speechtl.text.g2p_lexicon import inventory_lexicon
     from speechtl.text.inventory import Inventory
     from speechtl.text.lexicon import Lexicon
 
-    get_language(language)
+    language = get_language(language).code  # "EN", " en" -> "en": one head per language
     model, extra_state, meta = read_model(base_path)
     if language in model.languages and not replace_head:
         raise LanguageError(f"{base_path} already has a head for {language!r}; pass --replace-head to replace it")
-    source = Lexicon.read(lexicon) if lexicon else frequent_lexicon(language, words, text_file=text_file)
+    source, note = (Lexicon.read(lexicon), "") if lexicon else inventory_lexicon(language, words, text_file)
+    if note:
+        log.warning(note)
     inventory = Inventory(source.symbols())
     counts = phoneme_counts(pron for _, pron in source.items())
     head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts)
@@ -297,4 +299,4 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     save_model(model, stem, extra_state=extra_state, **kept)
     return {"model": str(stem), "inventory": inventory.phonemes, "method": method, "mapped": mapped,
             "closest": made["closest"], "mix": made["mix"],
-            "words": len(source)}
+            "words": len(source), "language": language}
