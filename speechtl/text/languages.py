@@ -196,3 +196,14 @@ def get_language(code: str) -> Language:
     hint = f"; close matches: {', '.join(f'{c} ({LANGUAGES[c].name})' for c in matches)}" if matches else ""
     raise LanguageError(f"unknown language {str(code)[:40]!r}: eSpeak NG has no such language{hint} "
                         "(`speechtl languages` lists all)") from None
+
+
+def head_code(typed: str, heads: list[str]) -> str:
+    """The language head a typed code names: itself when a head has that name, else its eSpeak code
+    (``EN``, ``" en"`` -> ``en``); a code eSpeak lacks comes back as typed (the model's error lists its heads)."""
+    if typed in heads:
+        return typed
+    try:
+        return get_language(typed).code
+    except LanguageError:
+        return typed
