@@ -41,7 +41,7 @@ from speechtl.errors import CheckpointError, LanguageError, RecipeError
 from speechtl.models.io import load_model_and_meta
 from speechtl.tasks import task_of_model
 from speechtl.tasks.speech.recipe import Recipe
-from speechtl.text.languages import get_language
+from speechtl.text.languages import get_language, head_code
 from speechtl.workflows.evaluate import evaluate
 from speechtl.workflows.train import train
 
@@ -256,20 +256,22 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
 
 
 def zero_shot_language(base_path: str | Path, language: str, output: str | Path, lexicon: str | Path | None = None,
-                       text_file: str | Path | None = None, words: int = 2000, replace_head: bool = False
-                       ) -> dict:
+                       text_file: str | Path | None = None, words: int = 2000, replace_head: bool = False,
+                       from_head: str | None = None) -> dict:
     """Add a head for ``language`` composed from its phoneme inventory alone, with no audio of it.
 
     The inventory is the phonemes of ``lexicon`` (any phone set already converted), or
     those eSpeak NG gives the language's ``words`` most frequent words (wordfreq's, or
     ``text_file``'s). With attribute detectors in the base (``model.attributes`` > 0)
     each phoneme's row is composed from its articulatory attributes, averaged with
-    the row of its nearest phoneme in the closest trained language's head; without,
-    the nearest phoneme's row alone (:func:`~speechtl.models.attributes.zero_shot_head`).
+    the row of its nearest trained phoneme (in any head, ties to the head closest by
+    sound: :mod:`speechtl.text.closest`; ``from_head``: only that head's); without, the
+    nearest phoneme's row alone (:func:`~speechtl.models.attributes.zero_shot_head`).
 
     Returns:
         ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "closest": language,
-        "mix": weight of the composed head, "mapped": {phoneme the closest head lacks: its nearest}}``.
+        "ranking": [(head, distance), ...], "mix": weight of the composed head,
+        "mapped": {phoneme the closest head lacks: "its nearest" or "head:phoneme" of another head}}``.
     """
     from speechtl.models.attributes import phoneme_counts, zero_shot_head
     from speechtl.models.io import SECTIONS, read_model, save_model
@@ -286,7 +288,9 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
         log.warning(note)
     inventory = Inventory(source.symbols())
     counts = phoneme_counts(pron for _, pron in source.items())
-    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts)
+    if from_head is not None:
+        from_head = head_code(from_head, model.languages)
+    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts, source=from_head)
     mapped = made["mapped"]
     method = "attributes" if made["mix"] > 0 else "nearest-phone"
     if model.attributes is None:
@@ -298,5 +302,5 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
             if k not in {"kind", "format", "version", "sha256", "inventories", "unit_models", *SECTIONS}}
     save_model(model, stem, extra_state=extra_state, **kept)
     return {"model": str(stem), "inventory": inventory.phonemes, "method": method, "mapped": mapped,
-            "closest": made["closest"], "mix": made["mix"],
+            "closest": made["closest"], "mix": made["mix"], "ranking": made["ranking"],
             "words": len(source), "language": language}
