@@ -56,3 +56,18 @@ def test_decode_reads_a_cmudict_lexicon_with_phoneset(setup, capsys):
     assert main(["decode", str(setup / "rec0.wav"), "--model", str(setup / "model"), "--lexicon",
                  str(setup / "cmu.txt")]) == 2  # read as eSpeak IPA: ARPAbet named, with the flag to pass
     assert "--phoneset arpabet" in capsys.readouterr().err
+
+
+def test_the_demo_ends_saying_what_the_model_hears_and_what_to_run_next():
+    import shlex
+
+    from speechtl.cli import build_parser
+    from speechtl.cli.run import next_steps
+
+    text = next_steps("exp/multilingual-synth", ["en", "de"])
+    assert "can hear" in text and "cannot" in text and "real voices" in text
+    commands = [line.split("#")[0].strip() for line in text.splitlines() if line.strip().startswith("speechtl ")]
+    assert len(commands) == 4 and any("--isolated" in c for c in commands)
+    parser = build_parser()
+    for command in commands:  # every suggested command is one the CLI accepts as written
+        parser.parse_args(shlex.split(command)[1:])
