@@ -128,7 +128,9 @@ def run(args) -> int:
     model, meta = load_model_and_meta(args.model, device)
     config = _config(args, stored_decode_config(meta, args.model))
     recognizer = Recognizer(model, config, device)
-    language = recognizer.language(args.lang)
+    from speechtl.text.languages import head_code
+
+    language = recognizer.language(head_code(args.lang, model.languages) if args.lang else None)  # EN -> en
     words = read_word_list(args.words) if args.words else None
     lexicon = args.lexicon
     if lexicon and args.phoneset != "espeak":  # converted once, into this head's own symbols
