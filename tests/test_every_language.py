@@ -135,7 +135,8 @@ def test_language_codes_are_normalised_before_they_name_a_head(typed, base_model
     assert "unknown language" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("typed, close", [("swa", "sw"), ("klingon", "piqd"), ("pt_PT", "pt")])
+@pytest.mark.parametrize("typed, close", [("swa", "sw"), ("klingon", "piqd"), ("pt_PT", "pt"), ("eng", "en"),
+                                         ("deu", "de"), ("iw", "he")])
 def test_an_unknown_code_suggests_the_closest(typed, close, words_file, tmp_path, capsys):
     assert main(["lexicon", "build", str(words_file), "--lang", typed, "-o", str(tmp_path / "l.txt")]) == 2
     err = capsys.readouterr().err

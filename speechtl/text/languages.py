@@ -44,6 +44,7 @@ class Language:
 
 # short codes for eSpeak languages whose eSpeak name is regional: code -> (eSpeak language, voice)
 _PREFERRED = {"en": ("en-us", ""), "fr": ("fr-fr", "fr"), "no": ("nb", ""), "zh": ("cmn", "")}
+_PREFERRED_BY_ESPEAK = {"nb": "no", "cmn": "zh"}  # the short code of a preferred eSpeak language
 # wordfreq lists that serve a language under another code (Serbo-Croatian, Mandarin, Norwegian)
 _WORDFREQ_ALIASES = {"hr": "sh", "sr": "sh", "bs": "sh", "cmn": "zh", "no": "nb"}
 # languages (base codes) written without spaces between words
@@ -167,11 +168,29 @@ class _Languages(Mapping):
 LANGUAGES: Mapping[str, Language] = _Languages()
 
 
+def _standard_codes(key: str) -> list[str]:
+    """eSpeak codes a tag stands for in the IETF standard (``eng`` -> ``en``, ``iw`` -> ``he``, ``nob`` -> ``nb``)."""
+    import langcodes
+
+    try:
+        tag = langcodes.standardize_tag(key).lower()
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        return []
+    return [c for c in dict.fromkeys([tag, tag.split("-")[0], _PREFERRED_BY_ESPEAK.get(tag.split("-")[0], "")])
+            if c in LANGUAGES]
+
+
 def close_matches(code: str, n: int = 5) -> list[str]:
-    """Codes that look like ``code``: the same base language, then similar codes or names."""
+    """Codes that look like ``code``: the language its standard tag names, the same base language, then
+    similar codes or names.
+
+    Example:
+        >>> close_matches("eng")[0], close_matches("swa")[0], close_matches("iw")[0]
+        ('en', 'sw', 'he')
+    """
     key = code.strip().lower().replace("_", "-")
     base = key.split("-")[0]
-    same = [c for c in LANGUAGES if c.split("-")[0] == base and c != key]
+    same = _standard_codes(key) + [c for c in LANGUAGES if c.split("-")[0] == base and c != key]
     by_name = {lang.name.lower(): c for c, lang in LANGUAGES.items()}
     similar = difflib.get_close_matches(key, list(LANGUAGES), n=n, cutoff=0.5)
     named = [by_name[m] for m in difflib.get_close_matches(key, list(by_name), n=n, cutoff=0.6)]
