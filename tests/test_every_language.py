@@ -141,3 +141,14 @@ def test_an_unknown_code_suggests_the_closest(typed, close, words_file, tmp_path
     assert main(["lexicon", "build", str(words_file), "--lang", typed, "-o", str(tmp_path / "l.txt")]) == 2
     err = capsys.readouterr().err
     assert f"unknown language {typed!r}" in err and f"{close} (" in err
+
+
+def test_recipe_language_codes_are_normalised():
+    from speechtl.data.config import DataConfig
+    from speechtl.errors import RecipeError
+
+    config = DataConfig(languages=["EN", " de", "pt_BR", "my-own-corpus"])
+    config.validate()
+    assert config.languages == ["en", "de", "pt-br", "my-own-corpus"]  # a code eSpeak lacks is left to its check
+    with pytest.raises(RecipeError, match="en listed more than once"):
+        DataConfig(languages=["en", "EN"]).validate()

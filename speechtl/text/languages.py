@@ -226,3 +226,12 @@ def head_code(typed: str, heads: list[str]) -> str:
         return get_language(typed).code
     except LanguageError:
         return typed
+
+
+def normalise_code(code: str) -> str:
+    """``code`` as eSpeak's list writes it when it differs only in case, spaces or ``_`` (``" EN"`` -> ``en``,
+    ``pt_BR`` -> ``pt-br``); any other code comes back unchanged (refused later, with close matches)."""
+    if not isinstance(code, str):
+        return code
+    key = code.strip().lower().replace("_", "-")
+    return key if key != code and key in LANGUAGES else code  # the list is read only for a code to change
