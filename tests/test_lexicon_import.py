@@ -60,10 +60,13 @@ def test_merge_folds_case_so_your_entries_win(cmu, tmp_path, capsys):
     assert len(merged) == len(shipped_lexicon("en"))  # every word merged over its shipped entry
 
 
-def test_xsampa_without_spaces_is_split_into_known_symbols_or_refused(tmp_path, en_symbols):
+def test_xsampa_without_spaces_is_split_into_known_symbols_or_refused(tmp_path, en_symbols, caplog):
     path = tmp_path / "x.txt"
     path.write_text("apple {p@l\ncat k { t\n", encoding="utf-8")
-    assert read_lexicon(path, "xsampa", en_symbols).pronunciations("apple") == [("æ", "p", "əl")]
+    with caplog.at_level("WARNING"):
+        assert read_lexicon(path, "xsampa", en_symbols).pronunciations("apple") == [("æ", "p", "əl")]
+    assert any("x.txt:1: '{p@l' written without spaces, read as the model's æ p əl" in r.getMessage()
+               for r in caplog.records)
     bad = tmp_path / "bad.txt"
     bad.write_text("cat k { t\napple {p@l\n", encoding="utf-8")
     with pytest.raises(LexiconError) as err:

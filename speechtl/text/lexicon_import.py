@@ -26,6 +26,7 @@ them nothing is joined and a token of several phones is refused.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -34,6 +35,7 @@ from speechtl.errors import LexiconError, shorten
 from speechtl.text.lexicon import Lexicon, phoneset_hint, raise_problems
 from speechtl.text.phonesets import ATTRIBUTES, NAMES, PHONESETS, looks_like, segment_features, segments, to_ipa
 
+log = logging.getLogger(__name__)
 _VARIANT = re.compile(r"^(.+)\(\d+\)$")  # CMUdict's TOMATO(1)
 _JOINABLE_AFTER_VOWEL = {"ɹ", "ɚ"}  # r-colouring joined to the vowel before it (eSpeak's ɑːɹ, ɔːɹ, ɛɹ...)
 
@@ -55,16 +57,21 @@ def read_lexicon(path: str | Path, phoneset: str = "espeak", known: Collection[s
     if phoneset == "espeak":
         return raw
     known = frozenset(known or ())
-    out, problems = Lexicon(), []
+    out, problems, splits = Lexicon(), [], {}
     for word, pron in raw.items():
         where = raw.origin(word, pron)
-        converted = _convert(pron, phoneset, known)
+        converted = _convert(pron, phoneset, known, splits, where)
         if isinstance(converted, str):
             problems.append(f"{where}: {converted.replace('{word}', shorten(repr(word), 60))}")
             continue
         out.add(fold_word(word), converted, where)
     hint = phoneset_hint(looks_like(raw.symbols()) or "espeak", phoneset) if problems else ""
     raise_problems(str(path), problems, hint)
+    for token, (where, parts) in list(splits.items())[:5]:  # said, not silently done
+        log.warning("%s: %s written without spaces, read as the model's %s", where, shorten(repr(token), 40),
+                    " ".join(parts))
+    if len(splits) > 5:
+        log.warning("%s: %d more tokens of several phones split the same way", path, len(splits) - 5)
     out.duplicates += raw.duplicates
     return out
 
@@ -75,8 +82,12 @@ def fold_word(word: str) -> str:
     return (match.group(1) if match else word).lower()
 
 
-def _convert(pron: tuple[str, ...], phoneset: str, known: frozenset[str]) -> tuple[str, ...] | str:
-    """The pronunciation in IPA, or a message (``{word}`` to fill in) naming the first symbol that cannot be read."""
+def _convert(pron: tuple[str, ...], phoneset: str, known: frozenset[str], splits: dict, where: str
+             ) -> tuple[str, ...] | str:
+    """The pronunciation in IPA, or a message (``{word}`` to fill in) naming the first symbol that cannot be read.
+
+    Tokens split into known symbols are recorded in ``splits`` (``{token: (where, parts)}``).
+    """
     out: list[str] = []
     for symbol in pron:
         ipa = to_ipa(symbol, phoneset)
@@ -88,6 +99,7 @@ def _convert(pron: tuple[str, ...], phoneset: str, known: frozenset[str]) -> tup
                 return (f"{shorten(repr(symbol), 40)} ({shorten(ipa, 40)}) in the pronunciation of {{word}} is "
                         "several phones written without spaces and cannot be split into the model's symbols: "
                         "separate them by spaces")
+            splits.setdefault(symbol, (where, parts))
             out.extend(parts)
             continue
         out.append(ipa)
