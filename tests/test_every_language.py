@@ -152,3 +152,11 @@ def test_recipe_language_codes_are_normalised():
     assert config.languages == ["en", "de", "pt-br", "my-own-corpus"]  # a code eSpeak lacks is left to its check
     with pytest.raises(RecipeError, match="en listed more than once"):
         DataConfig(languages=["en", "EN"]).validate()
+
+
+def test_an_empty_lexicon_gives_no_inventory_and_says_so(base_model, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["add-language", "--model", str(base_model), "--lang", "sw", "--zero-shot", "--lexicon", str(empty),
+                 "-o", str(tmp_path / "zs")]) == 2
+    assert "no pronunciation to take the sw inventory from" in capsys.readouterr().err

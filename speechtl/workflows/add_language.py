@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechtl.config import load_yaml, set_override
-from speechtl.errors import CheckpointError, LanguageError, RecipeError
+from speechtl.errors import CheckpointError, LanguageError, LexiconError, RecipeError
 from speechtl.models.io import load_model_and_meta
 from speechtl.tasks import task_of_model
 from speechtl.tasks.speech.recipe import Recipe
@@ -286,6 +286,8 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     source, note = (Lexicon.read(lexicon), "") if lexicon else inventory_lexicon(language, words, text_file)
     if note:
         log.warning(note)
+    if not len(source):
+        raise LexiconError(f"{lexicon}: no pronunciation to take the {language} inventory from")
     inventory = Inventory(source.symbols())
     counts = phoneme_counts(pron for _, pron in source.items())
     if from_head is not None:
