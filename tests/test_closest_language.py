@@ -61,23 +61,25 @@ def test_zero_shot_rows_come_from_several_heads(tmp_path):
     model = _base(tmp_path)
     new = Inventory(["a", "i", "θ", "t"])
     head, made = zero_shot_head(model.heads, None, new, counts={"a": 5, "i": 5, "θ": 1, "t": 2},
-                                blank_offset=0.0, prior_weight=0.0)
+                                blank_offset=0.0, prior_weight=0.0, any_head=True)
     assert made["closest"] == "es" and made["mapped"] == {"θ": "en:θ"}
     en, es = model.heads.head("en"), model.heads.head("es")
     assert torch.equal(head.weight[new.index["θ"]], en.weight[model.inventories["en"].index["θ"]])
     assert torch.equal(head.weight[new.index["a"]], es.weight[model.inventories["es"].index["a"]])
     assert torch.equal(head.weight[0], es.weight[0])  # blank from the closest head
+    _, one = zero_shot_head(model.heads, None, new, counts={"a": 5, "i": 5, "θ": 1, "t": 2})  # the default
+    assert one["closest"] == "es" and one["mapped"] == {"θ": "t"}  # the closest head's rows alone
     _, old = zero_shot_head(model.heads, None, new, choice="mean")  # the earlier rule: one head, unweighted
     assert len(old["ranking"]) == 1
 
 
-def test_add_language_from_names_one_head(tmp_path, capsys):
+def test_add_language_any_head_and_from(tmp_path, capsys):
     _base(tmp_path)
     lexicon = tmp_path / "sw.txt"
     lexicon.write_text("tata t a t a\nata a t a\nia i a\nthi θ i\n", encoding="utf-8")
     out = tmp_path / "zs"
     assert main(["add-language", "--model", str(tmp_path / "base"), "--lang", "sw", "--zero-shot", "--lexicon",
-                 str(lexicon), "-o", str(out)]) == 0
+                 str(lexicon), "-o", str(out), "--any-head"]) == 0
     text = capsys.readouterr().out
     assert "closest trained heads by sound (frequency-weighted feature distance): es" in text
     assert "'θ': the closest trained head (es) lacks it; its nearest-phone part is en's 'θ''s row" in text

@@ -21,8 +21,11 @@ def add_parser(sub) -> None:
     p.add_argument("--lexicon", help="--zero-shot: take the inventory from this lexicon "
                                      "(default: eSpeak NG's pronunciations of the language's frequent words)")
     p.add_argument("--from", dest="source", metavar="HEAD",
-                   help="--zero-shot: take every nearest-phoneme row from this head of the model (default: each "
-                        "phoneme's nearest in any head, ties to the head closest by sound)")
+                   help="--zero-shot: take every nearest-phoneme row from this head of the model (default: the "
+                        "head closest by sound, frequency-weighted feature distance)")
+    p.add_argument("--any-head", action="store_true",
+                   help="--zero-shot: each phoneme's nearest-phoneme row from its nearest in any head (ties to the "
+                        "closest head), so several heads contribute")
     p.add_argument("--text-file", help="--zero-shot: frequent words from this word list or text file "
                                        "(for languages wordfreq lacks)")
     p.add_argument("--test-data", help="with a manifest as --data: a Lhotse manifest of its test audio")
@@ -53,7 +56,7 @@ def run(args) -> int:
         lang = get_language(args.lang).code
         result = zero_shot_language(args.model, lang, args.output or f"exp/add-{lang}-zero-shot",
                                     args.lexicon, args.text_file, replace_head=args.replace_head,
-                                    from_head=args.source)
+                                    from_head=args.source, any_head=args.any_head)
         ranking = ", ".join(f"{h} {d:.2f}" for h, d in result["ranking"][:4])
         print(f"{lang}: closest trained heads by sound (frequency-weighted feature distance): {ranking}"
               + (f"; --from {result['closest']}: every row from that head" if args.source else ""))

@@ -206,17 +206,20 @@ def sourced_head(heads: "LanguageHeads", inventory: Inventory, sources: dict, bl
 def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
                    mix: float | None = None, blank_offset: float | None = None,
                    counts: dict[str, int] | None = None, prior_weight: float | None = None,
-                   source: str | None = None, choice: str = "sound") -> tuple[nn.Linear, dict]:
+                   source: str | None = None, choice: str = "sound", any_head: bool = False
+                   ) -> tuple[nn.Linear, dict]:
     """A head over ``inventory`` made with no audio of its language.
 
     ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
     (:meth:`AttributeDetectors.compose_head`, with the trained heads' inventories)
     plus ``1 - mix`` times the nearest-phone head; without detectors, the
     nearest-phone head alone. The nearest-phone head (``choice="sound"``) copies each
-    phoneme's row from the trained phoneme nearest to it in any head, ties to the head
-    closest by sound (:mod:`speechtl.text.closest`: distance weighted by ``counts``),
-    blank and boundary from that closest head; ``source`` names the one head to take
-    every row from (``--from``). ``choice="mean"`` is the earlier rule, kept to compare:
+    phoneme's row from the nearest phoneme of the head closest by sound
+    (:mod:`speechtl.text.closest`: distance weighted by ``counts``), or with ``any_head``
+    from the nearest phoneme in any head (ties to the closest head; blank and boundary
+    from the closest head); ``source`` names the one head to take every row from (``--from``).
+    On a tiny model (benchmarks/closest_language_zero_shot.py, one seed) the closest
+    head alone was as good as any head on average, so it is the default. ``choice="mean"`` is the earlier rule, kept to compare:
     one head, the one whose inventory is nearest on the unweighted mean
     (:func:`~speechtl.text.phonesets.closest_inventory`). The blank logit is then lowered by ``blank_offset``
     (default :data:`BLANK_OFFSET`), and with ``counts`` (each phoneme's count in the
@@ -245,6 +248,8 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
     else:
         ranking, sources = choose_sources(weights, trained, only=source)
         closest = source or ranking[0][0]
+        if not any_head and source is None:  # the closest head's rows alone (benchmarks/closest_language_zero_shot.py)
+            ranking, sources = choose_sources(weights, trained, only=closest)
         distance = dict(ranking)[closest]
     head = sourced_head(heads, inventory, sources, closest)
     mapped = {p: (s.symbol if s.head == closest else f"{s.head}:{s.symbol}")

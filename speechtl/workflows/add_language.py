@@ -257,15 +257,16 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
 
 def zero_shot_language(base_path: str | Path, language: str, output: str | Path, lexicon: str | Path | None = None,
                        text_file: str | Path | None = None, words: int = 2000, replace_head: bool = False,
-                       from_head: str | None = None) -> dict:
+                       from_head: str | None = None, any_head: bool = False) -> dict:
     """Add a head for ``language`` composed from its phoneme inventory alone, with no audio of it.
 
     The inventory is the phonemes of ``lexicon`` (any phone set already converted), or
     those eSpeak NG gives the language's ``words`` most frequent words (wordfreq's, or
     ``text_file``'s). With attribute detectors in the base (``model.attributes`` > 0)
     each phoneme's row is composed from its articulatory attributes, averaged with
-    the row of its nearest trained phoneme (in any head, ties to the head closest by
-    sound: :mod:`speechtl.text.closest`; ``from_head``: only that head's); without, the
+    the row of its nearest phoneme in the trained head closest by sound
+    (:mod:`speechtl.text.closest`; ``from_head``: that head; ``any_head``: the nearest in
+    any head, ties to the closest); without, the
     nearest phoneme's row alone (:func:`~speechtl.models.attributes.zero_shot_head`).
 
     Returns:
@@ -292,7 +293,8 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     counts = phoneme_counts(pron for _, pron in source.items())
     if from_head is not None:
         from_head = head_code(from_head, model.languages)
-    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts, source=from_head)
+    head, made = zero_shot_head(model.heads, model.attributes, inventory, counts=counts, source=from_head,
+                                any_head=any_head)
     mapped = made["mapped"]
     method = "attributes" if made["mix"] > 0 else "nearest-phone"
     if model.attributes is None:
