@@ -147,9 +147,13 @@ def test_recipe_language_codes_are_normalised():
     from speechtl.data.config import DataConfig
     from speechtl.errors import RecipeError
 
-    config = DataConfig(languages=["EN", " de", "pt_BR", "my-own-corpus"])
+    from speechtl.data.config import CorpusPart
+
+    config = DataConfig(languages=["EN", " de", "pt_BR", "my-own-corpus"], corpus="lhotse",
+                        parts=[CorpusPart(path="cuts.jsonl.gz", split="train", language="DE ")])
     config.validate()
     assert config.languages == ["en", "de", "pt-br", "my-own-corpus"]  # a code eSpeak lacks is left to its check
+    assert config.parts[0].language == "de"
     with pytest.raises(RecipeError, match="en listed more than once"):
         DataConfig(languages=["en", "EN"]).validate()
 
