@@ -7,6 +7,7 @@ import pytest
 from speechtl.errors import LexiconError
 from speechtl.text.inventory import Inventory
 from speechtl.text.lexicon import Lexicon
+from speechtl.text.lexicon_import import read_lexicon
 from speechtl.text.phonesets import convert_pronunciation, looks_like, nearest_phone, phone_distance
 
 
@@ -44,12 +45,12 @@ def test_wrong_phone_set_names_line_symbol_and_flag(tmp_path):
     with pytest.raises(LexiconError, match=r"(?s)cmu.txt:1: phoneme 'HH' in the pronunciation of 'hello'.*"
                                            r"looks like ARPAbet, not eSpeak IPA: pass --phoneset arpabet"):
         Lexicon.read(path).map_to(Inventory(["h", "ə", "l", "oʊ", "k", "æ", "t"]), "en")
-    assert Lexicon.read(path, "arpabet").pronunciations("cat") == [("k", "æ", "t")]
+    assert read_lexicon(path, "arpabet").pronunciations("cat") == [("k", "æ", "t")]
     ipa = tmp_path / "ipa.txt"
     ipa.write_text("cat k æ t\n", encoding="utf-8")
     with pytest.raises(LexiconError, match=r"(?s)ipa.txt:1: 'æ' in the pronunciation of 'cat' is not ARPAbet.*"
                                            r"looks like eSpeak IPA, not ARPAbet: leave out --phoneset"):
-        Lexicon.read(ipa, "arpabet")
+        read_lexicon(ipa, "arpabet")
 
 
 def test_unicode_equivalent_spellings_are_the_same_symbol_and_lone_tone_marks_drop():

@@ -20,6 +20,12 @@ def add_parser(sub) -> None:
                         "language's head; without them, those nearest phonemes alone) and write the model to -o")
     p.add_argument("--lexicon", help="--zero-shot: take the inventory from this lexicon "
                                      "(default: eSpeak NG's pronunciations of the language's frequent words)")
+    p.add_argument("--from", dest="source", metavar="HEAD",
+                   help="--zero-shot: take every nearest-phoneme row from this head of the model (default: the "
+                        "head closest by sound, frequency-weighted feature distance)")
+    p.add_argument("--any-head", action="store_true",
+                   help="--zero-shot: each phoneme's nearest-phoneme row from its nearest in any head (ties to the "
+                        "closest head), so several heads contribute")
     p.add_argument("--text-file", help="--zero-shot: frequent words from this word list or text file "
                                        "(for languages wordfreq lacks)")
     p.add_argument("--test-data", help="with a manifest as --data: a Lhotse manifest of its test audio")
@@ -43,17 +49,25 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from speechtl.errors import RecipeError
+    from speechtl.text.languages import get_language
     from speechtl.workflows.add_language import add_language, zero_shot_language
 
     if args.zero_shot:
-        result = zero_shot_language(args.model, args.lang, args.output or f"exp/add-{args.lang}-zero-shot",
-                                    args.lexicon, args.text_file, replace_head=args.replace_head)
+        lang = get_language(args.lang).code
+        result = zero_shot_language(args.model, lang, args.output or f"exp/add-{lang}-zero-shot",
+                                    args.lexicon, args.text_file, replace_head=args.replace_head,
+                                    from_head=args.source, any_head=args.any_head)
+        ranking = ", ".join(f"{h} {d:.2f}" for h, d in result["ranking"][:4])
+        print(f"{lang}: closest trained heads by sound (frequency-weighted feature distance): {ranking}"
+              + (f"; --from {result['closest']}: every row from that head" if args.source else ""))
         for phoneme, source in result["mapped"].items():
+            other, _, symbol = source.rpartition(":") if ":" in source else ("", "", source)
+            where = f"{other}'s {symbol!r}" if other else repr(symbol)
             print(f"  {phoneme!r}: the closest trained head ({result['closest']}) lacks it; "
-                  f"its nearest-phone part is {source!r}'s row")
+                  f"its nearest-phone part is {where}'s row")
         how = (f"{result['method']}, {result['mix']:g} composed + {1 - result['mix']:g} nearest phonemes of "
                f"{result['closest']}" if result["mix"] else f"{result['method']}, of {result['closest']}'s head")
-        print(f"{args.lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
+        print(f"{lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
               f"{result['words']} words: {' '.join(result['inventory'])}")
         print(f"model written to {result['model']}.safetensors")
         return 0

@@ -33,6 +33,12 @@ def add_parser(sub) -> None:
                                    "(with --lexicon: only these words are recognised)")
     p.add_argument("--shipped", action="store_true",
                    help="also use the language's shipped lexicon (default when neither --lexicon nor --words)")
+    from speechtl.text.phonesets import PHONESETS
+
+    p.add_argument("--phoneset", choices=PHONESETS, default="espeak",
+                   help="--lexicon's phone set (CMUdict's ARPAbet, X-SAMPA, IPA: converted to the model's symbols)")
+    p.add_argument("--isolated", action="store_true",
+                   help="one word of the list per recording (commands, digits): the best-scoring word, never nothing")
     p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument("--json", action="store_true", help="same as --format jsonl")
@@ -66,7 +72,7 @@ def _config(args, base):
     from speechtl.decoding.config import DecodeConfig
 
     changes = {"lm": args.lm, "lm_weight": args.lm_weight, "word_score": args.word_score,
-               "beam_size": args.beam, "chunk_seconds": args.chunk_seconds}
+               "beam_size": args.beam, "chunk_seconds": args.chunk_seconds, "isolated": args.isolated or None}
     return from_dict(DecodeConfig, {**to_dict(base), **{k: v for k, v in changes.items() if v is not None}},
                      "decode")
 
@@ -161,17 +167,24 @@ def run(args) -> int:
     model, meta = load_model_and_meta(args.model, device)
     config = _config(args, stored_decode_config(meta, args.model))
     recognizer = Recognizer(model, config, device)
-    language = recognizer.language(args.lang)
+    from speechtl.text.languages import head_code
+
+    language = recognizer.language(head_code(args.lang, model.languages) if args.lang else None)  # EN -> en
     words = read_word_list(args.words) if args.words else None
+    lexicon = args.lexicon
+    if lexicon and args.phoneset != "espeak":  # converted once, into this head's own symbols
+        from speechtl.text.lexicon_import import read_lexicon
+
+        lexicon = read_lexicon(lexicon, args.phoneset, model.inventories[language].phonemes)
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
-        recognizer.prepare(language, args.lexicon, words, args.shipped)
+        recognizer.prepare(language, lexicon, words, args.shipped)
     inputs = audio_inputs(args.audio)
     _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
         _adapt(recognizer, inputs)
     out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1, args.output_dir,
                  frozenset(uid for uid, path in inputs if uid == path))
-    kwargs = dict(language=language, lexicon=args.lexicon, words=words, shipped=args.shipped, greedy=args.greedy)
+    kwargs = dict(language=language, lexicon=lexicon, words=words, shipped=args.shipped, greedy=args.greedy)
     if args.stream:
         results = ((uid, _stream_one(recognizer, path, args.chunk_ms / 1000, kwargs)) for uid, path in inputs)
     elif args.workers > 1:

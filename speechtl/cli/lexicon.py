@@ -46,16 +46,17 @@ def _add_phoneset_arg(p, help: str) -> None:
 
 
 def run_build(args) -> int:
-    from speechtl.text.languages import get_language
+    from speechtl.errors import shorten
     from speechtl.text.g2p_lexicon import g2p_lexicon
+    from speechtl.text.languages import get_language
     from speechtl.text.lexicon import read_word_list
 
-    get_language(args.lang)
+    lang = get_language(args.lang).code  # "EN", " en" -> "en"
     words = read_word_list(args.words)
-    lexicon, missing = g2p_lexicon(words, args.lang, context=not args.no_context)
+    lexicon, missing = g2p_lexicon(words, lang, context=not args.no_context)
     lexicon.write(args.output)
     for word in missing:
-        print(f"speechtl lexicon: {args.words}: g2p({args.lang}) cannot pronounce {word!r} natively "
+        print(f"speechtl lexicon: {args.words}: g2p({lang}) cannot pronounce {shorten(word, 60)!r} natively "
               "(another language's rules, or several words); left out", file=sys.stderr)
     print(f"{args.output}: {len(lexicon)} words, {sum(1 for _ in lexicon.items())} pronunciations"
           + (f"; {len(missing)} words left out" if missing else ""))
@@ -65,13 +66,16 @@ def run_build(args) -> int:
 def run_merge(args) -> int:
     from speechtl.errors import LexiconError
     from speechtl.text.g2p_lexicon import shipped_lexicon
+    from speechtl.text.languages import get_language
     from speechtl.text.lexicon import Lexicon
+    from speechtl.text.lexicon_import import read_lexicon
 
     if bool(args.lang) == bool(args.base_lexicon):
         raise LexiconError("give exactly one of --lang (merge over the shipped lexicon) or --base-lexicon FILE")
-    merged = Lexicon.read(args.base_lexicon) if args.base_lexicon else shipped_lexicon(args.lang)
+    merged = Lexicon.read(args.base_lexicon) if args.base_lexicon else shipped_lexicon(get_language(args.lang).code)
+    known = merged.symbols()  # ARPAbet sequences are joined into the base's own symbols
     for path in args.user:
-        merged = merged.merge(Lexicon.read(path, args.phoneset))
+        merged = merged.merge(read_lexicon(path, args.phoneset, known))
     merged.write(args.output)
     print(f"{args.output}: {len(merged)} words")
     return 0
@@ -79,12 +83,14 @@ def run_merge(args) -> int:
 
 def run_check(args) -> int:
     from speechtl.models.io import load_model
-    from speechtl.text.lexicon import Lexicon
+    from speechtl.text.languages import head_code
+    from speechtl.text.lexicon_import import read_lexicon
 
     model = load_model(args.model)
+    args.lang = head_code(args.lang, model.languages)
     model.heads.head(args.lang)  # LanguageError when the model has no such head
-    lexicon = Lexicon.read(args.lexicon, args.phoneset)
     inventory = model.inventories[args.lang]
+    lexicon = read_lexicon(args.lexicon, args.phoneset, inventory.phonemes)
     note = f" ({lexicon.duplicates} repeated lines ignored)" if lexicon.duplicates else ""
     if args.strict:
         lexicon.validate(inventory, args.lang)
@@ -97,3 +103,4 @@ def run_check(args) -> int:
              "(listed above; --strict refuses them)" if mappings else f"all phonemes known to the {args.lang} head"
     print(f"{args.lexicon}: {len(lexicon)} words, {mapped}{note}")
     return 0
+

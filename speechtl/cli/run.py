@@ -23,4 +23,21 @@ def run(args) -> int:
             title += f"; WER with a lexicon of {max(report['wer_lexicon'].values())} words"
         print(f"\n{title} ({recipe.train.exp_dir}):")
         print(report["table"])
+    if getattr(recipe.data, "corpus", "") == "synthetic":
+        print(next_steps(recipe.train.exp_dir, list(recipe.data.languages)))
     return 0
+
+
+def next_steps(exp_dir: str, languages: list[str]) -> str:
+    """What a model trained on the synthetic corpus can and cannot hear, and what to run next."""
+    model, first = f"{exp_dir}/model", languages[0]
+    return f"""
+What this model can hear: eSpeak NG's synthetic voices speaking {', '.join(languages)}, any word a lexicon
+or G2P can spell in those languages (the test words above were never in training).
+What it cannot (yet): real voices reliably (it has only heard eSpeak: expect far lower accuracy on
+recordings of people), languages without a head, and anything but words of the list you give it.
+Next:
+  speechtl decode --model {model} --lang {first} --words words.txt rec.wav            # sentences from your word list
+  speechtl decode --model {model} --lang {first} --words words.txt --isolated *.wav   # one word per recording (commands, digits)
+  speechtl add-language --model {model} --lang sw --zero-shot -o exp/add-sw             # a language it never heard, no audio
+  speechtl add-language --model {model} --lang {first} --replace-head --data cuts.jsonl.gz  # adapt to real recordings"""

@@ -144,6 +144,11 @@ class DataConfig:
         if not self.languages and self.corpus == "synthetic":
             raise RecipeError("data.languages: [] names no language; the synthetic corpus needs at least one "
                               "(e.g. [en, de])")
+        from speechtl.text.languages import normalise_code
+
+        self.languages = [normalise_code(lang) for lang in self.languages]  # EN, " en" -> en: one head per language
+        for part in self.parts:
+            part.language = normalise_code(part.language) if part.language else part.language
         repeated = sorted({lang for lang in self.languages if self.languages.count(lang) > 1})
         if repeated:
             raise RecipeError(f"data.languages: {shorten(', '.join(repeated))} listed more than once")

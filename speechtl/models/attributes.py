@@ -185,36 +185,75 @@ def phoneme_counts(pronunciations) -> dict[str, int]:
     return dict(Counter(p for pron in pronunciations for p in pron))
 
 
+def sourced_head(heads: "LanguageHeads", inventory: Inventory, sources: dict, blank_head: str) -> nn.Linear:
+    """A head over ``inventory`` whose phoneme rows are copied from trained heads' rows.
+
+    Args:
+        sources: ``{phoneme: PhoneSource}`` (:func:`~speechtl.text.closest.phone_sources`): the head and
+            phoneme each row is copied from (several heads may contribute).
+        blank_head: the head blank and word boundary come from (the closest).
+    """
+    head = nn.Linear(heads.in_dim, len(inventory))
+    with torch.no_grad():
+        for i, symbol in enumerate(inventory.tokens):
+            name, source = (blank_head, symbol) if i < SHARED else (sources[symbol].head, sources[symbol].symbol)
+            j = heads.inventories[name].index[source]
+            head.weight[i] = heads.heads[name].weight[j]
+            head.bias[i] = heads.heads[name].bias[j]
+    return head
+
+
 def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
                    mix: float | None = None, blank_offset: float | None = None,
-                   counts: dict[str, int] | None = None, prior_weight: float | None = None
+                   counts: dict[str, int] | None = None, prior_weight: float | None = None,
+                   source: str | None = None, choice: str = "sound", any_head: bool = False
                    ) -> tuple[nn.Linear, dict]:
     """A head over ``inventory`` made with no audio of its language.
 
     ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
     (:meth:`AttributeDetectors.compose_head`, with the trained heads' inventories)
-    plus ``1 - mix`` times the nearest-phone head of the closest trained language
-    (:func:`nearest_phone_head` over the head whose inventory is nearest on average,
-    :func:`~speechtl.text.phonesets.closest_inventory`); without detectors, the
-    nearest-phone head alone. The blank logit is then lowered by ``blank_offset``
+    plus ``1 - mix`` times the nearest-phone head; without detectors, the
+    nearest-phone head alone. The nearest-phone head (``choice="sound"``) copies each
+    phoneme's row from the nearest phoneme of the head closest by sound
+    (:mod:`speechtl.text.closest`: distance weighted by ``counts``), or with ``any_head``
+    from the nearest phoneme in any head (ties to the closest head; blank and boundary
+    from the closest head); ``source`` names the one head to take every row from (``--from``).
+    On a tiny model (benchmarks/closest_language_zero_shot.py, one seed) the closest
+    head alone was as good as any head on average, so it is the default. ``choice="mean"`` is the earlier rule, kept to compare:
+    one head, the one whose inventory is nearest on the unweighted mean
+    (:func:`~speechtl.text.phonesets.closest_inventory`). The blank logit is then lowered by ``blank_offset``
     (default :data:`BLANK_OFFSET`), and with ``counts`` (each phoneme's count in the
     language's lexicon: text, no audio) each phoneme's logit gains ``prior_weight``
     (default :data:`PRIOR_WEIGHT`) times its log prior, centred on the inventory's
     mean, so that of phonemes the attributes cannot tell apart the frequent one wins.
 
     Returns:
-        The head and ``{"closest": language, "distance": mean feature distance, "mix": weight used,
-        "mapped": {phoneme: the closest head's phoneme whose row it took}}``.
+        The head and ``{"closest": head, "distance": its distance, "mix": weight used, "ranking":
+        [(head, distance), ...], "mapped": {phoneme not in the closest head: "symbol" of that head, or
+        "head:symbol" of another}}``.
+
+    Raises:
+        LanguageError: ``source`` names a head the model lacks.
     """
-    from speechtl.models.heads import LanguageHeads
+    from speechtl.text.closest import choose_sources, phone_sources
     from speechtl.text.phonesets import closest_inventory
 
     mix = (MIX if mix is None else mix) if detectors is not None else 0.0
-    closest, distance = closest_inventory(inventory.phonemes, {lang: inv.phonemes
-                                                                for lang, inv in heads.inventories.items()})
-    only = LanguageHeads(heads.in_dim, {closest: heads.inventories[closest]})
-    only.heads[closest].load_state_dict(heads.head(closest).state_dict())
-    head, mapped = nearest_phone_head(only, inventory)
+    trained = {lang: inv.phonemes for lang, inv in heads.inventories.items()}
+    weights = {p: float((counts or {}).get(p, 0) + (0 if counts else 1)) for p in inventory.phonemes}
+    if choice == "mean" and source is None:
+        closest, distance = closest_inventory(inventory.phonemes, trained)
+        ranking, sources = [(closest, distance)], phone_sources(inventory.phonemes, {closest: trained[closest]},
+                                                               [closest])
+    else:
+        ranking, sources = choose_sources(weights, trained, only=source)
+        closest = source or ranking[0][0]
+        if not any_head and source is None:  # the closest head's rows alone (benchmarks/closest_language_zero_shot.py)
+            ranking, sources = choose_sources(weights, trained, only=closest)
+        distance = dict(ranking)[closest]
+    head = sourced_head(heads, inventory, sources, closest)
+    mapped = {p: (s.symbol if s.head == closest else f"{s.head}:{s.symbol}")
+              for p, s in sources.items() if not (s.head == closest and s.symbol == p)}
     with torch.no_grad():
         if mix > 0:
             composed = detectors.compose_head(inventory, trained=heads.inventories.values(), blank_offset=0.0)
@@ -224,4 +263,4 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
         weight = PRIOR_WEIGHT if prior_weight is None else prior_weight
         if counts is not None and weight:
             head.bias[SHARED:] += weight * log_prior(inventory, counts)
-    return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped}
+    return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped, "ranking": ranking}

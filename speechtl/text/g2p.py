@@ -112,6 +112,11 @@ def _is_vowel(phoneme: str) -> bool:
     return phoneme[:1] in _VOWELS
 
 
+def has_context(language: str) -> bool:
+    """Whether in-context pronunciations can be made: the carrier words come from wordfreq's list."""
+    return bool(get_language(language).wordfreq)
+
+
 @functools.lru_cache(maxsize=None)
 def carrier_words(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Frequent words to say a word between, so that eSpeak applies its cross-word rules.
@@ -124,8 +129,11 @@ def carrier_words(language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     (wordfreq), so the choice is deterministic.
 
     Returns:
-        ``(left carriers, right carriers)``.
+        ``(left carriers, right carriers)``; both empty for a language wordfreq has no list for
+        (its words are then pronounced alone: :func:`has_context`).
     """
+    if not has_context(language):
+        return (), ()
     from wordfreq import top_n_list
 
     words = [w for w in top_n_list(get_language(language).wordfreq, 400) if w.isalpha() and len(w) >= 2]

@@ -6,6 +6,8 @@ isolated form first and, optionally, the forms eSpeak gives it in running speech
 
 from __future__ import annotations
 
+import functools
+import logging
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,8 +15,11 @@ from pathlib import Path
 from speechtl.errors import LexiconError
 from speechtl.resources import package_dir
 from speechtl.text.inventory import Inventory
+from speechtl.text.languages import get_language
 from speechtl.text.lexicon import Lexicon, read_lines
 from speechtl.text.normalize import normalize_text, unsegmented
+
+log = logging.getLogger(__name__)
 
 
 def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tuple[Lexicon, list[str]]:
@@ -28,9 +33,12 @@ def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tu
         The lexicon of words eSpeak pronounces with ``language``'s own rules, and
         the words it cannot (read as another language, or as several words).
     """
-    from speechtl.text.g2p import pronounce, pronounce_in_context
+    from speechtl.text.g2p import has_context, pronounce, pronounce_in_context
 
     words = list(dict.fromkeys(words))
+    if context and not has_context(language):
+        _note_no_context(get_language(language).code)
+        context = False
     lex = Lexicon()
     for start in range(0, len(words), 1000):
         chunk = words[start : start + 1000]
@@ -42,6 +50,13 @@ def g2p_lexicon(words: Iterable[str], language: str, context: bool = True) -> tu
             for word, pron in pronounce(chunk, language).items():
                 lex.add(word, pron, f"g2p({language})")
     return lex, [w for w in words if w not in lex]
+
+
+@functools.lru_cache(maxsize=None)
+def _note_no_context(language: str) -> None:
+    """Say once per language that its words are pronounced without context (no carrier words)."""
+    log.warning("wordfreq has no word list for %s (%s), so its words are pronounced alone, without eSpeak's "
+                "in-context variants", language, get_language(language).name)
 
 
 def add_context_variants(lexicon: Lexicon, language: str) -> Lexicon:
@@ -79,7 +94,6 @@ def frequent_words(language: str, n: int, text_file: str | Path | None = None) -
             not segmented into words.
     """
     from speechtl.errors import LanguageError
-    from speechtl.text.languages import get_language
 
     lang = get_language(language)
     if text_file is None:
@@ -152,3 +166,52 @@ def shipped_lexicon(language: str) -> Lexicon:
         raise LexiconError(f"no shipped lexicon for language {language!r} (shipped: {', '.join(have) or 'none'}); "
                            "give a lexicon or a word list")
     return Lexicon.read(path)
+
+
+# numbers eSpeak reads as words in every language it has rules for: a sample of the language's sounds
+# when there is no text to pronounce (wordfreq lacks the language and no file is given)
+NUMBERS = tuple(str(n) for n in [*range(0, 21), 30, 40, 50, 60, 70, 80, 90, 100, 1000, 1000000])
+
+
+def number_lexicon(language: str) -> Lexicon:
+    """eSpeak NG's pronunciation of :data:`NUMBERS` in ``language`` (``"21"``: the phonemes of all its words).
+
+    A small sample of the language's phonemes (Swahili's numbers have 19 of its
+    sounds) for a language with no word list; empty when eSpeak reads no numbers in it.
+    """
+    from speechtl.text.g2p import phonemize
+
+    lex = Lexicon()
+    for number, words in zip(NUMBERS, phonemize(list(NUMBERS), language)):
+        if words:
+            lex.add(number, [p for word in words for p in word], f"g2p({language}) of the number {number}")
+    return lex
+
+
+def inventory_lexicon(language: str, words: int, text_file: str | Path | None = None) -> tuple[Lexicon, str]:
+    """Pronounced words a new language's phoneme inventory is taken from, and a note on where they came from.
+
+    The ``words`` most frequent words (``text_file``'s, else wordfreq's), pronounced
+    by eSpeak NG; for a language wordfreq lacks and without a file, eSpeak's number
+    words (:func:`number_lexicon`) with a note that the sample is small.
+
+    Raises:
+        LexiconError: no word of the text (or no number) is pronounced with the language's
+            own rules; the message says what to give instead.
+    """
+    lang = get_language(language)
+    note = ""
+    if text_file is None and not lang.wordfreq:
+        lex = number_lexicon(lang.code)
+        source = "eSpeak's number words"
+        note = (f"wordfreq has no word list for {lang.code} ({lang.name}): the inventory is sampled from "
+                f"{source} ({len(lex)} numbers, {len(lex.symbols())} phonemes); give --text-file or "
+                "--lexicon for a fuller one")
+    else:
+        lex = frequent_lexicon(lang.code, words, text_file=text_file)
+        source = f"the words of {text_file}" if text_file else "wordfreq's frequent words"
+    if not len(lex):
+        raise LexiconError(f"eSpeak NG pronounces none of {source} with {lang.code} ({lang.name}) rules (read "
+                           "as another language, or not words of its script), so there is no inventory to "
+                           f"compose a head from: give --text-file with {lang.name} text or --lexicon FILE")
+    return lex, note

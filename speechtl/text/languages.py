@@ -44,6 +44,7 @@ class Language:
 
 # short codes for eSpeak languages whose eSpeak name is regional: code -> (eSpeak language, voice)
 _PREFERRED = {"en": ("en-us", ""), "fr": ("fr-fr", "fr"), "no": ("nb", ""), "zh": ("cmn", "")}
+_PREFERRED_BY_ESPEAK = {"nb": "no", "cmn": "zh"}  # the short code of a preferred eSpeak language
 # wordfreq lists that serve a language under another code (Serbo-Croatian, Mandarin, Norwegian)
 _WORDFREQ_ALIASES = {"hr": "sh", "sr": "sh", "bs": "sh", "cmn": "zh", "no": "nb"}
 # languages (base codes) written without spaces between words
@@ -77,6 +78,16 @@ def espeak_languages() -> dict[str, str]:
     voices = _voice_files()
     return {code.lower(): " ".join(name.split()) for code, name in EspeakBackend.supported_languages().items()
             if code.lower() in voices}
+
+
+@functools.lru_cache(maxsize=1)
+def _espeak_spelling() -> dict[str, str]:
+    """``{language in lower case: eSpeak's own spelling}``: phonemizer matches names case-sensitively
+    (``chr-US-Qaaa-x-west``), while speechtl's codes are lower case."""
+    _configure_espeak()
+    from phonemizer.backend import EspeakBackend
+
+    return {code.lower(): code for code in EspeakBackend.supported_languages()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,7 +139,8 @@ def _make(code: str, espeak: str, voice: str = "") -> Language:
     voice = "" if voice == espeak else voice
     base = code.split("-")[0]
     no_spaces = (base in _NO_SPACES or espeak.split("-")[0] in _NO_SPACES) and "-latn" not in code
-    return Language(code, names[espeak], espeak, wordfreq_code(code), voice, spaces=not no_spaces)
+    spelling = _espeak_spelling().get(espeak, espeak)
+    return Language(code, names[espeak], spelling, wordfreq_code(code), voice, spaces=not no_spaces)
 
 
 @functools.lru_cache(maxsize=1)
@@ -156,11 +168,29 @@ class _Languages(Mapping):
 LANGUAGES: Mapping[str, Language] = _Languages()
 
 
+def _standard_codes(key: str) -> list[str]:
+    """eSpeak codes a tag stands for in the IETF standard (``eng`` -> ``en``, ``iw`` -> ``he``, ``nob`` -> ``nb``)."""
+    import langcodes
+
+    try:
+        tag = langcodes.standardize_tag(key).lower()
+    except (ValueError, langcodes.tag_parser.LanguageTagError):
+        return []
+    return [c for c in dict.fromkeys([tag, tag.split("-")[0], _PREFERRED_BY_ESPEAK.get(tag.split("-")[0], "")])
+            if c in LANGUAGES]
+
+
 def close_matches(code: str, n: int = 5) -> list[str]:
-    """Codes that look like ``code``: the same base language, then similar codes or names."""
+    """Codes that look like ``code``: the language its standard tag names, the same base language, then
+    similar codes or names.
+
+    Example:
+        >>> close_matches("eng")[0], close_matches("swa")[0], close_matches("iw")[0]
+        ('en', 'sw', 'he')
+    """
     key = code.strip().lower().replace("_", "-")
     base = key.split("-")[0]
-    same = [c for c in LANGUAGES if c.split("-")[0] == base and c != key]
+    same = _standard_codes(key) + [c for c in LANGUAGES if c.split("-")[0] == base and c != key]
     by_name = {lang.name.lower(): c for c, lang in LANGUAGES.items()}
     similar = difflib.get_close_matches(key, list(LANGUAGES), n=n, cutoff=0.5)
     named = [by_name[m] for m in difflib.get_close_matches(key, list(by_name), n=n, cutoff=0.6)]
@@ -185,3 +215,23 @@ def get_language(code: str) -> Language:
     hint = f"; close matches: {', '.join(f'{c} ({LANGUAGES[c].name})' for c in matches)}" if matches else ""
     raise LanguageError(f"unknown language {str(code)[:40]!r}: eSpeak NG has no such language{hint} "
                         "(`speechtl languages` lists all)") from None
+
+
+def head_code(typed: str, heads: list[str]) -> str:
+    """The language head a typed code names: itself when a head has that name, else its eSpeak code
+    (``EN``, ``" en"`` -> ``en``); a code eSpeak lacks comes back as typed (the model's error lists its heads)."""
+    if typed in heads:
+        return typed
+    try:
+        return get_language(typed).code
+    except LanguageError:
+        return typed
+
+
+def normalise_code(code: str) -> str:
+    """``code`` as eSpeak's list writes it when it differs only in case, spaces or ``_`` (``" EN"`` -> ``en``,
+    ``pt_BR`` -> ``pt-br``); any other code comes back unchanged (refused later, with close matches)."""
+    if not isinstance(code, str):
+        return code
+    key = code.strip().lower().replace("_", "-")
+    return key if key != code and key in LANGUAGES else code  # the list is read only for a code to change

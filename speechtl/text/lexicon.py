@@ -9,15 +9,19 @@ The file format (shared by ``lexicons/{lang}.txt``, the synthetic corpus's
 * A word may have several pronunciations, one line each, in order of preference.
 * Words are put in Unicode NFC (:func:`~speechtl.text.normalize.nfc`), so a word
   typed in NFD matches the same word in a word list or transcript.
-* Blank (or whitespace-only) lines are skipped. There are no comments: ``#`` is
-  an ordinary word or symbol.
+* Blank (or whitespace-only) lines are skipped, and so are lines starting with
+  ``;;;`` (CMUdict's comments); ``#`` is an ordinary word or symbol.
 * A line repeating a word *and* pronunciation already read is ignored (counted in
   :attr:`Lexicon.duplicates`); the same word with another pronunciation is an
   alternative pronunciation.
-* Errors, each reported as ``FILE:LINE: ...`` and all at once: bytes that are not
+* Errors, each reported as ``FILE:LINE: ...`` (values cut to :data:`MAX_VALUE` characters)
+  and all at once, under a header naming the file: bytes that are not
   UTF-8, a line that starts with whitespace (no word), a word without phonemes,
   the word boundary ``|`` or ``<blank>`` used as a phoneme, control characters,
   and (when checked against a model) phonemes the model's inventory lacks.
+
+Lexicons in ARPAbet (CMUdict), X-SAMPA or other IPA are read by
+:func:`speechtl.text.lexicon_import.read_lexicon`.
 
 Word lists (``--words FILE``, the corpus's ``{lang}.{split}-words.txt``) hold one
 word per line, with the same encoding rules.
@@ -30,22 +34,33 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from speechtl.errors import LexiconError
+from speechtl.errors import LexiconError, shorten
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.inventory import BLANK, Inventory
 from speechtl.text.normalize import nfc
 
 MAX_REPORTED = 20  # problems listed in one error message
+MAX_VALUE = 80  # characters of a user's line or word shown in a message (a 1 MB line must not give a 1 MB message)
 RESERVED = (WORD_BOUNDARY, BLANK)
+COMMENT = ";;;"  # CMUdict's comment lines
 
 
-def _raise_problems(source: str, problems: list[str], hint: str = "") -> None:
-    """Raise one LexiconError listing ``problems`` (counted) and then ``hint`` (not counted)."""
+def _cut(value: str) -> str:
+    """A user's value for a message: ``repr`` cut to :data:`MAX_VALUE` characters."""
+    return shorten(repr(value), MAX_VALUE)
+
+
+def raise_problems(source: str, problems: list[str], hint: str = "") -> None:
+    """Raise one LexiconError listing ``problems`` (counted) and then ``hint`` (not counted).
+
+    The message starts with ``source`` (the file) unless its one problem already names it.
+    """
     if not problems:
         return
     tail = f"\n  {hint}" if hint else ""
     if len(problems) == 1:
-        raise LexiconError(problems[0] + tail)
+        named = problems[0].startswith(source)
+        raise LexiconError((problems[0] if named else f"{source}: {problems[0]}") + tail)
     shown = problems[:MAX_REPORTED]
     more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
     raise LexiconError(f"{source}: {len(problems)} problems:\n  " + "\n  ".join(shown) + more + tail)
@@ -114,7 +129,7 @@ class Lexicon:
         """Add one pronunciation (a repeat of an existing one is counted and ignored)."""
         word, pron = nfc(word), tuple(phonemes)
         if not word or not pron:
-            raise LexiconError(f"{origin}: empty word or pronunciation for {word!r}")
+            raise LexiconError(f"{origin}: empty word or pronunciation for {_cut(word)}")
         prons = self._prons.setdefault(word, [])
         if pron in prons:
             self.duplicates += 1
@@ -143,16 +158,14 @@ class Lexicon:
         return cls._parse(((i, line, "") for i, line in enumerate(lines, start=1)), source)
 
     @classmethod
-    def read(cls, path: str | Path, phoneset: str = "espeak") -> "Lexicon":
-        """Read a lexicon file whose pronunciations are in ``phoneset`` (``espeak``, ``ipa``, ``xsampa``, ``arpabet``).
-
-        Pronunciations come back in IPA (see :mod:`speechtl.text.phonesets`).
+    def read(cls, path: str | Path) -> "Lexicon":
+        """Read a lexicon file in eSpeak's IPA, as written (other phone sets:
+        :func:`speechtl.text.lexicon_import.read_lexicon`).
 
         Raises:
-            LexiconError: the file is missing, lines are malformed, or symbols are not of
-                ``phoneset`` (all named, with the phone set the file looks like).
+            LexiconError: the file is missing or lines are malformed (all named ``FILE:LINE``).
         """
-        return cls._parse(read_lines(path), str(path)).to_ipa(phoneset)
+        return cls._parse(read_lines(path), str(path))
 
     @classmethod
     def _parse(cls, lines: Iterable[tuple[int, str | None, str]], source: str) -> "Lexicon":
@@ -166,23 +179,25 @@ class Lexicon:
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
+            if line.startswith(COMMENT):
+                continue
             if _has_control(line):
-                problems.append(f"{where}: control character in line {line!r}")
+                problems.append(f"{where}: control character in line {_cut(line)}")
                 continue
             if line[0].isspace():
-                problems.append(f"{where}: line starts with whitespace, so it has no word: {line!r}")
+                problems.append(f"{where}: line starts with whitespace, so it has no word: {_cut(line)}")
                 continue
             word, *phonemes = line.split()
             if not phonemes:
-                problems.append(f"{where}: empty pronunciation for word {word!r}")
+                problems.append(f"{where}: empty pronunciation for word {_cut(word)}")
                 continue
             reserved = [p for p in phonemes if p in RESERVED]
             if reserved:
-                problems.append(f"{where}: symbol {reserved[0]!r} in the pronunciation of {word!r} is reserved "
+                problems.append(f"{where}: symbol {reserved[0]!r} in the pronunciation of {_cut(word)} is reserved "
                                 f"({WORD_BOUNDARY!r} separates words, {BLANK!r} is the CTC blank)")
                 continue
             lex.add(word, phonemes, where)
-        _raise_problems(source, problems)
+        raise_problems(source, problems)
         return lex
 
     # ------------------------------------------------------------- queries
@@ -258,37 +273,17 @@ class Lexicon:
         """
         unknown = self.unknown_symbols(inventory)
         problems = [f"{self.origin(w, p)}: {_unknown_message(w, s, language)}" for w, p, s in unknown]
-        files = {self.origin(w, p).rsplit(":", 1)[0] for w, p, _ in unknown}
         hint = f"the model's {language + ' ' if language else ''}inventory has: {' '.join(inventory.phonemes)}"
-        _raise_problems(files.pop() if len(files) == 1 else "lexicon", problems, hint)
+        raise_problems(self.source(self.origin(w, p) for w, p, _ in unknown), problems, hint)
+
+    def source(self, origins: Iterable[str] | None = None) -> str:
+        """The file ``origins`` (default: every pronunciation's) come from, for an error header;
+        ``"lexicon"`` when they come from several places or none."""
+        origins = (self._origin.values() if origins is None else origins)
+        files = {origin.rsplit(":", 1)[0] for origin in origins}
+        return files.pop() if len(files) == 1 else "lexicon"
 
     # ------------------------------------------------------- phone sets
-    def to_ipa(self, phoneset: str = "espeak") -> "Lexicon":
-        """This lexicon with every pronunciation converted from ``phoneset`` to IPA.
-
-        Raises:
-            LexiconError: naming ``FILE:LINE`` and the symbol for each pronunciation with a
-                symbol that is not of ``phoneset`` (and the phone set the lexicon looks like).
-        """
-        from speechtl.text.phonesets import NAMES, convert_pronunciation, looks_like, to_ipa
-
-        if to_ipa("a", phoneset) == "a" and phoneset == "espeak":  # an unknown phone set name fails here
-            return self
-        out, problems = Lexicon(), []
-        for word, pron in self.items():
-            converted = convert_pronunciation(pron, phoneset)
-            if isinstance(converted, str):
-                problems.append(f"{self.origin(word, pron)}: {converted!r} in the pronunciation of {word!r} "
-                                f"is not {NAMES[phoneset]}")
-                continue
-            out.add(word, converted, self.origin(word, pron))
-        if problems:
-            guess = looks_like(self.symbols()) or "espeak"
-            problems.append(_phoneset_hint(guess, phoneset))
-        _raise_problems("lexicon", problems)
-        out.duplicates += self.duplicates
-        return out
-
     def map_to(self, inventory: Inventory, language: str = "") -> tuple["Lexicon", list]:
         """Map every symbol the inventory lacks to its nearest symbol by articulatory features.
 
@@ -304,21 +299,23 @@ class Lexicon:
 
         phonemes = inventory.phonemes
         uses: dict[str, list[str]] = {}
+        first: dict[str, tuple[str, str]] = {}  # symbol -> (origin, word) of its first use
         for word, pron in self.items():
             for symbol in dict.fromkeys(pron):
                 if symbol in RESERVED or same_symbol(symbol, phonemes) != symbol:
-                    uses.setdefault(symbol, []).append(f"{self.origin(word, pron)} {word!r}")
+                    uses.setdefault(symbol, []).append(f"{self.origin(word, pron)} {_cut(word)}")
+                    first.setdefault(symbol, (self.origin(word, pron), word))
         plan = plan_mapping(uses, phonemes)
         unmappable = [m for m in plan.values() if m.target is None]
         if unmappable:
             head = f"the model's {language} head" if language else "the model"
-            problems = [f"{m.uses[0].rsplit(' ', 1)[0]}: phoneme {m.symbol!r} in the pronunciation of "
-                        f"{m.uses[0].rsplit(' ', 1)[1]} is not in {head} and has no articulatory features "
+            problems = [f"{first[m.symbol][0]}: phoneme {_cut(m.symbol)} in the pronunciation of "
+                        f"{_cut(first[m.symbol][1])} is not in {head} and has no articulatory features "
                         "(not an IPA symbol)" for m in unmappable]
             guess = looks_like(self.symbols())
             if guess:
-                problems.append(_phoneset_hint(guess, "espeak"))
-            _raise_problems("lexicon", problems)
+                problems.append(phoneset_hint(guess, "espeak"))
+            raise_problems(self.source(first[m.symbol][0] for m in unmappable), problems)
         rename = {s: same_symbol(s, phonemes) for s in uses if s not in plan}
         rename.update({s: m.target for s, m in plan.items()})
         out = Lexicon()
@@ -338,7 +335,7 @@ class Lexicon:
         _write_atomic(Path(path), "".join(self.lines()))
 
 
-def _phoneset_hint(guess: str, given: str) -> str:
+def phoneset_hint(guess: str, given: str) -> str:
     from speechtl.text.phonesets import NAMES
 
     if guess == given:
@@ -349,7 +346,7 @@ def _phoneset_hint(guess: str, given: str) -> str:
 
 def _unknown_message(word: str, symbol: str, language: str) -> str:
     head = f"the model's {language} head" if language else "the model"
-    return f"unknown phoneme {symbol!r} in the pronunciation of {word!r} ({head} cannot output it)"
+    return f"unknown phoneme {_cut(symbol)} in the pronunciation of {_cut(word)} ({head} cannot output it)"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -373,11 +370,11 @@ def read_word_list(path: str | Path) -> list[str]:
             continue
         fields = line.split()
         if len(fields) > 1:
-            problems.append(f"{path}:{number}: expected one word per line, got {line.strip()!r} "
+            problems.append(f"{path}:{number}: expected one word per line, got {_cut(line.strip())} "
                             "(a lexicon with pronunciations? pass it as a lexicon)")
         elif fields:
             words[nfc(fields[0])] = None
-    _raise_problems(str(path), problems)
+    raise_problems(str(path), problems)
     return list(words)
 
 

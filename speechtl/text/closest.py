@@ -1,0 +1,114 @@
+"""The trained languages closest to a new one by sound, and which of their phonemes stand in for each of its own.
+
+A new language's head is started from trained heads' output rows (zero-shot, or
+the start of training with audio). Which rows:
+
+* **Distance of a trained inventory** to the new language: each new phoneme's
+  articulatory distance to the trained inventory's nearest phoneme (panphon's
+  weighted features, :func:`~speechtl.text.phonesets.phone_distance`), averaged
+  with the phoneme's **frequency in the new language's lexicon** as its weight
+  (:func:`inventory_distance`). Swahili's frequent ``a``, ``i``, ``u`` weigh more
+  than its rare implosives, so Spanish (which has them) comes before English
+  (whose nearest are ``æ``, ``ɪ``, ``uː``); the unweighted mean gave every symbol
+  the same say and chose English.
+* **Several heads per phoneme**: each phoneme takes the row of the trained
+  phoneme nearest to it in *any* head, ties (an exact match in several heads) going
+  to the closest head (:func:`phone_sources`); blank and word boundary come from the
+  closest head. ``--from es`` restricts every row to one named head.
+
+A symbol without articulatory features costs :data:`NO_FEATURES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from speechtl.errors import LanguageError
+from speechtl.text.inventory import BLANK
+from speechtl.text.phonesets import phone_distance
+
+NO_FEATURES = 10.0  # distance charged for a symbol without articulatory features (not IPA)
+
+
+def _nearest(symbol: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+    best: tuple[str | None, float] = (None, NO_FEATURES)
+    for candidate in candidates:
+        d = phone_distance(symbol, candidate)
+        if d is not None and d < best[1]:
+            best = (candidate, d)
+    return best
+
+
+def inventory_distance(counts: Mapping[str, float], inventory: Sequence[str]) -> float:
+    """Frequency-weighted mean distance of a new language's phonemes to their nearest in ``inventory``.
+
+    Args:
+        counts: ``{phoneme: occurrences in the new language's lexicon}`` (all 1: unweighted).
+        inventory: a trained head's phonemes.
+
+    Example:
+        >>> inventory_distance({"a": 9, "ɓ": 1}, ["a", "b"]) < inventory_distance({"a": 9, "ɓ": 1}, ["æ", "ɓ"])
+        True
+    """
+    total = sum(counts.values())
+    if not total:
+        return NO_FEATURES
+    return sum(n * _nearest(p, inventory)[1] for p, n in counts.items()) / total
+
+
+def rank_heads(counts: Mapping[str, float], inventories: Mapping[str, Sequence[str]]) -> list[tuple[str, float]]:
+    """``(head, distance)`` of every trained head, closest first (ties: the order given)."""
+    scored = [(name, inventory_distance(counts, inv)) for name, inv in inventories.items()]
+    return sorted(scored, key=lambda item: item[1])  # stable: ties keep the heads' order
+
+
+@dataclass(frozen=True)
+class PhoneSource:
+    """Where one new phoneme's row comes from."""
+
+    head: str
+    symbol: str  # the trained head's phoneme (the new phoneme itself when the head has it)
+    distance: float  # articulatory distance between the two (0: the same)
+
+
+def phone_sources(phonemes: Sequence[str], inventories: Mapping[str, Sequence[str]],
+                  ranking: Sequence[str]) -> dict[str, PhoneSource]:
+    """For each new phoneme, the trained phoneme nearest to it in any head (ties: the head ranked first).
+
+    Args:
+        phonemes: the new language's phonemes.
+        inventories: ``{head: phonemes}`` of the heads allowed to contribute.
+        ranking: those heads, closest first (:func:`rank_heads`).
+
+    Example:
+        >>> src = phone_sources(["a", "ɓ"], {"en": ["æ", "b"], "es": ["a", "b"]}, ["es", "en"])
+        >>> src["a"].head, src["a"].symbol, src["ɓ"].symbol
+        ('es', 'a', 'b')
+    """
+    out = {}
+    for phoneme in phonemes:
+        best: PhoneSource | None = None
+        for head in ranking:
+            symbol, d = _nearest(phoneme, inventories[head]) if phoneme not in inventories[head] \
+                else (phoneme, 0.0)
+            if symbol is not None and (best is None or d < best.distance):
+                best = PhoneSource(head, symbol, d)
+        if best is None:  # no features: start from the closest head's blank row, as before
+            best = PhoneSource(ranking[0], BLANK, NO_FEATURES)
+        out[phoneme] = best
+    return out
+
+
+def choose_sources(counts: Mapping[str, float], inventories: Mapping[str, Sequence[str]],
+                   only: str | None = None) -> tuple[list[tuple[str, float]], dict[str, PhoneSource]]:
+    """The heads ranked by distance and each phoneme's source (every head, or ``only`` that one).
+
+    Raises:
+        LanguageError: ``only`` names a head the model lacks (the heads are listed).
+    """
+    if only is not None and only not in inventories:
+        raise LanguageError(f"--from {only!r}: the model has no head for it; its heads: {', '.join(inventories)}")
+    ranking = rank_heads(counts, inventories)
+    allowed = [only] if only is not None else [name for name, _ in ranking]
+    return ranking, phone_sources(list(counts), {h: inventories[h] for h in allowed}, allowed)
