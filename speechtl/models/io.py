@@ -10,6 +10,7 @@ from speechtl.config import check_value, from_dict, to_dict
 from speechtl.errors import CheckpointError, RecipeError, shorten
 from speechtl.files import load_model_files, load_weights, save_model_files
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.models.ctc_checkpoint import is_ctc_checkpoint, read_ctc_checkpoint
 from speechtl.text.inventory import Inventory
 from speechtl.text.subword import from_base64, to_base64
 
@@ -65,7 +66,8 @@ _RENAMED_V1 = (("normalizer.", "frontend.normalizer."),)  # version-1 weight nam
 
 def read_model(path: str | Path, device: str | torch.device = "cpu"
                ) -> tuple[AcousticModel, dict[str, torch.Tensor], dict]:
-    """Load a model saved by :func:`save_model` (or a checkpoint / experiment directory).
+    """Load a model saved by :func:`save_model` (or a checkpoint / experiment directory, or a Hugging Face
+    ``*ForCTC`` directory: :mod:`speechtl.models.ctc_checkpoint`).
 
     Returns:
         ``(model, extra tensors (transfer.*), JSON metadata)``.
@@ -73,6 +75,9 @@ def read_model(path: str | Path, device: str | torch.device = "cpu"
     Raises:
         CheckpointError: the files are missing, not ours, or do not fit together.
     """
+    if is_ctc_checkpoint(path):  # a Hugging Face *ForCTC directory: read as it is, nothing converted on disk
+        model, meta = read_ctc_checkpoint(path)
+        return model.to(device).eval(), {}, meta
     state, meta = load_model_files(path)
     model = model_from_metadata(meta, str(path))
     if meta.get("version") == 1:
