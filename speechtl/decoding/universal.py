@@ -19,22 +19,16 @@ from __future__ import annotations
 
 import logging
 
-import torch
-
 from speechtl.errors import LexiconError
 from speechtl.models.acoustic import AcousticModel
-from speechtl.models.attributes import nearest_phone_head
-from speechtl.models.ctc_checkpoint import UNIVERSAL
-from speechtl.models.heads import LanguageHeads
+from speechtl.models.ctc_checkpoint import UNIVERSAL, restricted_head
 from speechtl.text.g2p_lexicon import frequent_lexicon, shipped_lexicon
 from speechtl.text.inventory import Inventory
 from speechtl.text.languages import get_language
-from speechtl.text.phonesets import segments
 
 log = logging.getLogger(__name__)
 
 FREQUENT_WORDS = 2000  # words whose eSpeak pronunciations give a language's phonemes when none is shipped
-NO_FEATURES = -1e4  # bias of a language phoneme without articulatory features: it never wins
 
 
 def language_inventory(language: str) -> Inventory:
@@ -46,21 +40,6 @@ def language_inventory(language: str) -> Inventory:
     return Inventory(source.symbols())
 
 
-def restricted_head(universal: LanguageHeads, inventory: Inventory) -> tuple[torch.nn.Linear, dict[str, str]]:
-    """A head over ``inventory`` whose rows are the universal head's same or nearest symbols.
-
-    Returns:
-        The head ``(dim -> |inventory|)`` and ``{phoneme: universal symbol whose row it took}``
-        for the phonemes the universal head lacks.
-    """
-    head, mapped = nearest_phone_head(universal, inventory)
-    with torch.no_grad():
-        for i, symbol in enumerate(inventory.phonemes, start=2):
-            if not segments(symbol) and symbol not in universal.inventories[UNIVERSAL]:
-                head.bias[i] = NO_FEATURES
-    return head, mapped
-
-
 def add_language_head(model: AcousticModel, language: str) -> dict[str, str]:
     """Give ``model`` a head for ``language`` restricted from its universal head (logged mappings).
 
@@ -69,9 +48,7 @@ def add_language_head(model: AcousticModel, language: str) -> dict[str, str]:
     """
     get_language(language)
     inventory = language_inventory(language)
-    only = LanguageHeads(model.heads.in_dim, {UNIVERSAL: model.inventories[UNIVERSAL]})
-    only.heads[UNIVERSAL] = model.heads.head(UNIVERSAL)
-    head, mapped = restricted_head(only, inventory)
+    head, mapped = restricted_head(model.heads, inventory)
     model.heads.put(language, inventory, head.to(next(model.parameters()).device))
     log.info("%s: the universal head restricted to %d phonemes; %d mapped to the nearest output (%s)", language,
              len(inventory.phonemes), len(mapped), ", ".join(f"{a}->{b}" for a, b in sorted(mapped.items())))

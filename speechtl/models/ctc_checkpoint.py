@@ -34,17 +34,21 @@ from speechtl.config import to_dict
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
 from speechtl.errors import CheckpointError, shorten
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.models.attributes import nearest_phone_head
 from speechtl.models.config import ModelConfig
+from speechtl.models.heads import LanguageHeads
 from speechtl.models.pretrained import (_huggingface_weights, architecture_of_huggingface, huggingface_to_torchaudio,
                                         load_pretrained)
 from speechtl.text.ctc_vocab import VocabMapping, map_vocabulary
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.inventory import BLANK, Inventory
+from speechtl.text.phonesets import segments
 
 log = logging.getLogger(__name__)
 
 UNIVERSAL = "mul"  # the universal phoneme head's key (ISO 639-2 "multiple languages")
 SUPPORTED = ("Wav2Vec2ForCTC", "HubertForCTC", "WavLMForCTC")
+NO_FEATURES = -1e4  # bias of a language phoneme without articulatory features in a restricted head: never wins
 BOUNDARY_OFFSET = 20.0  # a missing word delimiter's row: the blank's, this much less likely (e^-20: never wins)
 HEAD_PREFIXES = ("lm_head.",)
 
@@ -189,3 +193,26 @@ def read_ctc_checkpoint(path: str | Path) -> tuple[AcousticModel, dict]:
             "recipe": recipe, "decode": {},
             "ctc_checkpoint": {"path": str(folder), "left_out": mapping.left_out, "renamed": mapping.renamed}}
     return model.eval(), meta
+
+
+def restricted_head(heads: LanguageHeads, inventory: Inventory) -> tuple[torch.nn.Linear, dict[str, str]]:
+    """A head over ``inventory`` whose rows are the :data:`UNIVERSAL` head's same or nearest symbols.
+
+    Each phoneme takes the universal head's row of the same symbol, or of the articulatorily
+    nearest one (:func:`~speechtl.models.attributes.nearest_phone_head`); a phoneme without
+    articulatory features never wins (bias :data:`NO_FEATURES`). The universal head's other
+    outputs are not in the new head: masked (the allophone mask of Li et al. 2020, here made
+    of feature distances rather than learned).
+
+    Returns:
+        The head ``(dim -> |inventory|)`` and ``{phoneme: universal symbol whose row it took}``
+        for the phonemes the universal head lacks.
+    """
+    universal = LanguageHeads(heads.in_dim, {UNIVERSAL: heads.inventories[UNIVERSAL]})
+    universal.heads[UNIVERSAL] = heads.head(UNIVERSAL)
+    head, mapped = nearest_phone_head(universal, inventory)
+    with torch.no_grad():
+        for i, symbol in enumerate(inventory.phonemes, start=2):
+            if not segments(symbol) and symbol not in universal.inventories[UNIVERSAL]:
+                head.bias[i] = NO_FEATURES
+    return head, mapped
