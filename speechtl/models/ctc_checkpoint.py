@@ -59,6 +59,17 @@ def is_ctc_checkpoint(path: str | Path) -> bool:
     return path.is_dir() and (path / "config.json").is_file() and not (path / "model.json").is_file()
 
 
+def has_ctc_head(path: str | Path) -> bool:
+    """Whether ``path`` is a Hugging Face directory of a supported ``*ForCTC`` model (its ``architectures``)."""
+    if not is_ctc_checkpoint(path):
+        return False
+    try:
+        archs = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("architectures")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(archs, list) and any(a in SUPPORTED for a in archs)
+
+
 def read_json(path: Path, required: bool = True) -> dict:
     """A JSON object from ``path`` (``{}`` when it is absent and not ``required``)."""
     if not path.is_file():

@@ -11,7 +11,7 @@ import torch
 from speechtl.data.config import FeatureConfig
 from speechtl.errors import RecipeError
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
-from speechtl.models.ctc_checkpoint import is_ctc_checkpoint, read_ctc_checkpoint, restricted_head
+from speechtl.models.ctc_checkpoint import has_ctc_head, read_ctc_checkpoint, restricted_head
 from speechtl.models.pretrained import load_pretrained, read_pretrained
 from speechtl.models.ssl import frozen_parameters
 from speechtl.tasks.speech.recipe import Recipe
@@ -57,7 +57,7 @@ def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticMo
         what = "its config.json" if path.is_dir() else f"model.ssl.preset {recipe.model.ssl.preset}" \
             if recipe.model.ssl.preset else "the recipe's model section"
         load_pretrained(model.encoder, state, model.encoder.final_norm is None, recipe.model.pretrained, what)
-        if is_ctc_checkpoint(path):
+        if has_ctc_head(path):  # a whole recogniser: its phoneme head too
             start_from_recogniser(model, path, recipe.features)
         fixed = [f"encoder.{n}" for n in frozen_parameters(model.encoder, recipe.model.ssl)]
         if fixed:
