@@ -7,8 +7,9 @@ read by ``Recognizer.load(DIR)``. Random weights cost what trained ones cost. Re
 seconds of compute per second of audio for greedy phonemes of FSDD recordings joined into one
 file, one thread, the best of ``--reps`` runs after a warm-up; int8 is torch's dynamic
 quantisation of every ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``; the
-convolutional feature extractor stays float32). Memory: peak RSS of a fresh process decoding files
-of each ``--minutes`` (decoded in ``decode.chunk_seconds`` pieces, so it should stay flat).
+convolutional feature extractor stays float32). Memory: in a fresh process per file of each
+``--minutes``, the peak RSS while loading, then (the high-water mark reset) while decoding the
+file in ``decode.chunk_seconds`` pieces, which should not grow with its length.
 Needs ``transformers`` (the ``dev`` extra) to write the checkpoint; nothing is downloaded.
 
     OMP_NUM_THREADS=1 python benchmarks/ssl_ctc_cost.py [--seconds 20] [--minutes 1 4]
@@ -17,9 +18,9 @@ Needs ``transformers`` (the ``dev`` extra) to write the checkpoint; nothing is d
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -84,14 +85,40 @@ def real_time_factor(rec, path: Path, reps: int) -> float:
     return best / seconds
 
 
+def peak_rss_mb() -> int:
+    """The process's resident-set high-water mark (VmHWM)."""
+    status = Path("/proc/self/status").read_text()
+    return round(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024)
+
+
 def child(folder: str, audio: str, int8: bool) -> None:
-    """One fresh process: decode one file, print its peak RSS."""
+    """One fresh process: load the model, reset the RSS high-water mark, decode one file; both peaks."""
     torch.set_num_threads(1)
     rec = recogniser(Path(folder), int8)
+    gc.collect()
+    load_peak = peak_rss_mb()
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM to the current RSS
     start = time.perf_counter()
     out = rec.transcribe(audio, greedy=True)
-    print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    print(json.dumps({"peak_rss_mb_loading": load_peak, "peak_rss_mb_decoding": peak_rss_mb(),
                       "wall_seconds": round(time.perf_counter() - start, 1), "phonemes": len(out.phonemes.split())}))
+
+
+def memory_runs(folder: Path, audio: Path, minutes: float, seconds: float, tmp: Path) -> list[dict]:
+    """Both modes on ``audio`` repeated to ``minutes``, each in a fresh process."""
+    long = tmp / f"{minutes:g}min.wav"
+    data = sf.read(audio, dtype="float32")[0]
+    sf.write(long, np.tile(data, int(np.ceil(minutes * 60 / seconds)))[: int(minutes * 60 * 16000)], 16000,
+             subtype="PCM_16")
+    runs = []
+    for mode in ("float32", "int8"):
+        cmd = [sys.executable, __file__, "--child", str(folder), str(long)] + (["--int8"] if mode == "int8" else [])
+        proc = subprocess.run(cmd, env=env(1), cwd=REPO, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(proc.stderr[-3000:])
+        runs.append({"minutes": minutes, "mode": mode, **json.loads(proc.stdout.splitlines()[-1])})
+        print(runs[-1], flush=True)
+    return runs
 
 
 def main() -> None:
@@ -101,16 +128,25 @@ def main() -> None:
     ap.add_argument("--minutes", nargs="+", type=float, default=[1.0, 4.0], help="file lengths for memory")
     ap.add_argument("--child", nargs=2, metavar=("CHECKPOINT", "AUDIO"), help=argparse.SUPPRESS)
     ap.add_argument("--int8", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--memory-only", action="store_true", help="measure memory only; keep the last run's RTF")
     args = ap.parse_args()
     if args.child:
         return child(*args.child, args.int8)
     torch.set_num_threads(1)
     result = {"command": "python benchmarks/ssl_ctc_cost.py " + " ".join(sys.argv[1:]), "machine": machine(),
               "threads": 1, "rtf": {}, "memory": []}
+    if args.memory_only:  # keep the real-time factors of the last full run
+        last = json.loads((REPO / "benchmarks" / "results" / "ssl_ctc_cost.json").read_text())
+        result = {**last, "memory_command": result["command"], "memory_machine": result["machine"], "memory": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder, audio = Path(tmp) / "ckpt", Path(tmp) / "speech.wav"
         write_checkpoint(folder)
         write_speech(audio, args.seconds)
+        for minutes in args.minutes:
+            result["memory"] += memory_runs(folder, audio, minutes, args.seconds, Path(tmp))
+        if args.memory_only:
+            print(f"wrote {write_result('ssl_ctc_cost', result)}")
+            return
         fp32, int8 = recogniser(folder, False), recogniser(folder, True)
         result["parameters_m"] = round(fp32.model.num_parameters() / 1e6, 1)
         result["seconds_of_audio"] = args.seconds
@@ -122,21 +158,6 @@ def main() -> None:
         result["int8_vs_float32"] = {"max_abs_log_prob_diff": round(float((a - b).abs().max()), 4),
                                      "frame_argmax_agreement": round(float((a.argmax(-1) == b.argmax(-1)).float()
                                                                            .mean()), 4)}
-        del fp32, int8
-        for minutes in args.minutes:
-            long = Path(tmp) / f"{minutes:g}min.wav"
-            data = sf.read(audio, dtype="float32")[0]
-            sf.write(long, np.tile(data, int(np.ceil(minutes * 60 / args.seconds)))[: int(minutes * 60 * 16000)],
-                     16000, subtype="PCM_16")
-            for mode in ("float32", "int8"):
-                cmd = [sys.executable, __file__, "--child", str(folder), str(long)] + (["--int8"] if mode == "int8"
-                                                                                       else [])
-                proc = subprocess.run(cmd, env=env(1), cwd=REPO, capture_output=True, text=True)
-                if proc.returncode:
-                    raise RuntimeError(proc.stderr[-3000:])
-                run = {"minutes": minutes, "mode": mode, **json.loads(proc.stdout.splitlines()[-1])}
-                result["memory"].append(run)
-                print(run, flush=True)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(f"wrote {write_result('ssl_ctc_cost', result)}")
 

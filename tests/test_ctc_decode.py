@@ -133,7 +133,7 @@ def test_served_upload_and_stream(ckpt, audio):
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
-def test_export_torchscript(ckpt, tmp_path, capsys):
+def test_export_onnx_and_torchscript(ckpt, tmp_path, capsys):
     assert main(["export", "--model", str(ckpt), "--format", "torchscript", "-o", str(tmp_path / "m.pt")]) == 0
     assert f"log_probs_{UNIVERSAL}" in capsys.readouterr().out
     rec = Recognizer.load(ckpt)
@@ -143,3 +143,11 @@ def test_export_torchscript(ckpt, tmp_path, capsys):
         want = rec.model.log_probs(hidden, UNIVERSAL)
         got = torch.jit.load(str(tmp_path / "m.pt"))(frames, torch.tensor([120]))
     torch.testing.assert_close(got[0], want, atol=1e-4, rtol=0)
+    ort = pytest.importorskip("onnxruntime")
+    assert main(["export", "--model", str(ckpt), "-o", str(tmp_path / "m.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    for frames in (torch.randn(1, 120, 160), torch.randn(1, 77, 160)):  # dynamic length
+        with torch.no_grad():
+            hidden, _ = rec.model(frames, torch.tensor([frames.shape[1]]))
+        got = session.run(None, {"feats": frames.numpy(), "lengths": np.array([frames.shape[1]])})[0]
+        np.testing.assert_allclose(got, rec.model.log_probs(hidden, UNIVERSAL).detach().numpy(), atol=1e-4, rtol=0)
