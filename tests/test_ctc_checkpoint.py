@@ -101,6 +101,15 @@ def test_a_non_ipa_symbol_is_reported_once_and_left_out(tmp_path, caplog, capsys
     assert json.loads(capsys.readouterr().out)["text"] in ("bat", "cat", "bat cat", "cat bat", "")
 
 
+def test_a_character_vocabulary_is_read_with_a_warning(tmp_path, caplog):
+    vocab = ["<pad>", "<s>", "</s>", "<unk>", "|"] + list("abcdefghijklmnopqrstuvwxyz") + ["'"]
+    make_ctc_checkpoint(tmp_path / "ckpt", vocab=vocab)
+    with caplog.at_level("WARNING"):
+        model, meta = read_ctc_checkpoint(tmp_path / "ckpt")
+    assert "a character (spelling) vocabulary read as IPA?" in caplog.text
+    assert meta["ctc_checkpoint"]["left_out"]["'"].startswith("not IPA") and "ɡ" in model.inventories[UNIVERSAL]
+
+
 # -- bad input -------------------------------------------------------------------------------------
 
 def test_another_architecture_is_refused_naming_it(tmp_path):

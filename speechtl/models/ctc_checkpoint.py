@@ -190,6 +190,11 @@ def read_ctc_checkpoint(path: str | Path) -> tuple[AcousticModel, dict]:
     if not inventory.phonemes:
         raise CheckpointError(f"{folder / 'vocab.json'}: no token maps to an IPA phoneme; speechtl reads phoneme "
                               "recognisers (a character or word-piece vocabulary is not one)")
+    tokens = {symbol: token for token, symbol in mapping.renamed.items()}
+    if all(len(t) == 1 and t.isascii() for t in (tokens.get(p, p) for p in inventory.phonemes)):
+        log.warning("%s: every output is a single ASCII letter (%s): a character (spelling) vocabulary read as IPA? "
+                    "speechtl reads phoneme recognisers; words will not match a lexicon's pronunciations",
+                    folder, shorten(" ".join(inventory.phonemes), 80))
     sections = AcousticModelConfig(features=features_of(folder), specaugment=SpecAugmentConfig(enabled=False),
                                    model=arch)
     model = build_acoustic_model(sections, {UNIVERSAL: inventory})
