@@ -58,6 +58,13 @@ def test_lang_restricts_the_universal_head_to_the_language(ckpt):
         assert any(torch.equal(row, heads.head(UNIVERSAL).weight[i]) for i in range(2, len(universal)))
 
 
+def test_words_without_a_language_are_refused_on_the_universal_head(ckpt, audio, capsys):
+    assert main(["decode", "--model", str(ckpt), str(audio[0])]) == 2
+    assert "universal phoneme head, of no one language: name the words' language (--lang)" in capsys.readouterr().err
+    assert main(["decode", "--model", str(ckpt), "--lang", "xx", str(audio[0])]) == 2
+    assert "unknown language 'xx'" in capsys.readouterr().err
+
+
 def test_lexicon_decode_in_every_batch_format(ckpt, audio, tmp_path, capsys):
     words = tmp_path / "words.txt"
     words.write_text("\n".join(WORDS) + "\n")

@@ -203,6 +203,10 @@ class Recognizer:
                 (:class:`~speechtl.errors.LexiconError` names the line and symbol).
         """
         language = self.language(language)
+        if language == UNIVERSAL and (words is not None or shipped or lexicon is None):
+            raise LanguageError(f"the {UNIVERSAL} head is a CTC checkpoint's universal phoneme head, of no one language: "
+                                "name the words' language (--lang) to pronounce them and restrict the head to its "
+                                "phonemes, give an IPA lexicon, or ask for greedy phonemes")
         words = None if words is None else list(dict.fromkeys(nfc(w) for w in words))
         key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped, strict)
         if key in self._cache:
