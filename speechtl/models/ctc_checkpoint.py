@@ -37,7 +37,7 @@ from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_a
 from speechtl.models.attributes import nearest_phone_head
 from speechtl.models.config import ModelConfig
 from speechtl.models.heads import LanguageHeads
-from speechtl.models.pretrained import (_huggingface_weights, architecture_of_huggingface, huggingface_to_torchaudio,
+from speechtl.models.pretrained import (architecture_of_huggingface, huggingface_to_torchaudio, huggingface_weights,
                                         load_pretrained)
 from speechtl.text.ctc_vocab import VocabMapping, map_vocabulary
 from speechtl.text.g2p import WORD_BOUNDARY
@@ -178,7 +178,7 @@ def read_ctc_checkpoint(path: str | Path) -> tuple[AcousticModel, dict]:
     config = read_json(folder / "config.json")
     check_architecture(config, str(folder / "config.json"))
     arch = architecture_of_huggingface(config, ModelConfig(encoder="wav2vec2", dropout=0.0), str(folder / "config.json"))
-    state = _huggingface_weights(folder)
+    state = huggingface_weights(folder)
     head = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(HEAD_PREFIXES)}
     if set(head) != {"weight", "bias"}:
         raise CheckpointError(f"{folder}: no lm_head.weight and lm_head.bias in the weights (a CTC checkpoint's "
@@ -204,9 +204,8 @@ def read_ctc_checkpoint(path: str | Path) -> tuple[AcousticModel, dict]:
                                                                      mapping, inventory))
     if WORD_BOUNDARY not in mapping.rows:
         log.info("%s: the vocabulary has no word delimiter; the head's | never wins", folder)
-    recipe = {k: v for k, v in to_dict(sections).items()}
     meta = {"kind": "acoustic-model", **to_dict(sections), "inventories": {UNIVERSAL: inventory.tokens},
-            "recipe": recipe, "decode": {},
+            "recipe": to_dict(sections), "decode": {},  # the recipe adaptation starts from: its sections
             "ctc_checkpoint": {"path": str(folder), "left_out": mapping.left_out, "renamed": mapping.renamed}}
     return model.eval(), meta
 
