@@ -14,10 +14,13 @@ with the same front end; they differ only in where the weights start and what ho
 - layer transfer: the same, with the front end and first k encoder blocks frozen;
 - conservative: fine-tune with L2-SP and KL towards the synthetic model (Li et al. 2018; Yu et al. 2013).
 
-``--select`` chooses the settings without any test pair: rotation 1's labelled speaker (lucas)
-trains, and the two speakers rotation 1 neither labels nor tests (theo, yweweler) are the
-speaker-held-out dev. Rotation 2 tests on the speaker it trained and rotation 3 on the dev pair,
-so only rotation 1 is free of the selection (as in benchmarks/fsdd_supervised.py's study).
+``--select`` chooses the settings without rotation K's test pair (``--rotation K``, default 1;
+``selection_speakers``): rotation K's labelled speaker trains, and the two speakers rotation K neither
+labels nor tests are the speaker-held-out dev (rotation 1: lucas; theo + yweweler). The studies
+measured so far ran for rotation 1 only and their choice was used in every rotation, which is not
+nested: rotation 2 tests on the speaker that study trained and rotation 3's test pair is its dev pair,
+so only rotation 1 (``FREE_OF_SELECTION``) is free of the selection (as in
+benchmarks/fsdd_supervised.py's study). Nested: one study per rotation, then ``--pairs K --set ...``.
 
 Run it alone, one thread::
 
@@ -78,6 +81,16 @@ def labelled(pair: int, size: int) -> list[str]:
     return PAIRS[pair % len(PAIRS)][:size]
 
 
+# rotations whose test pair the settings study neither trained on nor scored
+FREE_OF_SELECTION = [1]
+
+
+def selection_speakers(rotation: int = 1) -> tuple[list[str], list[str]]:
+    """The settings study's (labelled, dev) speakers for ``rotation`` (1-3): its labelled speaker, and the pair it
+    neither labels nor tests."""
+    return labelled(rotation, 1), PAIRS[(rotation + 1) % len(PAIRS)]
+
+
 def synthetic_model(root: Path, overrides: list[str]) -> tuple[Path, float]:
     """Train the synthetic model once (unless it exists); its directory and training seconds.
 
@@ -104,10 +117,13 @@ def arm(name: str, source: Path, overrides: list[str], train_spk: list[str], tes
     return run_one(name, FEW_RECIPE, [f"transfer.source={source}", *overrides], train_spk, test_spk, exp)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev, no test pair)")
+    ap.add_argument("--select", action="store_true", help="the settings study (speaker-held-out dev without --rotation's test pair)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 2], help="labelled speakers per run (1, 2)")
+    ap.add_argument("--rotation", type=int, default=1, choices=[1, 2, 3],
+                    help="--select: choose for this rotation, without its test pair (nested); outputs of rotations "
+                         "2-3 get a _rotationK suffix")
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ARMS))
     ap.add_argument("--exp", default="exp/fsdd-few-labels-bench")
@@ -115,9 +131,10 @@ def main() -> None:
                     help="a recipe setting for the synthetic model and every arm (e.g. features.cmvn=speaker)")
     ap.add_argument("--variants", nargs="+", default=list(SELECT), choices=list(SELECT), help="--select: which variants")
     ap.add_argument("--out", default=None, help="the raw output's name (default fsdd_few_labels[_select])")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     root = REPO / args.exp
-    name = args.out or ("fsdd_few_labels_select" if args.select else "fsdd_few_labels")
+    suffix = "" if args.rotation == 1 else f"_rotation{args.rotation}"
+    name = args.out or (f"fsdd_few_labels_select{suffix}" if args.select else "fsdd_few_labels")
     sets = args.overrides
     out = REPO / "benchmarks" / "results" / f"{name}.json"
     report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
@@ -129,9 +146,10 @@ def main() -> None:
     report["synthetic_train_seconds"] = round(seconds, 1)
     done = json.loads(out.read_text()) if out.is_file() else {}
     if args.select:
-        train_spk, dev_spk = labelled(1, 1), PAIRS[2]
-        folder = root / "select"
-        report.update(train_speakers=train_spk, dev_speakers=dev_spk, variants=done.get("variants", {}))
+        train_spk, dev_spk = selection_speakers(args.rotation)
+        folder = root / f"select{suffix}"
+        report.update(rotation=args.rotation, train_speakers=train_spk, dev_speakers=dev_spk,
+                      variants=done.get("variants", {}))
         report["synthetic_only"] = score_synthetic(source, train_spk, dev_spk, folder / "data-supervised", sets)
         for i, (variant, overrides) in enumerate(SELECT.items()):
             if variant in args.variants and variant not in report["variants"]:  # measured by an earlier call (the study grew in stages)

@@ -1,4 +1,4 @@
-"""Issue #18's hostile-input catalogue, each probe run as a real ``python -m speechtl`` process.
+"""The hostile-input catalogue (issues #18 and #27), each probe run as a real ``python -m speechtl`` process.
 
 Writes the raw results to ``benchmarks/results/hostile_catalogue.json`` and the
 table of ``docs/results/hardening.md`` from them (``--doc-only`` regenerates the
@@ -35,6 +35,8 @@ def run_probe(probe, fixtures: Path) -> dict:
     lines = err.splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith("speechtl")), max(len(lines) - 1, 0))
     message = lines[first : first + 4]  # the message (and, for a lexicon, its first problems)
+    shown = [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines if probe.show and re.search(probe.show, line)]
+    message = shown[:1] or message  # a probe that succeeds: the line that says what it did
     if not message and proc.stdout.strip():  # no complaint: what it printed instead
         message = ["(stdout) " + proc.stdout.strip().splitlines()[0].replace(str(fixtures) + "/", "")]
     return {"name": probe.name, "input": probe.input, "before": probe.before,
@@ -60,9 +62,9 @@ def markdown(report: dict) -> str:
                      f"`{_cell(r['message'])}` | {'yes' if r['passed'] else '**no**'} |" for r in report["probes"])
     passed = sum(r["passed"] for r in report["probes"])
     tracebacks = sum(r["traceback"] for r in report["probes"])
-    return f"""# Hardening: the hostile-input catalogue (issue #18)
+    return f"""# Hardening: the hostile-input catalogue (issues #18 and #27)
 
-Every probe of issue #18 that speechtl can answer with a message, run as a real
+Every probe of issues #18 and #27 that speechtl can answer with a message, run as a real
 `python -m speechtl` process by `python benchmarks/hostile_catalogue.py` on
 {_machine(report['machine'])}. The raw results are in `benchmarks/results/hostile_catalogue.json`;
 this document is generated from them (edit the script, not this file). The same
@@ -70,7 +72,7 @@ probes run in the default test suite (`tests/test_hostile_catalogue.py`), which
 asserts the exit code, the message and that no traceback is printed.
 
 **{passed} of {len(report['probes'])} probes give the expected message and exit code; {tracebacks} print a
-traceback.** "Before" is the behaviour found on the earlier main, as issue #18 reports it;
+traceback.** "Before" is the behaviour found on the earlier main, as issue #18 or #27 reports it;
 "now" is the first line(s) of the error output, paths relative to the fixtures folder.
 
 | probe | hostile input | before | exit | now | as expected |
@@ -101,9 +103,29 @@ traceback.** "Before" is the behaviour found on the earlier main, as issue #18 r
 - **Words** are put in Unicode NFC by one function (`speechtl.text.normalize.nfc`)
   wherever they enter: lexicon entries and look-ups, word lists, the recogniser's
   `words`, transcripts, and both sides of an error rate.
-- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER and lexicon
-  WER) and `speechtl decode --words` in two processes with different
-  `PYTHONHASHSEED`s and requires byte-identical output.
+- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER, lexicon
+  WER and the homophones-merged WER*) and `speechtl decode --words` in processes with
+  different `PYTHONHASHSEED`s and requires byte-identical output: the whole table,
+  the whole JSON report and the whole transcript, not chosen columns.
+- **Files the user owns** (issue #27). An `-o` file is written under a temporary
+  name beside it and renamed when complete (`speechtl.outputs.AtomicOutput`), so a
+  failed command leaves an earlier file as it was; an `-o` that is one of the inputs
+  is refused before anything is opened. An experiment directory is locked by its run
+  (`.speechtl.lock`: PID, host, start, command; a lock whose process is gone is taken
+  over with a note) and keeps a manifest (`.speechtl-run.json`) of what was there
+  before the run, so `--overwrite` removes only a run's outputs (without a manifest:
+  only entries of the kinds a run writes). A full disk or a refused permission is a
+  user error naming the path (exit 2), and the half-written file or checkpoint
+  directory is removed. (`tests/test_file_safety.py`)
+- **Model and recipe files** (issue #27). Model files are opened only when they are
+  regular files (a FIFO is refused, never waited on); JSON is bounded in size and
+  nesting before it is parsed (64 levels; recipes and `--set` values 32), the sizes
+  `model.json` gives are checked against the tensor shapes of the weights' header on
+  PyTorch's `meta` device before anything is allocated, and weights must match the
+  SHA-256 their JSON records: a JSON without one is refused unless the user passes
+  `--accept-unverified`. `pretrain` on few recordings uses as many duration buckets
+  as it has recordings, and counts every skipped path by its cause (FIFO, dangling
+  link, unreadable audio, duration). (`tests/test_model_files.py`)
 
 Not covered here: issue #18's item 1 (shipped lexicons against model
 inventories) belongs to the phone-set work.
@@ -113,15 +135,22 @@ inventories) belongs to the phone-set work.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--doc-only", action="store_true", help="regenerate the document from the JSON")
+    parser.add_argument("--only", nargs="+", metavar="PROBE",
+                        help="rerun these probes and replace their rows in the JSON (the others are kept)")
     args = parser.parse_args()
     if not args.doc_only:
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8"))["probes"] if args.only else []
         with tempfile.TemporaryDirectory() as tmp:
             fixtures = make_fixtures(Path(tmp) / "fixtures")
-            probes = []
+            fresh = {}
             for probe in PROBES:
-                probes.append(run_probe(probe, fixtures))
-                print(f"{probe.name}: exit {probes[-1]['exit_code']}, "
-                      f"{'ok' if probes[-1]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+                if args.only and probe.name not in args.only:
+                    continue
+                fresh[probe.name] = run_probe(probe, fixtures)
+                print(f"{probe.name}: exit {fresh[probe.name]['exit_code']}, "
+                      f"{'ok' if fresh[probe.name]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+        kept = {r["name"]: r for r in earlier}
+        probes = [fresh.get(p.name) or kept[p.name] for p in PROBES]
         write_result(RESULTS.stem, {"machine": machine(), "probes": probes})
     DOC.write_text(markdown(json.loads(RESULTS.read_text(encoding="utf-8"))), encoding="utf-8")
     print(f"wrote {DOC}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write the shipped lexicons ``lexicons/{lang}.txt`` from wordfreq's most frequent words via G2P.
+"""Write the shipped lexicons ``speechtl/lexicons/{lang}.txt`` from wordfreq's most frequent words via G2P.
 
 Each file holds the ``--words`` most frequent plain words (lower-case, alphabetic,
 two letters or more) that eSpeak NG pronounces with the language's own rules,

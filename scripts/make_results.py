@@ -153,6 +153,9 @@ def fsdd_table() -> str:
     return _table(["", "rotations", "word accuracy %", "per rotation"], rows)
 
 
+# after a figure measured with the test speakers normalised by their own other recordings (not each file alone)
+TRANSDUCTIVE = " (**transductive**: test speakers normalised by their own recordings)"
+
 RANDOMISED_TITLES = {"source-only": "source-only", "dann": "DANN", "source-only+st": "source-only + self-training",
                      "dann+st": "DANN + self-training", "pocketsphinx": "pocketsphinx (same 10 words, same files)"}
 
@@ -195,9 +198,10 @@ def fsdd_randomised_speaker_table() -> str:
     rows = []
     for method in ("source-only", "dann", "dann+st"):
         if rots and all(method in x["methods"] for x in rots):
-            rows.append(row(RANDOMISED_TITLES[method], "per utterance (the recipe)",
+            rows.append(row(RANDOMISED_TITLES[method], "per utterance (the recipe; each recording alone)",
                             [base[x["pair"]]["methods"][method]["word_accuracy"] for x in rots]))
-            rows.append(row(RANDOMISED_TITLES[method], "per speaker", [x["methods"][method]["word_accuracy"] for x in rots]))
+            rows.append(row(RANDOMISED_TITLES[method], "per speaker (**transductive**: each test speaker's own recordings)",
+                            [x["methods"][method]["word_accuracy"] for x in rots]))
     rows.append(row(RANDOMISED_TITLES["pocketsphinx"], "", [base[x["pair"]]["pocketsphinx_word_accuracy"] for x in rots]))
     return _table(["method", "features.cmvn", *(" + ".join(x["test_speakers"]) for x in rots), "mean ± std"], rows)
 
@@ -239,13 +243,14 @@ def fsdd_randomised_ablation(name: str = "fsdd_randomised_ablation.json") -> str
     return _table(["randomisations", *pairs, "change vs all", "training s"], rows)
 
 
-def fsdd_supervised_table(name: str = "fsdd_supervised.json") -> str:
-    """Supervised real speech: word accuracy per held-out pair and mean ± std (``benchmarks/fsdd_supervised.py``)."""
+def fsdd_supervised_table(name: str = "fsdd_supervised.json", note: str = "") -> str:
+    """Supervised real speech: word accuracy per held-out pair and mean ± std (``benchmarks/fsdd_supervised.py``);
+    ``note`` follows each run's name (e.g. that the test speakers were normalised by their own recordings)."""
     r = _raw(name)
     pairs = [" + ".join(x["test_speakers"]) for x in r["rotations"]]
     rows = []
     for run, v in r["summary"].items():
-        rows.append([run, *(f"{x['runs'][run]['word_accuracy']:.1f}" for x in r["rotations"]),
+        rows.append([run + note, *(f"{x['runs'][run]['word_accuracy']:.1f}" for x in r["rotations"]),
                      f"{v['mean']:.1f} ± {v['std']:.1f}"])
     return _table(["", *pairs, "mean ± std"], rows)
 
@@ -273,8 +278,8 @@ def fsdd_supervised_alone(name: str = "fsdd_supervised_speaker.json") -> str:
     rows = []
     for run in r["summary"]:
         both = [(x["runs"][run]["word_accuracy"], x["runs"][run]["alone_word_accuracy"]) for x in r["rotations"]]
-        for label, i in (("each test speaker's recordings together (as evaluated)", 0),
-                         ("each recording alone (`speechtl decode` without --one-speaker)", 1)):
+        for label, i in (("each recording alone (the headline: `speechtl decode` of one file)", 1),
+                         ("**transductive**: each test speaker's 500 recordings together", 0)):
             values = [b[i] for b in both]
             rows.append([run, label, *(f"{v:.1f}" for v in values),
                          f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}"])
@@ -332,32 +337,65 @@ def _few(v: dict) -> str:
     return f"{v['mean']:.1f} ± {v['std']:.1f} ({runs}{missing})"
 
 
-def fsdd_few_labels_table(name: str = "fsdd_few_labels.json") -> str:
-    """Learning curve from the synthetic model: method against 1 and 2 labelled speakers (``benchmarks/fsdd_few_labels.py``)."""
+def fsdd_few_labels_table(name: str = "fsdd_few_labels.json", note: str = "") -> str:
+    """Learning curve from the synthetic model: method against 1 and 2 labelled speakers (``benchmarks/fsdd_few_labels.py``);
+    ``note`` follows the column titles (e.g. that the test speakers were normalised by their own recordings)."""
     r = _raw(name)
     s = r["summary"]
     synth = _few(s["synthetic only"]) + " (no labels)"
     rows = [["synthetic model alone", synth, synth]]
     for method in r["methods"]:
         rows.append([method, *(_few(s[n][method]) if method in s.get(n, {}) else "not run" for n in ("1", "2"))])
-    return _table(["", "1 labelled speaker", "2 labelled speakers"], rows)
+    return _table(["", f"1 labelled speaker{note}", f"2 labelled speakers{note}"], rows)
 
 
-def fsdd_few_labels_paired(name: str = "fsdd_few_labels.json") -> str:
-    """Each transfer arm minus scratch, rotation by rotation (same labels, same test pair): mean ± std and each."""
+def _few_alone(name: str, size: str, method: str, key: str = "alone_word_accuracy") -> list[float]:
+    """One few-labels arm's ``key`` per rotation (rotation order), where the raw output has it."""
+    rots = _raw(name)["rotations"]
+    return [rots[k]["sizes"][size]["runs"][method][key] for k in sorted(rots)
+            if key in rots[k]["sizes"].get(size, {}).get("runs", {}).get(method, {})]
+
+
+def _mean_std(values: list[float]) -> str:
+    """``mean ± sample std (each)`` of per-rotation word accuracies."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.1f} ± {std:.1f} ({' / '.join(f'{v:.1f}' for v in values)})"
+
+
+def fsdd_few_labels_alone(name: str = "fsdd_few_labels_speaker.json") -> str:
+    """Per-speaker CMVN arms scored twice: each test recording normalised alone (the headline), and each test
+    speaker's recordings normalised together (transductive)."""
     r = _raw(name)
     rows = []
-    for method, overrides in r["methods"].items():
+    for method in r["methods"]:
+        for label, key in (("each recording alone", "alone_word_accuracy"),
+                           ("**transductive**: each test speaker's recordings together", "word_accuracy")):
+            cells = [_mean_std(v) if len(v := _few_alone(name, n, method, key)) == 3 else "not measured"
+                     for n in ("1", "2")]
+            rows.append([method, label, *cells])
+    synth = _few(r["summary"]["synthetic only"])
+    rows.append(["synthetic model alone (no labels)", "each recording alone", "not measured", "not measured"])
+    rows.append(["synthetic model alone (no labels)", "**transductive**: each test speaker's recordings together",
+                 synth, synth])
+    return _table(["", "test recordings normalised", "1 labelled speaker", "2 labelled speakers"], rows)
+
+
+def fsdd_few_labels_paired(name: str = "fsdd_few_labels.json", keys: tuple[tuple[str, str], ...] = (("word_accuracy", ""),)) -> str:
+    """Each transfer arm minus scratch, rotation by rotation (same labels, same test pair): mean ± std and each;
+    one row per ``(score key, note)`` of ``keys``."""
+    r = _raw(name)
+    rows = []
+    for (key, note), (method, overrides) in ((k, m) for k in keys for m in r["methods"].items()):
         if method == "scratch" or any(o.startswith("train.") for o in overrides):  # other steps: not paired
             continue
         cells = []
         for size in ("1", "2"):
-            diffs = [g["runs"][method]["word_accuracy"] - g["runs"]["scratch"]["word_accuracy"]
+            diffs = [g["runs"][method][key] - g["runs"]["scratch"][key]
                      for _, rot in sorted(r["rotations"].items()) if (g := rot["sizes"].get(size))
                      and method in g["runs"] and "scratch" in g["runs"]]
             cells.append(f"{statistics.fmean(diffs):+.1f} ± {statistics.stdev(diffs) if len(diffs) > 1 else 0:.1f} "
                          f"({' / '.join(f'{d:+.1f}' for d in diffs)})" if diffs else "not run")
-        rows.append([f"{method} - scratch", *cells])
+        rows.append([f"{method} - scratch{note}", *cells])
     return _table(["", "1 labelled speaker", "2 labelled speakers"], rows)
 
 
@@ -708,12 +746,123 @@ def _verdict(mean: float, std: float, goal: float, higher_is_better: bool = True
     return "met" if (mean > goal) == higher_is_better else "**not met**"
 
 
-def _no_label_row(issue: int, goal: str, name: str, target: float) -> list:
+def _no_label_row(issue: int, goal: str, name: str, target: float, caveat: str) -> list:
     """A goals row for a synthetic-to-real FSDD benchmark: DANN + self-training beside pocketsphinx."""
     r = _raw(name)["summary"]
     best, peer = r["dann+st"], r["pocketsphinx"]
     return [issue, goal, f"DANN + self-training {best['mean']:.1f} ± {best['std']:.1f}%, 3 rotations "
-            f"(pocketsphinx {peer['mean']:.1f}%)", _verdict(best["mean"], best["std"], target)]
+            f"(pocketsphinx {peer['mean']:.1f}%); {caveat}", _verdict(best["mean"], best["std"], target)]
+
+
+def _summary_text(v: dict) -> str:
+    return f"{v['mean']:.1f} ± {v['std']:.1f}%"
+
+
+def _alone_rotations(name: str, run: str) -> list[float]:
+    """A supervised rotations output's runs scored with each test recording normalised alone."""
+    return [x["runs"][run]["alone_word_accuracy"] for x in _raw(name)["rotations"]]
+
+
+def _mean_std_pct(values: list[float]) -> tuple[float, float, str]:
+    mean, std = statistics.fmean(values), statistics.stdev(values)
+    return mean, std, f"{mean:.1f} ± {std:.1f}%"
+
+
+# why each real-speech figure's settings do not yet meet the protocol (RESULTS.md, "Protocol")
+NOT_NESTED = "front end chosen on yweweler, a test speaker of rotation 3; only rotation 1 free of selection"
+FEW_NOT_NESTED = "settings chosen on theo + yweweler, rotation 3's test pair; only rotation 1 free of selection"
+DANN_FSDD_CHOSEN = "dann-fsdd's DANN, self-training and per-utterance CMVN settings chosen partly on FSDD test speakers"
+
+
+def _fsdd_goal_rows() -> list[list]:
+    """The goals rows of the real-speech figures (issues 5 and 14): each test recording decoded alone is the
+    headline; figures whose test speakers were normalised by their own other recordings are rows of their own,
+    named transductive."""
+    rows = [_no_label_row(5, "synthetic to real FSDD digits >= 85% with DANN", "fsdd_dann.json", 85.0,
+                          f"each recording alone; {DANN_FSDD_CHOSEN}")]
+    sup = _raw("fsdd_supervised.json")["summary"]
+    rows.append([14, "supervised FSDD check, 4 labelled speakers, 2 unseen: >= 95%",
+                 f"per-utterance CMVN {_summary_text(sup['recipe'])}, 3 rotations (+ synthetic words "
+                 f"{_summary_text(sup['recipe + synthetic words'])}); each recording alone; {NOT_NESTED}",
+                 _verdict(sup["recipe"]["mean"], sup["recipe"]["std"], 95.0)])
+    glob = _raw("fsdd_supervised_global.json")["summary"]["recipe"]
+    rows.append([14, "the same with global CMVN (training-set statistics): >= 95%",
+                 f"{_summary_text(glob)}, 3 rotations; each recording alone; {NOT_NESTED}",
+                 _verdict(glob["mean"], glob["std"], 95.0)])
+    mean, std, text = _mean_std_pct(_alone_rotations("fsdd_supervised_speaker.json", "per-speaker CMVN"))
+    rows.append([14, "the same with the per-speaker CMVN model (the recipe now), each recording alone: >= 95%",
+                 f"{text}, 3 rotations; {NOT_NESTED}; its dev seeds finished after the rotations had run",
+                 _verdict(mean, std, 95.0)])
+    spk = _raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]
+    rows.append([14, "**transductive**: that model with each test speaker normalised by their own 500 recordings",
+                 f"{_summary_text(spk)}, 3 rotations (not a single-recording figure)", _verdict(spk["mean"], spk["std"], 95.0)])
+    rows.append(_no_label_row(14, "synthetic to real FSDD with no real labels (randomised source): >= 90%",
+                              "fsdd_randomised.json", 90.0, f"each recording alone; {DANN_FSDD_CHOSEN}"))
+    few = _raw("fsdd_few_labels.json")["summary"]["1"]
+    rows.append([14, "one labelled FSDD speaker, from the synthetic model: >= 90%",
+                 f"fine-tune (the arm the dev study chose) {_summary_text(few['fine-tune'])} (scratch "
+                 f"{_summary_text(few['scratch'])}), per-utterance CMVN, 3 rotations; each recording alone; {FEW_NOT_NESTED}",
+                 _verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
+    mean, std, text = _mean_std_pct(_few_alone("fsdd_few_labels_speaker.json", "1", "fine-tune"))
+    scratch = _mean_std_pct(_few_alone("fsdd_few_labels_speaker.json", "1", "scratch"))[2]
+    rows.append([14, "the same with the per-speaker CMVN model (the recipe now), each recording alone: >= 90%",
+                 f"fine-tune {text} (scratch {scratch}), 3 rotations; {FEW_NOT_NESTED}", _verdict(mean, std, 90.0)])
+    few = _raw("fsdd_few_labels_speaker.json")["summary"]["1"]
+    rows.append([14, "**transductive**: that model with each test speaker normalised by their own recordings",
+                 f"fine-tune {_summary_text(few['fine-tune'])} (scratch {_summary_text(few['scratch'])}), 3 rotations",
+                 _verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
+    rnd = [x for x in _randomised_speaker_rotations() if "dann+st" in x["methods"]]
+    if rnd:  # the per-speaker CMVN variant of the no-label benchmark
+        accs = [x["methods"]["dann+st"]["word_accuracy"] for x in rnd]
+        mean, std = statistics.fmean(accs), statistics.stdev(accs) if len(accs) > 1 else 0.0
+        rows.append([14, "**transductive**: no real labels, randomised source, each FSDD speaker normalised by their "
+                     "own recordings (per-speaker CMVN, taken from the supervised study, which read FSDD labels)",
+                     f"DANN + self-training {mean:.1f} ± {std:.1f}%, {len(accs)} rotation{'s' if len(accs) > 1 else ''} "
+                     "of 3; not measured with single recordings",
+                     (_verdict(mean, std, 90.0) if len(accs) == 3 else "not shown (rotations missing)")
+                     + "; not a no-label choice"])
+    return rows
+
+
+def real_speech_protocol() -> str:
+    """Every real-speech accuracy figure: its headline (each test recording alone), its transductive figure where
+    one was measured, and why its settings do not yet meet the protocol (chosen inside each rotation)."""
+    sup = _raw("fsdd_supervised.json")["summary"]
+    few, few_spk = _raw("fsdd_few_labels.json")["summary"], _raw("fsdd_few_labels_speaker.json")["summary"]
+    spk_alone = _mean_std_pct(_alone_rotations("fsdd_supervised_speaker.json", "per-speaker CMVN"))[2]
+    rnd = [x["methods"]["dann+st"]["word_accuracy"] for x in _randomised_speaker_rotations() if "dann+st" in x["methods"]]
+    rnd_text = _mean_std_pct(rnd)[2] if len(rnd) > 1 else "-"
+
+    def alone(size: str) -> str:
+        return _mean_std_pct(_few_alone("fsdd_few_labels_speaker.json", size, "fine-tune"))[2]
+
+    def pct(v: dict) -> str:
+        return _summary_text(v)
+
+    rows = [
+        ["no labels, `dann-fsdd` (DANN + self-training)", pct(_raw("fsdd_dann.json")["summary"]["dann+st"]), "-",
+         "self-training settings chosen on rotation 1's test pair; DANN and CMVN with the labels of rotation 1's "
+         "training speakers, the test speakers of rotations 2-3"],
+        ["no labels, `fsdd-randomised` (DANN + self-training)", pct(_raw("fsdd_randomised.json")["summary"]["dann+st"]),
+         f"{rnd_text} (per-speaker CMVN)", "dann-fsdd's settings (chosen partly on FSDD test speakers); "
+         "randomisation fixed before any run; per-speaker CMVN from a study that read FSDD labels"],
+        ["supervised, 4 speakers, per-utterance CMVN", pct(sup["recipe"]), "-", NOT_NESTED],
+        ["supervised, 4 speakers, global CMVN", pct(_raw("fsdd_supervised_global.json")["summary"]["recipe"]), "-",
+         NOT_NESTED + "; CMVN chosen on the same dev speaker"],
+        ["supervised, 4 speakers, per-speaker CMVN (the recipe now)", spk_alone,
+         pct(_raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]),
+         NOT_NESTED + "; its 3 dev seeds finished after the rotations had run"],
+        ["1 / 2 labelled speakers, fine-tune, per-utterance CMVN", f"{pct(few['1']['fine-tune'])} / {pct(few['2']['fine-tune'])}",
+         "-", FEW_NOT_NESTED],
+        ["1 / 2 labelled speakers, fine-tune, per-speaker CMVN (the recipe now)", f"{alone('1')} / {alone('2')}",
+         f"{pct(few_spk['1']['fine-tune'])} / {pct(few_spk['2']['fine-tune'])}",
+         FEW_NOT_NESTED + "; per-speaker CMVN chosen there on one run"],
+        ["synthetic model alone, scored on FSDD (no labels)", f"{pct(few['synthetic only'])} (per-utterance CMVN)",
+         f"{pct(few_spk['synthetic only'])} (per-speaker CMVN)",
+         "nothing chosen on it; its front end (EQ copies) from the supervised study, chosen on yweweler"],
+    ]
+    return _table(["figure (3 rotations, mean ± sample std)", "headline: each test recording alone",
+                   "**transductive** (test speakers' own recordings)", "selection: why not yet nested"], rows)
 
 
 def goals_table() -> str:
@@ -775,39 +924,7 @@ def goals_table() -> str:
     gap = _gap_closed(MATCHED)
     rows.append([5, "channel DANN closes >= 30% of the gap", f"{_spread(gap, 100, 1)}%, matched baselines, 3 seeds",
                  _verdict(statistics.fmean(gap), statistics.pstdev(gap), 0.30)])
-    rows.append(_no_label_row(5, "synthetic to real FSDD digits >= 85% with DANN", "fsdd_dann.json", 85.0))
-    sup = _raw("fsdd_supervised.json")["summary"]
-    rows.append([14, "supervised FSDD check, 4 labelled speakers, 2 unseen: >= 95%",
-                 f"{sup['recipe']['mean']:.1f} ± {sup['recipe']['std']:.1f}%, 3 rotations (+ synthetic words "
-                 f"{sup['recipe + synthetic words']['mean']:.1f} ± {sup['recipe + synthetic words']['std']:.1f}%)",
-                 _verdict(sup["recipe"]["mean"], sup["recipe"]["std"], 95.0)])
-    glob = _raw("fsdd_supervised_global.json")["summary"]["recipe"]
-    rows.append([14, "the same with the normalisation chosen on dev (global CMVN): >= 95%",
-                 f"{glob['mean']:.1f} ± {glob['std']:.1f}%, 3 rotations", _verdict(glob["mean"], glob["std"], 95.0)])
-    spk = _raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]
-    rows.append([14, "the same with per-speaker CMVN (chosen on dev in a later round): >= 95%",
-                 f"{spk['mean']:.1f} ± {spk['std']:.1f}%, 3 rotations", _verdict(spk["mean"], spk["std"], 95.0)])
-    rows.append(_no_label_row(14, "synthetic to real FSDD with no real labels (randomised source): >= 90%",
-                              "fsdd_randomised.json", 90.0))
-    few = _raw("fsdd_few_labels.json")["summary"]["1"]
-    best = max(few, key=lambda m: few[m]["mean"] if m != "scratch" else -1)
-    rows.append([14, "one labelled FSDD speaker, from the synthetic model: >= 90%",
-                 f"{best} {few[best]['mean']:.1f} ± {few[best]['std']:.1f}% (scratch {few['scratch']['mean']:.1f} ± "
-                 f"{few['scratch']['std']:.1f}%), 3 rotations", _verdict(few[best]["mean"], few[best]["std"], 90.0)])
-    few = _raw("fsdd_few_labels_speaker.json")["summary"]["1"]
-    rows.append([14, "one labelled FSDD speaker, from the synthetic model, per-speaker CMVN: >= 90%",
-                 f"fine-tune {few['fine-tune']['mean']:.1f} ± {few['fine-tune']['std']:.1f}% (scratch "
-                 f"{few['scratch']['mean']:.1f} ± {few['scratch']['std']:.1f}%), 3 rotations",
-                 _verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
-    rnd = [x for x in _randomised_speaker_rotations() if "dann+st" in x["methods"]]
-    if rnd:  # the per-speaker CMVN variant of the no-label benchmark
-        accs = [x["methods"]["dann+st"]["word_accuracy"] for x in rnd]
-        mean, std = statistics.fmean(accs), statistics.stdev(accs) if len(accs) > 1 else 0.0
-        rows.append([14, "no real labels, randomised source, per-speaker CMVN (taken from the supervised study, "
-                     "which read FSDD labels): >= 90%", f"DANN + self-training {mean:.1f} ± {std:.1f}%, "
-                     f"{len(accs)} rotation{'s' if len(accs) > 1 else ''} of 3",
-                     (_verdict(mean, std, 90.0) if len(accs) == 3 else "not shown (rotations missing)")
-                     + "; not a no-label choice"])
+    rows += _fsdd_goal_rows()
     real = _raw("add_language_real.json")["summary"]
     for n in ("1 speaker", "2 speakers"):
         after = real[f"{n}, after"]
@@ -815,7 +932,8 @@ def goals_table() -> str:
         rows.append([14, f"real recordings added ({n} of FSDD): old languages' PER change <= +1.0, no empty output",
                      f"{100 * change['mean']:+.2f} ± {100 * change['std']:.2f} (before the fix "
                      f"{100 * real[f'{n}, before']['old_mean_change']['mean']:+.2f}), {after['empty']['mean']:.0f} empty, "
-                     f"{len(after['seeds'])} seeds",
+                     f"{len(after['seeds'])} seeds; conservative weights KL 100 + L2-SP 1.0 (the old default, "
+                     "raised on the synthetic test split; not re-measured with the dev-chosen 30 + 0.3)",
                      _verdict(100 * change["mean"], 100 * change["std"], 1.0, higher_is_better=False)
                      + ("" if after["empty"]["mean"] == 0 else "; empty outputs **not met**")])
     zl = _raw("zero_shot_languages.json")
@@ -894,12 +1012,15 @@ TABLES: dict[str, Callable[[], str]] = {
     "fsdd-supervised-global": lambda: fsdd_supervised_table("fsdd_supervised_global.json"),
     "fsdd-supervised-global-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_global.json"),
     "fsdd-supervised-global-run": lambda: provenance_table("fsdd_supervised_global.json"),
-    "fsdd-supervised-speaker": lambda: fsdd_supervised_table("fsdd_supervised_speaker.json"),
+    "fsdd-supervised-speaker": lambda: fsdd_supervised_table("fsdd_supervised_speaker.json", TRANSDUCTIVE),
     "fsdd-supervised-speaker-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_speaker.json"),
     "fsdd-supervised-speaker-alone": fsdd_supervised_alone,
     "fsdd-supervised-speaker-run": lambda: provenance_table("fsdd_supervised_speaker.json"),
-    "fsdd-few-labels-speaker": lambda: fsdd_few_labels_table("fsdd_few_labels_speaker.json"),
-    "fsdd-few-labels-speaker-paired": lambda: fsdd_few_labels_paired("fsdd_few_labels_speaker.json"),
+    "fsdd-few-labels-speaker": lambda: fsdd_few_labels_table("fsdd_few_labels_speaker.json", TRANSDUCTIVE),
+    "fsdd-few-labels-speaker-alone": fsdd_few_labels_alone,
+    "fsdd-few-labels-speaker-paired": lambda: fsdd_few_labels_paired(
+        "fsdd_few_labels_speaker.json", (("alone_word_accuracy", ", each recording alone"),
+                                         ("word_accuracy", ", **transductive** (each test speaker's recordings together)"))),
     "fsdd-few-labels-speaker-runs": lambda: fsdd_few_labels_runs("fsdd_few_labels_speaker.json"),
     "fsdd-few-labels-speaker-select": lambda: fsdd_few_labels_select("fsdd_few_labels_speaker_select.json"),
     "fsdd-few-labels-speaker-provenance": lambda: fsdd_few_labels_provenance(
@@ -922,6 +1043,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "encoder-choice": encoder_choice_table,
     "zero-shot-models": zero_shot_models_table,
     "goals": goals_table,
+    "real-speech-protocol": real_speech_protocol,
     "zero-shot-demo-disjoint": lambda: zero_shot_table("zero_shot_demo_disjoint.json"),
     "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
     "add-language-dev": add_language_dev_table,

@@ -10,12 +10,17 @@ interval (``"[1, inf)"``), checked by :func:`from_dict` for recipes and model
 metadata alike, with the dotted key, the value and the interval in the message.
 Floats must be finite everywhere. YAML aliases (``*name``) are refused: an
 "anchor bomb" of nested aliases would expand a small file into gigabytes.
-Values shown in messages are cut (:func:`~speechtl.errors.shorten`).
+Values shown in messages are cut (:func:`~speechtl.errors.shorten`). Nesting is
+bounded before it can exhaust Python's stack: a recipe or ``--set`` value deeper
+than :data:`MAX_DEPTH`, and JSON (model files, :func:`parse_json`) deeper than
+:data:`MAX_JSON_DEPTH`, is refused with a message naming the source; an override
+key has at most :data:`MAX_KEY_PARTS` dotted parts.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import types
@@ -30,10 +35,15 @@ from speechtl.errors import RecipeError, shorten
 C = TypeVar("C")
 
 MAX_YAML_BYTES = 1 << 20  # a recipe is a page of settings; a megabyte is not one
+MAX_DEPTH = 32  # a recipe nests sections three or four deep
+MAX_JSON_DEPTH = 64  # model metadata and trainer state nest about ten deep
+MAX_KEY_PARTS = 16  # --set a.b.c=...: as deep as a recipe goes, with room to spare
 
 
 class _Loader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that reads ``1e-3`` as a float (YAML 1.2 style) and refuses aliases."""
+
+    depth = 0  # nodes being composed: PyYAML composes recursively, so depth is bounded here
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -41,7 +51,14 @@ class _Loader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, f"YAML alias *{shorten(event.anchor, 40)} refused (speechtl recipes do not use "
                 "anchors and aliases: write the value out)", event.start_mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep (a recipe "
+                                              "nests a few sections)", self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.add_implicit_resolver(
@@ -54,6 +71,40 @@ _Loader.add_implicit_resolver(
 def safe_load(text: str):
     """``yaml.safe_load`` with YAML 1.2 floats; builds no Python objects."""
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+_JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # a string (skipped) or a bracket
+
+
+def json_depth(text: str, limit: int) -> int:
+    """How deep ``text``'s brackets nest, counted up to ``limit + 1`` (strings skipped); no parsing."""
+    depth = deepest = 0
+    for match in _JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(text: str, source: str, error: type[Exception] = RecipeError, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` after checking that the nesting is at most ``max_depth`` (no RecursionError).
+
+    Raises:
+        error: nested too deep, or not valid JSON (naming ``source`` and the line).
+    """
+    if json_depth(text, max_depth) > max_depth:
+        raise error(f"{source}: JSON nested more than {max_depth} levels deep; not a file speechtl wrote")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{source}: invalid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except RecursionError:  # the depth check above should make this unreachable
+        raise error(f"{source}: JSON nested too deep") from None
 
 
 def type_name(tp: Any) -> str:
@@ -300,6 +351,9 @@ def set_override(data: dict, assignment: str) -> None:
                           f"{shorten(err, 300)}") from None
     node = data
     parts = key.split(".")
+    if len(parts) > MAX_KEY_PARTS:
+        raise RecipeError(f"--set {shorten(key)}: {len(parts)} dotted parts; a recipe key has at most "
+                          f"{MAX_KEY_PARTS}")
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):

@@ -38,6 +38,10 @@ class ManifestError(SpeechtlError):
     """A manifest is missing, malformed or refers to unknown symbols."""
 
 
+class OutputError(SpeechtlError):
+    """An output cannot be written (disk full, no permission), would replace an input, or its folder is in use."""
+
+
 def shorten(text: object, limit: int = 80) -> str:
     """``str(text)`` cut to ``limit`` characters (a middle ellipsis says how much was left out).
 

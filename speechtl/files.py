@@ -11,7 +11,16 @@ Nested state (optimizer, scheduler, RNG) is split by :func:`pack` into a flat
 by ``{"__tensor__": name}``; :func:`unpack` inverts it.
 
 A safetensors file holds only tensors and JSON holds the rest, so a model file
-from a stranger cannot run code.
+from a stranger cannot run code. Model files are opened only when they are
+regular files (a FIFO is refused, never waited on), JSON is read with a size and
+nesting bound (:func:`speechtl.config.parse_json`), and weights must match the
+SHA-256 their JSON records: a JSON without one is refused unless the user accepts
+unverified models (``--accept-unverified``, or ``SPEECHTL_ACCEPT_UNVERIFIED=1``).
+Every model speechtl has written records its hash, so only a hand-made or
+hand-edited ``model.json`` lacks one.
+
+Every file is written under a temporary name and renamed when complete
+(:mod:`speechtl.outputs`); a failed write removes what it began and names the path.
 """
 
 from __future__ import annotations
@@ -20,19 +29,27 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from speechtl.errors import CheckpointError
+from speechtl.config import parse_json
+from speechtl.errors import CheckpointError, SpeechtlError, shorten
+from speechtl.outputs import output_error, remove_quietly, write_text
+from speechtl.resources import BUILTIN, builtin_model
 
 log = logging.getLogger(__name__)
 
 MODEL_FORMAT = "speechtl-model"
 FORMAT_VERSION = 2  # 2: model sections stored apart from the recipe; 1 is still read
+
+MAX_JSON_BYTES = 64 << 20  # model.json holds inventories, the recipe and subword models: far less than this
+MAX_HEADER_BYTES = 16 << 20  # a safetensors header: a line of JSON per tensor
+ACCEPT_UNVERIFIED = "SPEECHTL_ACCEPT_UNVERIFIED"  # "1": load weights whose JSON records no SHA-256
 
 _TENSOR = "__tensor__"
 _INTKEYS = "__intkeys__"
@@ -73,12 +90,80 @@ def unpack(tensors: dict[str, torch.Tensor], skeleton: Any) -> Any:
     return skeleton
 
 
+# -------------------------------------------------------------- reading safely
+def open_regular(path: Path, error: type[SpeechtlError] = CheckpointError) -> IO[bytes]:
+    """``path`` opened for binary reading if it is a regular file; anything else raises ``error`` naming it.
+
+    The file is opened without blocking first, so a FIFO is refused at once instead
+    of waiting for a writer forever; a folder or a device is refused as well.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except OSError as err:
+        raise error(f"{path}: cannot open it ({err.strerror})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise error(f"{path}: is {kind}; speechtl reads this only from a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: Path, limit: int, error: type[SpeechtlError] = CheckpointError) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (larger: ``error``, before reading it all)."""
+    with open_regular(path, error) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"{path}: larger than {limit} bytes; not a file speechtl wrote")
+    return data
+
+
+def read_json(path: Path, error: type[SpeechtlError] = CheckpointError, limit: int = MAX_JSON_BYTES,
+              what: str = "") -> Any:
+    """A JSON file, its size and nesting bounded before it is parsed (:func:`speechtl.config.parse_json`).
+
+    Args:
+        what: what the file should be, for messages (``"a speechtl model metadata file"``).
+    """
+    source = f"{path}: not {what}" if what else str(path)
+    try:
+        text = read_regular(path, limit, error).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(f"{source}: not UTF-8 text (byte {err.start})") from None
+    return parse_json(text, source, error)
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` from a safetensors file's header, without reading a tensor.
+
+    Raises:
+        CheckpointError: not a safetensors file (the header's length or JSON is wrong).
+    """
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if not 2 <= length <= min(MAX_HEADER_BYTES, size - 8):
+            raise CheckpointError(f"{path}: not a safetensors file (header length {length}); "
+                                  "speechtl never unpickles")
+        header = f.read(length)
+    try:
+        entries = parse_json(header.decode("utf-8"), str(path), CheckpointError)
+        return {name: tuple(int(n) for n in entry["shape"]) for name, entry in entries.items()
+                if name != "__metadata__"}
+    except (UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: not a safetensors file (malformed header)") from None
 
 
 def fsync_dir(path: Path) -> None:
@@ -93,40 +178,51 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, ensure_ascii=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write JSON atomically (temp file, fsync, rename); errors of the system name ``path``."""
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> str:
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    save_file(tensors, str(path))
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-    return sha256(path)
+    """Write a safetensors file (synced); its SHA-256. A failed write removes it and names it (exit 2)."""
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as err:
+        remove_quietly(path)
+        raise output_error(err, path) from None
+    return hashlib.sha256(data).hexdigest()
 
 
 def save_model_files(state: dict[str, torch.Tensor], meta: dict, stem: Path) -> None:
     """Write ``stem.safetensors`` and ``stem.json`` (the JSON last, with the weights' hash)."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise output_error(err, stem.parent) from None
     weights = stem.with_suffix(".safetensors")
     tmp = weights.with_name(weights.name + ".tmp")
     digest = save_tensors(state, tmp)
-    os.replace(tmp, weights)
+    try:
+        os.replace(tmp, weights)
+    except OSError as err:
+        remove_quietly(tmp)
+        raise output_error(err, weights) from None
     write_json(stem.with_suffix(".json"), {"format": MODEL_FORMAT, "version": FORMAT_VERSION,
                                            **meta, "sha256": digest})
 
 
 def resolve_model_path(path: str | Path) -> Path:
-    """Accept ``model.safetensors``, ``model.json``, the stem, a checkpoint dir or an experiment dir."""
+    """Accept ``model.safetensors``, ``model.json``, the stem, a checkpoint dir, an experiment dir or
+    ``builtin:NAME`` (a model shipped with the package, see :func:`speechtl.resources.builtin_model`)."""
+    if str(path).startswith(BUILTIN):
+        path = builtin_model(str(path))
     path = Path(path)
     if path.is_dir():
         for candidate in (path / "model.json", path / "final" / "model.json"):
-            if candidate.is_file():
+            if candidate.exists():  # not only a regular file: read_metadata names a FIFO as such
                 return candidate.with_suffix("")
         latest = latest_checkpoint(path / "checkpoints") if (path / "checkpoints").is_dir() else None
         if latest is not None:
@@ -144,16 +240,14 @@ def read_metadata(path: str | Path) -> dict:
     """The JSON metadata of a model (any path :func:`resolve_model_path` accepts), checked to be ours.
 
     Raises:
-        CheckpointError: missing, not JSON, not a speechtl model file, or of a newer format version.
+        CheckpointError: missing, not a regular file, too large or deep, not JSON, not a speechtl
+            model file, or of a newer format version.
     """
     meta_path = resolve_model_path(path).with_suffix(".json")
-    if not meta_path.is_file():
+    if not meta_path.exists():
         looked = "" if Path(path) == meta_path else f" (no {meta_path})"
         raise CheckpointError(f"{path}: model file not found{looked}")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{meta_path}: not a speechtl model metadata file (invalid JSON)") from None
+    meta = read_json(meta_path, what="a speechtl model metadata file")
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise CheckpointError(f"{meta_path}: not a speechtl model metadata file (format tag missing)")
     version = meta.get("version")
@@ -161,6 +255,25 @@ def read_metadata(path: str | Path) -> dict:
         raise CheckpointError(f"{meta_path}: model format version {str(version)[:20]!r}; this speechtl reads "
                               f"versions 1 to {FORMAT_VERSION} (a newer speechtl wrote it?)")
     return meta
+
+
+def verify_weights(weights: Path, meta: dict, source: str | Path) -> None:
+    """Check ``weights`` against the SHA-256 its metadata records.
+
+    Raises:
+        CheckpointError: the hash differs (truncated or altered weights), or none is recorded and
+            unverified models are not accepted (``--accept-unverified``, ``SPEECHTL_ACCEPT_UNVERIFIED=1``).
+    """
+    recorded = meta.get("sha256")
+    if recorded is None:
+        if os.environ.get(ACCEPT_UNVERIFIED) == "1":
+            log.warning("%s records no SHA-256 of its weights; loading them unverified, as asked", source)
+            return
+        raise CheckpointError(f"{source}: records no SHA-256 of its weights, so altered or truncated weights could "
+                              "not be told apart (every model speechtl writes records one); if you trust this file, "
+                              f"pass --accept-unverified (or set {ACCEPT_UNVERIFIED}=1)")
+    if not isinstance(recorded, str) or sha256(weights) != recorded:
+        raise CheckpointError(f"{weights}: weights do not match their recorded hash (truncated or altered)")
 
 
 def load_model_files(path: str | Path, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
@@ -173,14 +286,16 @@ def load_model_files(path: str | Path, verify: bool = True) -> tuple[dict[str, t
     stem = resolve_model_path(path)
     meta = read_metadata(stem)
     weights = stem.with_suffix(".safetensors")
-    if not weights.is_file():
+    if not weights.exists():
         raise CheckpointError(f"{weights}: model file not found")
-    if verify and meta.get("sha256") and sha256(weights) != meta["sha256"]:
-        raise CheckpointError(f"{weights}: weights do not match their recorded hash (truncated or altered)")
+    tensor_shapes(weights)  # a regular file with a sane header, before it is hashed or mapped
+    if verify:
+        verify_weights(weights, meta, stem.with_suffix(".json"))
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{weights}: not a safetensors file ({err}); speechtl never unpickles") from None
+        raise CheckpointError(f"{weights}: not a safetensors file ({shorten(err, 200)}); speechtl never unpickles") \
+            from None
     return state, meta
 
 
@@ -198,16 +313,15 @@ def latest_checkpoint(ckpt_dir: Path) -> Path | None:
 
 
 def checkpoint_is_complete(path: Path) -> bool:
+    """Both halves of a checkpoint are regular files whose weights match their recorded hashes."""
     try:
         for stem in ("model", "trainer"):
-            meta = json.loads((path / f"{stem}.json").read_text())
-            if sha256(path / f"{stem}.safetensors") != meta["sha256"]:
+            meta = read_json(path / f"{stem}.json")
+            if not isinstance(meta, dict) or sha256(path / f"{stem}.safetensors") != meta.get("sha256"):
                 return False
         return True
-    except (OSError, json.JSONDecodeError, KeyError):
+    except (OSError, SpeechtlError):
         return False
-
-
 
 
 EXTRA_PREFIX = "transfer."  # tensors saved beside a model's weights: its transfer methods' state

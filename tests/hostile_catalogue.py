@@ -32,6 +32,7 @@ class Probe:
     argv: Callable[[Path], list[str]]  # the command line, given the fixtures folder
     expect: str  # regular expression the stderr must match
     code: int = 2  # expected exit status
+    show: str = ""  # regular expression of the stderr line the results table shows (default: the first message)
 
 
 def make_fixtures(root: Path) -> Path:
@@ -78,7 +79,53 @@ def make_fixtures(root: Path) -> Path:
                                       f"train: {{exp_dir: {root / 'exp'}}}\n", encoding="utf-8")
     (root / "long-name.yaml").write_text(f"name: [{', '.join(['x' * 50] * 15000)}]\n", encoding="utf-8")
     (root / "recipe-folder").mkdir(exist_ok=True)
+    make_file_fixtures(root, meta, weights)
     return root
+
+
+def make_file_fixtures(root: Path, meta: dict, weights: bytes) -> None:
+    """What issue #27's file probes use: hostile model files, a locked and a cluttered experiment folder."""
+    import os
+    import socket
+
+    deep = json.dumps(meta)[:-1] + ', "x": ' + "[" * 10000 + "]" * 10000 + "}"
+    zeroed = weights[:-1000] + bytes(1000)
+    hostile = {"deep": (deep, weights), "dim-4096": ({**meta, "model": {**meta["model"], "dim": 4096}}, weights),
+               "unverified": ({k: v for k, v in meta.items() if k != "sha256"}, zeroed)}
+    for stem, (data, blob) in hostile.items():
+        (root / f"{stem}.safetensors").write_bytes(blob)
+        (root / f"{stem}.json").write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    step = root / "fifo-exp" / "checkpoints" / "step-0000001"
+    step.mkdir(parents=True, exist_ok=True)
+    (step / "model.safetensors").write_bytes(weights)
+    if not (step / "model.json").exists():
+        os.mkfifo(step / "model.json")
+    (root / "deep.yaml").write_text("name: " + "[" * 50000 + "]" * 50000 + "\n", encoding="utf-8")
+    (root / "rec.wav").write_bytes((root / "speech.wav").read_bytes())
+    (root / "report.txt").write_text("last week's report\n", encoding="utf-8")
+    few = root / "few"
+    few.mkdir(exist_ok=True)
+    rng = np.random.default_rng(1)
+    for i in range(7):
+        sf.write(few / f"r{i}.wav", (0.1 * rng.standard_normal(8000 + 800 * i)).astype(np.float32), 16000)
+    if not (few / "pipe.wav").exists():
+        os.mkfifo(few / "pipe.wav")
+        (few / "gone.wav").symlink_to(root / "nowhere.wav")
+    for name in ("few-exp", "cluttered-exp", "locked-exp"):
+        (root / f"{name}.yaml").write_text(
+            f"model: {{encoder: tdnn, dim: 16, layers: 1, dropout: 0.0}}\n"
+            f"pretrain: {{audio: [{few}], codebook_size: 8, mask_prob: 0.05, mask_span: 5}}\n"
+            f"train: {{exp_dir: {root / name}, max_steps: 2, warmup_steps: 1, max_duration: 5, num_threads: 1, "
+            f"checkpoint_every: 1000}}\n", encoding="utf-8")
+    cluttered = root / "cluttered-exp"  # the probe's folder: a stray model.json beside the user's work
+    (cluttered / "thesis").mkdir(parents=True, exist_ok=True)
+    (cluttered / "thesis" / "chapter1.tex").write_text("\\chapter{One}", encoding="utf-8")
+    (cluttered / "mydata").mkdir(exist_ok=True)
+    (cluttered / "model.json").write_text("{}", encoding="utf-8")
+    (root / "locked-exp").mkdir(exist_ok=True)  # held by a live process (PID 1 always runs)
+    (root / "locked-exp" / ".speechtl.lock").write_text(json.dumps(
+        {"pid": 1, "host": socket.gethostname(), "started": "2026-12-07T09:00:00+00:00",
+         "command": "speechtl train other.yaml"}), encoding="utf-8")
 
 
 def _train(*overrides: str) -> Callable[[Path], list[str]]:
@@ -177,4 +224,47 @@ PROBES = [
           "traceback",
           lambda d: ["lexicon", "build", str(d / "nfc-words.txt"), "--lang", "en", "-o", str(d / "new" / "words.txt")],
           r"^(?![\s\S]*error)", code=0),  # no error at all: the folder is made
+    # ------------------------------------------------ files the user owns (issue #27)
+    Probe("decode-into-its-input", "decode rec.wav -o rec.wav", "the recording emptied (output opened first)",
+          _decode("model", "rec.wav", "--greedy", "-o", "rec.wav"),
+          r"error: -o .*rec\.wav: is one of the inputs \(.*rec\.wav\); writing there would destroy it"),
+    Probe("decode-missing-into-report", "decode missing.wav -o report.txt (an earlier report there)",
+          "the earlier report emptied", _decode("model", "missing.wav", "--greedy", "-o", "report.txt"),
+          r"note: nothing written to .*report\.txt \(it stays as it was\)"),
+    Probe("disk-full", "decode -o /dev/full (every write: No space left on device)",
+          "exit 1 \"internal error (a bug ...): No space left on device\" (train, add-language -o)",
+          lambda d: ["decode", "--model", str(d / "model"), str(d / "speech.wav"), "--greedy", "-o", "/dev/full"],
+          r"error: /dev/full: cannot write: No space left on device \(free some space"),
+    Probe("overwrite-beside-user-files", "pretrain --overwrite into a folder holding a stray model.json, "
+          "thesis/chapter1.tex and mydata/", "the whole folder deleted (train --overwrite)",
+          lambda d: ["pretrain", str(d / "cluttered-exp.yaml"), "--overwrite"],
+          r"^(?![\s\S]*error)", code=0, show="--overwrite: kept"),  # tests/test_file_safety.py checks the files
+    Probe("second-run-same-folder", "a run into a folder another live run holds (its lock names PID 1)",
+          "both start; one dies on checkpoints/latest.tmp: No such file or directory",
+          lambda d: ["pretrain", str(d / "locked-exp.yaml"), "--overwrite"],
+          r"locked-exp: in use by another run \(pid 1, started 2026-12-07T09:00:00\+00:00: speechtl train"),
+    Probe("pretrain-seven-files", "pretrain on a folder of 7 readable files, a FIFO and a dangling link",
+          "AssertionError (10 buckets > 7 recordings); FIFOs and dangling links skipped uncounted",
+          lambda d: ["pretrain", str(d / "few-exp.yaml")], r"^(?![\s\S]*error)", code=0,
+          show="unlabelled audio: kept"),
+    # ------------------------------------------------ model and recipe files (issue #27)
+    Probe("model-json-deep", "model.json nested 10,000 deep", "RecursionError reported as an internal error",
+          _decode("deep", "speech.wav", "--greedy"), r"deep\.json: not a speechtl model metadata file: JSON nested "
+          r"more than 64 levels deep"),
+    Probe("recipe-deep", "a recipe nested 50,000 deep", "RecursionError reported as an internal error",
+          lambda d: ["train", str(d / "deep.yaml")], r"deep\.yaml: not valid YAML: nested more than 32 levels deep"),
+    Probe("set-deep", "--set name=[[[...]]] nested 50,000 deep", "RecursionError reported as an internal error",
+          lambda d: ["train", str(d / "recipe.yaml"), "--set", "name=" + "[" * 50000 + "]" * 50000],
+          r"--set name: value .* is not valid YAML: nested more than 32 levels deep"),
+    Probe("model-dim-edited", "model.json with model.dim edited from 8 to 4096",
+          "2.4 GB and 13 s before the refusal (16384: a memory-allocation failure)",
+          _decode("dim-4096", "speech.wav", "--greedy"),
+          r"dim-4096\.json: weights do not fit the recorded model: it describes .* with shape \[4096.*\], "
+          r"the weights hold \[8"),
+    Probe("model-json-fifo", "a FIFO where a checkpoint's model.json should be", "hangs",
+          _decode("fifo-exp/checkpoints/step-0000001", "speech.wav", "--greedy"),
+          r"step-0000001/model\.json: is a FIFO; speechtl reads this only from a regular file"),
+    Probe("model-unverified", "model.json without its sha256, 1,000 weight bytes zeroed", "loads and decodes silently",
+          _decode("unverified", "speech.wav", "--greedy"),
+          r"unverified\.json: records no SHA-256 of its weights.*pass --accept-unverified"),
 ]

@@ -43,7 +43,45 @@ def test_conservative_weights_are_chosen_on_dev_within_the_forgetting_bound():
     assert choose(grid, 0.001)["kl"] == 100  # none within the bound: the one that forgets least
 
 
-def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs():
+def test_add_language_ships_the_conservative_weights_chosen_on_dev():
+    import json
+
+    from speechtl.workflows import add_language
+
+    selection = json.loads((BENCHMARKS / "results" / "add_language_dev.json").read_text())["dev_selection"]
+    assert selection["split"] == "dev"
+    chosen = selection["chosen"]
+    assert chosen == _load("add_language").choose_on_dev(selection["candidates"], selection["max_forgetting"])
+    assert (add_language.CONSERVATIVE_KL, add_language.CONSERVATIVE_L2SP) == (chosen["kl"], chosen["l2sp"])
+    shipped = add_language.STRATEGY_SETTINGS["conservative"]
+    assert f"transfer.kl.weight={chosen['kl']:g}" in shipped and f"transfer.l2sp.weight={chosen['l2sp']:g}" in shipped
+
+
+def _speakers_main_reads(bench, monkeypatch, argv: list[str], runner: str,
+                         written: list[str] | None = None) -> list[tuple[list[str], list[str]]]:
+    """The (training, scored) speakers of every run a benchmark's ``main(argv)`` starts, with the
+    run function ``runner`` (and anything that trains or writes) replaced by a recorder; the names of
+    the raw outputs it would write go to ``written``."""
+    calls, written = [], [] if written is None else written
+
+    def record(name, source_or_recipe, overrides, train_spk, test_spk, exp):
+        calls.append((list(train_spk), list(test_spk)))
+        return {"word_accuracy": 50.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(bench, runner, record)
+    monkeypatch.setattr(bench, "write_result", lambda name, report: written.append(name) or Path(name))
+    monkeypatch.setattr(bench, "machine", lambda: {})
+    bench.main(argv)
+    return calls
+
+
+def _raw(name: str) -> dict:
+    import json
+
+    return json.loads((BENCHMARKS / "results" / f"{name}.json").read_text())
+
+
+def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_pairs(monkeypatch):
     import yaml
 
     bench = _load("fsdd_supervised")
@@ -51,14 +89,28 @@ def test_fsdd_supervised_check_is_plain_supervised_and_selects_without_the_test_
     assert not recipe.get("transfer", {}).get("methods")  # no transfer method in the supervised recipe
     synth_recipe, synth = bench.RUNS["recipe + synthetic words"]
     assert {"transfer.methods=[]", "transfer.self_training.rounds=0", "data.target.labelled=true"} <= set(synth)
-    # the selection study trains and scores only rotation 1's training speakers, never its test pair
-    parts = bench.parts(["lucas", "nicolas", "theo"], ["yweweler"])
-    assert "george" not in parts and "jackson" not in parts
+    # the speakers the settings studies (--select, --norm) actually train on and score, as main() runs them
+    for study, out in ((["--select"], "fsdd_supervised_select"), (["--norm", "--seeds", "0"], "fsdd_normalisation")):
+        for k in (1, 2, 3):  # nested: rotation k's study reads only rotation k's training speakers
+            written = []
+            argv = [*study, "--rotation", str(k)]
+            calls = _speakers_main_reads(bench, monkeypatch, argv, "run_one", written)
+            assert calls and all(c == bench.selection_speakers(k) for c in calls), argv
+            assert not {s for train, dev in calls for s in train + dev} & set(bench.PAIRS[k - 1]), argv
+            assert set(written) == {out if k == 1 else f"{out}_rotation{k}"}  # rotation 1's outputs stay apart
+        # the studies measured so far: rotation 1's (the raw outputs' dev speaker), used in every rotation;
+        # rotations 2 and 3 test on speakers they read, so only rotation 1 is free of the selection (the
+        # results documents say so beside those rotations' figures)
+        calls = _speakers_main_reads(bench, monkeypatch, study, "run_one")
+        read = {s for train, dev in calls for s in train + dev}
+        assert _raw(out)["dev_speaker"] == bench.selection_speakers(1)[1]
+        assert bench.rotations_free_of(sorted(read)) == bench.FREE_OF_SELECTION == [1]
     # train and dev take disjoint recordings of the same speakers
+    parts = bench.parts(*bench.selection_speakers(1))
     assert "index: [5, 50]" in parts and "index: [0, 5]" in parts
 
 
-def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair():
+def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their_test_pair(monkeypatch, tmp_path):
     import yaml
 
     bench = _load("fsdd_few_labels")
@@ -70,12 +122,42 @@ def test_fsdd_few_labels_arms_differ_only_in_the_method_and_select_without_their
     assert bench.METHODS["scratch"] == ["transfer.source="] and bench.METHODS["fine-tune"] == []
     # the synthetic model hears no FSDD audio
     assert "data.target.corpus=" in bench.SYNTHETIC and "transfer.methods=[]" in bench.SYNTHETIC
-    for k in (1, 2, 3):  # labelled speakers never include the rotation's test pair
-        test = bench.PAIRS[k - 1]
-        assert not set(bench.labelled(k, 2)) & set(test) and bench.labelled(k, 1) == bench.labelled(k, 2)[:1]
-    # the settings study trains on rotation 1's labelled speaker and scores two others, never rotation 1's test pair
-    dev = bench.PAIRS[2]
-    assert not set(dev) & (set(bench.PAIRS[0]) | set(bench.labelled(1, 2)))
+    monkeypatch.setattr(bench, "synthetic_model", lambda root, overrides: (root / "synthetic", 0.0))
+    monkeypatch.setattr(bench, "score_synthetic", lambda *a: {"word_accuracy": 40.0})
+    monkeypatch.setattr(bench, "REPO", tmp_path)  # no raw output yet: main() keeps the runs of an existing one
+    # the rotations as main() runs them: labelled speakers never include the rotation's test pair
+    calls = _speakers_main_reads(bench, monkeypatch, ["--sizes", "1", "2"], "arm")
+    assert len(calls) == 2 * 3 * len(bench.METHODS)
+    assert all(not set(train) & set(test) for train, test in calls)
+    assert {tuple(test) for _, test in calls} == {tuple(p) for p in bench.PAIRS}
+    for k in (1, 2, 3):  # nested: rotation k's study reads neither rotation k's test pair
+        written = []
+        calls = _speakers_main_reads(bench, monkeypatch, ["--select", "--rotation", str(k)], "arm", written)
+        assert calls and all(c == tuple(bench.selection_speakers(k)) for c in calls)
+        read = {s for train, dev in calls for s in train + dev}
+        assert not read & set(bench.PAIRS[k - 1]) and len(read) == 3
+        assert set(written) == {"fsdd_few_labels_select" + ("" if k == 1 else f"_rotation{k}")}
+    # the study measured so far is rotation 1's (its raw output's speakers), used in every rotation: rotation 2
+    # tests the speaker it trained and rotation 3 its dev pair, so only rotation 1 is free of the selection
+    measured = _raw("fsdd_few_labels_select")
+    assert (measured["train_speakers"], measured["dev_speakers"]) == bench.selection_speakers(1)
+    read = set(measured["train_speakers"] + measured["dev_speakers"])
+    assert [k for k, p in enumerate(bench.PAIRS, 1) if not set(p) & read] == bench.FREE_OF_SELECTION == [1]
+
+
+def test_fsdd_dann_writes_its_raw_output_and_no_prose(monkeypatch, tmp_path):
+    import argparse
+
+    bench = _load("fsdd_dann")
+    written = {}
+    monkeypatch.setattr(bench, "REPO", tmp_path)
+    monkeypatch.setattr(bench, "write_result", lambda name, report: written.setdefault(name, report) and tmp_path / name)
+    rotation = {"pair": 1, "test_speakers": ["george", "jackson"],
+                "methods": {m: {"word_accuracy": 40.0 + i} for i, m in enumerate(bench.METHODS)}}
+    bench.save({"rotations": [rotation]}, argparse.Namespace(peer=False, out="fsdd_dann_test"), 0.0)
+    assert written["fsdd_dann_test"]["summary"]["dann"]["mean"] == 41.0
+    assert not any(tmp_path.rglob("*.md"))  # no results document (its prose is hand-written, its tables generated)
+    assert not hasattr(bench, "DEVELOPMENT") and not hasattr(bench, "markdown")
 
 
 def test_real_recordings_before_and_after_differ_only_in_the_fix():

@@ -16,7 +16,8 @@ PACKAGE = Path(speechtl.__file__).parent
 
 # bottom to top; a module may import its own layer and those below it
 LAYERS = [
-    ("speechtl.errors", "speechtl.config", "speechtl.registry", "speechtl.tensors", "speechtl.files"),
+    ("speechtl.errors", "speechtl.config", "speechtl.registry", "speechtl.tensors", "speechtl.outputs",
+     "speechtl.files", "speechtl.resources"),
     ("speechtl.text",),
     ("speechtl.data",),
     ("speechtl.models",),

@@ -48,3 +48,16 @@ def test_the_languages_document_is_what_its_benchmark_generates_from_the_json():
     assert module.DOC.read_text(encoding="utf-8") == module.markdown(result), \
         "run python benchmarks/zero_shot_languages.py --report"
     assert len(result["seeds"]) >= 3 and set(result["test_languages"]).isdisjoint(result["dev_languages"])
+
+
+def test_real_speech_goals_headline_each_recording_alone_and_name_the_transductive_rows():
+    make = _script()
+    table = make.goals_table()
+    real = [make._row(*r) for r in make._fsdd_goal_rows()]  # the word-accuracy rows of FSDD test speakers
+    assert len(real) >= 8 and all(r in table for r in real)
+    for row in real:  # a row is either each recording alone or named transductive, never unnamed
+        assert ("each recording alone" in row) != row.split(" | ")[1].startswith("**transductive**"), row
+    # the per-speaker CMVN models' alone figures come from the raw JSON (alone_word_accuracy), not the transductive ones
+    supervised = next(r for r in real if "per-speaker CMVN model" in r and "95%" in r)
+    alone = [x["runs"]["per-speaker CMVN"]["alone_word_accuracy"] for x in make._raw("fsdd_supervised_speaker.json")["rotations"]]
+    assert f"{sum(alone) / len(alone):.1f}" in supervised

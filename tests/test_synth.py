@@ -165,3 +165,13 @@ def test_corpus_word_lists_are_disjoint_by_pronunciation(tiny_corpus):
         lexicon = {w: list(lex.pronunciations(w)[0]) for w in lex.words}
         words = {s: read_word_list(corpus_lexicon_path(tiny_corpus.root, lang, s)) for s in ("train", "dev", "test")}
         assert words["test"] and words["dev"] and _leaks(lexicon, words) == []
+
+
+def test_default_engines_keep_the_fingerprint_of_corpora_made_before_engines():
+    from speechtl.data.synth import language_fingerprint
+
+    cfg = tiny_data_config("unused", vocabulary=200, train_utterances=6, dev_utterances=2, test_utterances=3).synth
+    # measured on main before data.synth.engines existed: eSpeak-only corpora are not remade
+    assert language_fingerprint(cfg, "en") == "be7c150804555cd3"
+    cfg.engines = {"espeak": [], "flite": ["kal"]}
+    assert language_fingerprint(cfg, "en") != "be7c150804555cd3"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import importlib
 import logging
 import math
@@ -31,8 +32,9 @@ from speechtl import __version__
 from speechtl.errors import SpeechtlError, shorten
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
-COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep", "plot",
-            "export", "add_language", "languages", "serve"]
+# (add_parser must not import torch: `speechtl --help` stays fast; tests/test_cli_output.py checks it)
+COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep",
+            "plot", "export", "add_language", "languages", "serve", "score", "recipes"]
 
 DESCRIPTION = ("speechtl: transfer learning for speech recognition. Train multilingual phoneme models from "
                "recipes, decode words with your own lexicons, add languages and adapt to new domains.")
@@ -42,14 +44,56 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default after its help text."""
 
 
+def add_logging_args(parser: argparse.ArgumentParser, default=False) -> None:
+    """``-v``, ``-q`` and ``--log-file``: before the subcommand or after it.
+
+    A subcommand's copies default to ``SUPPRESS`` so that they do not overwrite
+    what was given before the subcommand.
+    """
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="warnings and errors only; no progress bar when decoding")
+    parser.add_argument("--log-file", default=None if default is False else default,
+                        help="also write the log (at debug level with -v) to this file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speechtl", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"speechtl {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_logging_args(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"speechtl.cli.{name}").add_parser(sub)
     return parser
+
+
+_HANDLERS: list[logging.Handler] = []  # the handlers setup_logging added (a second main() in one process replaces them)
+
+
+def setup_logging(args) -> None:
+    """Log to stderr (and ``--log-file``) at the level ``-v`` / ``-q`` ask for.
+
+    A program that set up logging itself (one that calls :func:`main`, or pytest) keeps its
+    handlers: stderr logging is added only where the root logger has none.
+    """
+    root = logging.getLogger()
+    for handler in _HANDLERS:
+        root.removeHandler(handler)
+        handler.close()
+    _HANDLERS.clear()
+    if not root.handlers:
+        _HANDLERS.append(logging.StreamHandler())
+        _HANDLERS[-1].setLevel(logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO)
+    if args.log_file:
+        _HANDLERS.append(logging.FileHandler(args.log_file, encoding="utf-8"))
+        _HANDLERS[-1].setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for handler in _HANDLERS:
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+    if _HANDLERS:
+        root.setLevel(min(h.level for h in _HANDLERS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,15 +102,34 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a bad option (argparse printed why)
         return done.code if isinstance(done.code, int) else 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        setup_logging(args)
+    except OSError as err:
+        print(f"speechtl {args.command}: error: --log-file {user_os_error(err)}", file=sys.stderr)
+        return 2
+    # read where models are loaded (worker processes too), and only for this command
+    accept = getattr(args, "accept_unverified", False) and "SPEECHTL_ACCEPT_UNVERIFIED" not in os.environ
+    if accept:
+        os.environ["SPEECHTL_ACCEPT_UNVERIFIED"] = "1"
+    try:
+        return _run(args, argv)
+    finally:
+        if accept:
+            os.environ.pop("SPEECHTL_ACCEPT_UNVERIFIED", None)
+
+
+def _run(args, argv: list[str] | None) -> int:
+    """Run the command; the one error boundary (see the module docstring)."""
     try:
         return int(args.func(args) or 0)
     except SpeechtlError as err:
         print(f"speechtl {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout closed early (`speechtl recipes list | head`): not an error worth a word
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush fails quietly
+        return 1
     except OSError as err:
-        if err.filename is None:  # not about a path the user named: treat as a bug
+        if err.filename is None and err.errno not in SYSTEM_REFUSALS:  # not about the user's files: a bug
             return internal_error(args.command, argv)
         print(f"speechtl {args.command}: error: {user_os_error(err)}", file=sys.stderr)
         return 2
@@ -77,8 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         return internal_error(args.command, argv)
 
 
+# the machine's state, not a bug, even when the error names no file: a full disk, a read-only file system
+SYSTEM_REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def user_os_error(err: OSError) -> str:
     """One line for a file the system refused: the path and the reason (missing folder, permissions...)."""
+    if err.filename is None:
+        return f"{err.strerror or err} (while writing this command's outputs; nothing half-written is kept)"
     path = shorten(err.filename, 200)
     reason = err.strerror or type(err).__name__
     target = Path(err.filename)
@@ -126,8 +195,10 @@ def finite_float(text: str) -> float:
 
 
 def command(sub, name: str, help: str) -> argparse.ArgumentParser:
-    """A subcommand parser that shows defaults in its help."""
-    return sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
+    """A subcommand parser that shows defaults in its help and takes ``-v`` / ``-q`` / ``--log-file`` too."""
+    parser = sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
+    add_logging_args(parser, default=argparse.SUPPRESS)
+    return parser
 
 
 def add_recipe_args(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +215,9 @@ def add_set_arg(parser: argparse.ArgumentParser, what: str = "the recipe") -> No
 def add_model_arg(parser: argparse.ArgumentParser, help: str = "model file (.safetensors/.json), checkpoint "
                                                                 "or experiment directory", **kwargs) -> None:
     parser.add_argument("--model", required=True, help=help, **kwargs)
+    parser.add_argument("--accept-unverified", action="store_true",
+                        help="load a model whose model.json records no SHA-256 of its weights (hand-made files; "
+                             "every model speechtl writes records one)")
 
 
 def add_output_arg(parser: argparse.ArgumentParser, help: str, required: bool = False) -> None:

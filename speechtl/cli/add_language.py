@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from speechtl.cli import (add_device_args, add_model_arg, add_output_arg, add_set_arg, command, finite_float,
                           training_overrides)
-from speechtl.workflows.add_language import REPLAY_MINUTES, STRATEGIES
+from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
 
 
 def add_parser(sub) -> None:

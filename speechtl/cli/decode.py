@@ -3,10 +3,14 @@
 AUDIO: files, folders (every audio file under them), Lhotse recordings/cuts manifests or Kaldi
 ``wav.scp`` lists. Short recordings are batched into one forward pass (``--batch-seconds``), in
 ``--workers`` processes. Output (``--format``): ``text`` (``FILE: words`` then one line per word
-``start end word /phonemes/``), ``jsonl`` (one object per recording), ``ctm`` or ``srt`` (with
-``-o DIR`` one ``ID.srt`` per recording). ``--stream`` feeds each file to the streaming recogniser
-in ``--chunk-ms`` pieces and shows the partial words on stderr. A file that cannot be read is
-reported and skipped; the exit status is then 2.
+``start end word /phonemes/``), ``jsonl`` (one object per recording), ``ctm``, ``srt``, ``vtt`` or
+``tsv`` (subtitle cues; whisper's TSV). ``--output-dir DIR`` writes one ``DIR/ID.EXT`` per recording,
+as whisper does (``--format srt -o DIR`` too). A progress bar goes to stderr when it is a terminal
+(not with ``--quiet``). ``--stream`` feeds each file to the streaming recogniser in ``--chunk-ms``
+pieces and shows the partial words on stderr. A file that cannot be read is reported and skipped;
+the exit status is then 2. ``-o FILE`` is written under a temporary name and renamed when
+decoding ends, so an earlier FILE stays as it was if nothing could be decoded (or the command
+fails), and an ``-o`` that is one of the inputs is refused before anything is opened.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sys
 from pathlib import Path
 
 from speechtl.cli import add_device_args, add_model_arg, add_output_arg, command, finite_float, set_threads
+from speechtl.decoding.formats import FORMATS
 
 
 def add_parser(sub) -> None:
@@ -29,9 +34,11 @@ def add_parser(sub) -> None:
     p.add_argument("--shipped", action="store_true",
                    help="also use the language's shipped lexicon (default when neither --lexicon nor --words)")
     p.add_argument("--greedy", action="store_true", help="greedy phoneme output only, no word search")
-    p.add_argument("--format", choices=["text", "jsonl", "ctm", "srt"], default="text", help="output format")
+    p.add_argument("--format", choices=FORMATS, default="text", help="output format")
     p.add_argument("--json", action="store_true", help="same as --format jsonl")
     add_output_arg(p, "write here instead of stdout (--format srt: a folder, one ID.srt per recording)")
+    p.add_argument("--output-dir",
+                   help="write one file per recording, DIR/ID.EXT (EXT: txt, jsonl, ctm, srt, vtt, tsv)")
     p.add_argument("--lm", help="KenLM word language model (ARPA or binary)")
     p.add_argument("--lm-weight", type=finite_float, help="language model weight (None: the model's decode section)")
     p.add_argument("--word-score", type=finite_float,
@@ -65,38 +72,69 @@ def _config(args, base):
 
 
 class Output:
-    """Where transcripts go, in the chosen format."""
+    """Where transcripts go, in the chosen format: one stream (stdout or ``-o FILE``, complete or not at all,
+    see :class:`AtomicOutput`) or one file per recording."""
 
-    def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool) -> None:
+    def __init__(self, fmt: str, output: str | None, greedy: bool, many: bool, folder: str | None = None,
+                 file_ids: frozenset = frozenset()) -> None:
+        """``file_ids``: ids that are audio paths given as arguments; their files are named by the file's stem."""
+        from speechtl.decoding.formats import DOCUMENTS
         from speechtl.errors import SpeechtlError
+        from speechtl.outputs import AtomicOutput, output_error
 
-        self.fmt, self.greedy = fmt, greedy
-        self.folder = Path(output) if output and fmt == "srt" else None
-        if fmt == "srt" and many and self.folder is None:
-            raise SpeechtlError("--format srt with several recordings needs -o FOLDER (one ID.srt each)")
+        self.fmt, self.greedy, self.file_ids, self.written = fmt, greedy, file_ids, 0
+        if folder and output:
+            raise SpeechtlError("give -o FILE or --output-dir DIR, not both")
+        if output and fmt == "srt":  # -o is a folder for srt (before --output-dir existed)
+            folder = output
+        self.folder = Path(folder) if folder else None
+        if fmt in DOCUMENTS and many and self.folder is None:
+            where = "-o FOLDER or --output-dir DIR" if fmt == "srt" else "--output-dir DIR"
+            raise SpeechtlError(f"--format {fmt} with several recordings needs {where} (one ID.{fmt} each)")
         if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        self.stream = open(output, "w", encoding="utf-8") if output and not self.folder else sys.stdout
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise output_error(err, self.folder) from None
+        self.file = AtomicOutput(output) if output and not self.folder else None
 
     def write(self, uid: str, transcript) -> None:
-        from speechtl.decoding import formats
+        from speechtl.decoding.formats import EXTENSIONS, render
+        from speechtl.outputs import write_text
 
-        if self.fmt == "srt":
-            text = formats.srt(transcript)
-            if self.folder:
-                path = self.folder / f"{uid.replace('/', '_')}.srt"
-                path.write_text(text, encoding="utf-8")
-                return
+        self.written += 1
+        text = render(self.fmt, uid, transcript, self.greedy)
+        if self.folder:
+            name = Path(uid).stem if uid in self.file_ids else uid.replace("/", "_")
+            write_text(self.folder / f"{name}.{EXTENSIONS[self.fmt]}", text)
+            return
+        if self.file is not None:
+            self.file.write(text)
         else:
-            text = {"text": lambda: formats.text_lines(transcript, self.greedy),
-                    "jsonl": lambda: formats.jsonl_line(uid, transcript),
-                    "ctm": lambda: formats.ctm_lines(uid, transcript)}[self.fmt]()
-        self.stream.write(text)
-        self.stream.flush()
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
-    def close(self) -> None:
-        if self.stream is not sys.stdout:
-            self.stream.close()
+    def close(self, complete: bool = True) -> None:
+        """Put the file in place; with nothing decoded (or ``complete`` false) an earlier file stays as it was."""
+        if self.file is None:
+            return
+        if complete and self.written:
+            self.file.commit()
+        else:
+            self.file.discard()
+            print(f"speechtl decode: note: nothing written to {self.file.shown} (it stays as it was)",
+                  file=sys.stderr)
+
+
+def _refuse_inputs_as_output(args, inputs=()) -> None:
+    """``-o`` may not be the model, a lexicon, a word list, a language model or a recording."""
+    from speechtl.outputs import refuse_output_among_inputs
+
+    if args.output:
+        model = Path(args.model)
+        named = [args.model, model.with_suffix(".json"), model.with_suffix(".safetensors"), *args.audio,
+                 args.lexicon, args.words, args.lm, *(path for _, path in inputs)]
+        refuse_output_among_inputs(args.output, [p for p in named if p])
 
 
 def _check_counts(args) -> None:
@@ -117,6 +155,7 @@ def run(args) -> int:
     from speechtl.text.lexicon import read_word_list
 
     _check_counts(args)
+    _refuse_inputs_as_output(args)  # before anything is opened
     set_threads(args)
     device = args.device or "cpu"
     model, meta = load_model_and_meta(args.model, device)
@@ -127,9 +166,11 @@ def run(args) -> int:
     if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
         recognizer.prepare(language, args.lexicon, words, args.shipped)
     inputs = audio_inputs(args.audio)
+    _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
         _adapt(recognizer, inputs)
-    out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1)
+    out = Output("jsonl" if args.json else args.format, args.output, args.greedy, len(inputs) > 1, args.output_dir,
+                 frozenset(uid for uid, path in inputs if uid == path))
     kwargs = dict(language=language, lexicon=args.lexicon, words=words, shipped=args.shipped, greedy=args.greedy)
     if args.stream:
         results = ((uid, _stream_one(recognizer, path, args.chunk_ms / 1000, kwargs)) for uid, path in inputs)
@@ -142,8 +183,9 @@ def run(args) -> int:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0
     unreadable = 0
+    complete = False
     try:
-        for uid, result in results:
+        for uid, result in _progress(results, len(inputs), args):
             if isinstance(result, AudioError):
                 print(f"speechtl decode: error: {result}", file=sys.stderr)
                 status = 2
@@ -152,12 +194,21 @@ def run(args) -> int:
             for note in result.notes:
                 print(f"speechtl decode: note: {result.source}: {note}", file=sys.stderr)
             out.write(uid, result)
+        complete = True
     finally:
-        out.close()
+        out.close(complete)
     if unreadable:
         print(f"speechtl decode: skipped {unreadable} of {len(inputs)} recordings that could not be read "
               "(named above)", file=sys.stderr)
     return status
+
+
+def _progress(results, total: int, args):
+    """A tqdm bar on stderr over the recordings: off with --quiet, and when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(results, total=total, desc="decoding", unit="file", file=sys.stderr, leave=False,
+                disable=True if getattr(args, "quiet", False) or args.stream else None)
 
 
 def _adapt(recognizer, inputs: list[tuple[str, str]]) -> None:

@@ -24,6 +24,10 @@ A channel is written as a spec string of stages joined by ``+``, each ``name`` o
     mulaw                     8-bit mu-law codec (G.711's quantiser) without the telephone band filter
     crop:MS[,MIN_MS]          cut up to MS milliseconds (drawn per end) off the start and the end,
                               keeping at least MIN_MS (default 150): recordings trimmed tightly
+    pitch:SEMITONES[,MAX]     pitch and formants moved by SEMITONES (or a shift drawn from [SEMITONES, MAX]
+                              per utterance), length kept (librosa.effects.pitch_shift)
+    vtlp:ALPHA[,MAX]          vocal-tract-length warp: the spectral envelope (formants) scaled in frequency
+                              by ALPHA (or one drawn from [ALPHA, MAX]), pitch and length kept
     pad:MS                    up to MS milliseconds (drawn per end) of quiet noise, 60 dB below the
                               utterance's level, before and after: recordings with silence around the word
 
@@ -54,8 +58,8 @@ from typing import Protocol
 import torch
 
 from speechtl.data.signal import (NOISE_COLOURS, TELEPHONE_RATE, babble_noise, band_limit, coloured_noise, crop,
-                                  equalise, mix_noise, mu_law, narrowband, pad, reverberate, synthetic_rir, telephone,
-                                  uniform)
+                                  equalise, mix_noise, mu_law, narrowband, pad, pitch_shift, reverberate,
+                                  synthetic_rir, telephone, uniform, vocal_tract_warp)
 from speechtl.errors import RecipeError
 
 # --- specs ------------------------------------------------------------------------------------
@@ -244,6 +248,16 @@ def _pad_stage(args: list[str], spec: str) -> Stage:
     return lambda wave, sr, gen: pad(wave, sr, max_ms, gen)
 
 
+def _pitch_stage(args: list[str], spec: str) -> Stage:
+    lo, hi = _range(args, spec, "pitch", -12.0, 12.0, "SEMITONES")
+    return lambda wave, sr, gen: pitch_shift(wave, sr, round(uniform(lo, hi, gen), 2) if hi > lo else lo)
+
+
+def _vtlp_stage(args: list[str], spec: str) -> Stage:
+    lo, hi = _range(args, spec, "vtlp", 0.7, 1.4, "ALPHA")
+    return lambda wave, sr, gen: vocal_tract_warp(wave, sr, round(uniform(lo, hi, gen), 3) if hi > lo else lo)
+
+
 def _mulaw_stage(args: list[str], spec: str) -> Stage:
     _count(args, 0, 0, spec, "mulaw")
     return lambda wave, sr, gen: mu_law(wave)
@@ -262,10 +276,13 @@ STAGES: dict[str, Callable[[list[str], str], Stage]] = {
     "mulaw": _mulaw_stage,
     "crop": _crop_stage,
     "pad": _pad_stage,
+    "pitch": _pitch_stage,
+    "vtlp": _vtlp_stage,
 }
 STAGE_HELP = ("valid stages: telephone, band:LOW,HIGH, noise:SNR_DB[,MAX_DB][,white|pink|brown|any], "
               "babble:SNR_DB[,MAX_DB[,TALKERS]], reverb:RT60[,DRR_DB], room:RT60,MAX_RT60[,DRR_DB,MAX_DRR_DB], "
               "speed:FACTOR[,MAX], gain:DB[,MAX_DB], eq:DB, narrowband[:RATE], mulaw, crop:MS[,MIN_MS], pad:MS, "
+              "pitch:SEMITONES[,MAX], vtlp:ALPHA[,MAX], "
               "each optionally ending in @P (applied to a share P of the utterances), joined by '+'")
 
 

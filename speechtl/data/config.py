@@ -14,6 +14,8 @@ from speechtl.config import ranged
 from speechtl.errors import RecipeError, shorten
 
 DEFAULT_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]
+DEFAULT_ENGINES = {"espeak": []}
+ENGINE_NAMES = ("espeak", "flite", "festival", "piper")  # speechtl.data.engines (checked for installation before synthesis)
 
 
 def check_channel(spec: str, key: str) -> None:
@@ -49,6 +51,7 @@ class SynthConfig:
     words: list[str] = field(default_factory=list)  # fixed vocabulary for every split (then only voices differ); [] = wordfreq's
     text_files: dict[str, str] = field(default_factory=dict)  # language -> word list or text file (UTF-8, words split by spaces); needed where wordfreq has no list, wins where it has one
     voices: list[str] = field(default_factory=list)  # eSpeak base voices crossed with the variants (e.g. en-us, en-gb-scotland); [] = the language's own
+    engines: dict[str, list[str]] = field(default_factory=lambda: {"espeak": []})  # engine -> voices each speaker draws from (espeak: [] = its variants; flite/festival/piper: [] = every installed voice), e.g. {espeak: [], flite: [kal, awb, rms, slt]}
 
     def validate(self) -> None:
         if self.words:
@@ -56,6 +59,13 @@ class SynthConfig:
                 raise RecipeError("data.synth.words: expected distinct non-empty words without spaces around them")
         elif not 0 < self.dev_word_fraction + self.test_word_fraction < 1:
             raise RecipeError("data.synth: dev_word_fraction + test_word_fraction must lie in (0, 1)")
+        unknown = [name for name in self.engines if name not in ENGINE_NAMES]
+        if unknown or not self.engines:
+            raise RecipeError(f"data.synth.engines: {'unknown engine ' + repr(shorten(unknown[0])) if unknown else 'no engine'}; "
+                              f"known: {', '.join(ENGINE_NAMES)} (packages: apt flite, festival + festvox-*; pip piper-tts)")
+        if self.engines.get("espeak"):
+            raise RecipeError("data.synth.engines.espeak: name eSpeak base voices in data.synth.voices; "
+                              "expected espeak: []")
         for name in ("words_per_utterance", "rate", "pitch", "warp"):
             lo, hi = getattr(self, name)
             if lo > hi:

@@ -1,13 +1,15 @@
 """Waveform transforms the channel stages are made of: band limits, the telephone channel, noise
 (generated or babble of other utterances), room impulse responses, EQ, narrowband and mu-law codecs,
-cropping and padding.
+cropping and padding, pitch shifts and vocal-tract-length warps.
 
 Each is a plain function of a waveform (and, where random, a ``torch.Generator``);
 :mod:`speechtl.data.channel` parses the spec strings that chain them. Filtering,
 resampling, mu-law and SNR mixing are torchaudio's; only the synthetic impulse
 response (exponentially decaying Gaussian noise after a direct path, the statistical
 model of late reverberation; Schroeder 1962, "Frequency-correlation functions of
-frequency responses in rooms") is written here.
+frequency responses in rooms") and the envelope warp of :func:`vocal_tract_warp` (a
+cepstrally smoothed spectral envelope resampled in frequency, pitch kept) are written here;
+pitch shifts are librosa's.
 """
 
 from __future__ import annotations
@@ -214,6 +216,42 @@ def pad(wave: torch.Tensor, sample_rate: int, max_ms: float, generator: torch.Ge
     floor = _rms(wave) * 1e-3
     quiet = [floor * torch.randn(k, generator=generator).to(wave.dtype) for k in sides]
     return torch.cat([quiet[0], wave, quiet[1]])
+
+
+def pitch_shift(wave: torch.Tensor, sample_rate: int, semitones: float) -> torch.Tensor:
+    """``wave`` ``(samples,)`` with its pitch and formants moved by ``semitones``, length kept (librosa)."""
+    import librosa
+
+    out = librosa.effects.pitch_shift(wave.numpy().astype(np.float32), sr=sample_rate, n_steps=semitones)
+    return _fit_length(torch.from_numpy(out).to(wave.dtype), wave.shape[-1])
+
+
+def vocal_tract_warp(wave: torch.Tensor, sample_rate: int, alpha: float, lifter_ms: float = 1.5) -> torch.Tensor:
+    """``wave`` ``(samples,)`` with its spectral envelope scaled in frequency by ``alpha``; pitch and length kept.
+
+    A longer or shorter vocal tract scales the formants (Lee & Rose 1998); VTLP
+    (Jaitly & Hinton 2013) draws the scale per utterance. In each STFT frame the
+    envelope is the log spectrum smoothed by a cepstral lifter (quefrencies below
+    ``lifter_ms``, under the pitch period of voices up to ~650 Hz), so the
+    harmonics stay where they are while the envelope under them moves to
+    ``alpha`` times its frequencies: ``X'(f) = X(f) * E(f / alpha) / E(f)``.
+    """
+    n = wave.shape[-1]
+    n_fft = 1 << max(6, math.ceil(math.log2(0.032 * sample_rate)))  # ~32 ms frames
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    spec = torch.stft(wave.double(), n_fft, n_fft // 4, window=window, return_complex=True)  # (bins, frames)
+    log_mag = spec.abs().clamp_min(1e-10).log()
+    cepstrum = torch.fft.irfft(log_mag, n=n_fft, dim=0)
+    keep = max(2, int(lifter_ms * sample_rate / 1000))
+    cepstrum[keep: n_fft - keep + 1] = 0
+    log_env = torch.fft.rfft(cepstrum, dim=0).real  # (bins, frames)
+    source = (torch.arange(log_env.shape[0], dtype=torch.float64) / alpha).clamp(max=log_env.shape[0] - 1)
+    lo = source.floor().long()
+    hi = (lo + 1).clamp(max=log_env.shape[0] - 1)
+    frac = (source - lo)[:, None]
+    warped = log_env[lo] * (1 - frac) + log_env[hi] * frac
+    out = torch.istft(spec * (warped - log_env).exp(), n_fft, n_fft // 4, window=window, length=n)
+    return (out * _rms(wave) / max(_rms(out), 1e-12)).to(wave.dtype)
 
 
 def uniform(lo: float, hi: float, generator: torch.Generator) -> float:

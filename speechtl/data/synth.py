@@ -30,7 +30,6 @@ import hashlib
 import json
 import multiprocessing
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,40 +38,15 @@ import torch
 from speechtl.config import to_dict
 from speechtl.data.audio import resample, save_audio
 from speechtl.data.manifests import SPLITS, corpus_lexicon_path, load_cuts, manifest_paths, save_split
-from speechtl.data.config import DataConfig, SynthConfig
+from speechtl.data.config import DEFAULT_ENGINES, DataConfig, SynthConfig
+from speechtl.data.engines import check_engines, engine_voices
+from speechtl.data.synth_speakers import Speaker, make_speakers, rng_for, speak_with_engines, split_voices, variant_names
 from speechtl.text.g2p import WORD_BOUNDARY, phonemize
 from speechtl.text.g2p_lexicon import frequent_lexicon
 from speechtl.text.lexicon import Lexicon, write_word_list
 from speechtl.text.languages import get_language
 
-VOICE_FRACTIONS = {"train": 0.7, "dev": 0.1, "test": 0.2}
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """A synthetic speaker: an eSpeak voice variant at a rate and pitch."""
-
-    variant: str
-    rate: int
-    pitch: int
-    base: str = ""  # eSpeak base voice; "" = the language's own
-    warp: float = 1.0  # frequency scale (vocal tract length)
-
-    @property
-    def id(self) -> str:
-        warp = f"_w{self.warp:.2f}" if self.warp != 1.0 else ""
-        return f"{self.base + '+' if self.base else ''}{self.variant}_r{self.rate}_p{self.pitch}{warp}"
-
-    def rendered_rate(self, rate: int) -> int:
-        """The rate to read eSpeak's ``rate`` Hz samples as: scales every frequency by ``warp``.
-
-        Rounded to 50 Hz so that resampling kernels stay small.
-        """
-        return rate if self.warp == 1.0 else int(round(rate * self.warp / 50) * 50)
-
-
-def _rng(seed: int, *keys: str) -> np.random.Generator:
-    return np.random.default_rng([seed] + [zlib.crc32(k.encode()) for k in keys])
+_rng = rng_for
 
 
 def build_vocabulary(language: str, size: int, text_file: str | None = None) -> dict[str, list[str]]:
@@ -177,38 +151,6 @@ def split_words(lexicon: dict[str, list[str]], cfg: SynthConfig, language: str) 
     return out
 
 
-def split_voices(variants: list[str], seed: int) -> dict[str, list[str]]:
-    """Disjoint train / dev / test pools of eSpeak voice variants (same for every language)."""
-    order = _rng(seed, "voices").permutation(len(variants))
-    shuffled = [variants[i] for i in order]
-    n_test = int(round(VOICE_FRACTIONS["test"] * len(variants)))
-    n_dev = int(round(VOICE_FRACTIONS["dev"] * len(variants)))
-    return {
-        "test": shuffled[:n_test],
-        "dev": shuffled[n_test : n_test + n_dev],
-        "train": shuffled[n_test + n_dev :],
-    }
-
-
-def make_speakers(pool: list[str], n: int, cfg: SynthConfig, rng: np.random.Generator) -> list[Speaker]:
-    """``n`` distinct speakers drawn from a voice pool (variants repeat only when n > pool)."""
-    variants = [pool[i % len(pool)] for i in rng.permutation(max(n, len(pool)))[:n]] if n <= len(pool) \
-        else [pool[i % len(pool)] for i in range(n)]
-    speakers, seen = [], set()
-    for variant in variants:
-        while True:
-            spk = Speaker(variant, int(rng.integers(cfg.rate[0], cfg.rate[1] + 1)),
-                          int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1)),
-                          # drawn only when asked, so corpora made without voices stay as they were
-                          str(cfg.voices[int(rng.integers(len(cfg.voices)))]) if cfg.voices else "",
-                          round(float(rng.uniform(*cfg.warp)), 2) if cfg.warp != (1.0, 1.0) else 1.0)
-            if spk not in seen:
-                break
-        seen.add(spk)
-        speakers.append(spk)
-    return speakers
-
-
 def utterance_counts(cfg: SynthConfig, language: str) -> dict[str, int]:
     return {
         "train": cfg.train_utterances_per_language.get(language, cfg.train_utterances),
@@ -217,54 +159,83 @@ def utterance_counts(cfg: SynthConfig, language: str) -> dict[str, int]:
     }
 
 
-def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: list[str]) -> dict:
+def synthesize_language(language: str, cfg: SynthConfig, root: str, variants: list[str],
+                        engine_voices: dict[str, list[str]] | None = None) -> dict:
     """Synthesise all splits of one language; runs in its own process.
+
+    Args:
+        engine_voices: voices of each non-eSpeak engine in ``cfg.engines`` (None: eSpeak alone).
 
     Returns:
         ``{"splits": {split: (RecordingSet, SupervisionSet)}, "lexicon": {word: phonemes},
-        "words": {split: [word]}}``.
+        "words": {split: [word]}, "skipped": {split: {reason: n}}, "agreement": report | None}``.
     """
-    from lhotse import AudioSource, Recording, RecordingSet, SupervisionSegment, SupervisionSet
+    from lhotse import RecordingSet, SupervisionSet
 
-    from speechtl.data.espeak import Espeak
+    from speechtl.data.engine_labels import Agreement
 
     torch.set_num_threads(1)
     ctypes.CDLL(None).srand(zlib.crc32(f"{cfg.seed}-{language}".encode()))
-    engine = Espeak.instance()
-    lang = get_language(language)
     vocab = fixed_vocabulary(language, cfg.words) if cfg.words else build_vocabulary(language, cfg.vocabulary, cfg.text_files.get(language))
     words = split_words(vocab, cfg, language)
     voices = split_voices(variants, cfg.seed)
     counts = utterance_counts(cfg, language)
-    out_dir = Path(root) / "audio" / language
-    result = {"splits": {}, "lexicon": vocab, "words": words}
+    agreement = Agreement()
+    result = {"splits": {}, "lexicon": vocab, "words": words, "skipped": {}}
     for split in SPLITS:
         rng = _rng(cfg.seed, "utterances", language, split)
         n_spk = {"train": cfg.train_speakers, "dev": cfg.dev_speakers, "test": cfg.test_speakers}[split]
-        speakers = make_speakers(voices[split], n_spk, cfg, rng)
+        speakers = make_speakers(voices[split], n_spk, cfg, rng, engine_voices)
         texts = _draw_texts(words[split], counts[split], cfg, rng, language)
-        recordings, supervisions = [], []
-        for i, (text, phones) in enumerate(texts):
-            spk = speakers[int(rng.integers(len(speakers)))]
-            samples = engine.synthesize(text, f"{spk.base or lang.synth_voice}+{spk.variant}", spk.rate, spk.pitch)
-            wave = resample(torch.from_numpy(samples.astype(np.float32) / 32768.0),
-                            spk.rendered_rate(engine.sample_rate), cfg.sample_rate)
-            uid = f"{language}-{split}-{i:05d}"
-            path = (out_dir / split / f"{uid}.wav").resolve()
-            save_audio(path, wave, cfg.sample_rate)
-            duration = wave.numel() / cfg.sample_rate
-            recordings.append(Recording(
-                id=uid, sources=[AudioSource(type="file", channels=[0], source=str(path))],
-                sampling_rate=cfg.sample_rate, num_samples=wave.numel(), duration=duration,
-            ))
-            supervisions.append(SupervisionSegment(
-                id=uid, recording_id=uid, start=0.0, duration=duration, channel=0, text=text,
-                language=language, speaker=spk.id, custom={"phonemes": phones, "voice": spk.variant,
-                                                                  **({"base_voice": spk.base} if spk.base else {})},
-            ))
+        chosen = [speakers[int(rng.integers(len(speakers)))] for _ in texts]  # the same draws as one per utterance
+        spoken = speak_with_engines(texts, chosen, agreement)
+        recordings, supervisions, skipped = [], [], {}
+        for i, ((text, phones), spk) in enumerate(zip(texts, chosen)):
+            made = _utterance(f"{language}-{split}-{i:05d}", text, phones, spk, spoken.get(i), cfg, language,
+                              Path(root) / "audio" / language / split)
+            if isinstance(made, str):
+                skipped[made] = skipped.get(made, 0) + 1
+                continue
+            recordings.append(made[0])
+            supervisions.append(made[1])
         result["splits"][split] = (RecordingSet.from_recordings(recordings),
                                    SupervisionSet.from_segments(supervisions))
+        result["skipped"][split] = skipped
+    result["agreement"] = agreement.report() if engine_voices else None
     return result
+
+
+def _utterance(uid: str, text: str, phones: str, spk: Speaker, spoken: tuple | None, cfg: SynthConfig,
+               language: str, out_dir: Path):
+    """One utterance's audio file, Recording and SupervisionSegment, or the reason it was skipped.
+
+    ``spoken`` is another engine's ``(samples, rate, label)`` or ``(None, reason)``; None: eSpeak speaks.
+    """
+    from lhotse import AudioSource, Recording, SupervisionSegment
+
+    from speechtl.data.espeak import Espeak
+
+    if spoken is None:
+        engine = Espeak.instance()
+        samples = engine.synthesize(text, f"{spk.base or get_language(language).synth_voice}+{spk.variant}",
+                                    spk.rate, spk.pitch)
+        wave, rate, custom = torch.from_numpy(samples.astype(np.float32) / 32768.0), engine.sample_rate, {}
+    elif spoken[0] is None:
+        return spoken[1]
+    else:
+        wave, rate, custom = torch.from_numpy(spoken[0]), spoken[1], {"engine": spk.engine, "espeak_phonemes": phones}
+        phones = spoken[2]  # the engine's own phones: what the audio holds
+    wave = resample(wave, spk.rendered_rate(rate), cfg.sample_rate)
+    path = (out_dir / f"{uid}.wav").resolve()
+    save_audio(path, wave, cfg.sample_rate)
+    duration = wave.numel() / cfg.sample_rate
+    recording = Recording(id=uid, sources=[AudioSource(type="file", channels=[0], source=str(path))],
+                          sampling_rate=cfg.sample_rate, num_samples=wave.numel(), duration=duration)
+    supervision = SupervisionSegment(
+        id=uid, recording_id=uid, start=0.0, duration=duration, channel=0, text=text, language=language,
+        speaker=spk.id, custom={"phonemes": phones, "voice": spk.variant,
+                                **({"base_voice": spk.base} if spk.base else {}), **custom})
+    return recording, supervision
 
 
 def _draw_texts(words: list[str], n: int, cfg: SynthConfig, rng: np.random.Generator,
@@ -284,7 +255,7 @@ def language_fingerprint(cfg: SynthConfig, language: str) -> str:
     """A hash of everything that determines one language's part of the corpus."""
     settings = to_dict(cfg)
     settings.pop("train_utterances_per_language")
-    for key, unset in (("words", []), ("voices", []), ("warp", [1.0, 1.0])):
+    for key, unset in (("words", []), ("voices", []), ("warp", [1.0, 1.0]), ("engines", DEFAULT_ENGINES)):
         if settings[key] == unset:  # fingerprints of corpora made before these settings existed hold
             settings.pop(key)
     settings.pop("text_files", None)
@@ -332,7 +303,12 @@ def _store_language(root: Path, language: str, cfg: SynthConfig, result: dict) -
             "hours": round(sum(x.duration for x in supervisions) / 3600, 4),
             "speakers": len({x.speaker for x in supervisions}),
             "words": len(result["words"][split]),
+            **({"skipped": result["skipped"][split]} if result["skipped"].get(split) else {}),
         }
+    if result.get("agreement"):  # what each engine said beside eSpeak, word by word
+        report = root / "engines" / f"{language}.json"
+        report.parent.mkdir(exist_ok=True)
+        report.write_text(json.dumps(result["agreement"], indent=1, ensure_ascii=False))
     Lexicon.from_mapping(result["lexicon"]).write(corpus_lexicon_path(root, language))
     for split, words in result["words"].items():
         write_word_list(corpus_lexicon_path(root, language, split), words)
@@ -378,11 +354,13 @@ def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> 
     root.mkdir(parents=True, exist_ok=True)
     missing = [code for code in cfg.languages if not language_is_ready(cfg.synth, root, code)]
     if missing:
-        variants = _variant_names()
+        check_engines(cfg.synth.engines)  # an engine or voice not installed fails before any synthesis
+        variants = variant_names()
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(missing))),
                                                     mp_context=ctx, max_tasks_per_child=1) as pool:
-            futures = {pool.submit(synthesize_language, code, cfg.synth, str(root), variants): code
+            voices = engine_voices(cfg.synth.engines) if cfg.synth.engines != DEFAULT_ENGINES else None
+            futures = {pool.submit(synthesize_language, code, cfg.synth, str(root), variants, voices): code
                        for code in missing}
             bar = tqdm(concurrent.futures.as_completed(futures), total=len(futures),
                        desc="synthesising", unit="lang", disable=not progress)
@@ -392,21 +370,3 @@ def synthesize_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> 
                 bar.set_postfix_str(code)
     return {"stats": {code: json.loads(_status_path(root, code).read_text())["stats"]
                       for code in cfg.languages}}
-
-
-def _variant_names() -> list[str]:
-    """eSpeak's voice variants, except those with breath noise.
-
-    Variants that set ``breath`` add aspiration noise that differs from process
-    to process (measured: same text, seed and voice, different samples), which
-    would break the corpus's determinism, so they are left out.
-    """
-    import espeakng_loader
-
-    vdir = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
-    names = []
-    for path in sorted(vdir.iterdir()):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if path.is_file() and not any(line.split()[:1] == ["breath"] for line in text.splitlines()):
-            names.append(path.name)
-    return names

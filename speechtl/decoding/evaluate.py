@@ -90,11 +90,17 @@ def per_language(utterances: list[Utterance], hypotheses: list[str], field: str 
     return result
 
 
+def phoneme_hypotheses(model: AcousticModel, utterances: list[Utterance], device: str | torch.device = "cpu"
+                       ) -> tuple[list[Utterance], list[str]]:
+    """The utterances of languages the model has a head for, and their greedy phoneme strings."""
+    utterances = [u for u in utterances if u.language in model.inventories]
+    return utterances, recognize_phonemes(model, utterances, device=device)
+
+
 def evaluate_per(model: AcousticModel, utterances: list[Utterance], device: str | torch.device = "cpu"
                  ) -> dict[str, ErrorCounts]:
     """PER per language (utterances of languages the model lacks are ignored)."""
-    utterances = [u for u in utterances if u.language in model.inventories]
-    return per_language(utterances, recognize_phonemes(model, utterances, device=device), "phonemes")
+    return per_language(*phoneme_hypotheses(model, utterances, device), "phonemes")
 
 
 def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config: DecodeConfig | None = None,
@@ -124,9 +130,23 @@ def evaluate_wer(model: AcousticModel, utterances: list[Utterance], lexicons: di
     Args:
         homophones: also return the WER with homophones merged (see :func:`merge_homophones`).
     """
+    utterances, hyps = word_hypotheses_of(model, utterances, lexicons, config, device, word_boundary)
+    return word_error_rates(utterances, hyps, lexicons, homophones)
+
+
+def word_hypotheses_of(model: AcousticModel, utterances: list[Utterance], lexicons: dict[str, Lexicon],
+                       config: DecodeConfig | None = None, device: str | torch.device = "cpu",
+                       word_boundary: str | None = None) -> tuple[list[Utterance], list[str]]:
+    """The utterances of languages with a lexicon and a head, and their lexicon-search transcripts."""
     decoders = lexicon_decoders(model, lexicons, config, word_boundary)
     utterances = [u for u in utterances if u.language in decoders]
-    hyps = recognize_words(model, utterances, decoders, device=device)
+    return utterances, recognize_words(model, utterances, decoders, device=device)
+
+
+def word_error_rates(utterances: list[Utterance], hyps: list[str], lexicons: dict[str, Lexicon],
+                     homophones: bool = False
+                     ) -> dict[str, ErrorCounts] | tuple[dict[str, ErrorCounts], dict[str, ErrorCounts]]:
+    """WER per language of transcripts (and, with ``homophones``, with homophones merged)."""
     wer = per_language(utterances, hyps)
     return (wer, per_language(*merge_homophones(utterances, hyps, lexicons))) if homophones else wer
 

@@ -1,4 +1,9 @@
-"""Transcripts as text: JSON lines, NIST CTM and SubRip (SRT) subtitles.
+"""Transcripts as text: JSON lines, NIST CTM, SubRip (SRT) and WebVTT subtitles, tab-separated cues.
+
+SRT, VTT and TSV are documents, one per recording (``speechtl decode --output-dir``
+writes each to ``DIR/ID.EXT``, as whisper does); text, JSON lines and CTM also
+concatenate into one stream. TSV is whisper's: ``start``, ``end`` (integer
+milliseconds) and ``text`` per cue, after a header line.
 
 Example:
     >>> from speechtl.decoding.align import WordSegment
@@ -12,13 +17,24 @@ Example:
     1
     00:00:00,120 --> 00:00:01,100
     one two
+    >>> print(vtt(t), end="")
+    WEBVTT
+    <BLANKLINE>
+    00:00:00.120 --> 00:00:01.100
+    one two
+    >>> print(tsv(t), end="")
+    start	end	text
+    120	1100	one two
 """
 
 from __future__ import annotations
 
 import json
 
-FORMATS = ("text", "jsonl", "ctm", "srt")
+FORMATS = ("text", "jsonl", "ctm", "srt", "vtt", "tsv")
+# one document per recording: several recordings need a folder (--output-dir)
+DOCUMENTS = ("srt", "vtt", "tsv")
+EXTENSIONS = {"text": "txt", "jsonl": "jsonl", "ctm": "ctm", "srt": "srt", "vtt": "vtt", "tsv": "tsv"}
 
 
 def text_lines(transcript, greedy: bool = False) -> str:
@@ -41,17 +57,43 @@ def ctm_lines(uid: str, transcript, channel: int = 1) -> str:
                    for w in transcript.words)
 
 
-def _srt_time(seconds: float) -> str:
+def _clock(seconds: float, separator: str) -> str:
     ms = int(round(seconds * 1000))
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{separator}{ms % 1000:03d}"
+
+
+def cues(transcript, max_words: int = 8, max_gap: float = 1.0) -> list[list]:
+    """Consecutive words grouped into subtitle cues: at most ``max_words``, a new cue after a pause of ``max_gap`` s."""
+    out: list[list] = []
+    for w in transcript.words:
+        if not out or len(out[-1]) >= max_words or w.start - out[-1][-1].end > max_gap:
+            out.append([])
+        out[-1].append(w)
+    return out
 
 
 def srt(transcript, max_words: int = 8, max_gap: float = 1.0) -> str:
-    """SubRip cues: consecutive words, at most ``max_words`` per cue, a new cue after a pause of ``max_gap`` s."""
-    cues: list[list] = []
-    for w in transcript.words:
-        if not cues or len(cues[-1]) >= max_words or w.start - cues[-1][-1].end > max_gap:
-            cues.append([])
-        cues[-1].append(w)
-    return "\n".join(f"{n}\n{_srt_time(c[0].start)} --> {_srt_time(c[-1].end)}\n{' '.join(w.word for w in c)}\n"
-                     for n, c in enumerate(cues, 1))
+    """SubRip: numbered cues (see :func:`cues`), ``HH:MM:SS,mmm`` times."""
+    return "\n".join(f"{n}\n{_clock(c[0].start, ',')} --> {_clock(c[-1].end, ',')}\n{' '.join(w.word for w in c)}\n"
+                     for n, c in enumerate(cues(transcript, max_words, max_gap), 1))
+
+
+def vtt(transcript, max_words: int = 8, max_gap: float = 1.0) -> str:
+    """WebVTT: the ``WEBVTT`` header, then cues with ``HH:MM:SS.mmm`` times."""
+    body = "".join(f"\n{_clock(c[0].start, '.')} --> {_clock(c[-1].end, '.')}\n{' '.join(w.word for w in c)}\n"
+                   for c in cues(transcript, max_words, max_gap))
+    return "WEBVTT\n" + body
+
+
+def tsv(transcript, max_words: int = 8, max_gap: float = 1.0) -> str:
+    """whisper's TSV: a ``start end text`` header, then one cue a line, times in integer milliseconds."""
+    rows = [f"{round(1000 * c[0].start)}\t{round(1000 * c[-1].end)}\t{' '.join(w.word for w in c)}"
+            for c in cues(transcript, max_words, max_gap)]
+    return "\n".join(["start\tend\ttext", *rows]) + "\n"
+
+
+def render(fmt: str, uid: str, transcript, greedy: bool = False) -> str:
+    """One recording's transcript in ``fmt`` (one of :data:`FORMATS`)."""
+    return {"text": lambda: text_lines(transcript, greedy), "jsonl": lambda: jsonl_line(uid, transcript),
+            "ctm": lambda: ctm_lines(uid, transcript), "srt": lambda: srt(transcript),
+            "vtt": lambda: vtt(transcript), "tsv": lambda: tsv(transcript)}[fmt]()

@@ -28,6 +28,14 @@ run to run). The decoder therefore keeps each pronunciation for the first word
 that lists it (shipped lexicons are in frequency order, so the commoner word);
 with a language model every homophone stays and the model chooses.
 
+Other exact ties: one token path split into as many different words (``ab cd`` and
+``abc d`` over ``a b c d``) scores alike, and flashlight orders equal hypotheses by
+the memory addresses of its trie nodes, so the words it returned changed between
+processes (a different ``PYTHONHASHSEED`` changed the demo's French WER*, issue
+#27). The search therefore returns a few hypotheses (:data:`TIED`) and, among those
+that tie the best score, :func:`best_hypothesis` takes the one whose words come
+first in the lexicon (shipped lexicons list the commoner word first).
+
 An optional KenLM word language model (ARPA or binary) adds ``lm_weight`` times
 its log-probability; ``word_score`` is added per word (negative: an insertion
 penalty). Without a language model every lexicon word is equally likely.
@@ -50,6 +58,8 @@ from speechtl.text.inventory import BLANK, Inventory
 from speechtl.text.lexicon import Lexicon
 
 UNK = "<unk>"
+TIED = 8  # hypotheses the search returns at least, so that ties with the best can be seen
+TIE = 1e-6  # scores this close are a tie (the same path, summed in another order)
 
 
 @dataclass
@@ -132,11 +142,13 @@ class LexiconDecoder:
             path = Path(tmp) / "lexicon.txt"
             spellings = {"optional": (f" {WORD_BOUNDARY}", ""), "required": (f" {WORD_BOUNDARY}",), "none": ("",)}
             entries = list(lexicon.items()) if cfg.lm else first_word_per_pronunciation(lexicon)
+            self._rank = {w: i for i, w in enumerate(dict.fromkeys(w for w, _ in entries))}
+            self.nbest = nbest
             lines = [f"{w} {' '.join(p)}{end}\n" for end in spellings[self.word_boundary] for w, p in entries]
             path.write_text("".join(lines), encoding="utf-8")
             try:
                 self._decoder = ctc_decoder(
-                    lexicon=str(path), tokens=self.tokens, lm=cfg.lm or None, nbest=nbest,
+                    lexicon=str(path), tokens=self.tokens, lm=cfg.lm or None, nbest=max(nbest, TIED),
                     beam_size=cfg.beam_size,
                     beam_size_token=cfg.beam_size_token or None, beam_threshold=cfg.beam_threshold,
                     lm_weight=cfg.lm_weight, word_score=cfg.word_score, sil_score=cfg.sil_score,
@@ -171,7 +183,7 @@ class LexiconDecoder:
             emissions, lengths = append_boundary_frame(emissions, lengths)
         results = self._decoder(emissions.contiguous(), lengths.to(torch.int32))
         for b, hyps in zip(live, results):
-            out[b] = best_hypothesis(hyps)
+            out[b] = best_hypothesis(hyps, self._rank, self.nbest > 1)
         return out
 
     # ------------------------------------------------ incremental search (streaming)
@@ -209,23 +221,33 @@ class LexiconDecoder:
             closing[0, 1] = 0.0
             self._decoder.decode_step(closing)
         self._decoder.decode_end()
-        return best_hypothesis(self._decoder.get_final_hypothesis())
+        return best_hypothesis(self._decoder.get_final_hypothesis(), self._rank, self.nbest > 1)
 
 
-def best_hypothesis(hyps) -> WordHypothesis:
-    """The best of flashlight's hypotheses, without ``|`` at its ends and ``<unk>`` words."""
+def best_hypothesis(hyps, rank: dict[str, int] | None = None, margin: bool = True) -> WordHypothesis:
+    """The best of flashlight's hypotheses, without ``|`` at its ends and ``<unk>`` words.
+
+    Args:
+        hyps: flashlight's hypotheses, best first.
+        rank: each word's place in the lexicon; among hypotheses that tie the best score,
+            the one whose words come first wins (not the one flashlight happened to put first).
+        margin: give the score gap to the best hypothesis with other words (else ``inf``).
+    """
     if not hyps:
         return WordHypothesis([], [], 0.0)
     best = hyps[0]
+    if rank is not None:
+        tied = [h for h in hyps if h.score >= best.score - TIE]
+        best = min(tied, key=lambda h: [rank.get(w, len(rank)) for w in h.words])
     tokens = [int(t) for t in best.tokens]
     while tokens and tokens[0] == 1:  # flashlight's start state and our closing frame
         tokens.pop(0)
     while tokens and tokens[-1] == 1:
         tokens.pop()
     words = [w for w in best.words if w != UNK]
-    rival = next((h for h in hyps[1:] if [w for w in h.words if w != UNK] != words), None)
-    margin = math.inf if rival is None else float(best.score - rival.score)
-    return WordHypothesis(words, tokens, float(best.score), margin)
+    rival = next((h for h in hyps if h is not best and [w for w in h.words if w != UNK] != words), None)
+    gap = math.inf if rival is None or not margin else max(0.0, float(best.score - rival.score))
+    return WordHypothesis(words, tokens, float(best.score), gap)
 
 
 def first_word_per_pronunciation(lexicon: Lexicon) -> list[tuple[str, tuple[str, ...]]]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from speechtl.errors import LexiconError
+from speechtl.resources import package_dir
 from speechtl.text.inventory import Inventory
 from speechtl.text.lexicon import Lexicon, read_lines
 from speechtl.text.normalize import normalize_text, unsegmented
@@ -135,8 +136,8 @@ def frequent_lexicon(language: str, size: int, exclude: Iterable[str] = (), inve
 
 
 def shipped_lexicon_dir() -> Path:
-    """``lexicons/`` of the speechtl source tree (made by ``scripts/build_lexicons.py``)."""
-    return Path(__file__).resolve().parents[2] / "lexicons"
+    """``speechtl/lexicons/``: package data, made by ``scripts/build_lexicons.py``."""
+    return package_dir("lexicons")
 
 
 def shipped_lexicon(language: str) -> Lexicon:

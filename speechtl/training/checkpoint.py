@@ -5,7 +5,10 @@ model files plus ``trainer.safetensors`` / ``trainer.json`` (optimizer,
 scheduler, step, epoch, RNG). Directories are written under a temporary name
 and renamed, and ``EXP/checkpoints/latest`` names the newest complete one; a
 checkpoint whose hashes do not match is skipped with a warning and the
-previous one is used (:func:`speechtl.files.latest_checkpoint`).
+previous one is used (:func:`speechtl.files.latest_checkpoint`). A write the
+system refuses (disk full, permissions) removes the half-written directory and
+is an :class:`~speechtl.errors.OutputError` naming it: ``--resume`` then continues
+from the last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from speechtl.errors import CheckpointError, shorten
-from speechtl.files import fsync_dir, save_tensors, pack, save_model_files, unpack, write_json
+from speechtl.files import fsync_dir, pack, read_json, save_model_files, save_tensors, unpack, write_json
+from speechtl.outputs import output_error, remove_quietly, write_text
+from speechtl.training.experiment import record_outputs
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +41,27 @@ def save_checkpoint(ckpt_dir: Path, step: int, model_state: dict[str, torch.Tens
     """
     final = ckpt_dir / f"step-{step:07d}"
     tmp = ckpt_dir / f"step-{step:07d}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    save_model_files(model_state, model_meta, tmp / "model")
-    tensors, skeleton = pack(trainer_state)
-    digest = save_tensors(tensors, tmp / "trainer.safetensors")
-    write_json(tmp / "trainer.json", {"format": "speechtl-trainer", "state": skeleton, "sha256": digest})
-    fsync_dir(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        save_model_files(model_state, model_meta, tmp / "model")
+        tensors, skeleton = pack(trainer_state)
+        digest = save_tensors(tensors, tmp / "trainer.safetensors")
+        write_json(tmp / "trainer.json", {"format": "speechtl-trainer", "state": skeleton, "sha256": digest})
+        fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except OSError as err:  # the system refused (disk full...): nothing half-written stays
+        remove_quietly(tmp)
+        raise output_error(err, tmp) from None
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     fsync_dir(ckpt_dir)
-    (ckpt_dir / "latest.tmp").write_text(final.name + "\n")
-    os.replace(ckpt_dir / "latest.tmp", ckpt_dir / "latest")
+    write_text(ckpt_dir / "latest", final.name + "\n")
+    record_outputs(ckpt_dir.parent)  # the experiment directory's manifest, if it has one
     kept = {f"step-{s:07d}" for s in protect}
     for old in sorted(p for p in ckpt_dir.glob("step-*") if p.is_dir() and not p.name.endswith(".tmp"))[:-keep]:
         if old.name not in kept:
@@ -78,9 +90,9 @@ def load_trainer_state(path: Path) -> dict:
         CheckpointError: ``trainer.json`` / ``trainer.safetensors`` missing, corrupt or not matching each other.
     """
     try:
-        meta = json.loads((path / "trainer.json").read_text(encoding="utf-8"))
+        meta = read_json(path / "trainer.json")
         return unpack(load_file(str(path / "trainer.safetensors")), meta["state"])
-    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as err:  # JSONDecodeError is a ValueError
+    except (CheckpointError, OSError, ValueError, KeyError, TypeError, SafetensorError) as err:  # JSONDecodeError is a ValueError
         raise CheckpointError(f"{path}: unreadable trainer state ({shorten(err, 200)}); remove this checkpoint "
                               "to resume from an earlier one, or start again with --overwrite") from None
 

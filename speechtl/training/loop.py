@@ -40,6 +40,7 @@ from speechtl.training.checkpoint import (average_checkpoints, load_trainer_stat
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
 from speechtl.training.precision import autocast
+from speechtl.training.tensorboard import open_writer, write_scalars
 
 log = logging.getLogger(__name__)
 
@@ -214,17 +215,9 @@ class Trainer:
         with open(self.exp_dir / name, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         if self._writer is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard is optional
-                self._writer = False
-            else:
-                self._writer = SummaryWriter(str(self.exp_dir / "tensorboard"), purge_step=self._purge_step)
+            self._writer = open_writer(self.exp_dir, self._purge_step)
         if self._writer:
-            prefix = "train" if name == "train_log.jsonl" else "dev"
-            for key, value in record.items():
-                if key != "step" and isinstance(value, (int, float)):
-                    self._writer.add_scalar(f"{prefix}/{key}", value, record["step"])
+            write_scalars(self._writer, record, "train" if name == "train_log.jsonl" else "dev")
 
     # ------------------------------------------------------------------ loop
     def fit(self, resume: bool = False) -> dict:

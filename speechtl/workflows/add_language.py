@@ -43,12 +43,14 @@ from speechtl.models.io import load_model_and_meta
 from speechtl.tasks import task_of_model
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.languages import get_language
+from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
 from speechtl.workflows.evaluate import evaluate
 from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("scratch", "finetune", "layer-transfer", "conservative")
+# conservative training's weights (KL to the base's old-head outputs, L2-SP to the base weights)
+CONSERVATIVE_KL, CONSERVATIVE_L2SP = 30.0, 0.3
 
 # settings each strategy adds to the recipe (``{base}`` and ``{k}`` are filled in)
 STRATEGY_SETTINGS: dict[str, list[str]] = {
@@ -56,18 +58,15 @@ STRATEGY_SETTINGS: dict[str, list[str]] = {
     "finetune": ["transfer.source={base}", "transfer.keep_source_heads=true"],
     "layer-transfer": ["transfer.source={base}", "transfer.keep_source_heads=true",
                        "transfer.layers.freeze=true", "transfer.layers.freeze_blocks={k}"],
-    # weights from benchmarks/add_language.py (docs/results/add-language.md): the old languages'
-    # PER rose 4.1 points at kl 1 / l2sp 0.01, 1.7 at 10 / 0.1, 1.05 at 30 / 0.3, 0.79 at 100 / 1,
-    # while the new language's PER stayed within a point
+    # weights chosen on the dev splits by benchmarks/add_language.py --conservative-grid
+    # (add_language_dev.json, docs/results/add-language.md): KL 30 + L2-SP 0.3 forgot least on dev
+    # (+1.18 against +1.19 at 100 / 1.0 and +1.44 at 10 / 0.1). Until 2026-12-07 the default was
+    # KL 100 + L2-SP 1.0, raised on the test splits until the forgetting goal passed; figures measured
+    # with it (add_language_real.json) were not re-measured with these weights.
     "conservative": ["transfer.source={base}", "transfer.keep_source_heads=true", "transfer.methods=[l2sp,kl]",
-                     "transfer.kl.heads=source", "transfer.kl.weight=100", "transfer.l2sp.weight=1.0"],
+                     "transfer.kl.heads=source", f"transfer.kl.weight={CONSERVATIVE_KL:g}",
+                     f"transfer.l2sp.weight={CONSERVATIVE_L2SP:g}"],
 }
-
-# minutes of each base language's own training audio replayed beside the new data (transfer.replay;
-# strategies that start from the base). L2-SP and KL on the new audio alone did not stop the old
-# languages forgetting when the new audio is real and the base synthetic (docs/results/add-language.md,
-# "Real recordings"): the encoder moved where nothing watched it.
-REPLAY_MINUTES = 1.0
 
 # training settings for a few minutes of audio (any of them can be overridden with --set)
 ADAPT_TRAIN = ["train.max_steps=150", "train.warmup_steps=15", "train.lr=0.001", "train.max_duration=60",

@@ -19,24 +19,23 @@ from speechtl.config import to_dict
 from speechtl.data.dataset import CutBatches
 from speechtl.data.cmvn import GlobalCMVN
 from speechtl.data.sampler import CutBatchLoader
-from speechtl.data.unlabelled import first_features, unlabelled_cuts
-from speechtl.errors import RecipeError
+from speechtl.data.unlabelled import first_features, skip_causes, unlabelled_cuts
+from speechtl.errors import AudioError, RecipeError
 from speechtl.files import save_model_files
+from speechtl.outputs import write_text
 from speechtl.models.acoustic import build_acoustic_model
 from speechtl.models.io import model_metadata
 from speechtl.tasks.speech.model import model_config
+from speechtl.training.experiment import claim_experiment_dir, release_lock
 from speechtl.training.loop import Trainer
 from speechtl.training.objective import Objective
 from speechtl.transfer.bestrq import BestRQ
-from speechtl.workflows.train import claim_experiment_dir
 
 log = logging.getLogger(__name__)
 
 
 def pretrain(recipe, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Path:
     """BEST-RQ pre-training of ``recipe``'s encoder on ``recipe.pretrain.audio``; returns ``train.exp_dir``."""
-    from lhotse import CutSet
-
     if recipe.features.kind != "fbank":
         raise RecipeError("features.kind: BEST-RQ pre-trains speechtl's filterbank encoders (tdnn, conformer, "
                           "blstm); wav2vec2-family encoders come pre-trained (model.pretrained)")
@@ -45,8 +44,21 @@ def pretrain(recipe, resume: bool = False, overwrite: bool = False, progress: bo
     torch.manual_seed(recipe.train.seed)
     exp = Path(recipe.train.exp_dir)
     cuts, skipped = unlabelled_cuts(recipe.pretrain.audio, recipe.data.max_duration)  # before writing anything
+    count = len(cuts)
+    if count < 2:
+        raise AudioError(f"pretrain.audio: {count} readable recording; pre-training needs at least 2")
     claim_experiment_dir(exp, resume, overwrite)
-    (exp / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
+    try:
+        return _pretrain(recipe, exp, cuts, count, skipped, resume, progress)
+    finally:
+        release_lock(exp)
+
+
+def _pretrain(recipe, exp: Path, cuts, count: int, skipped: list, resume: bool, progress: bool) -> Path:
+    """The steps after the experiment directory is claimed (see :func:`pretrain`)."""
+    from lhotse import CutSet
+
+    write_text(exp / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
     (exp / "data").mkdir(exist_ok=True)
     cuts.to_file(exp / "data" / "cuts.jsonl.gz")  # read lazily by the sampler, as the training manifest is
     cuts = CutSet.from_jsonl_lazy(exp / "data" / "cuts.jsonl.gz")
@@ -56,12 +68,14 @@ def pretrain(recipe, resume: bool = False, overwrite: bool = False, progress: bo
     seconds = sum(c.duration for c in cuts)
     log.info("pre-training on %d recordings (%.2f h, %d skipped), encoder %.2fM parameters", len(cuts),
              seconds / 3600, len(skipped), sum(p.numel() for p in model.encoder.parameters()) / 1e6)
+    # duration buckets: Lhotse wants at least two and no more than there are recordings
     loader = CutBatchLoader(cuts, CutBatches({}, recipe.features, recipe.data.synth.seed), recipe.train.max_duration,
-                            seed=recipe.train.seed, num_workers=recipe.train.num_workers)
+                            seed=recipe.train.seed, num_workers=recipe.train.num_workers, num_buckets=min(10, count))
     objective = Objective(BestRQ(model, recipe.features.dim, recipe.pretrain))
     meta = {"recipe": recipe.to_dict(), "labels": {},
             "pretraining": {"method": "best-rq", "recordings": len(cuts), "hours": seconds / 3600,
-                            "skipped": len(skipped), **to_dict(recipe.pretrain)}}
+                            "skipped": len(skipped), "skipped_by_cause": skip_causes(skipped),
+                            **to_dict(recipe.pretrain)}}
     trainer = Trainer(objective, loader, recipe.train, exp, model_meta=lambda: model_metadata(model, **meta),
                       frames_per_second=recipe.features.frames_per_second, progress=progress)
     trainer.fit(resume=resume)

@@ -8,40 +8,20 @@ task's run, add the recipe's transfer methods, train, save the model.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import torch
 import yaml
 
-from speechtl.errors import RecipeError
 from speechtl.files import save_model_files
+from speechtl.outputs import write_text
 from speechtl.tasks import task_of
 from speechtl.training.distributed import barrier, cleanup, init_distributed
+from speechtl.training.experiment import claim_experiment_dir, release_lock
 from speechtl.training.loop import Trainer
 from speechtl.transfer.registry import method_state, setup_transfer
 
 log = logging.getLogger(__name__)
-
-RUN_FILES = ("checkpoints", "model.json", "model.safetensors", "train_log.jsonl")  # what marks a run
-
-
-def claim_experiment_dir(exp: Path, resume: bool, overwrite: bool) -> None:
-    """Make ``exp`` ready for a run; refuse to mix two runs in one directory.
-
-    Raises:
-        RecipeError: ``exp`` holds a run and neither ``resume`` nor ``overwrite`` is set.
-    """
-    if exp.exists() and not exp.is_dir():
-        raise RecipeError(f"train.exp_dir: {exp} is a file, not a directory")
-    holds_run = any((exp / name).exists() for name in RUN_FILES)
-    if holds_run and overwrite:
-        log.warning("--overwrite: removing the earlier run in %s", exp)
-        shutil.rmtree(exp)
-    elif holds_run and not resume:
-        raise RecipeError(f"train.exp_dir: {exp} holds a run already; pass --resume to continue it or "
-                          "--overwrite to replace it (or choose another train.exp_dir)")
-    exp.mkdir(parents=True, exist_ok=True)
 
 
 def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Path:
@@ -53,14 +33,14 @@ def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool 
     """
     task = task_of(recipe)
     dist = init_distributed(recipe.train.device)
+    exp = Path(recipe.train.exp_dir)
     try:
         if recipe.train.num_threads > 0:
             torch.set_num_threads(recipe.train.num_threads)
         torch.manual_seed(recipe.train.seed)
-        exp = Path(recipe.train.exp_dir)
         if dist.is_main:
             claim_experiment_dir(exp, resume, overwrite)
-            (exp / "recipe.yaml").write_text(yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
+            write_text(exp / "recipe.yaml", yaml.safe_dump(recipe.to_dict(), allow_unicode=True, sort_keys=False))
             task.prepare(recipe, progress=progress)
         barrier(dist)
         run = task.build(recipe, dist, progress=progress)
@@ -77,5 +57,6 @@ def train(recipe, resume: bool = False, overwrite: bool = False, progress: bool 
                              exp / "model")
         barrier(dist)
     finally:
+        release_lock(exp)  # only if this process holds it
         cleanup(dist)
     return exp

@@ -10,8 +10,11 @@ import torch
 from speechtl.data.dataset import collate
 from speechtl.data.manifests import corpus_lexicons
 from speechtl.decoding.config import DecodeConfig
-from speechtl.decoding.evaluate import evaluate_per, evaluate_subword_wer, evaluate_wer, format_table
+from speechtl.decoding.evaluate import (evaluate_subword_wer, format_table, per_language, phoneme_hypotheses,
+                                       word_error_rates, word_hypotheses_of)
+from speechtl.decoding.scoring import write_details
 from speechtl.errors import RecipeError
+from speechtl.outputs import write_text
 from speechtl.models.acoustic import AcousticModel
 from speechtl.tasks.speech.data import load_split, target_recipe
 from speechtl.tasks.speech.recipe import Recipe
@@ -39,8 +42,12 @@ def evaluation_lexicons(recipe: Recipe, languages: list[str]) -> dict:
 
 
 def error_report(model: AcousticModel, utts: list, recipe: Recipe, decode: DecodeConfig, words: bool,
-                 device: str = "cpu") -> dict:
-    """PER (greedy) and WER (lexicon search) per language; a subword model gets the WER of its pieces."""
+                 device: str = "cpu", details: Path | None = None) -> dict:
+    """PER (greedy) and WER (lexicon search) per language; a subword model gets the WER of its pieces.
+
+    ``details``: a path prefix for the per-utterance files (icefall's ``errs-``/``recogs-``, see
+    :func:`speechtl.decoding.scoring.write_details`): ``{details}-per`` and ``{details}-wer``.
+    """
     report: dict = {}
     model = model.to(device)
     if model.units == "subword":
@@ -48,10 +55,15 @@ def error_report(model: AcousticModel, utts: list, recipe: Recipe, decode: Decod
         report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
         report["table"] = format_table(wer, title="WER")
         return report
-    per = evaluate_per(model, utts, device=device)
+    scored, phones = phoneme_hypotheses(model, utts, device)
+    per = per_language(scored, phones, "phonemes")
     lexicons = evaluation_lexicons(recipe, sorted(per)) if words else {}
-    wer, merged = evaluate_wer(model, utts, lexicons, decode, device=device, homophones=True) if lexicons \
-        else ({}, {})
+    worded, hyps = word_hypotheses_of(model, utts, lexicons, decode, device) if lexicons else ([], [])
+    wer, merged = word_error_rates(worded, hyps, lexicons, homophones=True) if lexicons else ({}, {})
+    if details is not None:
+        write_details([(u.id, u.phonemes, h) for u, h in zip(scored, phones)], details, "per", "phoneme")
+        if worded:
+            write_details([(u.id, u.text, h) for u, h in zip(worded, hyps)], details, "wer", "word")
     report["per"] = {lang: c.as_dict() for lang, c in per.items()}
     if wer:
         report["wer"] = {lang: c.as_dict() for lang, c in wer.items()}
@@ -106,16 +118,16 @@ def evaluate_speech(model: AcousticModel, meta_recipe: Recipe, decode: DecodeCon
     split = split or "test"
     utts = load_split(recipe, split, progress=progress)
     report: dict = {"model": str(model_path), "split": split, "domain": domain, "channel": recipe.data.channel}
-    report.update(error_report(model, utts, recipe, decode, words, device))
+    if output is None:
+        base = Path(model_path)
+        prefix = "eval_target_" if domain == "target" else "eval_"
+        output = (base if base.is_dir() else base.parent) / f"{prefix}{split}.json"
+    # per-utterance alignments beside the report: errs-eval_test-per.txt, recogs-eval_test-per.txt, ...
+    report.update(error_report(model, utts, recipe, decode, words, device, Path(output).with_suffix("")))
     if predictors and recipe.transfer.zeroshot.unseen:
         report["zero_shot"] = zero_shot_report(model, predictors, utts, recipe)
         report["table"] += "\n" + "\n".join(f"zero-shot {name}: {100 * r['accuracy']:.1f}% of {r['total']} "
                                             f"(chance {100 * r['chance']:.1f}%)"
                                             for name, r in report["zero_shot"].items())
-    if output is None:
-        base = Path(model_path)
-        prefix = "eval_target_" if domain == "target" else "eval_"
-        output = (base if base.is_dir() else base.parent) / f"{prefix}{split}.json"
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_text(output, json.dumps(report, indent=2, ensure_ascii=False))  # complete or not at all
     return report
