@@ -137,6 +137,26 @@ def _token(value) -> str | None:
     return value.get("content") if isinstance(value, dict) else value
 
 
+def phoneme_inventory(mapping: VocabMapping, folder: Path) -> Inventory:
+    """The universal head's symbols; tokens left out are reported, a spelling vocabulary is warned about.
+
+    Raises:
+        CheckpointError: no token is an IPA phoneme.
+    """
+    for line in mapping.report():
+        log.warning("%s: %s", folder, line)
+    inventory = Inventory(mapping.rows)
+    if not inventory.phonemes:
+        raise CheckpointError(f"{folder / 'vocab.json'}: no token maps to an IPA phoneme; speechtl reads phoneme "
+                              "recognisers (a character or word-piece vocabulary is not one)")
+    tokens = {symbol: token for token, symbol in mapping.renamed.items()}
+    if all(len(t) == 1 and t.isascii() for t in (tokens.get(p, p) for p in inventory.phonemes)):
+        log.warning("%s: every output is a single ASCII letter (%s): a character (spelling) vocabulary read as IPA? "
+                    "speechtl reads phoneme recognisers; words will not match a lexicon's pronunciations",
+                    folder, shorten(" ".join(inventory.phonemes), 80))
+    return inventory
+
+
 def features_of(folder: Path) -> FeatureConfig:
     """The waveform features ``preprocessor_config.json`` describes (16 kHz, normalised, when absent)."""
     pre = read_json(folder / "preprocessor_config.json", required=False)
@@ -184,17 +204,7 @@ def read_ctc_checkpoint(path: str | Path) -> tuple[AcousticModel, dict]:
         raise CheckpointError(f"{folder}: no lm_head.weight and lm_head.bias in the weights (a CTC checkpoint's "
                               "output layer); an encoder alone goes in a recipe as model.pretrained")
     mapping = read_vocabulary(folder, config, head["weight"].shape[0])
-    for line in mapping.report():
-        log.warning("%s: %s", folder, line)
-    inventory = Inventory(mapping.rows)
-    if not inventory.phonemes:
-        raise CheckpointError(f"{folder / 'vocab.json'}: no token maps to an IPA phoneme; speechtl reads phoneme "
-                              "recognisers (a character or word-piece vocabulary is not one)")
-    tokens = {symbol: token for token, symbol in mapping.renamed.items()}
-    if all(len(t) == 1 and t.isascii() for t in (tokens.get(p, p) for p in inventory.phonemes)):
-        log.warning("%s: every output is a single ASCII letter (%s): a character (spelling) vocabulary read as IPA? "
-                    "speechtl reads phoneme recognisers; words will not match a lexicon's pronunciations",
-                    folder, shorten(" ".join(inventory.phonemes), 80))
+    inventory = phoneme_inventory(mapping, folder)
     sections = AcousticModelConfig(features=features_of(folder), specaugment=SpecAugmentConfig(enabled=False),
                                    model=arch)
     model = build_acoustic_model(sections, {UNIVERSAL: inventory})
