@@ -51,6 +51,7 @@ SUPPORTED = ("Wav2Vec2ForCTC", "HubertForCTC", "WavLMForCTC")
 NO_FEATURES = -1e4  # bias of a language phoneme without articulatory features in a restricted head: never wins
 BOUNDARY_OFFSET = 20.0  # a missing word delimiter's row: the blank's, this much less likely (e^-20: never wins)
 HEAD_PREFIXES = ("lm_head.",)
+_REPORTED: set[tuple[str, str]] = set()  # (directory, report line) already logged
 
 
 def is_ctc_checkpoint(path: str | Path) -> bool:
@@ -144,7 +145,9 @@ def phoneme_inventory(mapping: VocabMapping, folder: Path) -> Inventory:
         CheckpointError: no token is an IPA phoneme.
     """
     for line in mapping.report():
-        log.warning("%s: %s", folder, line)
+        if (str(folder), line) not in _REPORTED:  # once per process, however often the directory is read
+            _REPORTED.add((str(folder), line))
+            log.warning("%s: %s", folder, line)
     inventory = Inventory(mapping.rows)
     if not inventory.phonemes:
         raise CheckpointError(f"{folder / 'vocab.json'}: no token maps to an IPA phoneme; speechtl reads phoneme "
