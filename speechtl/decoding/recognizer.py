@@ -42,6 +42,8 @@ from speechtl.decoding.isolated import IsolatedWordDecoder, word_decoder
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
+from speechtl.models.ctc_checkpoint import UNIVERSAL
+from speechtl.decoding.universal import add_language_head
 from speechtl.decoding.config import DecodeConfig
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
@@ -167,6 +169,9 @@ class Recognizer:
     def language(self, language: str | None) -> str:
         """The head to use; ``None`` is allowed for a one-language model.
 
+        A universal phoneme model (a CTC checkpoint, :mod:`speechtl.decoding.universal`) gains a
+        head restricted to ``language``'s phonemes.
+
         Raises:
             LanguageError: the model has no head for ``language`` (or has several and none was named).
         """
@@ -174,6 +179,8 @@ class Recognizer:
             if len(self.languages) == 1:
                 return self.languages[0]
             raise LanguageError(f"the model has heads for {', '.join(self.languages)}: name a language")
+        if language not in self.languages and UNIVERSAL in self.languages:
+            add_language_head(self.model, language)  # a universal phoneme model restricted to the language
         self.model.heads.head(language)  # raises LanguageError naming the heads it has
         return language
 
@@ -196,6 +203,10 @@ class Recognizer:
                 (:class:`~speechtl.errors.LexiconError` names the line and symbol).
         """
         language = self.language(language)
+        if language == UNIVERSAL and (words is not None or shipped or lexicon is None):
+            raise LanguageError(f"the {UNIVERSAL} head is a CTC checkpoint's universal phoneme head, of no one language: "
+                                "name the words' language (--lang) to pronounce them and restrict the head to its "
+                                "phonemes, give an IPA lexicon, or ask for greedy phonemes")
         words = None if words is None else list(dict.fromkeys(nfc(w) for w in words))
         key = (language, _lexicon_key(lexicon), None if words is None else tuple(words), shipped, strict)
         if key in self._cache:

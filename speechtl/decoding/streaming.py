@@ -19,7 +19,9 @@ the 25 ms window).
 
 Refused, with a message: encoders whose context is the whole utterance
 (Conformer self-attention, BLSTM; chunked attention is not implemented) and
-per-utterance CMVN (its statistics need the whole recording).
+per-utterance CMVN (its statistics need the whole recording). wav2vec 2.0-family
+models stream approximately, in chunks with left context
+(:mod:`speechtl.decoding.chunked`, :data:`STREAM_ENCODERS`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from torch import nn
 
 from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import align_words
+from speechtl.decoding.chunked import ChunkedEncoder
 from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.recognizer import Recognizer, Transcript
 from speechtl.errors import AudioError, CheckpointError
@@ -165,6 +168,24 @@ class StreamingEncoder:
         return out
 
 
+# encoders whose stream is not the exact TDNN one, by model.encoder: wav2vec 2.0 models read chunks with
+# left context (approximate, see speechtl.decoding.chunked); others are refused by StreamingEncoder
+STREAM_ENCODERS = {"wav2vec2": ChunkedEncoder}
+
+
+def stream_refusal(model: AcousticModel) -> str:
+    """``""`` when ``model`` can stream (a chunked encoder, or a TDNN with frame-wise CMVN), else why not."""
+    if model.config.model.encoder in STREAM_ENCODERS:
+        return ""
+    try:
+        receptive_field(model.encoder)
+    except CheckpointError as err:
+        return str(err)
+    features = model.features
+    return "" if features.streamable else \
+        f"CMVN over the utterance's own frames cannot stream (features.cmvn: {features.cmvn})"
+
+
 @dataclass
 class Partial:
     """What a stream knows so far."""
@@ -219,7 +240,8 @@ class StreamingRecognizer:
         self.prepared_lexicon = prepared.lexicon
         self.inventory = rec.model.inventories[self.language]
         self.decoder = word_decoder(self.inventory.tokens, prepared.lexicon, rec.config)
-        self.encoder = StreamingEncoder(rec.model, self.language, rec.device)
+        make = STREAM_ENCODERS.get(rec.model.config.model.encoder, StreamingEncoder)
+        self.encoder = make(rec.model, self.language, rec.device)
         self.decoder.begin()
         self.finished = False
 

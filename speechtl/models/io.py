@@ -17,6 +17,7 @@ from speechtl.errors import CheckpointError, RecipeError, shorten
 from speechtl.files import EXTRA_PREFIX, load_model_files, load_weights, read_metadata, save_model_files, \
     tensor_shapes
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.models.ctc_checkpoint import is_ctc_checkpoint, read_ctc_checkpoint
 from speechtl.text.inventory import Inventory
 from speechtl.text.subword import from_base64, to_base64
 
@@ -102,7 +103,8 @@ def check_shapes(path: str | Path) -> None:
 
 def read_model(path: str | Path, device: str | torch.device = "cpu"
                ) -> tuple[AcousticModel, dict[str, torch.Tensor], dict]:
-    """Load a model saved by :func:`save_model` (or a checkpoint / experiment directory).
+    """Load a model saved by :func:`save_model` (or a checkpoint / experiment directory, or a Hugging Face
+    ``*ForCTC`` directory: :mod:`speechtl.models.ctc_checkpoint`).
 
     Returns:
         ``(model, extra tensors (transfer.*), JSON metadata)``.
@@ -110,6 +112,9 @@ def read_model(path: str | Path, device: str | torch.device = "cpu"
     Raises:
         CheckpointError: the files are missing, not ours, or do not fit together.
     """
+    if is_ctc_checkpoint(path):  # a Hugging Face *ForCTC directory: read as it is, nothing converted on disk
+        model, meta = read_ctc_checkpoint(path)
+        return model.to(device).eval(), {}, meta
     check_shapes(path)  # before anything of the model's size is allocated
     state, meta = load_model_files(path)
     model = model_from_metadata(meta, str(path))

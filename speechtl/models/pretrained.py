@@ -108,11 +108,12 @@ def _read_huggingface(folder: Path, model: ModelConfig) -> tuple[ModelConfig, di
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"model.pretrained: {config_file}: not JSON ({shorten(err, 120)})") from None
     model = architecture_of_huggingface(config, model, str(config_file))
-    state = _huggingface_weights(folder)
+    state = huggingface_weights(folder)
     return model, huggingface_to_torchaudio(state, model.layers, model.ssl.family == "wavlm", folder)
 
 
-def _huggingface_weights(folder: Path) -> dict[str, torch.Tensor]:
+def huggingface_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a Hugging Face directory (safetensors, its shards, or ``pytorch_model.bin`` via weights_only)."""
     if (folder / "model.safetensors").is_file():
         return _read_tensors(folder / "model.safetensors")
     index = folder / "model.safetensors.index.json"

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from speechtl.decoding.recognizer import Recognizer
-from speechtl.decoding.streaming import receptive_field
-from speechtl.errors import CheckpointError
+from speechtl.decoding.streaming import stream_refusal
 
 
 @dataclass
@@ -37,12 +36,7 @@ class ServedModel:
     @property
     def streaming(self) -> str:
         """``""`` when the model can stream, else why not."""
-        try:
-            receptive_field(self.recognizer.model.encoder)
-        except CheckpointError as err:
-            return str(err)
-        features = self.recognizer.features
-        return "" if features.streamable else f"CMVN over the utterance's own frames cannot stream (features.cmvn: {features.cmvn})"
+        return stream_refusal(self.recognizer.model)
 
     def describe(self) -> dict:
         rec = self.recognizer

@@ -13,6 +13,7 @@ from pathlib import Path
 from speechtl.config import load_yaml, set_override
 from speechtl.errors import CheckpointError, RecipeError
 from speechtl.files import read_metadata
+from speechtl.models.ctc_checkpoint import is_ctc_checkpoint
 from speechtl.registry import Registry
 from speechtl.tasks.base import Task
 from speechtl.tasks.image.task import ImageTask
@@ -39,7 +40,8 @@ def task_of_model(path: str | Path) -> Task:
     Raises:
         CheckpointError: not a speechtl model, or a kind no task reads.
     """
-    kind = read_metadata(path).get("kind")
+    # a Hugging Face CTC directory is read as an acoustic model (speechtl.models.ctc_checkpoint)
+    kind = "acoustic-model" if is_ctc_checkpoint(path) else read_metadata(path).get("kind")
     for name in TASKS:
         if TASKS.get(name).model_kind == kind:
             return TASKS.get(name)

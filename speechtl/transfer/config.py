@@ -90,6 +90,7 @@ class DANNConfig:
     dropout: float = ranged(0.0, "[0, 1)")
     level: Literal["utterance", "frame"] = "utterance"  # classify pooled features or every frame
     domain: str = "domain"  # item label naming the domain: domain (source vs target data) | speaker | voice
+    layer: int = ranged(0, "[0, inf)")  # encoder block whose output the classifier reads (0: the encoder's output)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from speechtl.transfer.config import TransferConfig
 from speechtl.transfer.class_vectors import load_attribute_table, name_vectors
 from speechtl.transfer.conse import ConSE
 from speechtl.transfer.conservative import L2SP, KLToSource
-from speechtl.transfer.dann import DANN
+from speechtl.transfer.dann import DANN, BlockTap
 from speechtl.transfer.labels import LabelSpace
 from speechtl.transfer.multitask import AuxHead, Multitask
 from speechtl.transfer.zeroshot import DAP, ClassDescriptions, LabelEmbedding, ZeroShotPredictor
@@ -128,8 +128,11 @@ def build_dann(ctx: TransferContext) -> DANN:
     if len(domains) < 2:
         raise RecipeError(f"transfer.dann: the training data has one {cfg.domain!r} only ({domains.values[0]}); "
                           "DANN needs target-domain data (data.target) or several domains")
-    return DANN(out_dim(ctx.model), domains, cfg.gamma, cfg.max_lambda, cfg.hidden, cfg.layers,
-                cfg.dropout, cfg.level)
+    method = DANN(out_dim(ctx.model), domains, cfg.gamma, cfg.max_lambda, cfg.hidden, cfg.layers,
+                  cfg.dropout, cfg.level)
+    if cfg.layer:
+        method.tap = BlockTap(ctx.model, cfg.layer)
+    return method
 
 
 @METHODS.register("embedding")

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from speechtl.config import load_yaml, set_override
 from speechtl.errors import CheckpointError, LanguageError, LexiconError, RecipeError
+from speechtl.models.ctc_checkpoint import UNIVERSAL
 from speechtl.models.io import load_model_and_meta
 from speechtl.tasks import task_of_model
 from speechtl.tasks.speech.recipe import Recipe
@@ -232,15 +233,19 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
                             "(its old head is the starting point)")
     if freeze_blocks < 0:
         freeze_blocks = len(base.model.encoder.blocks) // 2
+    # a CTC checkpoint's universal head has no test (or replay) audio: it is kept (and KL-watched), not scored
+    old = [lang for lang in base.languages if lang not in (language, UNIVERSAL)]
+    replay_minutes = replay_minutes if old else 0.0
     exp = Path(exp_dir or f"exp/add-{language}-{strategy}")
     recipe = adaptation_recipe(base, language, data_section(data, language, test_data, exp), strategy, exp,
                                str(base_path), freeze_blocks, minutes, list(overrides), replay_minutes,
                                data_decode(data))
     train(recipe, overwrite=overwrite, progress=progress)
     model_path = exp / "model"
-    old = [lang for lang in base.languages if lang != language]
     new = per_by_language(model_path, recipe, exp / "eval_new_language.json")
-    if before is None:
+    if not old:
+        before = {}
+    elif before is None:
         before = per_by_language(base_path, old_language_recipe(base, old), exp / "eval_old_before.json")
     # a scratch model has none of the old languages
     after = per_by_language(model_path, old_language_recipe(base, old), exp / "eval_old_after.json") \

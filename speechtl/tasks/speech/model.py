@@ -11,6 +11,7 @@ import torch
 from speechtl.data.config import FeatureConfig
 from speechtl.errors import RecipeError
 from speechtl.models.acoustic import AcousticModel, AcousticModelConfig, build_acoustic_model
+from speechtl.models.ctc_checkpoint import has_ctc_head, read_ctc_checkpoint, restricted_head
 from speechtl.models.pretrained import load_pretrained, read_pretrained
 from speechtl.models.ssl import frozen_parameters
 from speechtl.tasks.speech.recipe import Recipe
@@ -43,7 +44,8 @@ def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticMo
 
     With ``model.pretrained`` the encoder has the checkpoint's architecture (stored in the
     model's config, so the trained model rebuilds without the checkpoint) and starts from its
-    weights; ``model.ssl`` says which of them stay fixed.
+    weights; ``model.ssl`` says which of them stay fixed. A whole CTC phoneme checkpoint also
+    starts each language head (:func:`start_from_recogniser`).
     """
     config, state = model_config(recipe), None
     if recipe.model.pretrained:
@@ -55,11 +57,33 @@ def build_model(recipe: Recipe, inventories: dict[str, Inventory]) -> AcousticMo
         what = "its config.json" if path.is_dir() else f"model.ssl.preset {recipe.model.ssl.preset}" \
             if recipe.model.ssl.preset else "the recipe's model section"
         load_pretrained(model.encoder, state, model.encoder.final_norm is None, recipe.model.pretrained, what)
+        if has_ctc_head(path):  # a whole recogniser: its phoneme head too
+            start_from_recogniser(model, path, recipe.features)
         fixed = [f"encoder.{n}" for n in frozen_parameters(model.encoder, recipe.model.ssl)]
         if fixed:
             layer_transfer.freeze(model, fixed)
             log.info("model.ssl: %d pretrained parameter tensors fixed", len(fixed))
     return model
+
+
+def start_from_recogniser(model: AcousticModel, path: Path, features: FeatureConfig) -> None:
+    """Each language head from a CTC checkpoint's universal head, restricted to the language's inventory.
+
+    Raises:
+        RecipeError: the recipe's features are not those the checkpoint reads (named, both values).
+    """
+    recogniser, _ = read_ctc_checkpoint(path)
+    differ = [f"features.{name}: {getattr(recogniser.features, name)!r} there, {getattr(features, name)!r} here"
+              for name in ("kind", "sample_rate", "frame_shift_ms", "cmvn")
+              if getattr(recogniser.features, name) != getattr(features, name)]
+    if differ:
+        raise RecipeError(f"model.pretrained {path} reads other features than this recipe makes "
+                          f"({'; '.join(differ)}); set the recipe's features as the checkpoint's")
+    for language, inventory in model.inventories.items():
+        head, mapped = restricted_head(recogniser.heads, inventory)
+        model.heads.put(language, inventory, head)
+        log.info("model.pretrained: the %s head starts from the checkpoint's phoneme head (%d phonemes from "
+                 "their nearest output)", language, len(mapped))
 
 
 def source_inventories(source: AcousticModel | None, inventories: dict[str, Inventory]) -> dict[str, Inventory]:
