@@ -122,7 +122,8 @@ def _decode_window(recognizer, window, language, prepared, settings, lexicon, wo
             results[i] = err
             continue
         check_bandwidth(path, file_rate, recognizer.features)  # names a file too narrowband for the model
-        if wave.numel() / file_rate > recognizer.config.chunk_seconds or settings.batch_seconds == 0:
+        if (wave.numel() / file_rate > recognizer.config.chunk_seconds or settings.batch_seconds == 0
+                or recognizer.config.vad == "on"):  # --vad: every recording segmented alone
             results[i] = recognizer.transcribe(wave.numpy(), language, lexicon, words, file_rate, greedy, shipped)
             results[i].source = path
         else:

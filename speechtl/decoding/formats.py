@@ -1,5 +1,9 @@
 """Transcripts as text: JSON lines, NIST CTM and SubRip (SRT) subtitles.
 
+Word times are in seconds from the recording's start in every format. A recording decoded in
+several segments (voice activity detection) lists them: ``text`` a ``[start end]`` line before
+each segment's words, ``jsonl`` a ``segments`` array, ``srt`` cues that never cross a segment.
+
 Example:
     >>> from speechtl.decoding.align import WordSegment
     >>> from speechtl.decoding.recognizer import Transcript
@@ -26,7 +30,10 @@ def text_lines(transcript, greedy: bool = False) -> str:
     if greedy:
         return f"{transcript.source}: {transcript.phonemes}\n"
     lines = [f"{transcript.source}: {transcript.text}"]
-    lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in transcript.words]
+    for span, words in transcript.segment_words():
+        if len(transcript.segments) > 1:
+            lines.append(f"  [{span.start:.2f} {span.end:.2f}]")
+        lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in words]
     return "\n".join(lines) + "\n"
 
 
@@ -47,11 +54,13 @@ def _srt_time(seconds: float) -> str:
 
 
 def srt(transcript, max_words: int = 8, max_gap: float = 1.0) -> str:
-    """SubRip cues: consecutive words, at most ``max_words`` per cue, a new cue after a pause of ``max_gap`` s."""
+    """SubRip cues: consecutive words of one segment, at most ``max_words`` per cue, a new cue after a pause
+    of ``max_gap`` s."""
     cues: list[list] = []
-    for w in transcript.words:
-        if not cues or len(cues[-1]) >= max_words or w.start - cues[-1][-1].end > max_gap:
-            cues.append([])
-        cues[-1].append(w)
+    for _, words in transcript.segment_words():
+        for i, w in enumerate(words):
+            if i == 0 or len(cues[-1]) >= max_words or w.start - cues[-1][-1].end > max_gap:
+                cues.append([])
+            cues[-1].append(w)
     return "\n".join(f"{n}\n{_srt_time(c[0].start)} --> {_srt_time(c[-1].end)}\n{' '.join(w.word for w in c)}\n"
                      for n, c in enumerate(cues, 1))

@@ -1,0 +1,161 @@
+"""Voice activity detection: long recordings cut at their silences, word times offset by each segment's start."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from speechtl.data.audio import resample
+from speechtl.data.espeak import Espeak
+from speechtl.data.vad import BLOCK_FRAMES, FRAME_SECONDS, Span, VadSettings, detect_speech, speech_spans
+from speechtl.decoding import formats
+from speechtl.decoding.recognizer import NO_SPEECH_NOTE, Recognizer
+from speechtl.decoding.segments import uses_vad
+from speechtl.decoding.config import DecodeConfig
+from speechtl.errors import AudioError, SpeechtlError
+
+RATE = 16000
+PHRASES = ["the quick brown fox", "jumps over the lazy dog", "seven green apples", "a long way home",
+           "nobody saw the boat", "under the old bridge"]
+
+
+def phrase(text: str, voice: str = "en-us") -> torch.Tensor:
+    engine = Espeak.instance()
+    samples = engine.synthesize(text, voice, 165, 50).astype(np.float32) / 32768
+    wave = resample(torch.from_numpy(samples), engine.sample_rate, RATE)
+    loud = (wave.abs() > 0.01).nonzero()
+    return wave[int(loud[0]): int(loud[-1]) + 1]  # eSpeak's own leading and trailing silence off: exact truth
+
+
+def long_recording(texts: list[str], seed: int = 0) -> tuple[torch.Tensor, list[Span]]:
+    """Phrases separated by pauses of 0.6-2.5 s of faint noise; ``(samples,)`` and each phrase's span."""
+    rng = np.random.default_rng(seed)
+    parts, truth, t = [], [], 0
+    for text in texts:
+        pause = torch.from_numpy(0.002 * rng.standard_normal(int(rng.uniform(0.6, 2.5) * RATE)).astype(np.float32))
+        speech = phrase(text)
+        parts += [pause, speech]
+        truth.append(Span((t + pause.numel()) / RATE, (t + pause.numel() + speech.numel()) / RATE))
+        t += pause.numel() + speech.numel()
+    parts.append(torch.zeros(RATE))
+    return torch.cat(parts), truth
+
+
+@pytest.fixture(scope="module")
+def recording():
+    """About 75 s: longer than two reading blocks, so the spans must carry across block edges."""
+    wave, truth = long_recording(PHRASES * 4)
+    assert wave.numel() / RATE > 2 * BLOCK_FRAMES * FRAME_SECONDS
+    return wave, truth
+
+
+@pytest.mark.parametrize("backend", ["silero", "energy"])
+def test_a_long_recording_is_cut_in_its_silences(recording, backend):
+    wave, truth = recording
+    spans = speech_spans(wave, RATE, VadSettings(backend=backend))
+    assert len(spans) == len(truth)  # every pause is longer than min_silence: one segment per phrase
+    for span, phrase_span in zip(spans, truth):
+        assert span.start <= phrase_span.start + 0.05 and span.end >= phrase_span.end - 0.05  # speech kept
+        assert span.start >= phrase_span.start - 0.5 and span.end <= phrase_span.end + 0.6  # pauses left out
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize("backend", ["silero", "energy"])
+def test_segments_never_exceed_max_segment_and_other_rates_agree(recording, backend):
+    wave, truth = recording
+    settings = VadSettings(backend=backend, min_silence=3.0, max_segment=8.0)  # every pause inside speech
+    spans = speech_spans(wave, RATE, settings)
+    assert spans and all(s.duration <= 8.0 + 1e-6 for s in spans)
+    assert len(spans) < len(truth)
+    at_8k = speech_spans(resample(wave, RATE, 8000), 8000, VadSettings(backend=backend))
+    assert len(at_8k) == len(truth)
+    assert all(abs(a.start - b.start) < 0.15 for a, b in zip(at_8k, speech_spans(wave, RATE, VadSettings(backend=backend))))
+
+
+@pytest.mark.parametrize("backend", ["silero", "energy"])
+def test_silence_and_noise_hold_no_speech(backend):
+    rng = np.random.default_rng(1)
+    assert speech_spans(np.zeros(5 * RATE, np.float32), RATE, VadSettings(backend=backend)) == []
+    assert speech_spans(0.002 * rng.standard_normal(5 * RATE), RATE, VadSettings(backend=backend)) == []
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(AudioError, match="8000 Hz or more.*got sample rate 4000"):
+        speech_spans(np.zeros(4000, np.float32), 4000)
+    with pytest.raises(AudioError, match="got sample rate 16000.5"):
+        detect_speech(lambda s, d: torch.zeros(0), 1.0, 16000.5)
+    with pytest.raises(AudioError, match="empty audio"):
+        speech_spans(np.zeros(0, np.float32), RATE)
+    with pytest.raises(SpeechtlError, match="threshold must be in"):
+        speech_spans(np.zeros(RATE, np.float32), RATE, VadSettings(threshold=1.5))
+    with pytest.raises(SpeechtlError, match="backend must be auto, silero or energy, got 'webrtc'"):
+        speech_spans(np.zeros(RATE, np.float32), RATE, VadSettings(backend="webrtc"))
+
+
+def test_vad_is_on_by_default_only_for_recordings_over_30_seconds():
+    assert not uses_vad(DecodeConfig(), 30.0) and uses_vad(DecodeConfig(), 30.5)
+    assert uses_vad(DecodeConfig(vad="on"), 2.0) and not uses_vad(DecodeConfig(vad="off"), 3600.0)
+
+
+# ----------------------------------------------------------------- through the recogniser
+@pytest.fixture(scope="module")
+def recognizer(es_model):
+    return Recognizer.load(es_model)
+
+
+def test_word_times_are_offset_by_their_segment_start(recognizer, tiny_corpus):
+    """With VAD each speech segment is decoded as if alone; its words shift by the segment's start."""
+    from speechtl.data.manifests import corpus_lexicon_path
+    from speechtl.text.lexicon import read_word_list
+
+    vocabulary = read_word_list(corpus_lexicon_path(tiny_corpus.root, "es", "test"))
+    texts = [" ".join(vocabulary[3 * i: 3 * i + 3]) for i in range(4)]
+    rng = np.random.default_rng(2)
+    parts = []
+    for text in texts:
+        engine = Espeak.instance()
+        speech = engine.synthesize(text, "es+m3", 160, 50).astype(np.float32) / 32768
+        parts += [torch.from_numpy(0.002 * rng.standard_normal(int(rng.uniform(4, 8) * RATE)).astype(np.float32)),
+                  resample(torch.from_numpy(speech), engine.sample_rate, RATE)]
+    audio = torch.cat(parts)
+    assert audio.numel() / RATE > 30  # decode.vad "auto" turns VAD on
+    out = recognizer.transcribe(audio.numpy(), "es", words=vocabulary, sample_rate=RATE)
+    spans = speech_spans(audio, RATE)
+    assert out.segments == spans and len(spans) == len(texts)
+    alone = [(s.start, recognizer.transcribe(audio[int(round(s.start * RATE)): int(round(s.end * RATE))].numpy(),
+                                             "es", words=vocabulary, sample_rate=RATE)) for s in spans]
+    want = [(w.word, round(w.start + start, 3), round(w.end + start, 3)) for start, t in alone for w in t.words]
+    assert [(w.word, round(w.start, 3), round(w.end, 3)) for w in out.words] == want and want
+    assert all(s.start <= w.start and w.end <= s.end for s, ws in out.segment_words() for w in ws)
+
+    segments = json.loads(formats.jsonl_line("long", out))["segments"]
+    assert [(s["start"], s["end"]) for s in segments] == [(s.start, s.end) for s in spans]
+    assert " ".join(s["text"] for s in segments if s["text"]) == out.text
+    assert formats.text_lines(out).count("\n  [") == len(spans)
+    cue_times = [line for line in formats.srt(out).splitlines() if " --> " in line]
+    assert len(cue_times) >= len([s for s in segments if s["text"]])  # no cue spans two segments
+
+
+def test_no_speech_says_so_and_vad_off_cuts_at_quiet_points(recognizer):
+    silent = recognizer.transcribe(np.zeros(35 * RATE, np.float32), "es", words=["uno"], sample_rate=RATE)
+    assert silent.words == [] and silent.segments == [] and NO_SPEECH_NOTE in silent.notes
+    recognizer.config.vad = "off"
+    try:
+        whole = recognizer.transcribe(np.zeros(35 * RATE, np.float32), "es", words=["uno"], sample_rate=RATE)
+    finally:
+        recognizer.config.vad = "auto"
+    assert [s.start for s in whole.segments][0] == 0.0 and whole.segments[-1].end == 35.0
+    assert len(whole.segments) == 2  # two pieces of at most decode.chunk_seconds (30 s)
+
+
+def test_the_decode_command_takes_vad_and_no_vad():
+    import argparse
+
+    from speechtl.cli.decode import _config
+
+    base = DecodeConfig()
+    options = dict(lm=None, lm_weight=None, word_score=None, beam=None, chunk_seconds=None)
+    assert _config(argparse.Namespace(**options, vad=None), base).vad == "auto"
+    assert _config(argparse.Namespace(**options, vad=True), base).vad == "on"
+    assert _config(argparse.Namespace(**options, vad=False), base).vad == "off"
