@@ -10,7 +10,7 @@ the recording; only one speech score per 32 ms frame is kept for the whole of it
 Silero's recurrent state restarts at each block (every 32.8 s), which costs at most a
 frame or two of accuracy there.
 
-Example:
+Examples:
     >>> import torch
     >>> tone = torch.sin(torch.arange(16000) * 0.3) * 0.5  # 1 s of "speech" (the energy detector)
     >>> wave = torch.cat([torch.zeros(32000), tone, torch.zeros(32000)])
@@ -165,7 +165,7 @@ class SileroBackend:
                                min_silence_duration_ms=int(settings.min_silence * 1000),
                                speech_pad_ms=int(settings.pad * 1000),
                                audio_length_samples=int(round(total_seconds * VAD_RATE)))
-        return [Span(s["start"] / VAD_RATE, min(s["end"] / VAD_RATE, total_seconds)) for s in found]
+        return [Span(round(s["start"] / VAD_RATE, 3), round(min(s["end"] / VAD_RATE, total_seconds), 3)) for s in found]
 
 
 class EnergyBackend:

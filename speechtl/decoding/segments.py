@@ -6,7 +6,7 @@ at most ``decode.chunk_seconds``, each cut at the quietest 10 ms of its last sec
 before VAD, kept for ``--no-vad`` and short recordings). Either way memory stays bounded
 however long the file: audio is read piece by piece.
 
-Example:
+Examples:
     >>> import torch
     >>> wave = torch.cat([torch.ones(1360), torch.zeros(160), torch.ones(480)])  # a 10 ms pause at 85 ms
     >>> read = lambda s, d: wave[int(round(s * 16000)): int(round((s + d) * 16000))]

@@ -1,0 +1,215 @@
+"""Voice activity detection against the quietest-10-ms cut on long recordings with known word times.
+
+Each recording (2-5 minutes): utterances of 2-6 words of the model's training vocabulary, each
+word spoken alone by eSpeak NG with its own leading and trailing silence trimmed (so its start
+and end are known to the sample), joined by gaps of 40-150 ms; utterances separated by pauses
+of 0.3-3 s; faint noise throughout (about -50 dBFS). ``Recognizer.transcribe`` decodes each
+recording whole with ``decode.vad`` on (speech segments, Silero VAD) and off (pieces of
+``decode.chunk_seconds`` cut at the quietest 10 ms of their last 5 s), the two alternating,
+in one process on one thread. Word-boundary error: the mean absolute difference of start and
+end times of the words the alignment matches (jiwer); WER over all recordings; RTF: decoding
+seconds per second of audio (CPU time of the one thread: the machine is shared), and VAD's over the fixed cut's.
+
+    speechtl run recipes/tiny.yaml --set 'data.languages=[en]' --set train.max_steps=600 \\
+        --set data.root=/tmp/vadbench/data --set train.exp_dir=/tmp/vadbench/exp-tiny-en
+    python benchmarks/vad.py --model /tmp/vadbench/exp-tiny-en/model --data-root /tmp/vadbench/data
+    python benchmarks/vad.py --report     # docs/results/vad.md from benchmarks/results/vad.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from common import REPO, machine, write_result
+
+RESULT = REPO / "benchmarks" / "results" / "vad.json"
+DOC = REPO / "docs" / "results" / "vad.md"
+RATE = 16000
+NOISE = 0.003  # standard deviation of the background noise (about -50 dBFS)
+
+
+def spoken_word(word: str, rate: int, pitch: int):
+    """``(samples,)`` at 16 kHz of one word, eSpeak's silence before and after it trimmed."""
+    import torch
+
+    from speechtl.data.audio import resample
+    from speechtl.data.espeak import Espeak
+
+    engine = Espeak.instance()
+    samples = engine.synthesize(word, "en-us", rate, pitch).astype(np.float32) / 32768
+    wave = resample(torch.from_numpy(samples), engine.sample_rate, RATE).numpy()
+    loud = np.flatnonzero(np.abs(wave) > 0.02)
+    return wave[loud[0]: loud[-1] + 1] if loud.size else wave[:0]
+
+
+def make_recording(vocabulary: list[str], seconds: float, seed: int) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """``(samples at 16 kHz, [(word, start, end)])``: utterances with pauses, about ``seconds`` long."""
+    rng = np.random.default_rng(seed)
+    rate, pitch = int(rng.integers(150, 190)), int(rng.integers(35, 70))
+    parts, truth, t = [], [], 0
+    while t < seconds * RATE:
+        gap = int(rng.uniform(0.3, 3.0) * RATE)  # the pause before the utterance
+        for i, word in enumerate(rng.choice(vocabulary, int(rng.integers(2, 7)))):
+            wave = spoken_word(str(word), rate, pitch)
+            if wave.size == 0:
+                continue
+            gap = gap if i == 0 else int(rng.uniform(0.04, 0.15) * RATE)
+            parts += [np.zeros(gap, np.float32), wave]
+            truth.append((str(word), (t + gap) / RATE, (t + gap + wave.size) / RATE))
+            t += gap + wave.size
+    parts.append(np.zeros(RATE, np.float32))
+    audio = np.concatenate(parts)
+    return audio + NOISE * rng.standard_normal(audio.size).astype(np.float32), truth
+
+
+def score(truth: list[tuple[str, float, float]], words) -> dict:
+    """Word errors and the boundary differences of matched words.
+
+    A matched word is one the WER alignment pairs with the same reference word and whose time span
+    overlaps that word's: the alignment alone can pair a word with another occurrence seconds away.
+    """
+    import jiwer
+
+    ref, hyp = [w for w, _, _ in truth], [w.word for w in words]
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp) or "<none>")
+    diffs = []
+    for chunk in out.alignments[0]:
+        if chunk.type == "equal":
+            for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+                (_, s, e), w = truth[chunk.ref_start_idx + k], words[chunk.hyp_start_idx + k]
+                if w.start < e and w.end > s:
+                    diffs += [abs(w.start - s), abs(w.end - e)]
+    return {"ref_words": len(ref), "errors": out.substitutions + out.deletions + out.insertions,
+            "matched": len(diffs) // 2, "boundary_abs_sum": float(sum(diffs)),
+            "boundary_median": float(np.median(diffs)) if diffs else None}
+
+
+def measure(args) -> dict:
+    import torch
+
+    from speechtl.data.manifests import corpus_lexicon_path
+    from speechtl.data.vad import VadSettings, speech_spans
+    from speechtl.decoding.recognizer import Recognizer
+    from speechtl.text.lexicon import read_word_list
+
+    torch.set_num_threads(1)
+    lexicon = corpus_lexicon_path(args.data_root, "en")  # the pronunciations the model was trained with
+    rng = np.random.default_rng(args.seed)
+    train_words = read_word_list(corpus_lexicon_path(args.data_root, "en", "train"))
+    vocabulary = sorted(rng.choice(train_words, min(args.vocabulary, len(train_words)), replace=False).tolist())
+    rec = Recognizer.load(args.model)
+    plans = {"vad": "on", "fixed": "off"}
+    for plan in plans.values():  # warm up: Silero's session, the decoder for this vocabulary
+        rec.config.vad = plan
+        rec.transcribe(make_recording(vocabulary, 5, 10**6)[0], "en", lexicon=lexicon, words=vocabulary, sample_rate=RATE)
+    rows = []
+    for n in range(args.recordings):
+        audio, truth = make_recording(vocabulary, float(rng.uniform(args.min_seconds, args.max_seconds)), args.seed + n)
+        row = {"seconds": round(audio.size / RATE, 2), "words": len(truth)}
+        start = time.process_time()
+        spans = speech_spans(audio, RATE, VadSettings(max_segment=rec.config.chunk_seconds))
+        row["detect_seconds"] = round(time.process_time() - start, 3)  # Silero alone, part of "vad" below
+        row["speech_seconds"] = round(sum(s.duration for s in spans), 2)  # what VAD leaves to decode
+        order = list(plans) if n % 2 == 0 else list(plans)[::-1]  # alternate which goes first
+        for name in order:
+            rec.config.vad = plans[name]
+            start, wall = time.process_time(), time.perf_counter()
+            out = rec.transcribe(audio, "en", lexicon=lexicon, words=vocabulary, sample_rate=RATE)
+            row[name] = {"decode_seconds": round(time.process_time() - start, 3),  # CPU time: the machine is shared
+                         "wall_seconds": round(time.perf_counter() - wall, 3), "segments": len(out.segments),
+                         **score(truth, out.words)}
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    return {"machine": machine(), "model": args.model, "seed": args.seed, "vocabulary": len(vocabulary),
+            "recordings": rows, "summary": summary(rows, list(plans))}
+
+
+def summary(rows: list[dict], names: list[str]) -> dict:
+    audio = sum(r["seconds"] for r in rows)
+    out = {}
+    for name in names:
+        ref = sum(r[name]["ref_words"] for r in rows)
+        matched = sum(r[name]["matched"] for r in rows)
+        out[name] = {"wer": round(100 * sum(r[name]["errors"] for r in rows) / ref, 2),
+                     "boundary_error_ms": round(1000 * sum(r[name]["boundary_abs_sum"] for r in rows)
+                                                / (2 * matched), 1),
+                     "matched_words": matched,
+                     "rtf": round(sum(r[name]["decode_seconds"] for r in rows) / audio, 4),
+                     "segments": sum(r[name]["segments"] for r in rows)}
+    out["rtf_ratio_vad_over_fixed"] = round(out["vad"]["rtf"] / out["fixed"]["rtf"], 3)
+    out["detect_rtf"] = round(sum(r["detect_seconds"] for r in rows) / audio, 4)
+    out["speech_share"] = round(sum(r["speech_seconds"] for r in rows) / audio, 3)
+    out["audio_minutes"] = round(audio / 60, 1)
+    return out
+
+
+def markdown(result: dict) -> str:
+    """docs/results/vad.md, generated from the JSON."""
+    s, m = result["summary"], result["machine"]
+    rows = "\n".join(f"| {label} | {s[k]['wer']:.2f} | {s[k]['boundary_error_ms']:.1f} | {s[k]['matched_words']} | "
+                     f"{s[k]['rtf']:.4f} | {s[k]['segments']} |"
+                     for k, label in (("vad", "VAD (Silero, speech segments)"),
+                                      ("fixed", "fixed cut (quietest 10 ms every 30 s)")))
+    return f"""# Voice activity detection on long recordings
+
+Generated by `python benchmarks/vad.py --report` from `benchmarks/results/vad.json`; do not edit by hand.
+
+{len(result['recordings'])} synthetic recordings of {s['audio_minutes']} minutes in all (2-5 minutes each): {result['vocabulary']} words
+of the model's training vocabulary spoken one at a time by eSpeak NG (their own silence trimmed, so every word's
+start and end are known), 40-150 ms apart within an utterance, utterances 0.3-3 s apart, faint noise throughout
+(about -50 dBFS). The model is `recipes/tiny.yaml` on English only, trained 600 steps (0.3M parameters, test PER
+58.6%: a weak model, so the WERs are high; what matters is the difference between the rows). Each recording is
+decoded whole by `Recognizer.transcribe` with the {result['vocabulary']} words (pronunciations from the corpus
+lexicon) and `decode.vad: on`, then `off` (the order alternates between recordings), in one process on one thread.
+
+| plan | WER % | word-boundary error (ms) | matched words | RTF | segments |
+|---|---|---|---|---|---|
+{rows}
+
+Word-boundary error: mean absolute difference between the decoded and true start and end of each word the
+WER alignment matches and whose time span overlaps the true one. RTF: CPU seconds of decoding per second of
+audio, one thread (VAD's includes detection; wall-clock times, inflated by other jobs, are in the JSON); VAD over the fixed
+cut: **{s['rtf_ratio_vad_over_fixed']:.2f}x**. Speech detection alone (Silero's sequence ONNX model, one thread) costs
+RTF {s['detect_rtf']:.4f} and leaves {100 * s['speech_share']:.0f}% of the audio to decode; this tiny model decodes so fast
+that detection is a large share of VAD's time. A model costing RTF `r` without VAD costs about
+`{s['speech_share']:.2f} r + {s['detect_rtf']:.4f}` with it, so VAD is no slower for models slower than RTF
+{s['detect_rtf'] / (1 - s['speech_share']):.3f}.
+
+Measured {m['date']} on {m['cpus_usable']} usable CPU cores ({m['cpu']}, torch {m['torch']}), load average
+{m['load_average_at_start'][0]} at the start (other jobs were running: RTF is comparable only within this run).
+
+```
+speechtl run recipes/tiny.yaml --set 'data.languages=[en]' --set train.max_steps=600 \\
+    --set data.root=/tmp/vadbench/data --set train.exp_dir=/tmp/vadbench/exp-tiny-en
+python benchmarks/vad.py --model /tmp/vadbench/exp-tiny-en/model --data-root /tmp/vadbench/data
+python benchmarks/vad.py --report
+```
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="a trained English phoneme model (see the docstring)")
+    ap.add_argument("--data-root", help="its synthetic corpus (data.root): the words come from its train lexicon")
+    ap.add_argument("--recordings", type=int, default=5)
+    ap.add_argument("--vocabulary", type=int, default=60, help="training words the recordings use and decoding knows")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-seconds", type=float, default=120.0, help="shortest recording")
+    ap.add_argument("--max-seconds", type=float, default=300.0, help="longest recording")
+    ap.add_argument("--report", action="store_true", help="only write docs/results/vad.md from the JSON")
+    args = ap.parse_args()
+    if not args.report:
+        if not (args.model and args.data_root):
+            ap.error("--model and --data-root are needed to measure")
+        write_result("vad", measure(args))
+    DOC.write_text(markdown(json.loads(RESULT.read_text(encoding="utf-8"))), encoding="utf-8")
+    print(DOC)
+
+
+if __name__ == "__main__":
+    main()
