@@ -70,7 +70,8 @@ def test_segments_never_exceed_max_segment_and_other_rates_agree(recording, back
     assert len(spans) < len(truth)
     at_8k = speech_spans(resample(wave, RATE, 8000), 8000, VadSettings(backend=backend))
     assert len(at_8k) == len(truth)
-    assert all(abs(a.start - b.start) < 0.15 for a, b in zip(at_8k, speech_spans(wave, RATE, VadSettings(backend=backend))))
+    at_16k = speech_spans(wave, RATE, VadSettings(backend=backend))
+    assert all(abs(a.start - b.start) < 0.15 for a, b in zip(at_8k, at_16k))
 
 
 @pytest.mark.parametrize("backend", ["silero", "energy"])
