@@ -151,12 +151,27 @@ def test_no_speech_says_so_and_vad_off_cuts_at_quiet_points(recognizer):
 
 
 def test_the_decode_command_takes_vad_and_no_vad():
-    import argparse
-
+    from speechtl.cli import build_parser
     from speechtl.cli.decode import _config
 
-    base = DecodeConfig()
-    options = dict(lm=None, lm_weight=None, word_score=None, beam=None, chunk_seconds=None)
-    assert _config(argparse.Namespace(**options, vad=None), base).vad == "auto"
-    assert _config(argparse.Namespace(**options, vad=True), base).vad == "on"
-    assert _config(argparse.Namespace(**options, vad=False), base).vad == "off"
+    def vad(*flags):
+        return _config(build_parser().parse_args(["decode", "--model", "m", *flags, "a.wav"]), DecodeConfig()).vad
+
+    assert (vad(), vad("--vad"), vad("--no-vad")) == ("auto", "on", "off")
+
+
+def test_without_silero_auto_falls_back_to_energy_and_silero_says_what_to_install(monkeypatch, caplog):
+    import sys
+
+    from speechtl.data import vad
+
+    monkeypatch.setitem(sys.modules, "silero_vad", None)  # as if the wheel were not installed
+    vad._backend.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            assert isinstance(vad._backend("auto"), vad.EnergyBackend)
+        assert "Silero VAD not installed" in caplog.text
+        with pytest.raises(SpeechtlError, match="pip install silero-vad onnxruntime"):
+            vad._backend("silero")
+    finally:
+        vad._backend.cache_clear()
