@@ -116,6 +116,13 @@ def demo_design(inventories: dict):
     return build_model(load_recipe(REPO / "recipes" / "multilingual-synth.yaml"), inventories).eval()
 
 
+def uptime() -> str:
+    """``uptime``'s line (the load while this ran: RTF is comparable only within one run)."""
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def measure(args) -> dict:
     import torch
 
@@ -125,12 +132,15 @@ def measure(args) -> dict:
     from speechtl.text.lexicon import read_word_list
 
     torch.set_num_threads(1)
-    measured_on = machine()  # the load average before this run's own work
+    measured_on = {**machine(), "uptime_at_start": uptime()}  # the load before this run's own work
     lexicon = corpus_lexicon_path(args.data_root, "en")  # the pronunciations the model was trained with
     rng = np.random.default_rng(args.seed)
     train_words = read_word_list(corpus_lexicon_path(args.data_root, "en", "train"))
     vocabulary = sorted(rng.choice(train_words, min(args.vocabulary, len(train_words)), replace=False).tolist())
     rec = Recognizer.load(args.model)
+    passes = []  # samples of each piece decoded (one forward pass and one search each)
+    log_probs = rec._log_probs
+    rec._log_probs = lambda wave, language: passes.append(wave.numel()) or log_probs(wave, language)
     demo = demo_design(rec.model.inventories)
     plans = {"vad": "on", "fixed": "off"}
     for plan in plans.values():  # warm up: Silero's session, the decoder for this vocabulary
@@ -141,23 +151,35 @@ def measure(args) -> dict:
     for n in range(args.recordings):
         audio, truth = make_recording(vocabulary, float(rng.uniform(args.min_seconds, args.max_seconds)), args.seed + n)
         row = {"seconds": round(audio.size / RATE, 2), "words": len(truth)}
-        start = time.process_time()
-        spans = speech_spans(audio, RATE, VadSettings(max_segment=rec.config.chunk_seconds))
-        row["detect_seconds"] = round(time.process_time() - start, 3)  # Silero alone, part of "vad" below
+        detect = []
+        for _ in range(args.repeats):
+            start = time.process_time()
+            spans = speech_spans(audio, RATE, VadSettings(max_segment=rec.config.chunk_seconds))
+            detect.append(time.process_time() - start)
+        row["detect_seconds"] = round(float(np.median(detect)), 3)  # Silero alone, part of "vad" below
         row["speech_seconds"] = round(sum(s.duration for s in spans), 2)  # what VAD leaves to decode
-        order = list(plans) if n % 2 == 0 else list(plans)[::-1]  # alternate which goes first
-        for name in order:
-            rec.config.vad = plans[name]
-            start, wall = time.process_time(), time.perf_counter()
-            out = rec.transcribe(audio, "en", lexicon=lexicon, words=vocabulary, sample_rate=RATE)
-            row[name] = {"decode_seconds": round(time.process_time() - start, 3),  # CPU time: the machine is shared
-                         "wall_seconds": round(time.perf_counter() - wall, 3), "segments": len(out.segments),
-                         **score(truth, out.words)}
+        for r in range(args.repeats):  # A B A B ...: the median of each plan's runs is its time
+            order = list(plans) if (n + r) % 2 == 0 else list(plans)[::-1]  # alternate which goes first
+            for name in order:
+                rec.config.vad = plans[name]
+                passes.clear()
+                start, wall = time.process_time(), time.perf_counter()
+                out = rec.transcribe(audio, "en", lexicon=lexicon, words=vocabulary, sample_rate=RATE)
+                cpu, wall = time.process_time() - start, time.perf_counter() - wall  # CPU time: the machine is shared
+                if r == 0:  # decoding is deterministic: the words of every run are the same
+                    row[name] = {"cpu_runs": [], "wall_runs": [], "segments": len(out.segments), "pieces": len(passes),
+                                 "decoded_seconds": round(sum(passes) / RATE, 2), **score(truth, out.words)}
+                row[name]["cpu_runs"].append(round(cpu, 3))
+                row[name]["wall_runs"].append(round(wall, 3))
+        for name in plans:
+            row[name]["decode_seconds"] = round(float(np.median(row[name]["cpu_runs"])), 3)
+        row["ratio_runs"] = [round(a / b, 3) for a, b in zip(row["vad"]["cpu_runs"], row["fixed"]["cpu_runs"])]
         row["network_rtf"] = {"tiny": round(network_rtf(rec.model, audio), 5),
                               "demo_design": round(network_rtf(demo, audio), 5)}
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return {"machine": measured_on, "model": args.model, "seed": args.seed, "vocabulary": len(vocabulary),
+            "repeats": args.repeats, "uptime_at_end": uptime(),
             "recordings": rows, "summary": summary(rows, list(plans))}
 
 
@@ -172,8 +194,13 @@ def summary(rows: list[dict], names: list[str]) -> dict:
                                                 / (2 * matched), 1),
                      "matched_words": matched,
                      "rtf": round(sum(r[name]["decode_seconds"] for r in rows) / audio, 4),
-                     "segments": sum(r[name]["segments"] for r in rows)}
-    out["rtf_ratio_vad_over_fixed"] = round(out["vad"]["rtf"] / out["fixed"]["rtf"], 3)
+                     "segments": sum(r[name]["segments"] for r in rows),
+                     "pieces": sum(r[name].get("pieces", r[name]["segments"]) for r in rows)}
+    out["rtf_ratio_vad_over_fixed"] = round(sum(r["vad"]["decode_seconds"] for r in rows)
+                                            / sum(r["fixed"]["decode_seconds"] for r in rows), 3)
+    if all("ratio_runs" in r for r in rows):  # the spread of the pairs A/B: how noisy the machine was
+        pairs = [x for r in rows for x in r["ratio_runs"]]
+        out["ratio_pairs"] = {"min": min(pairs), "median": float(np.median(pairs)), "max": max(pairs)}
     out["detect_rtf"] = round(sum(r["detect_seconds"] for r in rows) / audio, 4)
     out["speech_share"] = round(sum(r["speech_seconds"] for r in rows) / audio, 3)
     out["audio_minutes"] = round(audio / 60, 1)
@@ -239,6 +266,7 @@ def main() -> None:
     ap.add_argument("--recordings", type=int, default=5)
     ap.add_argument("--vocabulary", type=int, default=60, help="training words the recordings use and decoding knows")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs of each plan per recording (median kept)")
     ap.add_argument("--min-seconds", type=float, default=120.0, help="shortest recording")
     ap.add_argument("--max-seconds", type=float, default=300.0, help="longest recording")
     ap.add_argument("--report", action="store_true", help="only write docs/results/vad.md from the JSON")

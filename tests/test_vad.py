@@ -11,7 +11,7 @@ from speechtl.data.espeak import Espeak
 from speechtl.data.vad import BLOCK_FRAMES, FRAME_SECONDS, Span, VadSettings, detect_speech, speech_spans
 from speechtl.decoding import formats
 from speechtl.decoding.recognizer import NO_SPEECH_NOTE, Recognizer
-from speechtl.decoding.segments import uses_vad
+from speechtl.decoding.segments import Piece, pack_spans, uses_vad
 from speechtl.decoding.config import DecodeConfig
 from speechtl.errors import AudioError, SpeechtlError
 
@@ -44,8 +44,8 @@ def long_recording(texts: list[str], seed: int = 0) -> tuple[torch.Tensor, list[
 
 @pytest.fixture(scope="module")
 def recording():
-    """About 75 s: longer than two reading blocks, so the spans must carry across block edges."""
-    wave, truth = long_recording(PHRASES * 4)
+    """About 150 s: longer than two reading blocks, so the spans must carry across block edges."""
+    wave, truth = long_recording(PHRASES * 8)
     assert wave.numel() / RATE > 2 * BLOCK_FRAMES * FRAME_SECONDS
     return wave, truth
 
@@ -105,8 +105,19 @@ def recognizer(es_model):
     return Recognizer.load(es_model)
 
 
-def test_word_times_are_offset_by_their_segment_start(recognizer, tiny_corpus):
-    """With VAD each speech segment is decoded as if alone; its words shift by the segment's start."""
+def test_packing_joins_consecutive_segments_up_to_the_piece_length():
+    spans = [Span(0.0, 4.0), Span(9.0, 14.0), Span(20.0, 23.0), Span(30.0, 60.0), Span(61.0, 62.0)]
+    groups = pack_spans(spans, 10.0)
+    assert groups == [spans[:2], [spans[2]], [spans[3]], [spans[4]]]  # 4 + 5 fits, + 3 would not
+    assert pack_spans([], 30.0) == []
+    piece = Piece(torch.zeros(5 * RATE), [Span(2.0, 4.0), Span(10.0, 13.0)], [0.0, 2.0])
+    assert piece.recording_span(0.5, 1.5) == (2.5, 3.5) and piece.recording_span(2.5, 4.0) == (10.5, 12.0)
+    assert piece.recording_span(1.5, 2.1) == (3.5, 4.0)  # over the joint: kept in the stretch of its middle
+    assert piece.recording_span(1.9, 2.5) == (10.0, 10.5)  # ... never across the pause that was cut out
+
+
+def test_speech_segments_are_decoded_packed_and_word_times_map_back(recognizer, tiny_corpus, monkeypatch):
+    """Speech segments are joined without their pauses into one pass; word times land in the recording."""
     from speechtl.data.manifests import corpus_lexicon_path
     from speechtl.text.lexicon import read_word_list
 
@@ -121,12 +132,18 @@ def test_word_times_are_offset_by_their_segment_start(recognizer, tiny_corpus):
                   resample(torch.from_numpy(speech), engine.sample_rate, RATE)]
     audio = torch.cat(parts)
     assert audio.numel() / RATE > 30  # decode.vad "auto" turns VAD on
+    decoded = []
+    log_probs = recognizer._log_probs
+    monkeypatch.setattr(recognizer, "_log_probs", lambda wave, lang: decoded.append(wave.numel()) or log_probs(wave, lang))
     out = recognizer.transcribe(audio.numpy(), "es", words=vocabulary, sample_rate=RATE)
     spans = speech_spans(audio, RATE)
-    assert out.segments == spans and len(spans) == len(texts)
-    alone = [(s.start, recognizer.transcribe(audio[int(round(s.start * RATE)): int(round(s.end * RATE))].numpy(),
-                                             "es", words=vocabulary, sample_rate=RATE)) for s in spans]
-    want = [(w.word, round(w.start + start, 3), round(w.end + start, 3)) for start, t in alone for w in t.words]
+    assert out.segments == spans and len(spans) == len(texts)  # the speech segments, not the pieces
+    pieces = [audio[int(round(s.start * RATE)):][: int(round(s.duration * RATE))] for s in spans]
+    assert decoded == [sum(p.numel() for p in pieces)]  # under 30 s of speech: one pass, pauses left out
+    starts = np.cumsum([0] + [p.numel() / RATE for p in pieces[:-1]])
+    packed = recognizer.transcribe(torch.cat(pieces).numpy(), "es", words=vocabulary, sample_rate=RATE)
+    piece = Piece(torch.cat(pieces), spans, list(starts))
+    want = [(w.word, *(round(t, 3) for t in piece.recording_span(w.start, w.end))) for w in packed.words]
     assert [(w.word, round(w.start, 3), round(w.end, 3)) for w in out.words] == want and want
     assert all(s.start <= w.start and w.end <= s.end for s, ws in out.segment_words() for w in ws)
 

@@ -7,11 +7,12 @@ neither (the lexicon shipped in ``lexicons/`` for that language).
 
 Audio: a file of any format soundfile reads, or samples with their rate; any
 rate (resampled to the model's feature rate, 16 kHz by default), several channels (averaged). Recordings longer
-than 30 s (``decode.vad``) are cut at speech boundaries by voice activity detection and each
-speech segment (at most ``decode.chunk_seconds``) is decoded alone; with ``decode.vad: off``, pieces
-of ``decode.chunk_seconds`` cut at the quietest 10 ms of their last seconds
-(:mod:`speechtl.decoding.segments`). Either way memory stays bounded however long the file,
-and :attr:`Transcript.segments` lists the pieces decoded.
+than 30 s (``decode.vad``) are cut at speech boundaries by voice activity detection and
+consecutive speech segments are joined, without the pauses between them, into pieces of at most
+``decode.chunk_seconds`` decoded one at a time; with ``decode.vad: off``, pieces of
+``decode.chunk_seconds`` cut at the quietest 10 ms of their last seconds
+(:mod:`speechtl.decoding.segments`). Either way memory stays bounded however long the file.
+:attr:`Transcript.segments` lists the speech segments (with VAD) or the pieces decoded (without).
 A model trained with per-speaker normalisation (``features.cmvn: speaker``) normalises
 each piece by its own statistics (one recording is one speaker), or, after
 :meth:`Recognizer.adapt` on recordings of one speaker and microphone, by their joint statistics.
@@ -69,7 +70,7 @@ class Transcript:
     words: list[WordSegment] = field(default_factory=list)
     phonemes: str = ""  # greedy phoneme string, "|" between words
     notes: list[str] = field(default_factory=list)  # documented oddities (audio too short...)
-    segments: list[Span] = field(default_factory=list)  # pieces decoded (speech segments with VAD); [] = whole
+    segments: list[Span] = field(default_factory=list)  # speech segments (VAD) or pieces decoded; [] = whole
 
     @property
     def text(self) -> str:
@@ -243,8 +244,9 @@ class Recognizer:
         source, total, read = self._reader(audio, sample_rate)
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
-        for offset, wave in iter_pieces(read, total, self.sample_rate, self.config):
-            result.segments.append(piece_span(offset, wave.numel(), self.sample_rate))
+        for piece in iter_pieces(read, total, self.sample_rate, self.config):
+            result.segments += piece.spans
+            wave, offset = piece.wave, piece.spans[0].start
             if num_frames(wave.numel(), self.sample_rate, self.features) == 0:
                 result.notes.append(f"{wave.numel() / self.sample_rate * 1000:.1f} ms at {offset:.2f} s is shorter "
                                     "than one analysis frame; no words there")
@@ -258,8 +260,11 @@ class Recognizer:
             phonemes.append(" ".join(inventory.decode(ids)).strip("| "))
             if prepared is not None:
                 hyp = prepared.decoder(log_probs[None])[0]
-                result.words += align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
-                                            prepared.lexicon, self.frame_seconds, offset)
+                words = align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
+                                    prepared.lexicon, self.frame_seconds)
+                for w in words:  # times in the piece -> times in the recording (pauses were cut out)
+                    w.start, w.end = piece.recording_span(w.start, w.end)
+                result.words += words
         result.phonemes = " | ".join(p for p in phonemes if p)
         if not result.segments:
             result.notes.append(NO_SPEECH_NOTE)

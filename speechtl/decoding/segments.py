@@ -1,10 +1,13 @@
 """Where a long recording is cut into the pieces the recogniser decodes one at a time.
 
 Two plans: at speech boundaries found by voice activity detection
-(:mod:`speechtl.data.vad`; silences between them are not decoded), or consecutive pieces of
-at most ``decode.chunk_seconds``, each cut at the quietest 10 ms of its last seconds (the plan
-before VAD, kept for ``--no-vad`` and short recordings). Either way memory stays bounded
-however long the file: audio is read piece by piece.
+(:mod:`speechtl.data.vad`), or consecutive pieces of at most ``decode.chunk_seconds``, each cut
+at the quietest 10 ms of its last seconds (the plan before VAD, kept for ``--no-vad`` and short
+recordings). With VAD, consecutive speech segments are joined end to end into pieces of at most
+``decode.chunk_seconds`` of speech (:func:`pack_spans`): the pauses between them are not
+decoded, and a recording costs about as many forward passes and searches as with the fixed cut,
+not one per segment. Either way memory stays bounded however long the file: audio is read
+piece by piece.
 
 Examples:
     >>> import torch
@@ -16,6 +19,8 @@ Examples:
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -62,27 +67,87 @@ def iter_chunks(read: Reader, total_seconds: float, chunk_seconds: float, sample
         start += cut / sample_rate
 
 
+@dataclass
+class Piece:
+    """Audio decoded in one pass: one or more stretches of the recording joined end to end.
+
+    Attributes:
+        wave: ``(samples,)`` the stretches' samples, one after the other.
+        spans: where each stretch lies in the recording, in order.
+        starts: where each stretch begins in ``wave``, in seconds (``starts[0] == 0``).
+    """
+
+    wave: torch.Tensor
+    spans: list[Span]
+    starts: list[float]
+
+    def recording_span(self, start: float, end: float) -> tuple[float, float]:
+        """A word's ``(start, end)`` in ``wave`` (seconds) as times in the recording.
+
+        The word belongs to the stretch that holds its middle and is kept inside it: a word the
+        alignment stretches over a joint must not span the pause that was cut out there.
+        """
+        i = max(0, bisect_right(self.starts, (start + end) / 2) - 1)
+        span, begin = self.spans[i], self.starts[i]
+        return (span.start + min(max(start - begin, 0.0), span.duration),
+                span.start + min(max(end - begin, 0.0), span.duration))
+
+
+def pack_spans(spans: list[Span], max_seconds: float) -> list[list[Span]]:
+    """Consecutive spans grouped so that each group's total length is at most ``max_seconds``.
+
+    A span longer than ``max_seconds`` is a group of its own (VAD already splits speech at
+    ``decode.chunk_seconds``).
+
+    Example:
+        >>> [[(s.start, s.end) for s in g] for g in pack_spans([Span(0, 4), Span(9, 14), Span(20, 23)], 10)]
+        [[(0, 4), (9, 14)], [(20, 23)]]
+    """
+    groups: list[list[Span]] = []
+    total = 0.0
+    for span in spans:
+        if groups and total + span.duration <= max_seconds + 1e-6:
+            groups[-1].append(span)
+            total += span.duration
+        else:
+            groups.append([span])
+            total = span.duration
+    return groups
+
+
+def read_piece(read: Reader, spans: list[Span], sample_rate: int) -> Piece:
+    """The samples of ``spans`` joined end to end, with where each begins."""
+    waves = [read(s.start, s.duration).reshape(-1) for s in spans]
+    starts, t = [], 0
+    for wave in waves:
+        starts.append(t / sample_rate)
+        t += wave.numel()
+    return Piece(torch.cat(waves) if len(waves) > 1 else waves[0], list(spans), starts)
+
+
 def uses_vad(config: DecodeConfig, total_seconds: float) -> bool:
     """Whether a recording of this length is cut at speech boundaries (``decode.vad``)."""
     return config.vad == "on" or (config.vad == "auto" and total_seconds > VAD_AUTO_SECONDS)
 
 
-def iter_pieces(read: Reader, total_seconds: float, sample_rate: int, config: DecodeConfig
-                ) -> Iterator[tuple[float, torch.Tensor]]:
+def iter_pieces(read: Reader, total_seconds: float, sample_rate: int, config: DecodeConfig) -> Iterator[Piece]:
     """The pieces :meth:`~speechtl.decoding.recognizer.Recognizer.transcribe` decodes.
 
-    With VAD (see :func:`uses_vad`): one piece per speech segment (at most ``chunk_seconds``,
-    padded by 0.1 s each side); stretches without speech give no piece. Without: :func:`iter_chunks`.
+    With VAD (see :func:`uses_vad`): consecutive speech segments (each padded by 0.1 s each
+    side) joined into pieces of at most ``chunk_seconds`` (:func:`pack_spans`); the pauses
+    between segments are left out, so every joint lies in a pause. Without: :func:`iter_chunks`,
+    one stretch per piece.
 
     Yields:
-        ``(start_seconds, samples)`` in order; a word's time in a piece plus its start is its
-        time in the recording.
+        :class:`Piece` in order; :meth:`Piece.recording_span` maps a word's times in it to the recording.
     """
     if not uses_vad(config, total_seconds):
-        yield from iter_chunks(read, total_seconds, config.chunk_seconds, sample_rate)
+        for start, wave in iter_chunks(read, total_seconds, config.chunk_seconds, sample_rate):
+            yield Piece(wave, [piece_span(start, wave.numel(), sample_rate)], [0.0])
         return
-    for span in detect_speech(read, total_seconds, sample_rate, VadSettings(max_segment=config.chunk_seconds)):
-        yield span.start, read(span.start, span.duration)
+    spans = detect_speech(read, total_seconds, sample_rate, VadSettings(max_segment=config.chunk_seconds))
+    for group in pack_spans(spans, config.chunk_seconds):
+        yield read_piece(read, group, sample_rate)
 
 
 def piece_span(start: float, samples: int, sample_rate: int) -> Span:
