@@ -74,6 +74,30 @@ def test_segments_never_exceed_max_segment_and_other_rates_agree(recording, back
     assert all(abs(a.start - b.start) < 0.15 for a, b in zip(at_8k, at_16k))
 
 
+@pytest.mark.parametrize("gate_db", [6.0, -np.inf])
+def test_batched_gated_streams_find_what_silero_frame_by_frame_finds(recording, monkeypatch, gate_db):
+    """Streams restarted every 2 s and frames near the noise floor left out change no segment much.
+
+    The reference: Silero's own streaming wrapper, one frame per call from the start to the end.
+    ``gate_db=-inf`` scores every frame (no gate), so a bug in the batching alone shows too.
+    """
+    from silero_vad import load_silero_vad
+
+    from speechtl.data import vad
+
+    wave, truth = recording
+    threads = torch.get_num_threads()
+    probs = load_silero_vad(onnx=True).audio_forward(resample(wave, RATE, 8000)[None], 8000)[0].numpy()
+    torch.set_num_threads(threads)
+    reference = vad._backend("silero").spans(probs, wave.numel() / RATE, VadSettings())
+    monkeypatch.setattr(vad, "GATE_DB", gate_db)
+    spans = speech_spans(wave, RATE, VadSettings(backend="silero"))
+    assert len(spans) == len(reference) == len(truth)
+    edges = np.abs([(a.start - b.start, a.end - b.end) for a, b in zip(spans, reference)])
+    # a few frames either way where the probability hovers at the threshold; a batching mix-up moves whole spans
+    assert edges.max() <= 0.2 and edges.mean() < 0.025, (edges.max(), edges.mean())
+
+
 @pytest.mark.parametrize("backend", ["silero", "energy"])
 def test_silence_and_noise_hold_no_speech(backend):
     rng = np.random.default_rng(1)
@@ -134,7 +158,8 @@ def test_speech_segments_are_decoded_packed_and_word_times_map_back(recognizer, 
     assert audio.numel() / RATE > 30  # decode.vad "auto" turns VAD on
     decoded = []
     log_probs = recognizer._log_probs
-    monkeypatch.setattr(recognizer, "_log_probs", lambda wave, lang: decoded.append(wave.numel()) or log_probs(wave, lang))
+    monkeypatch.setattr(recognizer, "_log_probs",
+                        lambda wave, lang: decoded.append(wave.numel()) or log_probs(wave, lang))
     out = recognizer.transcribe(audio.numpy(), "es", words=vocabulary, sample_rate=RATE)
     spans = speech_spans(audio, RATE)
     assert out.segments == spans and len(spans) == len(texts)  # the speech segments, not the pieces
