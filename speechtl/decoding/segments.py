@@ -100,8 +100,9 @@ def pack_spans(spans: list[Span], max_seconds: float) -> list[list[Span]]:
     ``decode.chunk_seconds``).
 
     Example:
-        >>> [[(s.start, s.end) for s in g] for g in pack_spans([Span(0, 4), Span(9, 14), Span(20, 23)], 10)]
-        [[(0, 4), (9, 14)], [(20, 23)]]
+        >>> groups = pack_spans([Span(0, 4), Span(9, 14), Span(20, 23)], 10)
+        >>> len(groups), len(groups[0])  # 4 + 5 s fit in 10 s; with 3 more they would not
+        (2, 2)
     """
     groups: list[list[Span]] = []
     total = 0.0
