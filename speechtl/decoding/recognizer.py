@@ -245,7 +245,7 @@ class Recognizer:
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
         for piece in iter_pieces(read, total, self.sample_rate, self.config):
-            result.segments += piece.spans
+            result.segments += [Span(round(s.start, 3), round(s.end, 3)) for s in piece.spans]
             wave, offset = piece.wave, piece.spans[0].start
             if num_frames(wave.numel(), self.sample_rate, self.features) == 0:
                 result.notes.append(f"{wave.numel() / self.sample_rate * 1000:.1f} ms at {offset:.2f} s is shorter "

@@ -84,13 +84,16 @@ class Piece:
     def recording_span(self, start: float, end: float) -> tuple[float, float]:
         """A word's ``(start, end)`` in ``wave`` (seconds) as times in the recording.
 
-        The word belongs to the stretch that holds its middle and is kept inside it: a word the
-        alignment stretches over a joint must not span the pause that was cut out there.
+        The word belongs to the stretch that holds its middle and is kept inside it at a joint: a
+        word the alignment stretches over a joint must not span the pause that was cut out there.
         """
         i = max(0, bisect_right(self.starts, (start + end) / 2) - 1)
         span, begin = self.spans[i], self.starts[i]
-        return (span.start + min(max(start - begin, 0.0), span.duration),
-                span.start + min(max(end - begin, 0.0), span.duration))
+        if i > 0:
+            start = max(start, begin)
+        if i + 1 < len(self.spans):
+            end = min(end, self.starts[i + 1])
+        return span.start + start - begin, span.start + end - begin
 
 
 def pack_spans(spans: list[Span], max_seconds: float) -> list[list[Span]]:
@@ -144,7 +147,7 @@ def iter_pieces(read: Reader, total_seconds: float, sample_rate: int, config: De
     """
     if not uses_vad(config, total_seconds):
         for start, wave in iter_chunks(read, total_seconds, config.chunk_seconds, sample_rate):
-            yield Piece(wave, [piece_span(start, wave.numel(), sample_rate)], [0.0])
+            yield Piece(wave, [Span(start, start + wave.numel() / sample_rate)], [0.0])
         return
     spans = detect_speech(read, total_seconds, sample_rate, VadSettings(max_segment=config.chunk_seconds))
     for group in pack_spans(spans, config.chunk_seconds):
