@@ -15,6 +15,7 @@ fails), and an ``-o`` that is one of the inputs is refused before anything is op
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def add_parser(sub) -> None:
     p.add_argument("--beam", type=int, help="beam size (None: the model's decode section)")
     p.add_argument("--chunk-seconds", type=finite_float,
                    help="decode longer audio in pieces of this length (None: the model's decode section)")
+    p.add_argument("--vad", action=argparse.BooleanOptionalAction, default=None,
+                   help="cut recordings at speech boundaries found by voice activity detection (Silero VAD) "
+                        "and decode each segment; default: on for recordings over 30 s (the model's decode.vad)")
     p.add_argument("--batch-seconds", type=finite_float, default=60.0,
                    help="padded seconds of short recordings per forward pass (0: one at a time)")
     p.add_argument("--workers", type=int, default=1, help="decoding processes (each loads the model)")
@@ -72,7 +76,8 @@ def _config(args, base):
     from speechtl.decoding.config import DecodeConfig
 
     changes = {"lm": args.lm, "lm_weight": args.lm_weight, "word_score": args.word_score,
-               "beam_size": args.beam, "chunk_seconds": args.chunk_seconds, "isolated": args.isolated or None}
+               "beam_size": args.beam, "chunk_seconds": args.chunk_seconds, "isolated": args.isolated or None,
+               "vad": None if args.vad is None else ("on" if args.vad else "off")}
     return from_dict(DecodeConfig, {**to_dict(base), **{k: v for k, v in changes.items() if v is not None}},
                      "decode")
 

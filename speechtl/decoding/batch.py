@@ -6,7 +6,7 @@ decoder is built once per language and word set (by :meth:`Recognizer.prepare`),
 recordings are read with a cached resampler, sorted by length inside a window of
 files so that a batch pads little, and each batch is one forward pass (the
 encoders give a padded batch the output each utterance gets alone). Results
-come back in input order. Recordings longer than ``decode.chunk_seconds`` go
+come back in input order. Recordings longer than ``decode.chunk_seconds`` (or segmented by VAD) go
 through :meth:`Recognizer.transcribe` (cut at pauses) one by one.
 
 Workers: :func:`decode_parallel` splits the list into contiguous shards decoded by
@@ -29,6 +29,7 @@ from speechtl.training.precision import autocast
 from speechtl.decoding.align import align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.recognizer import NO_WORDS_NOTE, PreparedLexicon, Recognizer, Transcript
+from speechtl.decoding.segments import uses_vad
 from speechtl.errors import AudioError, SpeechtlError
 
 
@@ -122,7 +123,9 @@ def _decode_window(recognizer, window, language, prepared, settings, lexicon, wo
             results[i] = err
             continue
         check_bandwidth(path, file_rate, recognizer.features)  # names a file too narrowband for the model
-        if wave.numel() / file_rate > recognizer.config.chunk_seconds or settings.batch_seconds == 0:
+        seconds = wave.numel() / file_rate
+        alone = seconds > recognizer.config.chunk_seconds or uses_vad(recognizer.config, seconds)
+        if alone or settings.batch_seconds == 0:
             results[i] = recognizer.transcribe(wave.numpy(), language, lexicon, words, file_rate, greedy, shipped)
             results[i].source = path
         else:

@@ -5,6 +5,10 @@ writes each to ``DIR/ID.EXT``, as whisper does); text, JSON lines and CTM also
 concatenate into one stream. TSV is whisper's: ``start``, ``end`` (integer
 milliseconds) and ``text`` per cue, after a header line.
 
+Word times are in seconds from the recording's start in every format. A recording decoded in
+several segments (voice activity detection) lists them: ``text`` a ``[start end]`` line before
+each segment's words, ``jsonl`` a ``segments`` array, ``srt`` cues that never cross a segment.
+
 Example:
     >>> from speechtl.decoding.align import WordSegment
     >>> from speechtl.decoding.recognizer import Transcript
@@ -42,7 +46,10 @@ def text_lines(transcript, greedy: bool = False) -> str:
     if greedy:
         return f"{transcript.source}: {transcript.phonemes}\n"
     lines = [f"{transcript.source}: {transcript.text}"]
-    lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in transcript.words]
+    for span, words in transcript.segment_words():
+        if len(transcript.segments) > 1:
+            lines.append(f"  [{span.start:.2f} {span.end:.2f}]")
+        lines += [f"  {w.start:8.2f} {w.end:8.2f}  {w.word}  /{' '.join(w.phonemes)}/" for w in words]
     return "\n".join(lines) + "\n"
 
 
@@ -63,12 +70,14 @@ def _clock(seconds: float, separator: str) -> str:
 
 
 def cues(transcript, max_words: int = 8, max_gap: float = 1.0) -> list[list]:
-    """Consecutive words grouped into subtitle cues: at most ``max_words``, a new cue after a pause of ``max_gap`` s."""
+    """Consecutive words of one segment grouped into subtitle cues: at most ``max_words``, a new cue after a
+    pause of ``max_gap`` s; a cue never crosses a segment (voice activity detection)."""
     out: list[list] = []
-    for w in transcript.words:
-        if not out or len(out[-1]) >= max_words or w.start - out[-1][-1].end > max_gap:
-            out.append([])
-        out[-1].append(w)
+    for _, words in transcript.segment_words():
+        for i, w in enumerate(words):
+            if i == 0 or len(out[-1]) >= max_words or w.start - out[-1][-1].end > max_gap:
+                out.append([])
+            out[-1].append(w)
     return out
 
 

@@ -6,9 +6,13 @@ when the model has one head) and the words to look for: a lexicon file or
 neither (the lexicon shipped in ``lexicons/`` for that language).
 
 Audio: a file of any format soundfile reads, or samples with their rate; any
-rate (resampled to the model's feature rate, 16 kHz by default), several channels (averaged). Recordings longer than
-``decode.chunk_seconds`` are read and decoded piece by piece, each cut at the
-quietest 10 ms of its last seconds, so memory stays bounded however long the file.
+rate (resampled to the model's feature rate, 16 kHz by default), several channels (averaged). Recordings longer
+than 30 s (``decode.vad``) are cut at speech boundaries by voice activity detection and
+consecutive speech segments are joined, without the pauses between them, into pieces of at most
+``decode.chunk_seconds`` decoded one at a time; with ``decode.vad: off``, pieces of
+``decode.chunk_seconds`` cut at the quietest 10 ms of their last seconds
+(:mod:`speechtl.decoding.segments`). Either way memory stays bounded however long the file.
+:attr:`Transcript.segments` lists the speech segments (with VAD) or the pieces decoded (without).
 A model trained with per-speaker normalisation (``features.cmvn: speaker``) normalises
 each piece by its own statistics (one recording is one speaker), or, after
 :meth:`Recognizer.adapt` on recordings of one speaker and microphone, by their joint statistics.
@@ -27,7 +31,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -40,6 +44,8 @@ from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.isolated import IsolatedWordDecoder, word_decoder
 from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.decoding.segments import iter_chunks, iter_pieces, piece_span, quiet_cut  # noqa: F401 (their old home)
+from speechtl.data.vad import Span
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.ctc_checkpoint import UNIVERSAL
@@ -53,7 +59,7 @@ log = logging.getLogger(__name__)
 
 NO_WORDS_NOTE = ("no words recognised: no lexicon word scored within the beam (silence, noise, or words the "
                  "lexicon lacks)")
-QUIET_SEARCH_SECONDS = 5.0  # a long recording is cut at the quietest point of this last stretch
+NO_SPEECH_NOTE = "voice activity detection found no speech"
 
 
 @dataclass
@@ -66,15 +72,29 @@ class Transcript:
     words: list[WordSegment] = field(default_factory=list)
     phonemes: str = ""  # greedy phoneme string, "|" between words
     notes: list[str] = field(default_factory=list)  # documented oddities (audio too short...)
+    segments: list[Span] = field(default_factory=list)  # speech segments (VAD) or pieces decoded; [] = whole
 
     @property
     def text(self) -> str:
         return " ".join(w.word for w in self.words)
 
+    def segment_words(self) -> list[tuple[Span, list[WordSegment]]]:
+        """Each segment with the words decoded in it (a recording decoded whole is one segment)."""
+        spans = self.segments or [Span(0.0, round(self.duration, 3))]
+        groups: list[list[WordSegment]] = [[] for _ in spans]
+        i = 0
+        for w in self.words:  # both are in time order; a word belongs to the last segment starting before it
+            while i + 1 < len(spans) and spans[i + 1].start <= w.start:
+                i += 1
+            groups[i].append(w)
+        return list(zip(spans, groups))
+
     def as_dict(self) -> dict:
+        segments = [{"start": s.start, "end": s.end, "text": " ".join(w.word for w in ws)}
+                    for s, ws in self.segment_words()]
         return {"audio": self.source, "language": self.language, "duration": round(self.duration, 3),
-                "text": self.text, "words": [w.as_dict() for w in self.words], "phonemes": self.phonemes,
-                "notes": self.notes}
+                "text": self.text, "words": [w.as_dict() for w in self.words], "segments": segments,
+                "phonemes": self.phonemes, "notes": self.notes}
 
 
 @dataclass
@@ -84,41 +104,6 @@ class PreparedLexicon:
     lexicon: Lexicon
     decoder: LexiconDecoder | IsolatedWordDecoder  # decode.isolated chooses
     notes: list[str]  # words left out and why
-
-
-def quiet_cut(wave: torch.Tensor, sample_rate: int, search_seconds: float) -> int:
-    """Sample index of the quietest 10 ms in the last ``search_seconds`` of ``wave``."""
-    hop = sample_rate // 100
-    start = max(0, wave.numel() - int(search_seconds * sample_rate))
-    tail = wave[start:]
-    if tail.numel() < 2 * hop:
-        return wave.numel()
-    energy = tail[: tail.numel() // hop * hop].reshape(-1, hop).pow(2).mean(1)
-    return start + int(energy.argmin()) * hop + hop // 2
-
-
-def iter_chunks(read, total_seconds: float, chunk_seconds: float, sample_rate: int
-                ) -> Iterator[tuple[float, torch.Tensor]]:
-    """Consecutive pieces of a recording, each at most ``chunk_seconds`` long.
-
-    Args:
-        read: ``read(start_seconds, duration_seconds) -> (samples,)`` at ``sample_rate``.
-        total_seconds: the recording's length.
-
-    Yields:
-        ``(start_seconds, samples)``; together they cover the recording once.
-    """
-    start = 0.0
-    while start < total_seconds - 1e-6:
-        wave = read(start, chunk_seconds)
-        if wave.numel() == 0:
-            return
-        if start + chunk_seconds >= total_seconds - 1e-6:
-            yield start, wave
-            return
-        cut = quiet_cut(wave, sample_rate, min(QUIET_SEARCH_SECONDS, chunk_seconds / 4))
-        yield start, wave[:cut]
-        start += cut / sample_rate
 
 
 class Recognizer:
@@ -270,7 +255,9 @@ class Recognizer:
         source, total, read = self._reader(audio, sample_rate)
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
-        for offset, wave in iter_chunks(read, total, self.config.chunk_seconds, self.sample_rate):
+        for piece in iter_pieces(read, total, self.sample_rate, self.config):
+            result.segments += [Span(round(s.start, 3), round(s.end, 3)) for s in piece.spans]
+            wave, offset = piece.wave, piece.spans[0].start
             if num_frames(wave.numel(), self.sample_rate, self.features) == 0:
                 result.notes.append(f"{wave.numel() / self.sample_rate * 1000:.1f} ms at {offset:.2f} s is shorter "
                                     "than one analysis frame; no words there")
@@ -284,9 +271,14 @@ class Recognizer:
             phonemes.append(" ".join(inventory.decode(ids)).strip("| "))
             if prepared is not None:
                 hyp = prepared.decoder(log_probs[None])[0]
-                result.words += align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
-                                            prepared.lexicon, self.frame_seconds, offset)
+                words = align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
+                                    prepared.lexicon, self.frame_seconds)
+                for w in words:  # times in the piece -> times in the recording (pauses were cut out)
+                    w.start, w.end = piece.recording_span(w.start, w.end)
+                result.words += words
         result.phonemes = " | ".join(p for p in phonemes if p)
+        if not result.segments:
+            result.notes.append(NO_SPEECH_NOTE)
         if prepared is not None and not result.words:
             result.notes.append(NO_WORDS_NOTE)
         return result
