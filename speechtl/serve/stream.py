@@ -4,8 +4,11 @@ Protocol (JSON text messages, binary audio):
 
 1. Connect with the options in the query string (``model``, ``language``, ``words``,
    ``sample_rate``: 8000 to 96000, by default the model's; other rates are resampled as they arrive,
-   with the same result as resampling the whole recording; ``api_key`` when the server has one), or send ``{"type": "start", "language": ..., "words": [...],
-   "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
+   with the same result as resampling the whole recording), or send ``{"type": "start", "language": ...,
+   "words": [...], "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
+   When the server has an API key, send it in a header (``Authorization: Bearer KEY``) or, from a
+   browser (which cannot set headers), as the first message ``{"type": "auth", "api_key": KEY}``;
+   never in the URL (URLs are logged).
 2. Send mono signed 16-bit little-endian PCM, in messages of any size. After each
    ``partial_seconds`` of audio the server answers ``{"type": "partial", "text", "words",
    "phonemes", "seconds", "decoded_seconds"}``.
@@ -30,10 +33,11 @@ import numpy as np
 import torch
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from speechtl.data.packing import StreamResampler
+from speechtl.data.resampling import StreamResampler
 from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
-from speechtl.serve.server import HTTPProblem, Server, parse_lexicon, parse_words
+from speechtl.serve.server import HTTPProblem, Server
+from speechtl.serve.upload import parse_lexicon, parse_words
 from speechtl.serve.work import Busy
 
 log = logging.getLogger(__name__)
@@ -51,10 +55,15 @@ def stream_endpoint(server: Server):
     """The WebSocket handler for ``server``."""
 
     async def endpoint(ws: WebSocket) -> None:
-        if not server.authorised(ws.headers, ws.query_params):
-            await ws.close(code=1008, reason="a valid API key is required")
-            return
         await ws.accept()
+        if "api_key" in ws.query_params:
+            await _close(ws, 1008, "send the API key in a header or a first {\"type\": \"auth\"} message, "
+                                   "never in the URL (URLs are logged)")
+            return
+        if not server.authorised(ws.headers) and not await _first_message_key(server, ws):
+            await _close(ws, 1008, "a valid API key is required (Authorization header, or a first message "
+                                   "{\"type\": \"auth\", \"api_key\": KEY})")
+            return
         if server.streams >= server.limits.max_streams:
             await _close(ws, 1013, f"{server.limits.max_streams} streams are open; try again later")
             return
@@ -72,6 +81,16 @@ def stream_endpoint(server: Server):
             server.streams -= 1
 
     return endpoint
+
+
+async def _first_message_key(server: Server, ws: WebSocket) -> bool:
+    """True when the first message, within ``stream_idle_seconds``, is ``{"type": "auth", "api_key": KEY}``."""
+    try:
+        message = await asyncio.wait_for(ws.receive(), server.limits.stream_idle_seconds)
+        command = json.loads(message.get("text") or "null")
+    except (asyncio.TimeoutError, ValueError, RecursionError, WebSocketDisconnect):
+        return False
+    return isinstance(command, dict) and command.get("type") == "auth" and server.key_matches(command.get("api_key"))
 
 
 async def _close(ws: WebSocket, code: int, message: str) -> None:
@@ -136,8 +155,8 @@ class Session:
         """Handle a text message; True when the stream is over."""
         try:
             command = json.loads(text)
-        except json.JSONDecodeError:
-            command = {"type": text.strip()}  # a bare "end" is accepted
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            command = {"type": text.strip()[:10]}  # a bare "end" is accepted
         if not isinstance(command, dict) or command.get("type") not in ("start", "end"):
             raise StreamClosed(1003, "expected a JSON message {\"type\": \"start\"} or {\"type\": \"end\"}, "
                                      "or binary 16-bit PCM")
@@ -154,10 +173,8 @@ class Session:
         return True
 
     async def _start(self) -> None:
-        try:
-            words = parse_words(self.options.get("words"), self.limits.max_words)
-            lexicon = parse_lexicon(self.options.get("lexicon"))
-            self.stream = await self._work(_open, self.served, self.options.get("language") or None, lexicon, words)
+        try:  # the word list and lexicon are parsed (and G2P run) in a worker thread
+            self.stream = await self._work(_open, self.served, self.options, self.limits)
         except HTTPProblem as err:
             raise StreamClosed(1003, err.message) from None
         except SpeechtlError as err:
@@ -199,9 +216,11 @@ class Session:
             raise StreamClosed(1011, f"decoding took longer than {self.limits.request_timeout:g} s") from None
 
 
-def _open(served, language, lexicon, words) -> StreamingRecognizer:
+def _open(served, options: dict, limits) -> StreamingRecognizer:
+    words = parse_words(options.get("words"), limits.max_words)
+    lexicon = parse_lexicon(options.get("lexicon"), limits.max_lexicon_kb)
     with served.lock:  # prepare() shares the recogniser's lexicon cache
-        return StreamingRecognizer(served.recognizer, language, lexicon, words)
+        return StreamingRecognizer(served.recognizer, options.get("language") or None, lexicon, words)
 
 
 def _step(stream: StreamingRecognizer, samples: np.ndarray, final: bool) -> dict:
