@@ -33,7 +33,7 @@ def kernel_size(orig: int, new: int) -> int:
     """Values in torchaudio's sinc kernel from ``orig`` to ``new`` Hz (its memory, in floats).
 
     >>> kernel_size(44100, 16000), kernel_size(48000, 16000)
-    (76000, 45)
+    (76000, 41)
     """
     g = math.gcd(orig, new)
     o, n = orig // g, new // g
