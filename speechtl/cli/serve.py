@@ -106,7 +106,7 @@ def run(args) -> int:
 
     from speechtl.serve.app import create_app
     from speechtl.serve.config import ServeLimits, check_bind
-    from speechtl.serve.protocol import guarded_protocol
+    from speechtl.serve.protocol import guarded_protocol, redact_keys_in_logs
     from speechtl.serve.server import Server
     from speechtl.serve.work import ServedModel
 
@@ -124,5 +124,7 @@ def run(args) -> int:
                                                                                        limits.header_timeout),
                             timeout_keep_alive=5, ws_max_size=limits.max_message_kb * 1024, ws_ping_interval=20,
                             ws_ping_timeout=20)
-    uvicorn.Server(config).run(sockets=[sock])
+    server_ = uvicorn.Server(config)
+    redact_keys_in_logs()  # after uvicorn's logging set-up
+    server_.run(sockets=[sock])
     return 0

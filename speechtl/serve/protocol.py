@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -42,17 +44,24 @@ def guarded_protocol(max_connections: int, header_timeout: float) -> type:
 
         deadline: asyncio.TimerHandle | None = None
         partial = False  # bytes of the next request have arrived
+        refused = False  # answered 503 (over the cap): what it sends is read and dropped
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             if len(self.connections) >= max_connections:
-                self.transport = transport
+                # answer, end our side, and read what the client sends until it hangs up (a second
+                # at most): closing with its request unread would reset the line before it reads the 503
+                self.transport, self.refused = transport, True
                 transport.write(busy)
-                transport.close()
+                if transport.can_write_eof():
+                    transport.write_eof()
+                self.deadline = self.loop.call_later(1.0, transport.close)
                 return
             super().connection_made(transport)
             self._watch()
 
         def data_received(self, data: bytes) -> None:
+            if self.refused:
+                return
             self.partial = True
             super().data_received(data)
             self._watch()
@@ -86,3 +95,26 @@ def guarded_protocol(max_connections: int, header_timeout: float) -> type:
                 self.transport.close()
 
     return GuardedH11Protocol
+
+
+class RedactKeys(logging.Filter):
+    """Blanks ``api_key=...`` in logged request paths: a client that puts its key in a URL is refused,
+    and its key still never reaches the log (uvicorn's access log records paths with their query)."""
+
+    PATTERN = re.compile(r"(api_key=)[^&\s\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_keys_in_logs() -> None:
+    """Install :class:`RedactKeys` on uvicorn's loggers (access log, and its WebSocket lines)."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in logger.filters):
+            logger.addFilter(RedactKeys())

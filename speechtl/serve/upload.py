@@ -60,7 +60,8 @@ async def read_body(request: Request, limits: ServeLimits) -> bytes:
 
 def parse_form(body: bytes, headers: Headers, limits: ServeLimits, file_field: str) -> tuple[bytes, dict]:
     """``(file bytes, text fields)`` of a multipart form (in a worker thread: its own event loop)."""
-    field_bytes = max(limits.max_lexicon_kb * 1024, limits.max_words * 101)
+    # twice the larger text limit: enough for the checks that name each limit, small enough to hold
+    field_bytes = 2 * max(limits.max_lexicon_kb * 1024, limits.max_words * 101) + 4096
 
     async def stream():
         yield body
