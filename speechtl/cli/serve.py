@@ -10,6 +10,7 @@ line and not a traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
@@ -47,6 +48,9 @@ def add_parser(sub) -> None:
     for name, help in LIMIT_OPTIONS:
         default = getattr(limits, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default, help=help)
+    p.add_argument("--decode-threads", action="store_true",
+                   help="decode uploads in threads of the server's process rather than in --max-concurrent worker "
+                        "processes (less memory; a long word search then holds up every other request)")
     add_device_args(p)
     p.set_defaults(func=run)
 
@@ -106,6 +110,7 @@ def run(args) -> int:
 
     from speechtl.serve.app import create_app
     from speechtl.serve.config import ServeLimits, check_bind
+    from speechtl.serve.processes import DecodeProcesses
     from speechtl.serve.protocol import guarded_protocol, redact_keys_in_logs
     from speechtl.serve.server import Server
     from speechtl.serve.work import ServedModel
@@ -119,11 +124,21 @@ def run(args) -> int:
     set_threads(args)
     models = [ServedModel.load(path, name, args.device or "cpu") for name, path in map(model_name, args.model)]
     server = Server(models, limits, key)
+    if args.decode_threads:
+        print("speechtl serve: uploads decode in threads (--decode-threads)", flush=True)
+    else:  # each process loads the models once; a long word search then never stalls the event loop
+        server.processes = DecodeProcesses.for_server(server, threads=max(args.threads, 1))
     print(f"speechtl serve: {', '.join(server.models)} on http://{args.host}:{args.port}/", flush=True)
     config = uvicorn.Config(create_app(server), log_level="info", http=guarded_protocol(limits.max_connections,
                                                                                        limits.header_timeout),
                             timeout_keep_alive=5, ws_max_size=limits.max_message_kb * 1024, ws_ping_interval=20,
                             ws_ping_timeout=20)
+    # the event loop asks for the GIL back after 1 ms rather than 5 while stream steps run in threads
+    sys.setswitchinterval(0.001)
+    # the models and libraries loaded so far live as long as the server: kept out of the collector's full
+    # passes, which otherwise walk them all (a pause of the whole process) as requests allocate
+    gc.collect()
+    gc.freeze()
     server_ = uvicorn.Server(config)
     redact_keys_in_logs()  # after uvicorn's logging set-up
     server_.run(sockets=[sock])

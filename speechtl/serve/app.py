@@ -95,7 +95,7 @@ def create_app(server: Server) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
-        server.slots.shutdown()
+        server.shutdown()
 
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -33,6 +33,12 @@ class Server:
         self.api_key = api_key
         self.slots = WorkSlots(self.limits.max_concurrent, self.limits.max_queue)
         self.streams = 0  # open WebSocket streams
+        self.processes = None  # a DecodeProcesses running the uploads (None: worker threads)
+
+    def shutdown(self) -> None:
+        self.slots.shutdown()
+        if self.processes is not None:
+            self.processes.shutdown()
 
     def model(self, name: str | None) -> ServedModel:
         if not name:

@@ -108,7 +108,7 @@ class Session:
         self.server, self.ws, self.limits = server, ws, server.limits
         self.options = dict(ws.query_params)
         self.stream: StreamingRecognizer | None = None
-        self.pending: list[np.ndarray] = []  # samples received, not yet decoded
+        self.pending: list[bytes] = []  # PCM received, not yet decoded
         self.pending_samples = 0
         self.carry = b""  # an odd byte left over from the last message
         self.received = 0  # samples
@@ -185,24 +185,21 @@ class Session:
             await self._start()
         data = self.carry + data
         self.carry = data[len(data) // 2 * 2:]
-        samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
-        self.received += samples.size
+        whole = data[: len(data) // 2 * 2]
+        self.received += len(whole) // 2
         if self.received / self.input_rate > self.limits.stream_max_seconds:
             raise StreamClosed(1009, f"more than {self.limits.stream_max_seconds:g} s of audio in one stream")
-        samples = self.resampler.accept(torch.from_numpy(samples)).numpy()  # at the model's rate
-        self.pending.append(samples)
-        self.pending_samples += samples.size
-        if self.pending_samples >= self.limits.partial_seconds * self.served.recognizer.sample_rate:
+        self.pending.append(whole)  # converted and resampled in the decoding job, off the event loop
+        self.pending_samples += len(whole) // 2
+        if self.pending_samples >= self.limits.partial_seconds * self.input_rate:
             await self._decode(final=False)
 
     async def _decode(self, final: bool) -> None:
         if self.stream is None:
             await self._start()
-        if final:
-            self.pending.append(self.resampler.finish().numpy())
-        samples = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
+        data = b"".join(self.pending)
         self.pending, self.pending_samples = [], 0
-        result = await self._work(_step, self.stream, samples, final)
+        result = await self._work(_step, self.stream, self.resampler, data, final)
         await self.ws.send_json(result)
         if final:
             await self.ws.close(code=1000)
@@ -223,7 +220,13 @@ def _open(served, options: dict, limits) -> StreamingRecognizer:
         return StreamingRecognizer(served.recognizer, options.get("language") or None, lexicon, words)
 
 
-def _step(stream: StreamingRecognizer, samples: np.ndarray, final: bool) -> dict:
+def _step(stream: StreamingRecognizer, resampler: StreamResampler, data: bytes, final: bool) -> dict:
+    """Decode the PCM received since the last step (at the stream's rate); the final result when ``final``."""
+    samples = torch.from_numpy(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0)
+    samples = resampler.accept(samples)  # at the model's rate
+    if final:
+        samples = torch.cat([samples, resampler.finish()])
+    samples = samples.numpy()
     partial = stream.accept(samples) if samples.size else stream.partial()
     if not final:
         return partial.as_dict()

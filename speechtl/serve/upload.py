@@ -181,8 +181,11 @@ async def run_upload(server: Server, request: Request, file_field: str = "audio"
                                f"{file_field!r} file field), got {kind[:60]!r}")
     try:
         body = await read_body(request, server.limits)
-        return await server.slots.run(transcribe_upload, server, body, request.headers, dict(request.query_params),
-                                      file_field, timeout=server.limits.request_timeout)
+        if server.processes is None:
+            return await server.slots.run(transcribe_upload, server, body, request.headers,
+                                          dict(request.query_params), file_field, timeout=server.limits.request_timeout)
+        return await server.processes.transcribe(server, body, request.headers, dict(request.query_params),
+                                                 file_field)
     except ClientDisconnect:
         raise HTTPProblem(400, "the client went away before the upload was complete") from None
     except Busy:
