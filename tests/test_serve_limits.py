@@ -129,6 +129,7 @@ def test_stream_survives_a_deeply_nested_text_frame_and_odd_rates(served):
     (["--max-queue", "-1"], "--max-queue must be >= 0"),
     (["--header-timeout", "-2"], "--header-timeout must be positive"),
     (["--port", "70000"], "--port must be from 1 to 65535, got 70000"),
+    (["--cors-origin", "*"], "'*' is refused"),
 ])
 def test_serve_flags_are_checked_before_anything_starts(tdnn_en_model, capsys, flags, message):
     assert main(["serve", "--model", str(tdnn_en_model), *flags]) == 2

@@ -48,6 +48,8 @@ def add_parser(sub) -> None:
     for name, help in LIMIT_OPTIONS:
         default = getattr(limits, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default, help=help)
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a web origin (https://app.example) whose pages may call the API (repeatable; none by default)")
     p.add_argument("--decode-threads", action="store_true",
                    help="decode uploads in threads of the server's process rather than in --max-concurrent worker "
                         "processes (less memory; a long word search then holds up every other request)")
@@ -109,7 +111,7 @@ def run(args) -> int:
     import uvicorn
 
     from speechtl.serve.app import create_app
-    from speechtl.serve.config import ServeLimits, check_bind
+    from speechtl.serve.config import ServeError, ServeLimits, check_bind
     from speechtl.serve.processes import DecodeProcesses
     from speechtl.serve.protocol import guarded_protocol, redact_keys_in_logs
     from speechtl.serve.server import Server
@@ -120,6 +122,10 @@ def run(args) -> int:
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)
                             if hasattr(args, f.name)})
     limits.validate()
+    for origin in args.cors_origin:
+        if origin == "*" or not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin:
+            raise ServeError(f"--cors-origin {origin[:80]!r}: give an origin like https://app.example "
+                             "(scheme and host, no path; '*' is refused)")
     sock = listen(args.host, args.port)
     set_threads(args)
     models = [ServedModel.load(path, name, args.device or "cpu") for name, path in map(model_name, args.model)]
@@ -129,7 +135,7 @@ def run(args) -> int:
     else:  # each process loads the models once; a long word search then never stalls the event loop
         server.processes = DecodeProcesses.for_server(server, threads=max(args.threads, 1))
     print(f"speechtl serve: {', '.join(server.models)} on http://{args.host}:{args.port}/", flush=True)
-    config = uvicorn.Config(create_app(server), log_level="info", http=guarded_protocol(limits.max_connections,
+    config = uvicorn.Config(create_app(server, args.cors_origin), log_level="info", http=guarded_protocol(limits.max_connections,
                                                                                        limits.header_timeout),
                             timeout_keep_alive=5, ws_max_size=limits.max_message_kb * 1024, ws_ping_interval=20,
                             ws_ping_timeout=20)

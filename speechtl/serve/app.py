@@ -13,6 +13,7 @@ Routes:
   ``word p1 p2 ...`` per line). Answers the transcript: words with ``start``/``end`` seconds,
   ``phonemes`` and ``confidence``.
 * ``WS /v1/stream``: see :mod:`speechtl.serve.stream`.
+* ``POST /v1/audio/transcriptions``: OpenAI's route (:mod:`speechtl.serve.openai_api`); ``GET /openapi.json``.
 
 Errors are JSON ``{"error": message}`` with a 4xx status: 400 bad audio or options, 401 a
 missing or wrong API key (or one in the URL: keys go in headers only), 404 an unknown model,
@@ -30,10 +31,13 @@ import logging
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from speechtl.serve.openai_api import OPENAPI, transcriptions_endpoint
 from speechtl.serve.server import HTTPProblem, Server
 from speechtl.serve.stream import stream_endpoint
 from speechtl.serve.upload import run_upload
@@ -57,8 +61,12 @@ def unauthorised(server: Server, request: Request) -> JSONResponse | None:
     return None
 
 
-def create_app(server: Server) -> Starlette:
-    """The ASGI application serving ``server``'s models."""
+def create_app(server: Server, cors_origins: list[str] | tuple[str, ...] = ()) -> Starlette:
+    """The ASGI application serving ``server``'s models.
+
+    Args:
+        cors_origins: web origins (``https://app.example``) whose pages may call the API; none by default.
+    """
     async def transcribe(request: Request) -> Response:
         if (refused := unauthorised(server, request)) is not None:
             return refused
@@ -80,6 +88,9 @@ def create_app(server: Server) -> Starlette:
         return JSONResponse({"status": "ok", "models": len(server.models), "jobs": server.slots.active,
                              "streams": server.streams})
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
     async def page(request: Request) -> Response:
         return _static("index.html", "text/html; charset=utf-8")
 
@@ -91,13 +102,17 @@ def create_app(server: Server) -> Starlette:
 
     routes = [Route("/", page), Route("/app.js", script), Route("/app.css", style), Route("/health", health),
               Route("/v1/models", models), Route("/v1/transcribe", transcribe, methods=["POST"]),
-              WebSocketRoute("/v1/stream", stream_endpoint(server))]
+              WebSocketRoute("/v1/stream", stream_endpoint(server)),
+              Route("/v1/audio/transcriptions", transcriptions_endpoint(server), methods=["POST"]),
+              Route("/openapi.json", openapi)]
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
         server.shutdown()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                             allow_headers=["Authorization", "Content-Type", "X-API-Key"])] if cors_origins else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _static(name: str, media_type: str) -> Response:

@@ -52,18 +52,20 @@ def _trim() -> None:
         pass
 
 
-def _upload(body: bytes, headers: list[tuple[bytes, bytes]], query: dict, file_field: str) -> tuple:
+def _upload(body: bytes, headers: list[tuple[bytes, bytes]], query: dict, file_field: str, any_model: bool) -> tuple:
     """``("ok", model name, transcript, options)`` or ``("problem", status, message, headers)`` (both pickle)."""
     try:
-        return _transcribe(body, headers, query, file_field)
+        return _transcribe(body, headers, query, file_field, any_model)
     finally:
         del body
         _trim()
 
 
-def _transcribe(body: bytes, headers: list[tuple[bytes, bytes]], query: dict, file_field: str) -> tuple:
+def _transcribe(body: bytes, headers: list[tuple[bytes, bytes]], query: dict, file_field: str,
+                any_model: bool) -> tuple:
     try:
-        served, transcript, options = transcribe_upload(_SERVER, body, Headers(raw=headers), query, file_field)
+        served, transcript, options = transcribe_upload(_SERVER, body, Headers(raw=headers), query, file_field,
+                                                        any_model)
     except HTTPProblem as err:
         return ("problem", err.status, err.message, err.headers)
     except SpeechtlError as err:  # bad language, lexicon line, audio content: the user's to fix
@@ -93,9 +95,9 @@ class DecodeProcesses:
         return pool
 
     async def transcribe(self, server: Server, body: bytes, headers: Headers, query: dict,
-                         file_field: str) -> tuple[ServedModel, Transcript, dict]:
+                         file_field: str, any_model: bool = False) -> tuple[ServedModel, Transcript, dict]:
         """:func:`~speechtl.serve.upload.transcribe_upload` in a process, within ``server``'s work slots."""
-        answer = await server.slots.run(_upload, body, headers.raw, query, file_field,
+        answer = await server.slots.run(_upload, body, headers.raw, query, file_field, any_model,
                                         timeout=server.limits.request_timeout, executor=self.executor)
         if answer[0] == "problem":
             raise HTTPProblem(*answer[1:])

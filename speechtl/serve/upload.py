@@ -147,9 +147,11 @@ def to_model_rate(samples: np.ndarray, rate: int, served: ServedModel) -> np.nda
     return resample(torch.from_numpy(samples), rate, target).numpy()
 
 
-def transcribe_upload(server: Server, body: bytes, headers: Headers, query: dict,
-                      file_field: str = "audio") -> tuple[ServedModel, Transcript, dict]:
+def transcribe_upload(server: Server, body: bytes, headers: Headers, query: dict, file_field: str = "audio",
+                      any_model: bool = False) -> tuple[ServedModel, Transcript, dict]:
     """``(model, transcript, options)`` of one upload: a raw audio body or a multipart form.
+
+    ``any_model``: a ``model`` that is not served means the default one (OpenAI clients send ``whisper-1``).
 
     Runs in a worker thread. Raises :class:`HTTPProblem` (or a ``SpeechtlError``) for the client.
     """
@@ -158,7 +160,8 @@ def transcribe_upload(server: Server, body: bytes, headers: Headers, query: dict
         data, options = parse_form(body, headers, limits, file_field)
     else:
         data, options = body, dict(query)
-    served = server.model(options.get("model"))
+    name = options.get("model")
+    served = server.model(None if any_model and name not in server.models else name)
     words = parse_words(options.get("words"), limits.max_words)
     lexicon = parse_lexicon(options.get("lexicon"), limits.max_lexicon_kb)
     samples, rate = read_audio(data, limits)
@@ -173,7 +176,7 @@ def transcribe_upload(server: Server, body: bytes, headers: Headers, query: dict
 
 async def run_upload(server: Server, request: Request, file_field: str = "audio",
                      accepted: tuple[str, ...] = ("audio/", "application/octet-stream", "multipart/form-data"),
-                     ) -> tuple[ServedModel, Transcript, dict]:
+                     any_model: bool = False) -> tuple[ServedModel, Transcript, dict]:
     """Receive ``request``'s body and transcribe it in a work slot; every failure as :class:`HTTPProblem`."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not kind.startswith(accepted):
@@ -182,10 +185,10 @@ async def run_upload(server: Server, request: Request, file_field: str = "audio"
     try:
         body = await read_body(request, server.limits)
         if server.processes is None:
-            return await server.slots.run(transcribe_upload, server, body, request.headers,
-                                          dict(request.query_params), file_field, timeout=server.limits.request_timeout)
+            return await server.slots.run(transcribe_upload, server, body, request.headers, dict(request.query_params),
+                                          file_field, any_model, timeout=server.limits.request_timeout)
         return await server.processes.transcribe(server, body, request.headers, dict(request.query_params),
-                                                 file_field)
+                                                 file_field, any_model)
     except ClientDisconnect:
         raise HTTPProblem(400, "the client went away before the upload was complete") from None
     except Busy:
