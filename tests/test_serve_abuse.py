@@ -236,6 +236,8 @@ def test_health_stays_fast_and_memory_returns_under_abuse(live):
                                               f"slowest {[(p, round(x * 1000)) for p, x in slowest]}"
     assert get(port, "/health")[0] == 200
     grown = rss_mb(proc.pid) - start_rss
+    print(f"/health p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} checks; "
+          f"RSS {start_rss:.0f} -> {start_rss + grown:.0f} MB (server and decoding processes)")
     assert grown < 100, f"RSS {grown:.0f} MB above its start (each process: {start_each} -> {rss_each(proc.pid)})"
     text = log.read_text(errors="replace")
     assert "Traceback" not in text and "Exceeded concurrency limit" not in text
