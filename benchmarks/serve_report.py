@@ -136,6 +136,18 @@ resampling, decoding) run in `--max-concurrent` worker processes, because torcha
 search keeps the GIL for its whole call (`--decode-threads` keeps them in threads, with less memory);
 stream steps convert and resample their audio in worker threads. Known limit: a stream without a word
 list builds a search over the model's whole shipped lexicon, which also keeps the GIL while it is built.
+
+Measured 2026-12-07 on the shared 2-core VM (load average about 6):
+
+* `pytest -s tests/test_serve_abuse.py`: `/health` p99 62 ms, max 88 ms over 119 checks during the
+  abuse above; memory of the server and its decoding processes 1985 MB before, 2052 MB after (RSS,
+  summed: shared library pages count once per process).
+* `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
+  would hold 256,240,000 values (the probe saw a 4 GB peak for 31 kB of audio), raise the peak RSS by
+  39 MB; at 95,999 Hz (1,537,168,000 values in one step) and 8,001 Hz the peak stays 67 MB above its start.
+* The price of decoding in processes, after one upload, model `tests/conftest.py`'s English TDNN:
+  proportional set size (PSS, shared pages divided among the processes) 913 MB for the server and its
+  2 decoding processes, 306 MB with `--decode-threads`.
 """
 
 
