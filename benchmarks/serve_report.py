@@ -75,10 +75,17 @@ def load_section(r: dict) -> str:
         "server RSS before, then 5 s after each round (MB) |",
         "|---|---|---|---|---|---|---|---|",
         f"| {r['requests']} | {r['requests_per_second']:g} | {r['audio_seconds_per_second']:g} | "
-        f"{r['latency_p50_s']:g} | {r['latency_p95_s']:g} | {r['latency_max_s']:g} | {r['errors']} | "
+        f"{r['latency_p50_s']:g} | {r['latency_p95_s']:g} | {r['latency_max_s']:g} | {r['errors']} "
+        f"{'(with --max-queue 16)' if '--max-queue 16' in r['server'] else ''} | "
         f"{r['rss_mb_before']:g}, then {', '.join(f'{x:g}' for x in r['rss_mb_after_each_round'])} |",
         "",
         f"Answers by status: {statuses}. The clients run on the same 2 cores as the server.",
+        *(["",
+           "The 0 errors hold for `--max-queue 16`: the defaults of that day (2 running, 8 waiting) turned 6 of",
+           "16 simultaneous uploads away with 503 (issue 27). Today's defaults (2 running, 32 waiting, uploads",
+           "decoded in worker processes) are checked by `tests/test_serve_abuse.py` (16 simultaneous uploads,",
+           "default flags: all 200); this benchmark was not rerun with them."]
+          if "--max-queue 16" in r["server"] else []),
     ])
 
 
@@ -108,6 +115,42 @@ def stream_section(r: dict) -> str:
     ])
 
 
+HOSTILE = """## Hostile clients (issue 27)
+
+`tests/test_serve_abuse.py` runs `speechtl serve` with default flags as a real process on 127.0.0.1
+and, while a separate process checks `GET /health` every 50 ms on a new connection, opens 200 idle
+connections and 50 that send their headers a few bytes at a time, uploads 10-30 s recordings at
+16,001, 95,999 and 8,001 Hz and a 6-channel 48 kHz FLAC, sends a 3.6 MB lexicon and 10,000 words
+(413, naming `--max-lexicon-kb` / `--max-words`), opens 12 streams at once at odd rates (4 admitted,
+the rest closed with 1013) and a stream whose first frame is 100,000 `[` (closed with 1003). It asserts
+`/health` p99 under 100 ms with no failed check, the server's memory (its process and its decoding
+processes) back within 100 MB of its start, and no traceback in the log; a second test posts 16
+uploads at once with default flags and gets 16 answers 200; a third reads the log for the API key.
+`tests/test_serve_limits.py` covers each guard on its own (header timeout and connection cap on an
+in-process uvicorn, resampling kernels under 1M values for every rate from 4 to 192 kHz, flag checks).
+
+What keeps the event loop free: uvicorn's HTTP protocol is extended (`speechtl/serve/protocol.py`)
+with a deadline for request headers (`--header-timeout`, 10 s) and a connection cap (`--max-connections`,
+1000) answered with a JSON 503 and `Retry-After`; uploads (form parsing, lexicon, G2P, audio reading,
+resampling, decoding) run in `--max-concurrent` worker processes, because torchaudio's flashlight word
+search keeps the GIL for its whole call (`--decode-threads` keeps them in threads, with less memory);
+stream steps convert and resample their audio in worker threads. Known limit: a stream without a word
+list builds a search over the model's whole shipped lexicon, which also keeps the GIL while it is built.
+
+Measured 2026-12-07 on the shared 2-core VM (load average about 6):
+
+* `pytest -s tests/test_serve_abuse.py`: `/health` p99 62 ms, max 88 ms over 119 checks during the
+  abuse above; memory of the server and its decoding processes 1985 MB before, 2052 MB after (RSS,
+  summed: shared library pages count once per process).
+* `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
+  would hold 256,240,000 values (the probe saw a 4 GB peak for 31 kB of audio), raise the peak RSS by
+  39 MB; at 95,999 Hz (1,537,168,000 values in one step) and 8,001 Hz the peak stays 67 MB above its start.
+* The price of decoding in processes, after one upload, model `tests/conftest.py`'s English TDNN:
+  proportional set size (PSS, shared pages divided among the processes) 913 MB for the server and its
+  2 decoding processes, 306 MB with `--decode-threads`.
+"""
+
+
 def main() -> None:
     parts = [
         "# Serving: batch decoding, a loaded server, streaming",
@@ -122,6 +165,8 @@ def main() -> None:
         load_section(load("serve_load")),
         "",
         stream_section(load("stream_latency")),
+        "",
+        HOSTILE,
         "",
         "## The web page in a browser",
         "",

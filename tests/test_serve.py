@@ -133,10 +133,16 @@ def test_api_key(served, phrase):
         assert c.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
         assert c.get("/v1/models", headers={"X-API-Key": KEY}).status_code == 200
         assert c.get("/health").status_code == 200 and c.get("/").status_code == 200  # nothing secret there
-        with pytest.raises(WebSocketDisconnect):
-            with c.websocket_connect("/v1/stream") as ws:
-                ws.receive_json()
-        with c.websocket_connect(f"/v1/stream?api_key={KEY}") as ws:
+        assert c.get(f"/v1/models?api_key={KEY}").status_code == 401  # never from the URL
+        for first in ("end", json.dumps({"type": "auth", "api_key": "wrong"})):
+            messages, code = stream_close(c, send=[first])
+            assert code == 1008 and "API key is required" in messages[-1]["message"]
+        messages, code = stream_close(c, f"/v1/stream?api_key={KEY}")
+        assert code == 1008 and "never in the URL" in messages[-1]["message"]
+        with c.websocket_connect("/v1/stream") as ws:  # a browser: the key as the first message
+            ws.send_text(json.dumps({"type": "auth", "api_key": KEY}))
+            assert ws.receive_json()["type"] == "ready"
+        with c.websocket_connect("/v1/stream", headers={"Authorization": f"Bearer {KEY}"}) as ws:
             assert ws.receive_json()["type"] == "ready"
 
 

@@ -5,18 +5,21 @@ banks on every call; a resampler pads and convolves each file apart). Both
 operations are local, so the recordings are packed end to end into one signal,
 each placed where the operation's phase matches its own start and with a gap
 wide enough that nothing leaks between neighbours, processed once, and cut
-apart again. :class:`StreamResampler` resamples a signal that arrives in pieces the same way.
+apart again. (:class:`~speechtl.data.resampling.StreamResampler` resamples a signal that
+arrives in pieces.)
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 
 from speechtl.data.config import FeatureConfig
 from speechtl.data.features import compute_features, num_frames
+from speechtl.data.resampling import StreamResampler, plan, resample, sinc_resampler
+
+__all__ = ["StreamResampler", "fbank_packed", "resample_packed"]
 
 
 def fbank_packed(waves: list[torch.Tensor], sample_rate: int, cfg: FeatureConfig) -> list[torch.Tensor]:
@@ -47,13 +50,6 @@ def fbank_packed(waves: list[torch.Tensor], sample_rate: int, cfg: FeatureConfig
     return [frames[s // hop: s // hop + n] for s, n in zip(starts, counts)]
 
 
-@functools.lru_cache(maxsize=8)
-def _resampler(orig: int, new: int):
-    import torchaudio
-
-    return torchaudio.transforms.Resample(orig, new)  # its sinc kernel is computed once per rate pair
-
-
 def resample_packed(waves: list[torch.Tensor], orig: int, new: int) -> list[torch.Tensor]:
     """torchaudio's sinc resampling of each waveform, with one convolution for all.
 
@@ -62,7 +58,9 @@ def resample_packed(waves: list[torch.Tensor], orig: int, new: int) -> list[torc
     """
     if orig == new or not waves:
         return list(waves)
-    resampler = _resampler(orig, new)
+    if plan(orig, new).up:  # a rate pair resampled in steps (its one-step kernel would be huge): one by one
+        return [resample(w, orig, new) for w in waves]
+    resampler = sinc_resampler(orig, new)
     period, out_period = orig // resampler.gcd, new // resampler.gcd
     gap = (2 * resampler.width + 2 * period) // period * period + period  # zeros beyond the kernel's reach
     starts, pos = [], 0
@@ -75,55 +73,3 @@ def resample_packed(waves: list[torch.Tensor], orig: int, new: int) -> list[torc
     out = resampler(packed)
     return [out[s // period * out_period: s // period * out_period + math.ceil(out_period * w.numel() / period)]
             for s, w in zip(starts, waves)]
-
-
-class StreamResampler:
-    """torchaudio's sinc resampling of a signal that arrives in pieces, equal to resampling it whole.
-
-    Input is processed in whole periods of the resampler (``orig / gcd`` samples), each with
-    enough input on both sides that the filter never reaches the zeros torchaudio pads a
-    piece with; the last ``margin`` samples wait for the next piece (or :meth:`finish`).
-    """
-
-    def __init__(self, orig: int, new: int) -> None:
-        self.orig, self.new = orig, new
-        if orig != new:
-            resampler = _resampler(orig, new)
-            self.period, self.out_period = orig // resampler.gcd, new // resampler.gcd
-            self.margin = (resampler.width + self.period) // self.period * self.period + self.period
-        self.buffer = torch.zeros(0)  # input from `start` on (left context included)
-        self.start = 0  # index in the whole input of buffer[0]
-        self.done = 0  # input samples whose output was given out (a multiple of the period)
-        self.total = 0  # input samples received
-        self.emitted = 0  # output samples given out
-
-    def accept(self, samples: torch.Tensor) -> torch.Tensor:
-        """Resampled samples that are final now."""
-        if self.orig == self.new:
-            return samples
-        self.buffer = torch.cat([self.buffer, samples.to(torch.float32)])
-        self.total += samples.numel()
-        ready = (self.total - self.margin) // self.period * self.period  # input whose output is final
-        if ready <= self.done:
-            return torch.zeros(0)
-        return self._emit(self.total, ready)
-
-    def finish(self) -> torch.Tensor:
-        """The rest, the end of the input being its end."""
-        if self.orig == self.new:
-            return torch.zeros(0)
-        return self._emit(self.total, None)
-
-    def _emit(self, upto: int, ready: int | None) -> torch.Tensor:
-        out = _resampler(self.orig, self.new)(self.buffer[: upto - self.start])
-        first = self.start // self.period * self.out_period  # output index of out[0]
-        stop = math.ceil(self.out_period * self.total / self.period) if ready is None \
-            else ready // self.period * self.out_period
-        piece = out[self.emitted - first: stop - first]
-        self.emitted = stop
-        if ready is not None:
-            self.done = ready
-            keep = max(0, ready - self.margin)  # left context of the next piece, a multiple of the period
-            self.buffer = self.buffer[keep - self.start:]
-            self.start = keep
-        return piece

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import re
 
 from speechtl.errors import SpeechtlError
 from speechtl.serve.config import ServeLimits
 from speechtl.serve.work import ServedModel, WorkSlots
-from speechtl.text.lexicon import Lexicon
 
 
 class HTTPProblem(Exception):
@@ -35,6 +33,12 @@ class Server:
         self.api_key = api_key
         self.slots = WorkSlots(self.limits.max_concurrent, self.limits.max_queue)
         self.streams = 0  # open WebSocket streams
+        self.processes = None  # a DecodeProcesses running the uploads (None: worker threads)
+
+    def shutdown(self) -> None:
+        self.slots.shutdown()
+        if self.processes is not None:
+            self.processes.shutdown()
 
     def model(self, name: str | None) -> ServedModel:
         if not name:
@@ -45,27 +49,19 @@ class Server:
             raise HTTPProblem(404, f"no model {name[:60]!r}; served: {', '.join(self.models)}")
         return self.models[name]
 
-    def authorised(self, headers, query) -> bool:
+    def authorised(self, headers) -> bool:
+        """True when no key is set or the headers carry it (``Authorization: Bearer KEY`` or ``X-API-Key``).
+
+        Never from the URL: query strings land in access logs and browser histories.
+        """
         if not self.api_key:
             return True
         auth = headers.get("authorization", "")
-        given = auth[7:] if auth.lower().startswith("bearer ") else headers.get("x-api-key") or query.get("api_key", "")
-        return hmac.compare_digest(given.encode(), self.api_key.encode())
+        return self.key_matches(auth[7:] if auth.lower().startswith("bearer ") else headers.get("x-api-key", ""))
 
-
-def parse_words(text: str | None, limit: int) -> list[str] | None:
-    """A word list from ``text`` (spaces, commas or newlines between words); ``None`` for none."""
-    if text is None or not text.strip():
-        return None
-    words = list(dict.fromkeys(w for w in re.split(r"[\s,]+", text) if w))
-    if len(words) > limit:
-        raise HTTPProblem(413, f"{len(words)} words given; at most {limit}")
-    if any(len(w) > 100 for w in words):
-        raise HTTPProblem(400, "a word longer than 100 characters")
-    return words
-
-
-def parse_lexicon(text: str | None) -> Lexicon | None:
-    if text is None or not text.strip():
-        return None
-    return Lexicon.parse(text.splitlines(), "lexicon")
+    def key_matches(self, given) -> bool:
+        """True when no key is set or ``given`` is it (compared in constant time)."""
+        if not self.api_key:
+            return True
+        return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8", "replace"),
+                                                              self.api_key.encode())

@@ -4,8 +4,11 @@ Protocol (JSON text messages, binary audio):
 
 1. Connect with the options in the query string (``model``, ``language``, ``words``,
    ``sample_rate``: 8000 to 96000, by default the model's; other rates are resampled as they arrive,
-   with the same result as resampling the whole recording; ``api_key`` when the server has one), or send ``{"type": "start", "language": ..., "words": [...],
-   "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
+   with the same result as resampling the whole recording), or send ``{"type": "start", "language": ...,
+   "words": [...], "lexicon": "word p1 p2\\n..."}`` first. The server answers ``{"type": "ready", ...}``.
+   When the server has an API key, send it in a header (``Authorization: Bearer KEY``) or, from a
+   browser (which cannot set headers), as the first message ``{"type": "auth", "api_key": KEY}``;
+   never in the URL (URLs are logged).
 2. Send mono signed 16-bit little-endian PCM, in messages of any size. After each
    ``partial_seconds`` of audio the server answers ``{"type": "partial", "text", "words",
    "phonemes", "seconds", "decoded_seconds"}``.
@@ -30,10 +33,11 @@ import numpy as np
 import torch
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from speechtl.data.packing import StreamResampler
+from speechtl.data.resampling import StreamResampler
 from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
-from speechtl.serve.server import HTTPProblem, Server, parse_lexicon, parse_words
+from speechtl.serve.server import HTTPProblem, Server
+from speechtl.serve.upload import parse_lexicon, parse_words
 from speechtl.serve.work import Busy
 
 log = logging.getLogger(__name__)
@@ -51,10 +55,15 @@ def stream_endpoint(server: Server):
     """The WebSocket handler for ``server``."""
 
     async def endpoint(ws: WebSocket) -> None:
-        if not server.authorised(ws.headers, ws.query_params):
-            await ws.close(code=1008, reason="a valid API key is required")
-            return
         await ws.accept()
+        if "api_key" in ws.query_params:
+            await _close(ws, 1008, "send the API key in a header or a first {\"type\": \"auth\"} message, "
+                                   "never in the URL (URLs are logged)")
+            return
+        if not server.authorised(ws.headers) and not await _first_message_key(server, ws):
+            await _close(ws, 1008, "a valid API key is required (Authorization header, or a first message "
+                                   "{\"type\": \"auth\", \"api_key\": KEY})")
+            return
         if server.streams >= server.limits.max_streams:
             await _close(ws, 1013, f"{server.limits.max_streams} streams are open; try again later")
             return
@@ -74,6 +83,16 @@ def stream_endpoint(server: Server):
     return endpoint
 
 
+async def _first_message_key(server: Server, ws: WebSocket) -> bool:
+    """True when the first message, within ``stream_idle_seconds``, is ``{"type": "auth", "api_key": KEY}``."""
+    try:
+        message = await asyncio.wait_for(ws.receive(), server.limits.stream_idle_seconds)
+        command = json.loads(message.get("text") or "null")
+    except (asyncio.TimeoutError, ValueError, RecursionError, WebSocketDisconnect):
+        return False
+    return isinstance(command, dict) and command.get("type") == "auth" and server.key_matches(command.get("api_key"))
+
+
 async def _close(ws: WebSocket, code: int, message: str) -> None:
     try:
         await ws.send_json({"type": "error", "message": message})
@@ -89,7 +108,7 @@ class Session:
         self.server, self.ws, self.limits = server, ws, server.limits
         self.options = dict(ws.query_params)
         self.stream: StreamingRecognizer | None = None
-        self.pending: list[np.ndarray] = []  # samples received, not yet decoded
+        self.pending: list[bytes] = []  # PCM received, not yet decoded
         self.pending_samples = 0
         self.carry = b""  # an odd byte left over from the last message
         self.received = 0  # samples
@@ -136,8 +155,8 @@ class Session:
         """Handle a text message; True when the stream is over."""
         try:
             command = json.loads(text)
-        except json.JSONDecodeError:
-            command = {"type": text.strip()}  # a bare "end" is accepted
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            command = {"type": text.strip()[:10]}  # a bare "end" is accepted
         if not isinstance(command, dict) or command.get("type") not in ("start", "end"):
             raise StreamClosed(1003, "expected a JSON message {\"type\": \"start\"} or {\"type\": \"end\"}, "
                                      "or binary 16-bit PCM")
@@ -154,10 +173,8 @@ class Session:
         return True
 
     async def _start(self) -> None:
-        try:
-            words = parse_words(self.options.get("words"), self.limits.max_words)
-            lexicon = parse_lexicon(self.options.get("lexicon"))
-            self.stream = await self._work(_open, self.served, self.options.get("language") or None, lexicon, words)
+        try:  # the word list and lexicon are parsed (and G2P run) in a worker thread
+            self.stream = await self._work(_open, self.served, self.options, self.limits)
         except HTTPProblem as err:
             raise StreamClosed(1003, err.message) from None
         except SpeechtlError as err:
@@ -168,24 +185,21 @@ class Session:
             await self._start()
         data = self.carry + data
         self.carry = data[len(data) // 2 * 2:]
-        samples = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
-        self.received += samples.size
+        whole = data[: len(data) // 2 * 2]
+        self.received += len(whole) // 2
         if self.received / self.input_rate > self.limits.stream_max_seconds:
             raise StreamClosed(1009, f"more than {self.limits.stream_max_seconds:g} s of audio in one stream")
-        samples = self.resampler.accept(torch.from_numpy(samples)).numpy()  # at the model's rate
-        self.pending.append(samples)
-        self.pending_samples += samples.size
-        if self.pending_samples >= self.limits.partial_seconds * self.served.recognizer.sample_rate:
+        self.pending.append(whole)  # converted and resampled in the decoding job, off the event loop
+        self.pending_samples += len(whole) // 2
+        if self.pending_samples >= self.limits.partial_seconds * self.input_rate:
             await self._decode(final=False)
 
     async def _decode(self, final: bool) -> None:
         if self.stream is None:
             await self._start()
-        if final:
-            self.pending.append(self.resampler.finish().numpy())
-        samples = np.concatenate(self.pending) if self.pending else np.zeros(0, np.float32)
+        data = b"".join(self.pending)
         self.pending, self.pending_samples = [], 0
-        result = await self._work(_step, self.stream, samples, final)
+        result = await self._work(_step, self.stream, self.resampler, data, final)
         await self.ws.send_json(result)
         if final:
             await self.ws.close(code=1000)
@@ -199,12 +213,20 @@ class Session:
             raise StreamClosed(1011, f"decoding took longer than {self.limits.request_timeout:g} s") from None
 
 
-def _open(served, language, lexicon, words) -> StreamingRecognizer:
+def _open(served, options: dict, limits) -> StreamingRecognizer:
+    words = parse_words(options.get("words"), limits.max_words)
+    lexicon = parse_lexicon(options.get("lexicon"), limits.max_lexicon_kb)
     with served.lock:  # prepare() shares the recogniser's lexicon cache
-        return StreamingRecognizer(served.recognizer, language, lexicon, words)
+        return StreamingRecognizer(served.recognizer, options.get("language") or None, lexicon, words)
 
 
-def _step(stream: StreamingRecognizer, samples: np.ndarray, final: bool) -> dict:
+def _step(stream: StreamingRecognizer, resampler: StreamResampler, data: bytes, final: bool) -> dict:
+    """Decode the PCM received since the last step (at the stream's rate); the final result when ``final``."""
+    samples = torch.from_numpy(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0)
+    samples = resampler.accept(samples)  # at the model's rate
+    if final:
+        samples = torch.cat([samples, resampler.finish()])
+    samples = samples.numpy()
     partial = stream.accept(samples) if samples.size else stream.partial()
     if not final:
         return partial.as_dict()

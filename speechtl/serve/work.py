@@ -28,10 +28,12 @@ class ServedModel:
     name: str
     recognizer: Recognizer
     lock: threading.Lock = field(default_factory=threading.Lock)
+    path: str | None = None  # where it was loaded from (worker processes load it again)
+    device: str = "cpu"
 
     @classmethod
     def load(cls, path: str | Path, name: str | None = None, device: str = "cpu") -> "ServedModel":
-        return cls(name or Path(path).name, Recognizer.load(path, device=device))
+        return cls(name or Path(path).name, Recognizer.load(path, device=device), path=str(path), device=device)
 
     @property
     def streaming(self) -> str:
@@ -58,15 +60,16 @@ class WorkSlots:
         self.executor = ThreadPoolExecutor(running, thread_name_prefix="speechtl-decode")
         self.active = 0  # jobs admitted and not finished (running or waiting)
 
-    async def run(self, fn, *args, timeout: float):
-        """``fn(*args)`` in a worker thread; :class:`Busy` when full, :class:`TimeoutError` after ``timeout``.
+    async def run(self, fn, *args, timeout: float, executor=None):
+        """``fn(*args)`` in a worker thread (or ``executor``'s process); :class:`Busy` when full,
+        :class:`TimeoutError` after ``timeout``.
 
         A job still waiting at its timeout is dropped; one already running finishes and frees its slot then.
         """
         if self.active >= self.running + self.waiting:
             raise Busy()
         loop = asyncio.get_running_loop()
-        job = self.executor.submit(fn, *args)
+        job = (executor or self.executor).submit(fn, *args)
         self.active += 1
         job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
         try:

@@ -67,10 +67,11 @@ async function record() {
   status(""); $("partial").textContent = ""; $("result").innerHTML = ""; recorded = []; partials = 0;
   const params = new URLSearchParams({ model: $("model").value, language: $("language").value,
                                        sample_rate: String(rate) });
-  if ($("key").value) params.set("api_key", $("key").value);
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   socket = new WebSocket(`${proto}//${location.host}/v1/stream?${params}`);
   socket.binaryType = "arraybuffer";
+  // the key goes in the first message, never in the URL (URLs end up in access logs)
+  socket.onopen = () => { if ($("key").value) socket.send(JSON.stringify({ type: "auth", api_key: $("key").value })); };
   socket.onmessage = (event) => {
     const msg = JSON.parse(event.data);
     if (msg.type === "ready") socket.send(JSON.stringify({ type: "start", words: $("words").value }));
