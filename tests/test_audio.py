@@ -48,3 +48,21 @@ def test_offset_and_duration(tmp_path):
     part = load_audio(path, None, start=0.5, duration=0.25)
     full = load_audio(path, None)
     assert torch.equal(part, full[8000:12000])
+
+
+def test_files_at_odd_rates_resample_in_small_steps(monkeypatch):
+    """A recording at 16,001 Hz reaches 16 kHz without torchaudio's one-step 256-million-value kernel."""
+    import torch
+
+    from speechtl.data import audio
+
+    def one_step(wave, orig, new):
+        assert (orig, new) != (16001, 16000), "one step: a 4 GB kernel"
+        return torch.ops.aten.clone(wave)
+
+    wave = torch.sin(torch.arange(16001 * 2) * 2 * torch.pi * 440 / 16001).reshape(2, -1)
+    monkeypatch.setattr(audio.AF, "resample", one_step)
+    out = audio.resample(wave, 16001, 16000)
+    assert out.shape == (2, 16000)
+    ref = torch.sin(torch.arange(16000) * 2 * torch.pi * 440 / 16000)
+    assert torch.allclose(out[0, 200:-200], ref[200:-200], atol=0.02)

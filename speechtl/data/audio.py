@@ -25,10 +25,19 @@ PEAK_LIMIT = 2.0  # float samples belong in [-1, 1]; beyond this they are scaled
 
 
 def resample(wave: torch.Tensor, orig_sr: int, target_sr: int) -> torch.Tensor:
-    """Resample ``(..., samples)`` from ``orig_sr`` to ``target_sr`` (torchaudio's sinc)."""
+    """Resample ``(..., samples)`` from ``orig_sr`` to ``target_sr`` (torchaudio's sinc).
+
+    A rate pair whose one-step kernel would be large (16,001 -> 16,000 Hz: 256 million values)
+    goes through :func:`speechtl.data.resampling.resample`'s small steps, one row at a time.
+    """
+    from speechtl.data import resampling
+
     if orig_sr == target_sr:
         return wave
-    return AF.resample(wave, orig_sr, target_sr)
+    if resampling.kernel_size(orig_sr, target_sr) <= resampling.MAX_KERNEL:
+        return AF.resample(wave, orig_sr, target_sr)
+    rows = [resampling.resample(row, orig_sr, target_sr) for row in wave.reshape(-1, wave.shape[-1])]
+    return torch.stack(rows).reshape(*wave.shape[:-1], -1)
 
 
 def to_mono(wave: np.ndarray) -> np.ndarray:
