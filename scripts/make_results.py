@@ -967,7 +967,8 @@ def goals_table() -> str:
                  "met in CPU time" if batch["rtf_cpu"] <= 0.004 else "**not met**"])
     load = _raw("serve_load.json")
     rows.append([17, "load test, 16 clients on loopback: 0 errors",
-                 f"{load['requests']:,} requests, {load['errors']} errors, p95 {load['latency_p95_s']:.2f} s",
+                 f"{load['requests']:,} requests, {load['errors']} errors, p95 {load['latency_p95_s']:.2f} s "
+                 f"(`{load['server'].removeprefix('speechtl serve ')}`)",
                  "met" if load["errors"] == 0 else "**not met**"])
     st = _raw("stream_latency.json")
     rows.append([17, "streaming: a partial every <= 0.5 s, final <= 0.3 s after the end",
