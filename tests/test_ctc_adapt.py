@@ -6,6 +6,7 @@ ends in a model that decodes; the universal head and the frozen parts stay bit-i
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_layer_transfer_fine_tune_with_the_recipe(ckpt, tiny_corpus, tmp_path):
     """recipes/pretrained-phonemes.yaml with the checkpoint as a --set; first layer and extractor frozen."""
     recipe = load_recipe(RECIPE, [f"model.pretrained={ckpt}", "model.ssl.freeze_layers=1", "model.dropout=0",
                                   f"train.exp_dir={tmp_path / 'exp'}", *FAST])
-    recipe.data = tiny_corpus
+    recipe.data = copy.deepcopy(tiny_corpus)  # the session's corpus config: other tests read it
     recipe.data.languages = ["en"]
     model = load_model(train(recipe, progress=False) / "model")
     universal = read_ctc_checkpoint(ckpt)[0]
@@ -109,7 +110,7 @@ def test_dann_on_a_chosen_layer(ckpt, tiny_corpus, tmp_path):
     recipe = load_recipe(RECIPE, [f"model.pretrained={ckpt}", "model.ssl.freeze_layers=0", "model.dropout=0",
                                   f"train.exp_dir={tmp_path / 'exp'}", "transfer.methods=[dann]",
                                   "transfer.dann.domain=speaker", "transfer.dann.layer=1", *FAST])
-    recipe.data = tiny_corpus
+    recipe.data = copy.deepcopy(tiny_corpus)  # the session's corpus config: other tests read it
     recipe.data.languages = ["en"]
     exp = train(recipe, progress=False)
     log = [json.loads(line) for line in (exp / "train_log.jsonl").read_text().splitlines()]
@@ -121,7 +122,7 @@ def test_dann_on_a_chosen_layer(ckpt, tiny_corpus, tmp_path):
     bad = load_recipe(RECIPE, [f"model.pretrained={ckpt}", "model.ssl.freeze_layers=0", "transfer.methods=[dann]",
                                "transfer.dann.domain=speaker", "transfer.dann.layer=5",
                                f"train.exp_dir={tmp_path / 'bad'}", *FAST])
-    bad.data = tiny_corpus
+    bad.data = copy.deepcopy(tiny_corpus)
     bad.data.languages = ["en"]
     with pytest.raises(RecipeError, match="transfer.dann.layer: 5; the encoder has blocks 1 to 2"):
         train(bad, progress=False)
