@@ -166,3 +166,12 @@ def test_every_make_target_named_exists():
     assert ("README.md", "demo") in named and ("README.md", "wheel") in named
     missing = sorted(f"{name}: make {target}" for name, target in named if target not in targets)
     assert not missing, f"not targets of the Makefile: {missing}"
+
+
+def test_the_readme_links_resolve():
+    """The README points into the docs site; a page moved or renamed must not leave a dead link."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith(("http", "#", "mailto:"))]
+    assert len(targets) >= 10 and any(t.startswith("docs/workflows/") for t in targets)
+    dead = [t for t in targets if not (ROOT / t.split("#", 1)[0]).exists()]
+    assert not dead, f"README.md links to missing files: {dead}"
