@@ -37,7 +37,7 @@ from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 
 from speechtl.training.distributed import DistInfo, barrier
-from speechtl.transfer.registry import restore_predictors
+from speechtl.transfer.evaluation import restore_predictors
 
 log = logging.getLogger(__name__)
 
