@@ -27,7 +27,8 @@ from statistics import mean, pstdev
 
 from common import machine, write_result
 
-from speechtl.workflows.add_language import STRATEGIES, add_language, load_base, old_language_recipe, per_by_language
+from speechtl.tasks.speech.add_language import load_base, old_language_recipe
+from speechtl.workflows.add_language import STRATEGIES, add_language, per_by_language
 from speechtl.workflows.evaluate import evaluate
 
 

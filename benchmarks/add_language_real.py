@@ -43,7 +43,8 @@ from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
 from speechtl.tasks.speech.data import load_split
 from speechtl.tasks.speech.evaluate import evaluation_lexicons
 from speechtl.tasks.speech.task import load_trained
-from speechtl.workflows.add_language import REPLAY_MINUTES, add_language, load_base, old_language_recipe, per_by_language
+from speechtl.tasks.speech.add_language import load_base, old_language_recipe
+from speechtl.workflows.add_language import REPLAY_MINUTES, add_language, per_by_language
 from speechtl.workflows.evaluate import evaluate
 
 FSDD = "../shared/data/fsdd"

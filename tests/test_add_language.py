@@ -202,3 +202,11 @@ def test_replacing_a_head_leaves_it_out_of_kl_and_reads_the_data_recipes_decode(
     recipe = load_model_recipe(result.exp_dir / "model")
     assert recipe.transfer.kl.exclude == ["en"]
     assert recipe.decode.isolated and recipe.decode.words == ["one", "two"]
+
+
+def test_the_cli_strategies_are_the_speech_tasks_strategies():
+    # the CLI lists them without importing torch; the speech task holds their settings
+    from speechtl.tasks.speech.add_language import STRATEGY_SETTINGS
+    from speechtl.workflows.add_language_options import STRATEGIES
+
+    assert tuple(STRATEGY_SETTINGS) == STRATEGIES

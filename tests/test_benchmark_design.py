@@ -46,7 +46,7 @@ def test_conservative_weights_are_chosen_on_dev_within_the_forgetting_bound():
 def test_add_language_ships_the_conservative_weights_chosen_on_dev():
     import json
 
-    from speechtl.workflows import add_language
+    from speechtl.tasks.speech import add_language
 
     selection = json.loads((BENCHMARKS / "results" / "add_language_dev.json").read_text())["dev_selection"]
     assert selection["split"] == "dev"

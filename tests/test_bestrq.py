@@ -97,3 +97,17 @@ def test_pretrain_command_names_a_source_without_audio(tmp_path, capsys):
         from speechtl.data.unlabelled import unlabelled_cuts
 
         unlabelled_cuts([], 30.0)
+
+
+def test_tasks_without_pre_training_or_self_training_are_refused_by_name(tmp_path):
+    from speechtl.errors import RecipeError
+    from speechtl.tasks import load_recipe
+    from speechtl.workflows.pretrain import pretrain
+    from speechtl.workflows.self_train import self_train
+
+    recipe = load_recipe("speechtl/recipes/image-source.yaml", [f"train.exp_dir={tmp_path / 'exp'}"])
+    with pytest.raises(RecipeError, match="image recipes have no self-supervised pre-training"):
+        pretrain(recipe)
+    with pytest.raises(RecipeError, match="image recipes have no self-training"):
+        self_train(recipe, tmp_path / "exp")
+    assert not (tmp_path / "exp").exists()

@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from speechtl.training.precision import autocast
+from speechtl.models.precision import autocast
 
 
 def test_autocast_is_bfloat16_when_enabled_and_nothing_otherwise():

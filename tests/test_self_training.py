@@ -12,7 +12,7 @@ from speechtl.data.fsdd import DIGIT_WORDS
 from speechtl.errors import RecipeError
 from speechtl.data.config import CorpusPart, TargetDataConfig
 from speechtl.tasks.speech.recipe import Recipe
-from speechtl.workflows.self_train import PseudoLabel, select
+from speechtl.tasks.speech.self_training import PseudoLabel, select
 
 
 def _labels(spec):
@@ -33,7 +33,7 @@ def test_select_keeps_the_largest_margins():
 def test_label_report_scores_the_kept_labels_against_the_transcripts():
     from types import SimpleNamespace
 
-    from speechtl.workflows.self_train import label_report
+    from speechtl.tasks.speech.self_training import label_report
 
     labels = _labels([("one", 5.0), ("two", 4.0), ("three", 3.0), ("one two", 1.0)])
     targets = [SimpleNamespace(id=f"u{i}", text=t) for i, t in enumerate(["one", "two", "two", "one", "nine"])]

@@ -50,7 +50,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from speechtl.errors import RecipeError
     from speechtl.text.languages import get_language
-    from speechtl.workflows.add_language import add_language, zero_shot_language
+    from speechtl.tasks.speech.zero_shot_language import zero_shot_language
+    from speechtl.workflows.add_language import add_language
 
     if args.zero_shot:
         lang = get_language(args.lang).code

@@ -25,7 +25,7 @@ from speechtl.data.audio import audio_info, limit_peak, load_audio
 from speechtl.data.cmvn import FeatureStats
 from speechtl.data.features import check_bandwidth, num_frames
 from speechtl.data.packing import fbank_packed, resample_packed
-from speechtl.training.precision import autocast
+from speechtl.models.precision import autocast
 from speechtl.decoding.align import align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.recognizer import NO_WORDS_NOTE, PreparedLexicon, Recognizer, Transcript

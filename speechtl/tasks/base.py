@@ -14,6 +14,13 @@ which kind they hold:
 * ``final_reports(model_path)``: the evaluations a finished run is judged by (``speechtl run``);
 * ``metrics(report)``: the report's numbers by name (for sweeps);
 * ``embed(model_path, ...)``: pooled backbone features and one label per item (t-SNE).
+
+Optional steps, which a task has only when its kind of model supports them (the
+workflow refuses a recipe whose task lacks one): ``pretrain(recipe, ...)``
+(self-supervised pre-training), ``self_train(recipe, exp, train, ...)`` (rounds of
+pseudo-labels), ``add_language_plan(base_path, ...)`` (a new language beside a trained
+model's). A step that must train again receives the workflow's ``train`` as an argument,
+since tasks sit below the workflows.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from speechtl.training.checkpoint import (average_checkpoints, load_trainer_stat
                                          set_rng_state)
 from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
 from speechtl.training.objective import Objective
-from speechtl.training.precision import autocast
+from speechtl.models.precision import autocast
 from speechtl.training.tensorboard import open_writer, write_scalars
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 * :mod:`~speechtl.workflows.train`: the one training loop over a recipe's task;
 * :mod:`~speechtl.workflows.evaluate`: a trained model on a split;
 * :mod:`~speechtl.workflows.run`: a whole recipe: prepare, train, self-train, plot, evaluate;
-* :mod:`~speechtl.workflows.pretrain`: BEST-RQ self-supervised pre-training on unlabelled audio;
+* :mod:`~speechtl.workflows.pretrain`: self-supervised pre-training on unlabelled audio (speech: BEST-RQ);
 * :mod:`~speechtl.workflows.self_train`: pseudo-label unlabelled target audio and train again, in rounds;
 * :mod:`~speechtl.workflows.add_language`: a new language head, with the forgetting report;
 * :mod:`~speechtl.workflows.sweep`: one recipe over values of a key and seeds, scored on dev;

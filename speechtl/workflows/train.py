@@ -19,7 +19,8 @@ from speechtl.tasks import task_of
 from speechtl.training.distributed import barrier, cleanup, init_distributed
 from speechtl.training.experiment import claim_experiment_dir, release_lock
 from speechtl.training.loop import Trainer
-from speechtl.transfer.registry import method_state, setup_transfer
+from speechtl.transfer.evaluation import method_state
+from speechtl.transfer.setup import setup_transfer
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from speechtl.tasks.image.objective import ClassificationTask
 from speechtl.tasks.image.recipe import ImageRecipe
 from speechtl.data.sampler import IndexBatchLoader
 from speechtl.training.distributed import DistInfo
-from speechtl.transfer.registry import restore_predictors, zero_shot_accuracy
+from speechtl.transfer.evaluation import restore_predictors, zero_shot_accuracy
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.tasks.speech.data import load_split, target_recipe
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.g2p_lexicon import add_context_variants, g2p_lexicon
-from speechtl.transfer.registry import zero_shot_accuracy
+from speechtl.transfer.evaluation import zero_shot_accuracy
 
 
 def evaluation_lexicons(recipe: Recipe, languages: list[str]) -> dict:

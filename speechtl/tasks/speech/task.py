@@ -28,16 +28,19 @@ from speechtl.models.acoustic import AcousticModel
 from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
 from speechtl.tasks.base import TrainingData, TrainingRun
+from speechtl.tasks.speech.add_language import AddLanguagePlan, add_language_plan
 from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
                                         target_recipe, training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
 from speechtl.tasks.speech.model import build_model, check_source_features, source_inventories, start_heads
 from speechtl.tasks.speech.objective import CTCTask
+from speechtl.tasks.speech.pretrain import pretrain
+from speechtl.tasks.speech.self_training import self_train
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 
 from speechtl.training.distributed import DistInfo, barrier
-from speechtl.transfer.registry import restore_predictors
+from speechtl.transfer.evaluation import restore_predictors
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,18 @@ class SpeechTask:
         return TrainingRun(model=model, module=CTCTask(model, weights), make_module=lambda m: CTCTask(m, weights),
                            labels=cuts.labels, data=TrainingData(loader, recipe.features.frames_per_second, description),
                            source=source, model_meta=lambda: model_metadata(model, **meta), validate=validate)
+
+    def pretrain(self, recipe: Recipe, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Path:
+        """BEST-RQ pre-training of the encoder on ``pretrain.audio`` (:mod:`speechtl.tasks.speech.pretrain`)."""
+        return pretrain(recipe, resume=resume, overwrite=overwrite, progress=progress)
+
+    def self_train(self, recipe: Recipe, exp: str | Path, train, resume: bool = False, progress: bool = True) -> dict:
+        """Rounds of pseudo-labelled target audio (:mod:`speechtl.tasks.speech.self_training`)."""
+        return self_train(recipe, exp, train, resume=resume, progress=progress)
+
+    def add_language_plan(self, base_path: str | Path, *args) -> AddLanguagePlan:
+        """The run adding a language to a trained model (:mod:`speechtl.tasks.speech.add_language`)."""
+        return add_language_plan(base_path, *args)
 
     def load_source(self, path: str | Path) -> AcousticModel:
         return load_model(path)
