@@ -22,7 +22,7 @@ class DecodeConfig:
     word_boundary: Literal["optional", "required"] = "optional"  # must "|" separate words? (lexicon_decoder.py)
     chunk_seconds: float = ranged(30.0, "[1, 3600]")  # longer audio is decoded in pieces cut at quiet points
     vad: Literal["auto", "on", "off"] = "auto"  # pieces at speech boundaries (data/vad.py); auto: recordings over 30 s
-    amp: bool = False  # bfloat16 autocast for the network on CUDA (speechtl.training.precision); the search stays float32
+    amp: bool = False  # bfloat16 autocast for the network on CUDA (speechtl.models.precision); the search stays float32
     isolated: bool = False  # each recording holds exactly one word of the list (commands, digits): the best word, never nothing (isolated.py)
     words: list[str] = field(default_factory=list)  # closed vocabulary: evaluation decodes with just these words (G2P); [] = the corpus lexicon
 

@@ -39,7 +39,7 @@ import torch
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
 from speechtl.data.cmvn import FeatureStats, speaker_cmvn
 from speechtl.data.features import check_bandwidth, compute_features, num_frames
-from speechtl.training.precision import autocast
+from speechtl.models.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.isolated import IsolatedWordDecoder, word_decoder
