@@ -172,11 +172,16 @@ probe first measures `/health` for 3 s before the abuse, and the test allows 10 
 100 ms and at most 1 s: a blocked event loop (a search built or run on it: 0.3-2 s) fails it, a busy
 machine does not. The figures below are the measured ones.
 
-Measured 2026-12-07 on the shared 2-core VM (load average about 6):
+Measured 2026-12-07 on the shared 2-core VM:
 
-* `pytest -s tests/test_serve_abuse.py`: `/health` p99 62 ms, max 88 ms over 119 checks during the
-  abuse above; memory of the server and its decoding processes 1985 MB before, 2052 MB after (RSS,
-  summed: shared library pages count once per process).
+* `pytest -s tests/test_serve_abuse.py` (10:07 UTC, load average 8.0): `/health` p99 44 ms, max 69 ms over
+  124 checks during the abuse above (before it: median 2 ms, p99 9 ms; the test allowed 100 ms); memory of
+  the server and its decoding processes 2058 MB before, 2140 MB after (RSS, summed: shared library pages
+  count once per process; the server's own includes its 4 prebuilt stream searches, about 25 MB each);
+  after a 300 s, 19.2 MB upload the peak RSS was 841 MB in the server and 1085 MB in the decoding process.
+  The same run with the event loop blocked on purpose (a 0.5 s `time.sleep` in the transcribe handler, and
+  no searches built at start-up) failed both checks: p99 511 ms over 133 checks (allowed 100 ms), and
+  436 ms for one `/health` while a stream without a word list opened.
 * `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
   would hold 256,240,000 values (the probe saw a 4 GB peak for 31 kB of audio), raise the peak RSS by
   39 MB; at 95,999 Hz (1,537,168,000 values in one step) and 8,001 Hz the peak stays 67 MB above its start.
