@@ -12,7 +12,9 @@ stream at a time, so the server keeps idle searches by (model, language, word li
   other word lists are kept too, at most ``max_streams`` of them (least recently used dropped).
 
 A stream with a word list or lexicon not seen before still builds its own search (in a worker
-thread: short for a word list, about 0.1 ms per lexicon word, the GIL held throughout).
+thread: short for a word list, about 0.1 ms per lexicon word, the GIL held throughout), and so
+does a default one past :data:`PREBUILD_LIMIT` (a model of many languages: the first languages
+are built ahead, at most 16 searches in all, about 400 MB).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from speechtl.decoding.streaming import STREAM_ENCODERS, StreamingEncoder, Strea
 from speechtl.errors import SpeechtlError
 from speechtl.text.lexicon import Lexicon
 
-PREBUILD_LIMIT = 32  # default searches built at start-up, over every model and language (about 25 MB each)
+PREBUILD_LIMIT = 16  # default searches built at start-up, over every model and language (about 25 MB and 2 s each)
 
 
 @dataclass
