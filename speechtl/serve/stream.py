@@ -214,15 +214,19 @@ class Session:
             self.server.searches.give(self.key, self.stream.search)
 
     async def _work(self, fn, *args):
+        self.working = True  # until the job is known to be over (after a timeout it may still be running)
         try:
-            self.working = True
             result = await self.server.slots.run(fn, *args, timeout=self.limits.request_timeout)
-            self.working = False
-            return result
         except Busy:
+            self.working = False  # never started
             raise StreamClosed(1013, "the server is busy; try again later") from None
         except asyncio.TimeoutError:
             raise StreamClosed(1011, f"decoding took longer than {self.limits.request_timeout:g} s") from None
+        except Exception:
+            self.working = False  # the job raised: it is over
+            raise
+        self.working = False
+        return result
 
 
 def _open(server: Server, served, options: dict, limits) -> tuple[tuple, PooledStream]:
