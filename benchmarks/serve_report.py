@@ -182,6 +182,9 @@ Measured 2026-12-07 on the shared 2-core VM:
   The same run with the event loop blocked on purpose (a 0.5 s `time.sleep` in the transcribe handler, and
   no searches built at start-up) failed both checks: p99 511 ms over 133 checks (allowed 100 ms), and
   436 ms for one `/health` while a stream without a word list opened.
+* `pytest -s tests/test_serve_abuse.py -k stream_without` (10:09 UTC, load average 9-10; 4 streams without
+  a word list at once, twice): slowest `/health` 40 ms (before: median 3 ms); with no searches built at
+  start-up, 733 ms (failed, as it should).
 * `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
   would hold 256,240,000 values (the probe saw a 4 GB peak for 31 kB of audio), raise the peak RSS by
   39 MB; at 95,999 Hz (1,537,168,000 values in one step) and 8,001 Hz the peak stays 67 MB above its start.
