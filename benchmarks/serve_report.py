@@ -129,7 +129,8 @@ def memory_section(r: dict) -> str:
         "the default limits accept (`--max-upload-mb 20`, `--max-audio-seconds 300`); many channels cost no more",
         f"(downmixed block by block as they are read). Measured {when(r)}.",
         f"RSS at start: server {start[0]:g} MB (the model, and its stream searches built ahead), children "
-        f"{' / '.join(f'{x:g}' for x in start[1:])} MB (multiprocessing's resource tracker, then the decoding processes).",
+        f"{' / '.join(f'{x:g}' for x in start[1:])} MB (multiprocessing's resource tracker, then the decoding "
+        "processes).",
         "",
         "| upload | MB | status | seconds | server peak RSS (MB) | children's peak RSS (MB) |",
         "|---|---|---|---|---|---|",

@@ -254,7 +254,8 @@ def test_health_stays_fast_and_memory_returns_under_abuse(live):
     assert get(port, "/health")[0] == 200
     grown = rss_mb(proc.pid) - start_rss
     print(f"/health p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} checks "
-          f"(before the abuse: median {np.median(baseline) * 1000:.0f} ms, p99 {np.percentile(baseline, 99) * 1000:.0f} "
+          f"(before the abuse: median {np.median(baseline) * 1000:.0f} ms, "
+          f"p99 {np.percentile(baseline, 99) * 1000:.0f} "
           f"ms, load {os.getloadavg()[0]:.1f}); "
           f"RSS {start_rss:.0f} -> {start_rss + grown:.0f} MB (server and decoding processes)")
     assert grown < 100, f"RSS {grown:.0f} MB above its start (each process: {start_each} -> {rss_each(proc.pid)})"
