@@ -72,7 +72,7 @@ def start_server(*args: str, threads: int = 2) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen([sys.executable, "-m", "speechtl", "serve", "--model", f"digits={benchmark_model()}",
                              "--port", str(port), "--threads", str(threads), *args],
                             env=env(threads), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # models load in the server and in each decoding process
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:

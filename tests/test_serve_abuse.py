@@ -1,9 +1,15 @@
 """Load and abuse against a real ``speechtl serve`` process with default flags, on 127.0.0.1 only.
 
 Idle-connection and slow-header floods, uploads at odd rates and with huge form fields,
-WebSocket floods: ``/health`` answers within 100 ms (p99) throughout, the server's RSS is back
-within 100 MB of its start afterwards, 16 simultaneous uploads all succeed, and the API key
-never reaches the log. Bounded in count and time (about a minute with the model's training).
+WebSocket floods, a stream without a word list: ``/health`` keeps answering as fast as it did
+before the abuse, the server's RSS is back within 100 MB of its start afterwards, 16 simultaneous
+uploads all succeed, the largest accepted upload keeps the server's peak RSS bounded, and the API key
+never reaches the log. Bounded in count and time (about two minutes with the model's training).
+
+The goal is ``/health`` p99 under 100 ms (measured on a quiet machine: docs/results/serve.md), but
+the tests run on shared machines whose load can slow every answer, so they compare against the
+same server's ``/health`` latency measured just before (:func:`ceiling`): a blocked event loop (a
+search built or run on it stalls it 0.3-2 s) exceeds it, a busy machine does not.
 """
 
 import http.client
@@ -26,6 +32,13 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 # a stream's own word list (as the web page sends): without one, each stream builds a search over the whole
 # shipped lexicon, which holds the GIL while it is built (docs/results/serve.md)
 WORDS = ["yes", "no", "one", "two", "three", "four", "five"]
+BASELINE_SECONDS = 3.0  # /health checked this long before the abuse starts
+FACTOR, FLOOR, CEILING = 10, 0.1, 1.0  # allowed latency: FACTOR x the baseline median, within FLOOR..CEILING s
+
+
+def ceiling(baseline: list[float]) -> float:
+    """The slowest ``/health`` answer allowed, from the latencies measured before the abuse (seconds)."""
+    return min(CEILING, max(FLOOR, FACTOR * float(np.median(baseline))))
 
 
 def free_port() -> int:
@@ -188,6 +201,7 @@ def test_health_stays_fast_and_memory_returns_under_abuse(live):
     assert stream(port, 16000, 1.0)[0] == 1000
     start_rss, start_each = rss_mb(proc.pid), rss_each(proc.pid)
     probe = HealthProbe(port, log.parent / "stop-probe")
+    time.sleep(BASELINE_SECONDS)  # the "start" phase: the baseline
     opened = []
     try:
         # 200 idle connections and 50 clients sending their headers a byte at a time
@@ -228,19 +242,75 @@ def test_health_stays_fast_and_memory_returns_under_abuse(live):
         probe.mark("closed")
         time.sleep(1.0)
         checks = probe.finish()
+    assert None not in [latency for _, latency in checks], f"{len(checks)} checks: {checks}"
+    baseline = [latency for phase, latency in checks if phase == "start"]
+    checks = [(phase, latency) for phase, latency in checks if phase != "start"]
     latencies = [latency for _, latency in checks]
-    assert None not in latencies, f"{latencies.count(None)} of {len(latencies)} health checks failed"
-    p99 = float(np.percentile(latencies, 99))
+    p99, allowed = float(np.percentile(latencies, 99)), ceiling(baseline)
     slowest = sorted(checks, key=lambda c: -c[1])[:5]
-    assert len(latencies) > 50 and p99 < 0.1, f"/health p99 {p99 * 1000:.0f} ms over {len(latencies)} checks; " \
-                                              f"slowest {[(p, round(x * 1000)) for p, x in slowest]}"
+    assert len(baseline) > 10 and len(latencies) > 50 and p99 < allowed, \
+        f"/health p99 {p99 * 1000:.0f} ms over {len(latencies)} checks, allowed {allowed * 1000:.0f} ms (baseline " \
+        f"median {np.median(baseline) * 1000:.0f} ms); slowest {[(p, round(x * 1000)) for p, x in slowest]}"
     assert get(port, "/health")[0] == 200
     grown = rss_mb(proc.pid) - start_rss
-    print(f"/health p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} checks; "
+    print(f"/health p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms over {len(latencies)} checks "
+          f"(before the abuse: median {np.median(baseline) * 1000:.0f} ms, "
+          f"p99 {np.percentile(baseline, 99) * 1000:.0f} "
+          f"ms, load {os.getloadavg()[0]:.1f}); "
           f"RSS {start_rss:.0f} -> {start_rss + grown:.0f} MB (server and decoding processes)")
     assert grown < 100, f"RSS {grown:.0f} MB above its start (each process: {start_each} -> {rss_each(proc.pid)})"
     text = log.read_text(errors="replace")
     assert "Traceback" not in text and "Exceeded concurrency limit" not in text
+
+
+def test_a_stream_without_a_word_list_never_stalls_health(live):
+    """Such a stream searches the whole shipped lexicon, whose search takes ~2 s to build with the GIL held:
+    the server builds them before it listens, so opening the stream never delays ``/health``."""
+    port, _, log = live
+    probe = HealthProbe(port, log.parent / "stop-probe-stream")
+    time.sleep(BASELINE_SECONDS)
+    probe.mark("streams")
+    for _ in range(2):  # --max-streams at once, twice: each takes a search, and gives it back at its end
+        with ThreadPoolExecutor(4) as pool:
+            for code, last in pool.map(lambda _: stream(port, 16000, 1.0), range(4)):
+                assert code == 1000 and last["type"] == "final", last
+    probe.mark("after")
+    time.sleep(0.3)
+    checks = probe.finish()
+    baseline = [latency for phase, latency in checks if phase == "start"]
+    during = [latency for phase, latency in checks if phase == "streams"]
+    assert None not in baseline + during and len(baseline) > 10 and during
+    print(f"/health while streams opened: max {max(during) * 1000:.0f} ms over {len(during)} checks "
+          f"(before: median {np.median(baseline) * 1000:.0f} ms)")
+    assert max(during) < ceiling(baseline), f"slowest /health {max(during) * 1000:.0f} ms while streams opened " \
+                                            f"(baseline median {np.median(baseline) * 1000:.0f} ms)"
+
+
+def peak_mb(pid: int) -> float:
+    """The process's peak RSS (VmHWM) since it started or since :func:`reset_peak` (MB)."""
+    return next(int(line.split()[1]) / 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM:"))
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM back to the current RSS (Linux 4.0+)
+
+
+def test_the_largest_accepted_upload_keeps_peak_memory_bounded(live):
+    """The goal: peak RSS under 1.5 GB for any single accepted request, in the server and in each decoding
+    process; the upload: 300 s (--max-audio-seconds) of 16-bit WAV at 32 kHz, 19.2 MB (--max-upload-mb 20)."""
+    port, proc, _ = live
+    data = wav(300.0, 32000)
+    assert 19_000_000 < len(data) <= 20_000_000
+    pids = [proc.pid] + [int(c) for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                         for c in (task / "children").read_text().split()]
+    for pid in pids:
+        reset_peak(pid)
+    status, answer = post(port, data, timeout=120)
+    assert status == 200 and answer["duration"] == pytest.approx(300.0, abs=0.01)
+    peaks = [peak_mb(pid) for pid in pids]
+    print(f"peak RSS after a 300 s, 19.2 MB upload: server {peaks[0]:.0f} MB, decoding processes {peaks[1:]} MB")
+    assert max(peaks) < 1536, peaks
 
 
 def test_the_api_key_never_reaches_the_log(live):

@@ -120,6 +120,37 @@ def test_stream_survives_a_deeply_nested_text_frame_and_odd_rates(served):
                 assert message["duration"] == pytest.approx(1.0, abs=0.01)
 
 
+def _final(c, words: str = "") -> dict:
+    with c.websocket_connect("/v1/stream" + (f"?words={words}" if words else "")) as ws:
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_bytes((np.sin(np.arange(16000) / 7) * 3000).astype("<i2").tobytes())
+        ws.send_text("end")
+        while (message := ws.receive_json())["type"] != "final":
+            pass
+    return message
+
+
+def test_streams_reuse_searches_built_at_start(served, monkeypatch):
+    """A stream without a word list takes a search built before serving, and gives it back at its end."""
+    import speechtl.serve.searches as searches
+
+    server = Server([served], ServeLimits(max_streams=2))
+    assert server.searches.prebuild([served], 2) == 2
+    built = []
+    monkeypatch.setattr(searches.StreamingRecognizer, "__post_init__",
+                        lambda self: built.append(self) or pytest.fail("a search was built while serving"))
+    key = searches.search_key(served.name, "en", None, None)
+    with TestClient(create_app(server)) as c:
+        first, second = _final(c), _final(c)
+        assert first == second and not built
+        assert len(server.searches.idle[key]) == 2  # both given back
+        monkeypatch.undo()
+        for words in ("yes+no", "one+two", "yes+no", "three", "four"):  # built once, reused, max_streams kept
+            _final(c, words)
+    others = {k: len(v) for k, v in server.searches.idle.items() if k != key}
+    assert sum(others.values()) == 2 and list(others)[-1][2] == ("four",)
+
+
 # ------------------------------------------------------------------ flags and keys
 @pytest.mark.parametrize("flags, message", [
     (["--max-upload-mb", "inf"], "--max-upload-mb must be a finite number"),

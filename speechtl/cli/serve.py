@@ -134,6 +134,8 @@ def run(args) -> int:
         print("speechtl serve: uploads decode in threads (--decode-threads)", flush=True)
     else:  # each process loads the models once; a long word search then never stalls the event loop
         server.processes = DecodeProcesses.for_server(server, threads=max(args.threads, 1))
+    # a stream without a word list searches the shipped lexicon: its searches are built now, not while serving
+    server.searches.prebuild(server.models.values(), limits.max_streams)
     print(f"speechtl serve: {', '.join(server.models)} on http://{args.host}:{args.port}/", flush=True)
     config = uvicorn.Config(create_app(server, args.cors_origin), log_level="info", http=guarded_protocol(limits.max_connections,
                                                                                        limits.header_timeout),

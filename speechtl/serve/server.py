@@ -6,6 +6,7 @@ import hmac
 
 from speechtl.errors import SpeechtlError
 from speechtl.serve.config import ServeLimits
+from speechtl.serve.searches import StreamSearches
 from speechtl.serve.work import ServedModel, WorkSlots
 
 
@@ -33,6 +34,7 @@ class Server:
         self.api_key = api_key
         self.slots = WorkSlots(self.limits.max_concurrent, self.limits.max_queue)
         self.streams = 0  # open WebSocket streams
+        self.searches = StreamSearches(self.limits.max_streams)  # idle word searches for streams
         self.processes = None  # a DecodeProcesses running the uploads (None: worker threads)
 
     def shutdown(self) -> None:

@@ -34,8 +34,8 @@ import torch
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from speechtl.data.resampling import StreamResampler
-from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
+from speechtl.serve.searches import PooledStream, search_key
 from speechtl.serve.server import HTTPProblem, Server
 from speechtl.serve.upload import parse_lexicon, parse_words
 from speechtl.serve.work import Busy
@@ -68,8 +68,9 @@ def stream_endpoint(server: Server):
             await _close(ws, 1013, f"{server.limits.max_streams} streams are open; try again later")
             return
         server.streams += 1
+        session = Session(server, ws)
         try:
-            await Session(server, ws).run()
+            await session.run()
         except StreamClosed as err:
             await _close(ws, err.code, err.message)
         except WebSocketDisconnect:
@@ -79,6 +80,7 @@ def stream_endpoint(server: Server):
             await _close(ws, 1011, "internal error (logged on the server)")
         finally:
             server.streams -= 1
+            session.give_back()
 
     return endpoint
 
@@ -107,12 +109,14 @@ class Session:
     def __init__(self, server: Server, ws: WebSocket) -> None:
         self.server, self.ws, self.limits = server, ws, server.limits
         self.options = dict(ws.query_params)
-        self.stream: StreamingRecognizer | None = None
+        self.stream: PooledStream | None = None
         self.pending: list[bytes] = []  # PCM received, not yet decoded
         self.pending_samples = 0
         self.carry = b""  # an odd byte left over from the last message
         self.received = 0  # samples
         self.opened = time.monotonic()
+        self.key: tuple | None = None  # the search's key in server.searches
+        self.working = False  # a job of this stream's may still be running in a thread
 
     async def run(self) -> None:
         try:
@@ -174,7 +178,7 @@ class Session:
 
     async def _start(self) -> None:
         try:  # the word list and lexicon are parsed (and G2P run) in a worker thread
-            self.stream = await self._work(_open, self.served, self.options, self.limits)
+            self.key, self.stream = await self._work(_open, self.server, self.served, self.options, self.limits)
         except HTTPProblem as err:
             raise StreamClosed(1003, err.message) from None
         except SpeechtlError as err:
@@ -204,23 +208,39 @@ class Session:
         if final:
             await self.ws.close(code=1000)
 
+    def give_back(self) -> None:
+        """Return the stream's search to the server's idle ones (unless a step may still be using it)."""
+        if self.stream is not None and not self.working:
+            self.server.searches.give(self.key, self.stream.search)
+
     async def _work(self, fn, *args):
+        self.working = True  # until the job is known to be over (after a timeout it may still be running)
         try:
-            return await self.server.slots.run(fn, *args, timeout=self.limits.request_timeout)
+            result = await self.server.slots.run(fn, *args, timeout=self.limits.request_timeout)
         except Busy:
+            self.working = False  # never started
             raise StreamClosed(1013, "the server is busy; try again later") from None
         except asyncio.TimeoutError:
             raise StreamClosed(1011, f"decoding took longer than {self.limits.request_timeout:g} s") from None
+        except Exception:
+            self.working = False  # the job raised: it is over
+            raise
+        self.working = False
+        return result
 
 
-def _open(served, options: dict, limits) -> StreamingRecognizer:
+def _open(server: Server, served, options: dict, limits) -> tuple[tuple, PooledStream]:
+    """``(search key, stream)``: an idle search for the same words when there is one, else a new one."""
     words = parse_words(options.get("words"), limits.max_words)
     lexicon = parse_lexicon(options.get("lexicon"), limits.max_lexicon_kb)
-    with served.lock:  # prepare() shares the recogniser's lexicon cache
-        return StreamingRecognizer(served.recognizer, options.get("language") or None, lexicon, words)
+    with served.lock:  # language() may add a head, prepare() shares the recogniser's lexicon cache
+        language = served.recognizer.language(options.get("language") or None)
+        key = search_key(served.name, language, words, options.get("lexicon") if lexicon is not None else None)
+        search = server.searches.take(key)
+        return key, PooledStream(served.recognizer, language, lexicon, words, search=search)
 
 
-def _step(stream: StreamingRecognizer, resampler: StreamResampler, data: bytes, final: bool) -> dict:
+def _step(stream: PooledStream, resampler: StreamResampler, data: bytes, final: bool) -> dict:
     """Decode the PCM received since the last step (at the stream's rate); the final result when ``final``."""
     samples = torch.from_numpy(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0)
     samples = resampler.accept(samples)  # at the model's rate
