@@ -1,8 +1,8 @@
 """The phoneme error rate cost of int8 dynamic quantisation on a wav2vec2-style model trained here, over seeds.
 
 For each seed, ``speechtl train recipes/wav2vec2-tiny.yaml --set train.seed=S --set
-train.exp_dir=exp/int8_per_cost/seedS`` (skipped when that model exists), then the test split's
-greedy PER per language in float32 and with int8 dynamic quantisation of every ``nn.Linear``
+train.exp_dir=exp/int8_per_cost/seedS`` (skipped when that model exists), then (unless scored
+since) the test split's greedy PER per language in float32 and with int8 dynamic quantisation of every ``nn.Linear``
 (``speechtl.models.quantize.quantize_int8``: what ``speechtl eval --int8`` and ``speechtl decode
 --int8`` do, and what ``benchmarks/ssl_ctc_cost.py`` timed on the base size). The same model and
 the same recordings in both modes, so the cost is the paired difference (int8 - float32) of the
@@ -14,6 +14,7 @@ mean PER over languages, reported per seed and as mean ± sample standard deviat
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -39,8 +40,11 @@ def test_per(exp: Path, int8: bool) -> dict[str, float]:
     from speechtl.workflows.evaluate import evaluate
 
     mode = "int8" if int8 else "float32"
-    report = evaluate(exp, "test", output=exp / f"eval_test_{mode}.json", progress=False, words=False,
-                      **({"int8": True} if int8 else {}))
+    out = exp / f"eval_test_{mode}.json"
+    if out.exists() and out.stat().st_mtime > (exp / "model.safetensors").stat().st_mtime:  # scored already
+        report = json.loads(out.read_text())
+    else:
+        report = evaluate(exp, "test", output=out, progress=False, words=False, **({"int8": True} if int8 else {}))
     per = {lang: r["rate"] for lang, r in report["per"].items()}
     return {**per, "mean": statistics.fmean(per.values())}
 
@@ -55,8 +59,8 @@ def linear_share(exp: Path) -> float:
 
 
 def summary(values: list[float]) -> dict:
-    """Mean and sample standard deviation (n - 1) of ``values``."""
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    """Mean and sample standard deviation (n - 1; None for one value) of ``values``."""
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else None,
             "n": len(values)}
 
 
