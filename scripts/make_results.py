@@ -663,7 +663,7 @@ def ssl_pretrain_table(name: str = "ssl_pretrain_fsdd.json") -> str:
     return _table(["arm", "word accuracy % (mean ± std)", "seeds", "runs", "wall seconds per run (mean)"], rows)
 
 
-def _mean_std(summary: dict, sign: str = "") -> str:
+def _summary_percent(summary: dict, sign: str = "") -> str:
     """``mean ± std`` in percent of a ``{"mean", "std"}`` summary (no std for one run)."""
     std = "" if summary["std"] is None else f" ± {100 * summary['std']:.2f}"
     return f"{100 * summary['mean']:{sign}.2f}{std}"
@@ -676,7 +676,8 @@ def int8_per_cost_table(name: str = "int8_per_cost.json") -> str:
     rows = [[run["seed"], f"{100 * run['per_float32']['mean']:.2f}", f"{100 * run['per_int8']['mean']:.2f}",
              f"{100 * run['difference']:+.2f}"] for run in r["runs"]]
     rows.append([f"mean ± std ({r['difference']['n']} seeds)",
-                 *(_mean_std(r[k]) for k in ("per_float32", "per_int8")), _mean_std(r["difference"], "+")])
+                 *(_summary_percent(r[k]) for k in ("per_float32", "per_int8")),
+                 _summary_percent(r["difference"], "+")])
     return _table(["seed", "test PER % float32", "test PER % int8", "int8 - float32 (points)"], rows)
 
 
