@@ -6,7 +6,7 @@ user would bring it (``save_pretrained``, ``vocab.json``, tokenizer and preproce
 read by ``Recognizer.load(DIR)``. Random weights cost what trained ones cost. Real-time factor:
 seconds of compute per second of audio for greedy phonemes of FSDD recordings joined into one
 file, one thread, the best of ``--reps`` runs after a warm-up; int8 is torch's dynamic
-quantisation of every ``nn.Linear`` (``torch.ao.quantization.quantize_dynamic``; the
+quantisation of every ``nn.Linear`` (``speechtl.models.quantize.quantize_int8``, as ``--int8`` does; the
 convolutional feature extractor stays float32). Memory: in a fresh process per file of each
 ``--minutes``, the peak RSS while loading, then (the high-water mark reset) while decoding the
 file in ``decode.chunk_seconds`` pieces, which should not grow with its length.
@@ -66,11 +66,11 @@ def write_speech(path: Path, seconds: float) -> None:
 
 def recogniser(folder: Path, int8: bool):
     from speechtl.decoding.recognizer import Recognizer
+    from speechtl.models.quantize import quantize_int8
 
     rec = Recognizer.load(folder)
     if int8:
-        model = torch.ao.quantization.quantize_dynamic(rec.model, {torch.nn.Linear}, dtype=torch.qint8)
-        rec = Recognizer(model, rec.config)
+        rec = Recognizer(quantize_int8(rec.model), rec.config)
     return rec
 
 

@@ -663,6 +663,24 @@ def ssl_pretrain_table(name: str = "ssl_pretrain_fsdd.json") -> str:
     return _table(["arm", "word accuracy % (mean ± std)", "seeds", "runs", "wall seconds per run (mean)"], rows)
 
 
+def _summary_percent(summary: dict, sign: str = "") -> str:
+    """``mean ± std`` in percent of a ``{"mean", "std"}`` summary (no std for one run)."""
+    std = "" if summary["std"] is None else f" ± {100 * summary['std']:.2f}"
+    return f"{100 * summary['mean']:{sign}.2f}{std}"
+
+
+def int8_per_cost_table(name: str = "int8_per_cost.json") -> str:
+    """Test PER in float32 and int8 of the same trained models, per seed, and the paired difference
+    (mean ± sample std; ``benchmarks/int8_per_cost.py``)."""
+    r = _raw(name)
+    rows = [[run["seed"], f"{100 * run['per_float32']['mean']:.2f}", f"{100 * run['per_int8']['mean']:.2f}",
+             f"{100 * run['difference']:+.2f}"] for run in r["runs"]]
+    rows.append([f"mean ± std ({r['difference']['n']} seeds)",
+                 *(_summary_percent(r[k]) for k in ("per_float32", "per_int8")),
+                 _summary_percent(r["difference"], "+")])
+    return _table(["seed", "test PER % float32", "test PER % int8", "int8 - float32 (points)"], rows)
+
+
 def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
     """The DANN settings tried on the target domain's dev split, one seed (``dann_channel_tuning.json``)."""
     r = _raw(name)
@@ -986,6 +1004,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "ssl-pretrain-fsdd-run": lambda: provenance_table("ssl_pretrain_fsdd.json"),
     "ssl-pretrain-fsdd-longer": lambda: ssl_pretrain_table("ssl_pretrain_fsdd_longer.json"),
     "ssl-pretrain-fsdd-longer-run": lambda: provenance_table("ssl_pretrain_fsdd_longer.json"),
+    "int8-per-cost": int8_per_cost_table,
+    "int8-per-cost-run": lambda: provenance_table("int8_per_cost.json"),
     "long-file-memory": long_file_table,
     "demo-data-path": demo_data_path_table,
     "scale-memory": scale_memory_table,

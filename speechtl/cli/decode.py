@@ -67,6 +67,9 @@ def add_parser(sub) -> None:
                    help="streaming recogniser (TDNN models): partial words on stderr while each file is fed")
     p.add_argument("--chunk-ms", type=int, default=200, help="--stream: milliseconds of audio per piece")
     add_device_args(p)
+    p.add_argument("--int8", action="store_true",
+                   help="int8 dynamic quantisation of the model's linear layers (CPU only): smaller and faster "
+                        "on a CPU; its accuracy cost is measured in docs/results/ssl.md")
     p.set_defaults(func=run)
 
 
@@ -155,6 +158,8 @@ def _check_counts(args) -> None:
         raise SpeechtlError("--workers must be >= 1, --batch-seconds >= 0 and --chunk-ms >= 10")
     if args.stream and args.greedy:
         raise SpeechtlError("--stream decodes words; leave out --greedy")
+    if args.int8 and args.workers > 1:
+        raise SpeechtlError("--int8 decodes in this process; leave out --workers")
 
 
 def run(args) -> int:
@@ -170,6 +175,10 @@ def run(args) -> int:
     set_threads(args)
     device = args.device or "cpu"
     model, meta = load_model_and_meta(args.model, device)
+    if args.int8:
+        from speechtl.models.quantize import quantize_int8
+
+        model = quantize_int8(model, device)
     config = _config(args, stored_decode_config(meta, args.model))
     recognizer = Recognizer(model, config, device)
     from speechtl.text.languages import head_code

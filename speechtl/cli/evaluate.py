@@ -16,6 +16,9 @@ def add_parser(sub) -> None:
     add_set_arg(p, "--recipe")
     add_output_arg(p, "JSON report path (None: eval_SPLIT.json beside the model)")
     add_device_args(p)
+    p.add_argument("--int8", action="store_true",
+                   help="speech: score the model with int8 dynamic quantisation of its linear layers (CPU only), "
+                        "as benchmarks/int8_per_cost.py measures")
     p.set_defaults(func=run)
 
 
@@ -25,7 +28,8 @@ def run(args) -> int:
 
     set_threads(args)
     recipe = load_recipe(args.recipe, args.overrides) if args.recipe else None
+    options = {"int8": True} if args.int8 else {}
     report = evaluate(args.model, args.split, recipe=recipe, output=args.output, domain=args.domain,
-                      device=args.device or "cpu")
+                      device=args.device or "cpu", **options)
     print(report["table"])
     return 0

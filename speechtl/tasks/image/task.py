@@ -113,6 +113,8 @@ class ImageTask:
 
         Writes ``eval.json`` (test) or ``eval_dev.json`` beside the model unless ``output`` says otherwise.
         """
+        if options.get("int8"):
+            raise RecipeError(f"{model_path}: --int8 (dynamic quantisation) is for speech models, not image models")
         split = split or "test"
         model, extra, meta = self.load(model_path)
         recipe = recipe or self.recipe_of(meta, str(model_path))

@@ -27,6 +27,7 @@ from speechtl.files import read_metadata
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
+from speechtl.models.quantize import quantize_int8
 from speechtl.tasks.base import TrainingData, TrainingRun
 from speechtl.tasks.speech.add_language import AddLanguagePlan, add_language_plan
 from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
@@ -122,11 +123,14 @@ class SpeechTask:
 
     def evaluate(self, model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
                  output: str | Path | None = None, progress: bool = True, words: bool = True,
-                 domain: str = "source", device: str = "cpu") -> dict:
-        """See :func:`speechtl.tasks.speech.evaluate.evaluate_speech`."""
+                 domain: str = "source", device: str = "cpu", int8: bool = False) -> dict:
+        """See :func:`speechtl.tasks.speech.evaluate.evaluate_speech`; ``int8``: the model's linear layers
+        dynamically quantised first (:func:`speechtl.models.quantize.quantize_int8`, CPU only)."""
         model, extra, meta = self.load(model_path)
         trained_with = self.recipe_of(meta, str(model_path))
         predictors = restore_predictors(trained_with.transfer, model, CTCTask, meta.get("labels", {}), extra)
+        if int8:
+            model = quantize_int8(model, device)
         return evaluate_speech(model, trained_with, stored_decode_config(meta, str(model_path)), predictors,
                                model_path, split, recipe, output, progress, words, domain, device)
 
