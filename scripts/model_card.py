@@ -30,7 +30,8 @@ def _results_table(report: dict) -> str:
         rows.append(f"| {lang} | {per[lang]['utterances']} | {per[lang]['reference_length']} | "
                     f"{100 * per[lang]['rate']:.1f} | {'-' if w is None else f'{100 * w:.1f}'} |")
     mean = sum(p["rate"] for p in per.values()) / max(len(per), 1)
-    rows.append(f"| mean | | | {100 * mean:.1f} | |")
+    mean_wer = sum(w["rate"] for w in wer.values()) / len(wer) if wer else None
+    rows.append(f"| mean | | | {100 * mean:.1f} | {'-' if mean_wer is None else f'{100 * mean_wer:.1f}'} |")
     return "\n".join(rows)
 
 
@@ -64,7 +65,7 @@ def _real_speech(repo: Path) -> str:
             f"(`{fsdd['command']}`, {fsdd['date']}).")
 
 
-def model_card(name: str, meta: dict, exp: Path, repo: Path) -> str:
+def model_card(name: str, meta: dict, exp: Path, repo: Path, note: str = "") -> str:
     """The ``README.md`` of ``speechtl/models/builtin/{name}`` (Markdown, with a Hub-style YAML header)."""
     recipe = meta["recipe"]
     report = _json(exp / "eval_test.json")
@@ -109,7 +110,7 @@ words (`--words FILE`, `--lexicon FILE`).
 
 Recipe `recipes/{name}-shipped.yaml` (the README demo recipe with the attribute detectors), {train['max_steps']}
 steps of at most {train['max_duration']} s of audio, learning rate {train['lr']}, SpecAugment and vocal tract
-length perturbation, seed {train['seed']}, on a shared 2-core CPU.{dev_line}
+length perturbation, seed {train['seed']}, on a shared 2-core CPU.{dev_line}{(" " + note) if note else ""}
 
 ## Results (synthetic test split: unseen voices, unseen words)
 
@@ -126,13 +127,15 @@ holds every word of the corpus (the test words compete with all training words),
 * Only the {len(languages)} languages above have trained heads; other languages need
   `speechtl add-language` (zero-shot, or a few minutes of transcribed audio).
 * No language model: homophones and near-homophones are not told apart.
-* Single voices, read text, clean audio: no noise, reverberation or overlapping speech in training.
+* Read text in synthetic voices, clean audio: no noise, reverberation or overlapping speech in training.
+* Its features reach 8 kHz (16 kHz audio): audio recorded at 8 kHz (telephone) leaves its top mel bins
+  empty, which it never saw in training.
 * One seed, one run: the figures above carry that run's noise.
 
 ## Reproduce
 
 ```bash
-speechtl run recipes/{name}-shipped.yaml
+speechtl run recipes/{name}-shipped.yaml --set train.max_steps={train['max_steps']}
 python scripts/ship_model.py exp/{name}-shipped/model {name}
 ```
 """

@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("model", help="the trained model (EXP/model stem, or the experiment folder)")
     parser.add_argument("name", help="the builtin name: speechtl/models/builtin/NAME")
     parser.add_argument("--out", default=str(REPO / "speechtl" / "models" / "builtin"))
+    parser.add_argument("--note", default="", help="how the run went, for the card (e.g. a run stopped and resumed)")
     args = parser.parse_args()
     from model_card import model_card  # scripts/model_card.py, beside this file
 
@@ -79,7 +80,7 @@ def main() -> int:
         raise SystemExit(f"float16 weights change log-probabilities by {diff:.3f} > {TOLERANCE}; not shipped")
     exp = Path(args.model)
     exp = exp if exp.is_dir() else exp.parent
-    (dest / CARD_TEMPLATE).write_text(model_card(args.name, meta, exp, REPO), encoding="utf-8")
+    (dest / CARD_TEMPLATE).write_text(model_card(args.name, meta, exp, REPO, args.note), encoding="utf-8")
     size = folder_bytes(dest)
     if size > MAX_BYTES:
         raise SystemExit(f"{dest}: {size} bytes, over the {MAX_BYTES}-byte limit")
