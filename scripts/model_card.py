@@ -55,11 +55,11 @@ def _data(recipe: dict) -> str:
 def _real_speech(repo: Path) -> str:
     fsdd = _json(repo / "benchmarks" / "results" / "shipped_fsdd.json")
     head = ("**Real speech.** This model has heard synthetic speech only. eSpeak NG's formant voices are "
-            "far from human voices and microphones, so expect much higher error rates on real recordings "
-            "than in the table above.")
+            "far from human voices and microphones, and the figures above do not carry over to real "
+            "recordings.")
     if fsdd is None:
         return head + " Its real-speech accuracy has not been measured."
-    return (head + f" Measured: English, the {fsdd['files']} recordings of the Free Spoken Digit Dataset "
+    return (head + f" It is not a real-speech recognizer yet. Measured: English, the {fsdd['files']:,} recordings of the Free Spoken Digit Dataset "
             f"(8 kHz, 6 speakers), each decoded alone with the 10 digit words as the lexicon: word accuracy "
             f"{100 * fsdd['word_accuracy']:.1f}% (chance 10%), {fsdd['empty']} recordings with no word "
             f"(`{fsdd['command']}`, {fsdd['date']}).")
@@ -91,7 +91,7 @@ A multilingual phoneme recognizer shipped inside the `speechtl` package: one sha
 {model['encoder'].upper()} encoder ({model['layers']} layers of {model['dim']}, subsampling {model['subsampling']})
 with one CTC phoneme head per language, plus **articulatory attribute detectors** (`model.attributes:
 {model.get('attributes', 0)}`), so heads for languages it was never trained on can be composed with no audio
-(`speechtl add-language --model builtin:{name} --lang sw --zero-shot -o exp/sw`). Weights are stored in
+(`speechtl add-language --model builtin:{name} --lang sv --zero-shot -o exp/sv`). Weights are stored in
 float16 (upcast to float32 when loaded).
 
 ```bash

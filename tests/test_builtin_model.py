@@ -120,3 +120,12 @@ def test_neither_folder_nor_hub_id(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CheckpointError, match="no such folder, and not a Hugging Face Hub id"):
         Recognizer.from_pretrained("not/a/hub/id")
+
+
+def test_a_zero_shot_language_from_the_shipped_model(tmp_path):
+    """The attribute detectors compose a Swedish head with no audio (``add-language --zero-shot``)."""
+    out = tmp_path / "sv"
+    assert main(["add-language", "--model", f"builtin:{NAME}", "--lang", "sv", "--zero-shot", "-o", str(out), "-q"]) == 0
+    rec = Recognizer.load(out / "model")
+    assert sorted(rec.languages) == sorted([*LANGUAGES, "sv"])
+    assert "ʉ" in rec.model.inventories["sv"].tokens  # Swedish's own vowel, composed from its attributes
