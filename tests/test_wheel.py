@@ -15,7 +15,7 @@ import speechtl
 
 ROOT = Path(speechtl.__file__).resolve().parents[1]
 PACKAGE_DATA = ["speechtl/lexicons/*.txt", "speechtl/lexicons/README.md", "speechtl/recipes/*.yaml",
-                "speechtl/recipes/attributes/*", "speechtl/serve/static/*"]
+                "speechtl/recipes/attributes/*", "speechtl/serve/static/*", "speechtl/models/builtin/*/*"]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,8 @@ def test_the_installed_wheel_runs_outside_the_checkout(wheel, tmp_path, tdnn_en_
     out = run("-m", "speechtl", "decode", "--model", str(tdnn_en_model), "--words", "words.txt", "--format", "vtt",
               "talk.wav", "-q")
     assert out.startswith("WEBVTT\n\n00:00:") and len(out.split("\n")) > 3  # words with times
+    out = run("-m", "speechtl", "decode", "--model", "builtin:multilingual-synth", "--lang", "en", "talk.wav", "-q")
+    assert out.strip()  # the shipped model, no training: words from the shipped English lexicon
 
 
 def test_builtin_names_a_shipped_model_folder_or_lists_the_shipped(tmp_path):

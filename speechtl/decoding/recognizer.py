@@ -138,7 +138,8 @@ class Recognizer:
     @classmethod
     def load(cls, path: str | Path, config: DecodeConfig | None = None,
              device: str | torch.device = "cpu") -> "Recognizer":
-        """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory).
+        """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory, or
+        ``builtin:NAME``, a model shipped with the package).
 
         Without ``config`` the beam search uses the ``decode`` section stored with the model.
         """
@@ -146,6 +147,15 @@ class Recognizer:
 
         model, meta = load_model_and_meta(path, device)
         return cls(model, config or stored_decode_config(meta, str(path)), device)
+
+    @classmethod
+    def from_pretrained(cls, id_or_dir: str | Path, config: DecodeConfig | None = None,
+                        device: str | torch.device = "cpu", cache_dir: str | Path | None = None) -> "Recognizer":
+        """Load a local model folder, ``builtin:NAME`` or a Hugging Face Hub id (``owner/name``, fetched into
+        the Hub cache with ``huggingface_hub``; see :func:`speechtl.decoding.pretrained.pretrained_path`)."""
+        from speechtl.decoding.pretrained import pretrained_path
+
+        return cls.load(pretrained_path(id_or_dir, cache_dir), config, device)
 
     @property
     def languages(self) -> list[str]:
