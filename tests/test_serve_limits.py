@@ -137,7 +137,7 @@ def test_streams_reuse_searches_built_at_start(served, monkeypatch):
     server = Server([served], ServeLimits(max_streams=2))
     assert server.searches.prebuild([served], 2) == 2
     built = []
-    monkeypatch.setattr(searches.StreamingRecognizer, "__post_init__",
+    monkeypatch.setattr(searches.StreamingRecognizer, "_search",
                         lambda self: built.append(self) or pytest.fail("a search was built while serving"))
     key = searches.search_key(served.name, "en", None, None)
     with TestClient(create_app(server)) as c:

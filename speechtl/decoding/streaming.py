@@ -235,15 +235,18 @@ class StreamingRecognizer:
     def __post_init__(self) -> None:
         rec = self.recognizer
         self.language = rec.language(self.language)
-        prepared = rec.prepare(self.language, self.lexicon, self.words, self.shipped)
-        self.notes = list(prepared.notes)
-        self.prepared_lexicon = prepared.lexicon
         self.inventory = rec.model.inventories[self.language]
-        self.decoder = word_decoder(self.inventory.tokens, prepared.lexicon, rec.config)
+        self.notes, self.prepared_lexicon, self.decoder = self._search()
         make = STREAM_ENCODERS.get(rec.model.config.model.encoder, StreamingEncoder)
         self.encoder = make(rec.model, self.language, rec.device)
         self.decoder.begin()
         self.finished = False
+
+    def _search(self):
+        """The stream's word search: its notes, the prepared lexicon and the incremental decoder."""
+        rec = self.recognizer
+        prepared = rec.prepare(self.language, self.lexicon, self.words, self.shipped)
+        return list(prepared.notes), prepared.lexicon, word_decoder(self.inventory.tokens, prepared.lexicon, rec.config)
 
     def accept(self, samples: torch.Tensor | np.ndarray) -> Partial:
         """Add mono float samples in [-1, 1] at the model's rate (``recognizer.sample_rate``)."""

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from speechtl.decoding.isolated import word_decoder
-from speechtl.decoding.streaming import STREAM_ENCODERS, StreamingEncoder, StreamingRecognizer
+from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
 from speechtl.text.lexicon import Lexicon
 
@@ -101,18 +101,9 @@ class PooledStream(StreamingRecognizer):
 
     search: Search | None = None
 
-    def __post_init__(self) -> None:
-        if self.search is None:
-            super().__post_init__()
-            self.search = Search(self.prepared_lexicon, list(self.notes), self.decoder)
-            return
-        rec = self.recognizer
-        self.language = rec.language(self.language)
-        self.notes = list(self.search.notes)
-        self.prepared_lexicon = self.search.lexicon
-        self.inventory = rec.model.inventories[self.language]
-        self.decoder = self.search.decoder
-        self.encoder = STREAM_ENCODERS.get(rec.model.config.model.encoder, StreamingEncoder)(
-            rec.model, self.language, rec.device)
-        self.decoder.begin()
-        self.finished = False
+    def _search(self):
+        if self.search is None:  # none idle: build one, and keep it for the pool
+            notes, lexicon, decoder = super()._search()
+            self.search = Search(lexicon, list(notes), decoder)
+            return notes, lexicon, decoder
+        return list(self.search.notes), self.search.lexicon, self.search.decoder
