@@ -89,10 +89,9 @@ class Piece:
         """
         i = max(0, bisect_right(self.starts, (start + end) / 2) - 1)
         span, begin = self.spans[i], self.starts[i]
-        if i > 0:
-            start = max(start, begin)
-        if i + 1 < len(self.spans):
-            end = min(end, self.starts[i + 1])
+        # inside the stretch; also at the piece's end, where the last frame's stride can pass the audio's end
+        end = min(end, begin + span.end - span.start)
+        start = min(max(start, begin), end)
         return span.start + start - begin, span.start + end - begin
 
 

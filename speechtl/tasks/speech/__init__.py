@@ -1,0 +1,1 @@
+"""The speech task: multilingual CTC phoneme recognition (data, model, objective, evaluation, adaptation steps)."""
