@@ -170,7 +170,9 @@ def test_speech_segments_are_decoded_packed_and_word_times_map_back(recognizer, 
     piece = Piece(torch.cat(pieces), spans, list(starts))
     want = [(w.word, *(round(t, 3) for t in piece.recording_span(w.start, w.end))) for w in packed.words]
     assert [(w.word, round(w.start, 3), round(w.end, 3)) for w in out.words] == want and want
-    assert all(s.start <= w.start and w.end <= s.end for s, ws in out.segment_words() for w in ws)
+    # inside their segment; the last word of a piece may end up to one output frame (40 ms) past the audio, as
+    # in every decode path, but never across the pause (0.3 s and more) that packing left out
+    assert all(s.start - 1e-6 <= w.start and w.end <= s.end + 0.045 for s, ws in out.segment_words() for w in ws)
 
     segments = json.loads(formats.jsonl_line("long", out))["segments"]
     assert [(s["start"], s["end"]) for s in segments] == [(s.start, s.end) for s in spans]

@@ -89,9 +89,10 @@ class Piece:
         """
         i = max(0, bisect_right(self.starts, (start + end) / 2) - 1)
         span, begin = self.spans[i], self.starts[i]
-        # inside the stretch; also at the piece's end, where the last frame's stride can pass the audio's end
-        end = min(end, begin + span.end - span.start)
-        start = min(max(start, begin), end)
+        if i > 0:
+            start = max(start, begin)
+        if i + 1 < len(self.spans):
+            end = min(end, self.starts[i + 1])
         return span.start + start - begin, span.start + end - begin
 
 
