@@ -172,13 +172,16 @@ def stream(port: int, rate: int, seconds: float, pieces: int = 50, first: str | 
     last = {}
     with connect(f"ws://127.0.0.1:{port}/v1/stream?sample_rate={rate}", additional_headers=AUTH,
                  open_timeout=10, close_timeout=5, max_size=2**22) as ws:
-        try:
+        try:  # the server may close while audio is still being sent: what it said before closing is still read
             if first is not None:
                 ws.send(first)
             step = max(2, len(pcm) // pieces // 2 * 2)
             for a in range(0, len(pcm), step):
                 ws.send(pcm[a: a + step])
             ws.send(json.dumps({"type": "end"}))
+        except ConnectionClosed:
+            pass
+        try:
             while True:
                 last = json.loads(ws.recv(timeout=30))
         except ConnectionClosed as closed:
