@@ -3,7 +3,7 @@
 Writes the raw results to ``benchmarks/results/hostile_catalogue.json`` and the
 table of ``docs/results/hardening.md`` from them (``--doc-only`` regenerates the
 document from the JSON). The probes and what each must print are in
-``tests/hostile_catalogue.py``, shared with ``tests/test_hostile_catalogue.py``.
+``tests/hostile_catalogue.py``, shared with ``tests/cli/test_hostile_catalogue.py``.
 
     python benchmarks/hostile_catalogue.py
 """
@@ -68,7 +68,7 @@ Every probe of issues #18 and #27 that speechtl can answer with a message, run a
 `python -m speechtl` process by `python benchmarks/hostile_catalogue.py` on
 {_machine(report['machine'])}. The raw results are in `benchmarks/results/hostile_catalogue.json`;
 this document is generated from them (edit the script, not this file). The same
-probes run in the default test suite (`tests/test_hostile_catalogue.py`), which
+probes run in the default test suite (`tests/cli/test_hostile_catalogue.py`), which
 asserts the exit code, the message and that no traceback is printed.
 
 **{passed} of {len(report['probes'])} probes give the expected message and exit code; {tracebacks} print a
@@ -103,7 +103,7 @@ traceback.** "Before" is the behaviour found on the earlier main, as issue #18 o
 - **Words** are put in Unicode NFC by one function (`speechtl.text.normalize.nfc`)
   wherever they enter: lexicon entries and look-ups, word lists, the recogniser's
   `words`, transcripts, and both sides of an error rate.
-- **Determinism.** `tests/test_determinism.py` runs `speechtl eval` (PER, lexicon
+- **Determinism.** `tests/decoding/test_determinism.py` runs `speechtl eval` (PER, lexicon
   WER and the homophones-merged WER*) and `speechtl decode --words` in processes with
   different `PYTHONHASHSEED`s and requires byte-identical output: the whole table,
   the whole JSON report and the whole transcript, not chosen columns.
@@ -116,7 +116,7 @@ traceback.** "Before" is the behaviour found on the earlier main, as issue #18 o
   before the run, so `--overwrite` removes only a run's outputs (without a manifest:
   only entries of the kinds a run writes). A full disk or a refused permission is a
   user error naming the path (exit 2), and the half-written file or checkpoint
-  directory is removed. (`tests/test_file_safety.py`)
+  directory is removed. (`tests/training/test_file_safety.py`)
 - **Model and recipe files** (issue #27). Model files are opened only when they are
   regular files (a FIFO is refused, never waited on); JSON is bounded in size and
   nesting before it is parsed (64 levels; recipes and `--set` values 32), the sizes
@@ -125,7 +125,7 @@ traceback.** "Before" is the behaviour found on the earlier main, as issue #18 o
   SHA-256 their JSON records: a JSON without one is refused unless the user passes
   `--accept-unverified`. `pretrain` on few recordings uses as many duration buckets
   as it has recordings, and counts every skipped path by its cause (FIFO, dangling
-  link, unreadable audio, duration). (`tests/test_model_files.py`)
+  link, unreadable audio, duration). (`tests/models/test_model_files.py`)
 
 Not covered here: issue #18's item 1 (shipped lexicons against model
 inventories) belongs to the phone-set work.

@@ -83,7 +83,7 @@ def load_section(r: dict) -> str:
         *(["",
            "The 0 errors hold for `--max-queue 16`: the defaults of that day (2 running, 8 waiting) turned 6 of",
            "16 simultaneous uploads away with 503 (issue 27). Today's defaults (2 running, 32 waiting, uploads",
-           "decoded in worker processes) are checked by `tests/test_serve_abuse.py` (16 simultaneous uploads,",
+           "decoded in worker processes) are checked by `tests/serve/test_serve_abuse.py` (16 simultaneous uploads,",
            "default flags: all 200); this benchmark was not rerun with them."]
           if "--max-queue 16" in r["server"] else []),
     ])
@@ -111,7 +111,7 @@ def stream_section(r: dict) -> str:
         "answers a partial per 0.25 s of audio received (here every third 100 ms message). The decoded audio",
         "trails by the TDNN's right context (31 filterbank frames, 0.31 s, less the audio still buffered);",
         "by construction the streamed final equals offline decoding of the same audio",
-        "(`tests/test_streaming.py`).",
+        "(`tests/decoding/test_streaming.py`).",
     ])
 
 
@@ -137,13 +137,13 @@ def memory_section(r: dict) -> str:
         *rows,
         "",
         f"Goal: peak RSS under 1.5 GB for any single accepted request: the largest peak of any one process was "
-        f"{worst:g} MB, {verdict(worst < 1536)}. `tests/test_serve_abuse.py` asserts it for the 19.2 MB WAV.",
+        f"{worst:g} MB, {verdict(worst < 1536)}. `tests/serve/test_serve_abuse.py` asserts it for the 19.2 MB WAV.",
     ])
 
 
 HOSTILE = """## Hostile clients (issue 27)
 
-`tests/test_serve_abuse.py` runs `speechtl serve` with default flags as a real process on 127.0.0.1
+`tests/serve/test_serve_abuse.py` runs `speechtl serve` with default flags as a real process on 127.0.0.1
 and, while a separate process checks `GET /health` every 50 ms on a new connection, opens 200 idle
 connections and 50 that send their headers a few bytes at a time, uploads 10-30 s recordings at
 16,001, 95,999 and 8,001 Hz and a 6-channel 48 kHz FLAC, sends a 3.6 MB lexicon and 10,000 words
@@ -152,7 +152,7 @@ the rest closed with 1013) and a stream whose first frame is 100,000 `[` (closed
 `/health` p99 under 100 ms with no failed check, the server's memory (its process and its decoding
 processes) back within 100 MB of its start, and no traceback in the log; a second test posts 16
 uploads at once with default flags and gets 16 answers 200; a third reads the log for the API key.
-`tests/test_serve_limits.py` covers each guard on its own (header timeout and connection cap on an
+`tests/serve/test_serve_limits.py` covers each guard on its own (header timeout and connection cap on an
 in-process uvicorn, resampling kernels under 1M values for every rate from 4 to 192 kHz, flag checks).
 
 What keeps the event loop free: uvicorn's HTTP protocol is extended (`speechtl/serve/protocol.py`)
@@ -175,7 +175,7 @@ machine does not. The figures below are the measured ones.
 
 Measured 2026-12-07 on the shared 2-core VM:
 
-* `pytest -s tests/test_serve_abuse.py` (10:07 UTC, load average 8.0): `/health` p99 44 ms, max 69 ms over
+* `pytest -s tests/serve/test_serve_abuse.py` (10:07 UTC, load average 8.0): `/health` p99 44 ms, max 69 ms over
   124 checks during the abuse above (before it: median 2 ms, p99 9 ms; the test allowed 100 ms); memory of
   the server and its decoding processes 2058 MB before, 2140 MB after (RSS, summed: shared library pages
   count once per process; the server's own includes its 4 prebuilt stream searches, about 25 MB each);
@@ -183,7 +183,7 @@ Measured 2026-12-07 on the shared 2-core VM:
   The same run with the event loop blocked on purpose (a 0.5 s `time.sleep` in the transcribe handler, and
   no searches built at start-up) failed both checks: p99 511 ms over 133 checks (allowed 100 ms), and
   436 ms for one `/health` while a stream without a word list opened.
-* `pytest -s tests/test_serve_abuse.py -k stream_without` (10:09 UTC, load average 9-10; 4 streams without
+* `pytest -s tests/serve/test_serve_abuse.py -k stream_without` (10:09 UTC, load average 9-10; 4 streams without
   a word list at once, twice): slowest `/health` 40 ms (before: median 3 ms); with no searches built at
   start-up, 733 ms (failed, as it should).
 * `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
@@ -216,7 +216,7 @@ def main() -> None:
         "",
         "## The web page in a browser",
         "",
-        "`tests/test_browser.py` (slow; Debian's `chromium` and `chromium-driver`) opens the page in headless",
+        "`tests/serve/test_browser.py` (slow; Debian's `chromium` and `chromium-driver`) opens the page in headless",
         "Chromium with a WAV file as the microphone: words while it plays, the final words with times, a",
         "click plays a word, and an upload. Its screenshots:",
         "",

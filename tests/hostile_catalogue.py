@@ -1,6 +1,6 @@
 """The hostile-input catalogue of issue #18: each probe a command line, the message it must give, and the exit code.
 
-Shared by ``tests/test_hostile_catalogue.py`` (runs every probe through
+Shared by ``tests/cli/test_hostile_catalogue.py`` (runs every probe through
 :func:`speechtl.cli.main` in-process) and ``benchmarks/hostile_catalogue.py``
 (runs every probe as a real ``python -m speechtl`` process and writes the
 table of ``docs/results/hardening.md``). ``before`` is the behaviour found on
@@ -238,7 +238,7 @@ PROBES = [
     Probe("overwrite-beside-user-files", "pretrain --overwrite into a folder holding a stray model.json, "
           "thesis/chapter1.tex and mydata/", "the whole folder deleted (train --overwrite)",
           lambda d: ["pretrain", str(d / "cluttered-exp.yaml"), "--overwrite"],
-          r"^(?![\s\S]*error)", code=0, show="--overwrite: kept"),  # tests/test_file_safety.py checks the files
+          r"^(?![\s\S]*error)", code=0, show="--overwrite: kept"),  # tests/training/test_file_safety.py checks the files
     Probe("second-run-same-folder", "a run into a folder another live run holds (its lock names PID 1)",
           "both start; one dies on checkpoints/latest.tmp: No such file or directory",
           lambda d: ["pretrain", str(d / "locked-exp.yaml"), "--overwrite"],

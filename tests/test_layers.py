@@ -155,3 +155,14 @@ def test_workflows_reach_speech_only_through_the_task_protocol():
     speech = [f"{m} -> {t}" for m, targets in import_graph().items() if m.startswith("speechtl.workflows")
               for t in targets if t.startswith("speechtl.tasks.speech")]
     assert speech == []
+
+
+def test_tests_mirror_the_package_folders():
+    """A test lives in the folder of the package layer it tests; only project-wide checks stay at the top."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    layers = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert folders <= layers, f"test folders without a package folder: {sorted(folders - layers)}"
+    top = sorted(p.name for p in tests.glob("test_*.py"))
+    assert top == ["test_benchmark_design.py", "test_docs_site.py", "test_layers.py", "test_properties.py",
+                   "test_readme_commands.py", "test_results_documents.py", "test_wheel.py"], top

@@ -32,7 +32,7 @@ from speechtl import __version__
 from speechtl.errors import SpeechtlError, shorten
 
 # subcommand modules; each defines add_parser(subparsers) and run(args)
-# (add_parser must not import torch: `speechtl --help` stays fast; tests/test_cli_output.py checks it)
+# (add_parser must not import torch: `speechtl --help` stays fast; tests/cli/test_cli_output.py checks it)
 COMMANDS = ["synth", "prepare", "train", "pretrain", "self_train", "evaluate", "run", "decode", "lexicon", "sweep",
             "plot", "export", "add_language", "languages", "serve", "score", "recipes",
             "study"]

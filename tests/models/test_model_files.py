@@ -20,7 +20,7 @@ from speechtl.cli import main
 from speechtl.errors import CheckpointError, RecipeError
 from speechtl.models.io import load_model
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

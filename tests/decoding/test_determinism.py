@@ -21,7 +21,7 @@ from pathlib import Path
 
 from speechtl.data.manifests import corpus_lexicon_path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _speechtl(args: list[str], hash_seed: int) -> str:

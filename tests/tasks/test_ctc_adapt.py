@@ -28,7 +28,7 @@ from speechtl.workflows.train import train
 pytest.importorskip("transformers")
 FAST = ["train.max_steps=3", "train.warmup_steps=1", "train.checkpoint_every=3", "train.log_every=1",
         "train.max_duration=30", "train.num_threads=1"]
-RECIPE = Path(__file__).parent.parent / "recipes" / "pretrained-phonemes.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "pretrained-phonemes.yaml"
 
 
 @pytest.fixture(scope="module")

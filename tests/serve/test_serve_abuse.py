@@ -53,7 +53,7 @@ def live(tdnn_en_model, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "SPEECHTL_API_KEY": KEY, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "speechtl", "serve", "--model", str(tdnn_en_model),
                                  "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)

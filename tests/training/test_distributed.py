@@ -13,7 +13,7 @@ import yaml
 from speechtl.workflows.train import train
 from speechtl.models.io import load_model
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_recipe(recipe, path: Path) -> Path:

@@ -24,7 +24,7 @@ from speechtl.cli import main
 from speechtl.errors import OutputError
 from speechtl.training.experiment import LOCK, MANIFEST, claim_experiment_dir, release_lock
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from speechtl.tasks.speech.recipe import Recipe
 from speechtl.tasks import load_recipe
 from speechtl.text.languages import get_language
 
-RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
+RECIPES = sorted((Path(__file__).resolve().parents[2] / "recipes").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])

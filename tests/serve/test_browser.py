@@ -1,7 +1,7 @@
 """The web page in headless Chromium, with a WAV file as the microphone (Selenium).
 
 Slow, and it needs Debian's browser and driver:
-``apt-get install -y chromium chromium-driver`` (then ``pytest -m slow tests/test_browser.py``).
+``apt-get install -y chromium chromium-driver`` (then ``pytest -m slow tests/serve/test_browser.py``).
 Screenshots go to ``$SPEECHTL_SCREENSHOTS`` (default: the test's temporary folder).
 """
 
