@@ -75,7 +75,7 @@ def _words_config(root, seed=0):
 
 def test_synthetic_fixed_words_share_words_not_voices(tmp_path):
     from speechtl.data.synth import language_fingerprint, load_synthetic, synthesize_corpus
-    from tests.test_synth import _digest
+    from tests.data.test_synth import _digest
 
     a, b = _words_config(tmp_path / "a"), _words_config(tmp_path / "b")
     for cfg in (a, b):
