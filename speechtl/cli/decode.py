@@ -240,9 +240,9 @@ def _progress(results, total: int, args):
 
 def _adapt(recognizer, inputs: list[tuple[str, str]]) -> None:
     """--one-speaker: the joint statistics of every recording, for a per-speaker CMVN model."""
-    cmvn = recognizer.features.cmvn
-    if cmvn != "speaker":
-        print(f"speechtl decode: note: --one-speaker changes nothing: the model normalises with features.cmvn: {cmvn}",
+    if not recognizer.normaliser.by_speaker:
+        print("speechtl decode: note: --one-speaker changes nothing: the model normalises with features.cmvn: "
+              f"{recognizer.normaliser.mode}",
               file=sys.stderr)
         return
     unreadable = recognizer.adapt(path for _, path in inputs)  # named again when decoded

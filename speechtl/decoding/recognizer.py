@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.cmvn import FeatureStats, speaker_cmvn
+from speechtl.data.cmvn import FeatureStats, Normaliser
 from speechtl.data.features import check_bandwidth, compute_features, num_frames
 from speechtl.models.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 NO_WORDS_NOTE = ("no words recognised: no lexicon word scored within the beam (silence, noise, or words the "
                  "lexicon lacks)")
 NO_SPEECH_NOTE = "voice activity detection found no speech"
+ADAPTED = "adapted"  # the one speaker of Recognizer.adapt
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Recognizer:
         self.features = model.features
         self.sample_rate = self.features.sample_rate
         self.frame_seconds = model.frame_seconds
-        self.speaker_stats: FeatureStats | None = None  # set by adapt(): one speaker's statistics
+        self.normaliser = Normaliser(self.features)  # adapt() gives it one speaker's statistics
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
@@ -315,11 +316,19 @@ class Recognizer:
         self.speaker_stats = stats if stats.count else None
         return errors
 
+    @property
+    def speaker_stats(self) -> FeatureStats | None:
+        """The statistics :meth:`adapt` gathered (``None``: each recording is normalised by its own)."""
+        return self.normaliser.stats.get(ADAPTED)
+
+    @speaker_stats.setter
+    def speaker_stats(self, stats: FeatureStats | None) -> None:
+        self.normaliser.stats = {} if stats is None else {ADAPTED: stats}
+
     def normalised(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Filterbanks of recordings as the model reads them: per-speaker CMVN models normalise them here."""
-        if self.speaker_stats is None:
-            return speaker_cmvn(feats, [""] * len(feats), self.features)
-        return speaker_cmvn(feats, ["adapted"] * len(feats), self.features, {"adapted": self.speaker_stats})
+        """Filterbanks of recordings as the model reads them (:class:`~speechtl.data.cmvn.Normaliser`)."""
+        speaker = ADAPTED if self.speaker_stats is not None else ""
+        return self.normaliser.batch(feats, [speaker] * len(feats))
 
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
