@@ -190,8 +190,8 @@ def run(args) -> int:
         from speechtl.text.lexicon_import import read_lexicon
 
         lexicon = read_lexicon(lexicon, args.phoneset, model.inventories[language].phonemes)
-    if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
-        recognizer.prepare(language, lexicon, words, args.shipped)
+    recognizer.prepare(language, lexicon, words, args.shipped, greedy=args.greedy)  # the lexicon checked (and its
+    # notes logged) before any audio is touched; --greedy reads none
     inputs = audio_inputs(args.audio)
     _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
