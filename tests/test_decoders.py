@@ -25,8 +25,8 @@ def test_every_mode_is_registered_and_chosen_by_the_decode_section():
     assert decoding_mode() == "beam"
 
 
-@pytest.mark.parametrize("mode, kind, words", [("beam", LexiconDecoder, ["ab"]), ("isolated", IsolatedWordDecoder, ["ab"]),
-                                               ("greedy", GreedyDecoder, [])])
+@pytest.mark.parametrize("mode, kind, words", [("beam", LexiconDecoder, ["ab"]),
+                                               ("isolated", IsolatedWordDecoder, ["ab"]), ("greedy", GreedyDecoder, [])])
 def test_each_mode_decodes_through_the_protocol_at_once_and_incrementally(mode, kind, words):
     decoder = word_decoder(TOKENS, LEXICON, DecodeConfig(), mode=mode)
     assert type(decoder) is kind and isinstance(decoder, Decoder)

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from speechtl.data.cmvn import FeatureStats, GlobalCMVN, Normaliser, PassThrough, SlidingCMN, UtteranceCMVN, WaveformNorm
+from speechtl.data.cmvn import (FeatureStats, GlobalCMVN, Normaliser, PassThrough, SlidingCMN, UtteranceCMVN,
+                                WaveformNorm)
 from speechtl.data.config import FeatureConfig
 from speechtl.errors import SpeechtlError
 
