@@ -241,7 +241,7 @@ class Recognizer:
             user = base.merge(user)
         for note in notes:
             log.warning(note)
-        prepared = PreparedLexicon(user, word_decoder(inventory.tokens, user, self.config), notes)
+        prepared = PreparedLexicon(user, word_decoder(inventory.tokens, user, self.config, mode=mode), notes)
         self._cache[key] = (prepared, lexicon)  # holding the lexicon object keeps its id unique
         while len(self._cache) > 4:
             self._cache.popitem(last=False)
