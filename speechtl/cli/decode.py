@@ -165,7 +165,8 @@ def _check_counts(args) -> None:
 def run(args) -> int:
     from speechtl.data.inputs import audio_inputs
     from speechtl.decoding.batch import BatchSettings, decode_files, decode_parallel
-    from speechtl.decoding.recognizer import Recognizer, stored_decode_config
+    from speechtl.decoding.config import stored_decode_config
+    from speechtl.decoding.recognizer import Recognizer
     from speechtl.errors import AudioError
     from speechtl.models.io import load_model_and_meta
     from speechtl.text.lexicon import read_word_list

@@ -50,7 +50,7 @@ from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.ctc_checkpoint import UNIVERSAL
 from speechtl.decoding.universal import add_language_head
-from speechtl.decoding.config import DecodeConfig, stored_decode_config  # noqa: F401 (its old home)
+from speechtl.decoding.config import DecodeConfig, stored_decode_config
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
 from speechtl.text.normalize import nfc

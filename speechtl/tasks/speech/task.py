@@ -20,8 +20,7 @@ from speechtl.data.dataset import CutBatches, collate
 from speechtl.data.cmvn import Normaliser
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
-from speechtl.decoding.config import DecodeConfig
-from speechtl.decoding.recognizer import stored_decode_config
+from speechtl.decoding.config import DecodeConfig, stored_decode_config
 from speechtl.errors import RecipeError
 from speechtl.files import read_metadata
 from speechtl.models.acoustic import AcousticModel
