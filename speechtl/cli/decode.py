@@ -165,7 +165,8 @@ def _check_counts(args) -> None:
 def run(args) -> int:
     from speechtl.data.inputs import audio_inputs
     from speechtl.decoding.batch import BatchSettings, decode_files, decode_parallel
-    from speechtl.decoding.recognizer import Recognizer, stored_decode_config
+    from speechtl.decoding.config import stored_decode_config
+    from speechtl.decoding.recognizer import Recognizer
     from speechtl.errors import AudioError
     from speechtl.models.io import load_model_and_meta
     from speechtl.text.lexicon import read_word_list
@@ -190,8 +191,8 @@ def run(args) -> int:
         from speechtl.text.lexicon_import import read_lexicon
 
         lexicon = read_lexicon(lexicon, args.phoneset, model.inventories[language].phonemes)
-    if not args.greedy:  # check the lexicon before touching audio (its notes are logged)
-        recognizer.prepare(language, lexicon, words, args.shipped)
+    recognizer.prepare(language, lexicon, words, args.shipped, greedy=args.greedy)  # the lexicon checked (and its
+    # notes logged) before any audio is touched; --greedy reads none
     inputs = audio_inputs(args.audio)
     _refuse_inputs_as_output(args, inputs)  # the recordings of folders and manifests too
     if args.one_speaker:
@@ -240,9 +241,9 @@ def _progress(results, total: int, args):
 
 def _adapt(recognizer, inputs: list[tuple[str, str]]) -> None:
     """--one-speaker: the joint statistics of every recording, for a per-speaker CMVN model."""
-    cmvn = recognizer.features.cmvn
-    if cmvn != "speaker":
-        print(f"speechtl decode: note: --one-speaker changes nothing: the model normalises with features.cmvn: {cmvn}",
+    if not recognizer.normaliser.by_speaker:
+        print("speechtl decode: note: --one-speaker changes nothing: the model normalises with features.cmvn: "
+              f"{recognizer.normaliser.mode}",
               file=sys.stderr)
         return
     unreadable = recognizer.adapt(path for _, path in inputs)  # named again when decoded

@@ -6,9 +6,14 @@ recording by its own mean and deviation; ``sliding`` removes the mean of a windo
 past frames (Kaldi's ``apply-cmvn-sliding``), which follows a channel that changes
 within a long recording; ``speaker`` normalises each speaker's recordings by the mean
 and deviation of all of them together (Kaldi's per-speaker CMVN over ``spk2utt``):
-the data layer does it (:func:`speaker_cmvn`), since a model sees one batch and not the
+it is done on the features before the model, since a model sees one batch and not the
 speaker's other recordings, and a recording of no known speaker is its own speaker.
 :class:`FeatureStats` gathers the statistics in constant memory.
+
+:class:`Normaliser` is the one place that knows the mode: what runs inside the model
+(:meth:`Normaliser.module`), what is done before it (``normaliser(feats, speaker)``), which
+statistics it needs and whether frames can be normalised as they arrive. Every caller goes
+through it (training data, the recogniser, ``speechtl decode --one-speaker``, streaming).
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import torch
 from torch import nn
 
 from speechtl.data.config import FeatureConfig
+from speechtl.errors import RecipeError, shorten
 from speechtl.tensors import length_mask
+
+MODES = ("global", "utterance", "sliding", "speaker", "none")  # features.cmvn
 
 
 def utterance_cmvn(x: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -169,38 +177,144 @@ def own_stats(feats: torch.Tensor) -> FeatureStats:
     return stats
 
 
-def speaker_cmvn(feats: list[torch.Tensor], speakers: list[str], cfg: FeatureConfig,
-                 stats: dict[str, FeatureStats] | None = None) -> list[torch.Tensor]:
-    """Each recording normalised by its speaker's statistics when ``cfg.cmvn`` is ``speaker`` (else as it is).
-
-    Args:
-        feats: ``(frames, dim)`` per recording.
-        speakers: per recording; ``""`` (no known speaker) makes a recording its own speaker.
-        stats: speaker -> statistics gathered beforehand (the training set's, in one pass);
-            a speaker not in it gets the statistics of its recordings among ``feats``.
-    """
-    if cfg.cmvn != "speaker":
-        return feats
-    stats = stats or {}
-    gathered: dict[str, FeatureStats] = {}  # speakers met only here
-    for f, spk in zip(feats, speakers):
-        if spk and spk not in stats:
-            gathered.setdefault(spk, FeatureStats(f.shape[1])).add(f)
-    return [normalise(f, stats.get(spk) or gathered[spk] if spk else own_stats(f)) for f, spk in zip(feats, speakers)]
-
-
 class PassThrough(nn.Module):
-    """No normalisation in the model (``cmvn: none``, or ``speaker``: normalised by the data layer)."""
+    """No normalisation in the model (``cmvn: none``, or ``speaker``: normalised before the model)."""
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return x
 
 
+def waveform_norm(frames: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Zero mean, unit variance over each utterance's valid samples (as Hugging Face's ``do_normalize``).
+
+    Args:
+        frames: ``(batch, frames, hop)`` samples.
+        lengths: ``(batch,)`` valid frames.
+    """
+    mask = length_mask(lengths, frames.shape[1])[:, :, None].to(frames.dtype)
+    count = (mask.sum((1, 2)) * frames.shape[2]).clamp(min=1)[:, None, None]
+    mean = (frames * mask).sum((1, 2), keepdim=True) / count
+    var = (((frames - mean) * mask) ** 2).sum((1, 2), keepdim=True) / count
+    return (frames - mean) / (var + eps).sqrt() * mask
+
+
+class WaveformNorm(nn.Module):
+    """Module form of :func:`waveform_norm`."""
+
+    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return waveform_norm(frames, lengths)
+
+
+class Normaliser:
+    """``features.cmvn``'s mode and every normalisation it asks for, in one object.
+
+    ``global``, ``utterance`` and ``sliding`` run inside the model (:meth:`module`; global
+    statistics travel in the model file, :meth:`fit_model`); ``speaker`` is done on each
+    recording's ``(frames, dim)`` features before the model (:meth:`__call__`, :meth:`batch`)
+    with statistics per speaker (:meth:`fit`, :meth:`add`: the speaker's own audio, no
+    transcript); ``none`` does nothing. Before the model, every mode but ``speaker`` passes
+    features through unchanged.
+
+    Args:
+        cfg: the feature settings (``cmvn``, ``cmvn_window``, ``cmvn_min_window``, ``kind``).
+        stats: speaker -> statistics gathered beforehand (used by ``speaker`` only).
+
+    Raises:
+        RecipeError: ``cfg.cmvn`` is not a mode (the message names ``features.cmvn``).
+
+    Example:
+        >>> norm = Normaliser(FeatureConfig(cmvn="speaker", num_mel_bins=1))
+        >>> norm = norm.fit({"ann": [torch.tensor([[1.0], [3.0]])]})
+        >>> [round(v, 2) for v in norm(torch.tensor([[1.0], [3.0], [5.0]]), "ann").flatten().tolist()]
+        [-0.71, 0.71, 2.12]
+    """
+
+    def __init__(self, cfg: FeatureConfig, stats: dict[str, FeatureStats] | None = None) -> None:
+        if cfg.cmvn not in MODES:
+            raise RecipeError(f"features.cmvn: unknown mode {shorten(repr(cfg.cmvn))}; known: {', '.join(MODES)}")
+        self.cfg, self.mode = cfg, cfg.cmvn
+        self.stats: dict[str, FeatureStats] = dict(stats or {})
+
+    @property
+    def by_speaker(self) -> bool:
+        """Whether features are normalised before the model, by their speaker's statistics."""
+        return self.mode == "speaker"
+
+    @property
+    def streamable(self) -> bool:
+        """Whether frames can be normalised as they arrive (corpus statistics or none)."""
+        return self.cfg.streamable
+
+    def module(self) -> nn.Module:
+        """The model's own normalisation of a padded ``(batch, frames, dim)`` batch (its front end's)."""
+        if self.cfg.kind == "waveform":
+            return WaveformNorm() if self.mode == "utterance" else PassThrough()
+        if self.mode == "global":
+            return GlobalCMVN(self.cfg.num_mel_bins)
+        if self.mode == "utterance":
+            return UtteranceCMVN()
+        if self.mode == "sliding":
+            return SlidingCMN(self.cfg.cmvn_window, self.cfg.cmvn_min_window)
+        return PassThrough()
+
+    @staticmethod
+    def fit_model(module: nn.Module, stats: FeatureStats | Iterable[torch.Tensor]) -> None:
+        """Global CMVN: ``module`` (from :meth:`module`) takes the corpus's statistics (other modes need none).
+
+        Args:
+            stats: gathered beforehand, or ``(frames, dim)`` features to gather them from (read only if needed).
+        """
+        if not isinstance(module, GlobalCMVN):
+            return
+        if isinstance(stats, FeatureStats):
+            module.set_stats(stats)
+        else:
+            module.fit(stats)
+
+    def add(self, speaker: str, feats: torch.Tensor) -> None:
+        """Count one recording's ``(frames, dim)`` features in ``speaker``'s statistics."""
+        self.stats.setdefault(speaker, FeatureStats(feats.shape[1])).add(feats)
+
+    def fit(self, feats: dict[str, Iterable[torch.Tensor]]) -> "Normaliser":
+        """Gather statistics from speaker -> ``(frames, dim)`` features of their recordings; returns itself."""
+        for speaker, recordings in feats.items():
+            for f in recordings:
+                self.add(speaker, f)
+        return self
+
+    def __call__(self, feats: torch.Tensor, speaker: str | None = None) -> torch.Tensor:
+        """One recording's ``(frames, dim)`` features as the model takes them.
+
+        ``speaker``: its statistics normalise the recording (a speaker with none, or no speaker:
+        the recording's own); other modes return ``feats`` itself (the model normalises).
+        """
+        if not self.by_speaker:
+            return feats
+        stats = self.stats.get(speaker) if speaker else None
+        return normalise(feats, stats if stats is not None else own_stats(feats))
+
+    def batch(self, feats: list[torch.Tensor], speakers: list[str]) -> list[torch.Tensor]:
+        """Several recordings (as :meth:`__call__`); a speaker without statistics gets those of its recordings here.
+
+        Args:
+            feats: ``(frames, dim)`` per recording.
+            speakers: per recording; ``""`` makes a recording its own speaker.
+        """
+        if not self.by_speaker:
+            return feats
+        here = Normaliser(self.cfg, self.stats)  # speakers met only here: their recordings' joint statistics
+        for f, spk in zip(feats, speakers):
+            if spk and spk not in self.stats:
+                here.add(spk, f)
+        return [here(f, spk) for f, spk in zip(feats, speakers)]
+
+
+def speaker_cmvn(feats: list[torch.Tensor], speakers: list[str], cfg: FeatureConfig,
+                 stats: dict[str, FeatureStats] | None = None) -> list[torch.Tensor]:
+    """``Normaliser(cfg, stats).batch(feats, speakers)``: each recording by its speaker's statistics."""
+    return Normaliser(cfg, stats).batch(feats, speakers)
+
+
 def build_normalizer(cfg: FeatureConfig) -> nn.Module:
-    if cfg.cmvn == "global":
-        return GlobalCMVN(cfg.num_mel_bins)
-    if cfg.cmvn == "utterance":
-        return UtteranceCMVN()
-    if cfg.cmvn == "sliding":
-        return SlidingCMN(cfg.cmvn_window, cfg.cmvn_min_window)
-    return PassThrough()
+    """``Normaliser(cfg).module()``: the model's own normalisation."""
+    return Normaliser(cfg).module()

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from speechtl.data.audio import audio_info
-from speechtl.data.cmvn import FeatureStats, speaker_cmvn
+from speechtl.data.cmvn import FeatureStats, Normaliser
 from speechtl.data.features import check_bandwidth, compute_features
 from speechtl.errors import AudioError, ManifestError, SpeechtlError
 from speechtl.data.config import FeatureConfig
@@ -184,7 +184,7 @@ def load_utterances(
                 _load_one(uid, piece, sup, cfg, cfg.sample_rate, languages, max_duration, out, report, transform)
     finally:
         torch.set_num_threads(threads)
-    for utt, feats in zip(out, speaker_cmvn([u.feats for u in out], [u.speaker for u in out], cfg)):
+    for utt, feats in zip(out, Normaliser(cfg).batch([u.feats for u in out], [u.speaker for u in out])):
         utt.feats = feats
     return out, report
 
@@ -280,7 +280,7 @@ class CutBatches(torch.utils.data.Dataset):
         self.inventories = inventories
         self.features = features
         self.seed = seed
-        self.speaker_stats = speaker_stats or {}
+        self.normaliser = Normaliser(features, speaker_stats)
         self._channels: dict[str, object] = {}
 
     def _feats(self, cut) -> torch.Tensor:
@@ -316,7 +316,7 @@ class CutBatches(torch.utils.data.Dataset):
                 raise ManifestError(f"{cut.id}: empty phoneme transcript")
             targets = torch.tensor(ids, dtype=torch.long)
         group = custom.get("speaker_group", "")
-        feats = speaker_cmvn([self._feats(cut)], [group], self.features, self.speaker_stats)[0]
+        feats = self.normaliser(self._feats(cut), group)  # a group without statistics: its own
         utt = Utterance(cut.id, sup.language or "", sup.speaker or "", feats, phonemes, sup.text or "",
                         custom.get("source", cut.id), custom.get("domain", "source"), labelled)
         return utt, targets

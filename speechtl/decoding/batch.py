@@ -53,12 +53,12 @@ def read_mono(path: str) -> tuple[torch.Tensor, int]:
 
 @torch.no_grad()
 def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor]], language: str,
-                     prepared: PreparedLexicon | None) -> list[Transcript]:
+                     prepared: PreparedLexicon) -> list[Transcript]:
     """Recognise several short recordings with one forward pass (each shorter than ``chunk_seconds``).
 
     Args:
         waves: ``(source, mono samples at recognizer.sample_rate)``.
-        prepared: the lexicon and decoder (:meth:`Recognizer.prepare`); ``None``: greedy phonemes only.
+        prepared: the lexicon and decoder (:meth:`Recognizer.prepare`; greedy: phonemes only).
 
     Returns:
         One :class:`Transcript` per recording, equal to :meth:`Recognizer.transcribe` on it alone.
@@ -89,12 +89,11 @@ def transcribe_batch(recognizer: Recognizer, waves: list[tuple[str, torch.Tensor
     inventory = model.inventories[language]
     for i, ids in zip(live, ctc_greedy(log_probs, hlens, inventory.blank)):
         out[i].phonemes = " ".join(inventory.decode(ids)).strip("| ")
-    if prepared is not None:
-        for b, (i, hyp) in enumerate(zip(live, prepared.decoder(log_probs, hlens))):
-            out[i].words = align_words(log_probs[b, : int(hlens[b])], hyp.words, hyp.tokens, inventory.tokens,
-                                       prepared.lexicon, recognizer.frame_seconds)
-            if not out[i].words:
-                out[i].notes.append(NO_WORDS_NOTE)
+    for b, (i, hyp) in enumerate(zip(live, prepared.decoder(log_probs, hlens))):
+        out[i].words = align_words(log_probs[b, : int(hlens[b])], hyp.words, hyp.tokens, inventory.tokens,
+                                   prepared.lexicon, recognizer.frame_seconds)
+        if prepared.decoder.spells_words and not out[i].words:
+            out[i].notes.append(NO_WORDS_NOTE)
     return out
 
 
@@ -105,7 +104,7 @@ def decode_files(recognizer: Recognizer, inputs: Iterable[tuple[str, str]], lang
     settings = settings or BatchSettings()
     settings.validate()
     language = recognizer.language(language)
-    prepared = None if greedy else recognizer.prepare(language, lexicon, words, shipped)
+    prepared = recognizer.prepare(language, lexicon, words, shipped, greedy=greedy)
     inputs = list(inputs)
     for a in range(0, len(inputs), settings.window):
         yield from _decode_window(recognizer, inputs[a: a + settings.window], language, prepared, settings,

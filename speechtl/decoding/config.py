@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from speechtl.config import ranged
+from speechtl.config import from_dict, ranged
+from speechtl.errors import CheckpointError, RecipeError
 
 
 @dataclass
@@ -26,3 +27,11 @@ class DecodeConfig:
     isolated: bool = False  # each recording holds exactly one word of the list (commands, digits): the best word, never nothing (isolated.py)
     words: list[str] = field(default_factory=list)  # closed vocabulary: evaluation decodes with just these words (G2P); [] = the corpus lexicon
 
+
+def stored_decode_config(meta: dict, source: str = "model") -> DecodeConfig:
+    """The ``decode`` section saved with a model (format version 1: inside its recipe)."""
+    section = meta.get("decode", meta.get("recipe", {}).get("decode", {}))
+    try:
+        return from_dict(DecodeConfig, section, "decode")
+    except RecipeError as err:
+        raise CheckpointError(f"{source}: malformed decode settings: {err}") from None

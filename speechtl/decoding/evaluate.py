@@ -11,7 +11,7 @@ import torch
 from speechtl.data.dataset import Utterance
 from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.isolated import word_decoder
-from speechtl.decoding.lexicon_decoder import LexiconDecoder, WordHypothesis
+from speechtl.decoding.decoders import Decoder, WordHypothesis
 from speechtl.decoding.metrics import ErrorCounts, error_counts, phoneme_error_rate
 from speechtl.models.acoustic import AcousticModel
 from speechtl.decoding.config import DecodeConfig
@@ -58,7 +58,7 @@ def recognize_phonemes(model: AcousticModel, utterances: list[Utterance], batch_
     return out  # type: ignore[return-value]
 
 
-def recognize_words(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, LexiconDecoder],
+def recognize_words(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, Decoder],
                     batch_frames: int = 40000, device: str | torch.device = "cpu") -> list[str]:
     """Lexicon beam-search transcripts (space-separated words), in the order given.
 
@@ -67,7 +67,7 @@ def recognize_words(model: AcousticModel, utterances: list[Utterance], decoders:
     return [" ".join(h.words) if h else "" for h in word_hypotheses(model, utterances, decoders, batch_frames, device)]
 
 
-def word_hypotheses(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, LexiconDecoder],
+def word_hypotheses(model: AcousticModel, utterances: list[Utterance], decoders: dict[str, Decoder],
                     batch_frames: int = 40000, device: str | torch.device = "cpu") -> list[WordHypothesis | None]:
     """Each utterance's best :class:`WordHypothesis` (``None`` for a language without a decoder), in order."""
     out: list[WordHypothesis | None] = [None] * len(utterances)
@@ -104,10 +104,10 @@ def evaluate_per(model: AcousticModel, utterances: list[Utterance], device: str 
 
 
 def lexicon_decoders(model: AcousticModel, lexicons: dict[str, Lexicon], config: DecodeConfig | None = None,
-                     word_boundary: str | None = None, nbest: int = 1) -> dict[str, LexiconDecoder]:
+                     word_boundary: str | None = None, nbest: int = 1) -> dict[str, Decoder]:
     """One decoder per language the model has a head for; phonemes a head lacks are mapped to its nearest.
 
-    ``nbest`` > 1 gives each hypothesis a confidence margin (see :class:`LexiconDecoder`).
+    ``nbest`` > 1 gives each hypothesis a confidence margin (see the beam search, ``lexicon_decoder.py``).
     """
     decoders = {}
     for lang, lexicon in sorted(lexicons.items()):

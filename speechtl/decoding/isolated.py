@@ -25,9 +25,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from speechtl.decoding import greedy  # noqa: F401 (registers the greedy mode, for word_decoder)
 from speechtl.decoding.config import DecodeConfig
-from speechtl.decoding.lexicon_decoder import (LexiconDecoder, WordHypothesis, checked_tokens,
-                                               first_word_per_pronunciation)
+from speechtl.decoding.decoders import DECODERS, Decoder, WordHypothesis, decoding_mode
+from speechtl.decoding.lexicon_decoder import checked_tokens, first_word_per_pronunciation  # registers beam
 from speechtl.errors import LexiconError
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.lexicon import Lexicon
@@ -57,6 +58,7 @@ def word_log_likelihoods(log_probs: torch.Tensor, length: int, targets: list[lis
     return -loss
 
 
+@DECODERS.register("isolated")
 class IsolatedWordDecoder:
     """The best word of the lexicon for each recording (never an empty transcript).
 
@@ -74,6 +76,8 @@ class IsolatedWordDecoder:
         >>> IsolatedWordDecoder(tokens, lexicon)(log_probs)[0].words
         ['ba']
     """
+
+    spells_words = True  # a Decoder (speechtl.decoding.decoders) of words
 
     def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
                  word_boundary: str | None = None, nbest: int = 1) -> None:
@@ -126,8 +130,15 @@ class IsolatedWordDecoder:
         return self._best(frames, frames.shape[0])
 
 
-def word_decoder(tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
-                 word_boundary: str | None = None, nbest: int = 1) -> LexiconDecoder | IsolatedWordDecoder:
-    """The decoder ``config`` asks for: one word per recording (``decode.isolated``) or the beam search."""
-    kind = IsolatedWordDecoder if config is not None and config.isolated else LexiconDecoder
+def word_decoder(tokens: Sequence[str], lexicon: Lexicon | None, config: DecodeConfig | None = None,
+                 word_boundary: str | None = None, nbest: int = 1, mode: str | None = None) -> Decoder:
+    """The decoder of ``mode`` (by default the one ``config`` asks for, :func:`decoding_mode`) for one head.
+
+    Every mode of :data:`~speechtl.decoding.decoders.DECODERS` is registered here: this module
+    defines ``isolated`` and imports the modules of ``beam`` and ``greedy``.
+
+    Raises:
+        RecipeError: ``mode`` is not a decoding mode (the message lists those there are).
+    """
+    kind = DECODERS.get(mode or decoding_mode(config))
     return kind(tokens, lexicon, config, word_boundary, nbest)

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -53,6 +52,7 @@ import torch
 
 from speechtl.errors import LanguageModelError, LexiconError
 from speechtl.decoding.config import DecodeConfig
+from speechtl.decoding.decoders import DECODERS, WordHypothesis  # noqa: F401 (WordHypothesis's old home)
 from speechtl.text.g2p import WORD_BOUNDARY
 from speechtl.text.inventory import BLANK, Inventory
 from speechtl.text.lexicon import Lexicon
@@ -60,16 +60,6 @@ from speechtl.text.lexicon import Lexicon
 UNK = "<unk>"
 TIED = 8  # hypotheses the search returns at least, so that ties with the best can be seen
 TIE = 1e-6  # scores this close are a tie (the same path, summed in another order)
-
-
-@dataclass
-class WordHypothesis:
-    """The best word sequence for one utterance."""
-
-    words: list[str]
-    tokens: list[int]  # token ids of its CTC path: repeats merged, blanks dropped, "|" kept
-    score: float  # acoustic + weighted LM + word scores (log domain)
-    margin: float = math.inf  # score minus that of the best other word sequence (with nbest > 1)
 
 
 def _load_kenlm_check(path: str) -> None:
@@ -99,6 +89,7 @@ def checked_tokens(tokens: Sequence[str], lexicon: Lexicon) -> list[str]:
     return tokens
 
 
+@DECODERS.register("beam")
 class LexiconDecoder:
     """Beam search over a lexicon for one output head.
 
@@ -124,6 +115,8 @@ class LexiconDecoder:
         >>> LexiconDecoder(tokens, lexicon)(log_probs)[0].words  # log_probs: (batch, time, len(tokens))
         ['ab']
     """
+
+    spells_words = True  # a Decoder (speechtl.decoding.decoders) of words
 
     def __init__(self, tokens: Sequence[str], lexicon: Lexicon, config: DecodeConfig | None = None,
                  word_boundary: str | None = None, nbest: int = 1) -> None:

@@ -37,20 +37,20 @@ import numpy as np
 import torch
 
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
-from speechtl.data.cmvn import FeatureStats, speaker_cmvn
+from speechtl.data.cmvn import FeatureStats, Normaliser
 from speechtl.data.features import check_bandwidth, compute_features, num_frames
 from speechtl.models.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
-from speechtl.decoding.isolated import IsolatedWordDecoder, word_decoder
-from speechtl.decoding.lexicon_decoder import LexiconDecoder
+from speechtl.decoding.decoders import DECODERS, Decoder, decoding_mode
+from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.segments import iter_chunks, iter_pieces, piece_span, quiet_cut  # noqa: F401 (their old home)
 from speechtl.data.vad import Span
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
 from speechtl.models.ctc_checkpoint import UNIVERSAL
 from speechtl.decoding.universal import add_language_head
-from speechtl.decoding.config import DecodeConfig
+from speechtl.decoding.config import DecodeConfig, stored_decode_config
 from speechtl.text.g2p_lexicon import g2p_lexicon, shipped_lexicon
 from speechtl.text.lexicon import Lexicon
 from speechtl.text.normalize import nfc
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 NO_WORDS_NOTE = ("no words recognised: no lexicon word scored within the beam (silence, noise, or words the "
                  "lexicon lacks)")
 NO_SPEECH_NOTE = "voice activity detection found no speech"
+ADAPTED = "adapted"  # the one speaker of Recognizer.adapt
 
 
 @dataclass
@@ -99,10 +100,10 @@ class Transcript:
 
 @dataclass
 class PreparedLexicon:
-    """A lexicon checked against one head, with its decoder."""
+    """A lexicon checked against one head, with its decoder (an empty lexicon for greedy decoding)."""
 
     lexicon: Lexicon
-    decoder: LexiconDecoder | IsolatedWordDecoder  # decode.isolated chooses
+    decoder: Decoder  # the decoding mode's (speechtl.decoding.decoders)
     notes: list[str]  # words left out and why
 
 
@@ -132,7 +133,7 @@ class Recognizer:
         self.features = model.features
         self.sample_rate = self.features.sample_rate
         self.frame_seconds = model.frame_seconds
-        self.speaker_stats: FeatureStats | None = None  # set by adapt(): one speaker's statistics
+        self.normaliser = Normaliser(self.features)  # adapt() gives it one speaker's statistics
         self._cache: OrderedDict = OrderedDict()
 
     @classmethod
@@ -181,9 +182,9 @@ class Recognizer:
 
     # ------------------------------------------------------------ lexicons
     def prepare(self, language: str | None = None, lexicon: str | Path | Lexicon | None = None,
-                words: Iterable[str] | None = None, shipped: bool = False, strict: bool = False
-                ) -> PreparedLexicon:
-        """Build (or reuse) the decoder for a language and word set.
+                words: Iterable[str] | None = None, shipped: bool = False, strict: bool = False,
+                greedy: bool = False) -> PreparedLexicon:
+        """Build (or reuse) the decoder for a language and word set, in the decoding mode ``self.config`` asks for.
 
         Args:
             lexicon: a lexicon file or object (IPA); a phoneme the head lacks is mapped to the
@@ -196,8 +197,13 @@ class Recognizer:
                 With neither ``lexicon`` nor ``words`` the shipped lexicon is used alone.
             strict: refuse a user lexicon phoneme the head lacks instead of mapping it
                 (:class:`~speechtl.errors.LexiconError` names the line and symbol).
+            greedy: the greedy mode: best-path phonemes, no lexicon read and no word search.
         """
         language = self.language(language)
+        mode = decoding_mode(self.config, greedy)
+        if not DECODERS.get(mode).spells_words:  # no words: no lexicon to read
+            return PreparedLexicon(Lexicon(), word_decoder(self.model.inventories[language].tokens, None,
+                                                           self.config, mode=mode), [])
         if language == UNIVERSAL and (words is not None or shipped or lexicon is None):
             raise LanguageError(f"the {UNIVERSAL} head is a CTC checkpoint's universal phoneme head, of no one language: "
                                 "name the words' language (--lang) to pronounce them and restrict the head to its "
@@ -235,7 +241,7 @@ class Recognizer:
             user = base.merge(user)
         for note in notes:
             log.warning(note)
-        prepared = PreparedLexicon(user, word_decoder(inventory.tokens, user, self.config), notes)
+        prepared = PreparedLexicon(user, word_decoder(inventory.tokens, user, self.config, mode=mode), notes)
         self._cache[key] = (prepared, lexicon)  # holding the lexicon object keeps its id unique
         while len(self._cache) > 4:
             self._cache.popitem(last=False)
@@ -261,7 +267,7 @@ class Recognizer:
             A :class:`Transcript` with words, their times and phonemes.
         """
         language = self.language(language)
-        prepared = None if greedy else self.prepare(language, lexicon, words, shipped, strict)
+        prepared = self.prepare(language, lexicon, words, shipped, strict, greedy)
         source, total, read = self._reader(audio, sample_rate)
         result = Transcript(source=source, language=language, duration=total)
         phonemes = []
@@ -279,17 +285,16 @@ class Recognizer:
             inventory = self.model.inventories[language]
             ids = ctc_greedy(log_probs[None], torch.tensor([log_probs.shape[0]]), inventory.blank)[0]
             phonemes.append(" ".join(inventory.decode(ids)).strip("| "))
-            if prepared is not None:
-                hyp = prepared.decoder(log_probs[None])[0]
-                words = align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens,
-                                    prepared.lexicon, self.frame_seconds)
-                for w in words:  # times in the piece -> times in the recording (pauses were cut out)
-                    w.start, w.end = piece.recording_span(w.start, w.end)
-                result.words += words
+            hyp = prepared.decoder(log_probs[None])[0]
+            words = align_words(log_probs, hyp.words, hyp.tokens, inventory.tokens, prepared.lexicon,
+                                self.frame_seconds)
+            for w in words:  # times in the piece -> times in the recording (pauses were cut out)
+                w.start, w.end = piece.recording_span(w.start, w.end)
+            result.words += words
         result.phonemes = " | ".join(p for p in phonemes if p)
         if not result.segments:
             result.notes.append(NO_SPEECH_NOTE)
-        if prepared is not None and not result.words:
+        if prepared.decoder.spells_words and not result.words:
             result.notes.append(NO_WORDS_NOTE)
         return result
 
@@ -315,11 +320,19 @@ class Recognizer:
         self.speaker_stats = stats if stats.count else None
         return errors
 
+    @property
+    def speaker_stats(self) -> FeatureStats | None:
+        """The statistics :meth:`adapt` gathered (``None``: each recording is normalised by its own)."""
+        return self.normaliser.stats.get(ADAPTED)
+
+    @speaker_stats.setter
+    def speaker_stats(self, stats: FeatureStats | None) -> None:
+        self.normaliser.stats = {} if stats is None else {ADAPTED: stats}
+
     def normalised(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Filterbanks of recordings as the model reads them: per-speaker CMVN models normalise them here."""
-        if self.speaker_stats is None:
-            return speaker_cmvn(feats, [""] * len(feats), self.features)
-        return speaker_cmvn(feats, ["adapted"] * len(feats), self.features, {"adapted": self.speaker_stats})
+        """Filterbanks of recordings as the model reads them (:class:`~speechtl.data.cmvn.Normaliser`)."""
+        speaker = ADAPTED if self.speaker_stats is not None else ""
+        return self.normaliser.batch(feats, [speaker] * len(feats))
 
     @torch.no_grad()
     def _log_probs(self, wave: torch.Tensor, language: str) -> torch.Tensor:
@@ -360,18 +373,6 @@ class Recognizer:
             return wave[a : a + int(round(duration * rate))]
 
         return "<samples>", total, read
-
-
-def stored_decode_config(meta: dict, source: str = "model") -> DecodeConfig:
-    """The ``decode`` section saved with a model (format version 1: inside its recipe)."""
-    from speechtl.config import from_dict
-    from speechtl.errors import RecipeError
-
-    section = meta.get("decode", meta.get("recipe", {}).get("decode", {}))
-    try:
-        return from_dict(DecodeConfig, section, "decode")
-    except RecipeError as err:
-        raise CheckpointError(f"{source}: malformed decode settings: {err}") from None
 
 
 def _lexicon_key(lexicon) -> object:

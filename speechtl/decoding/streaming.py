@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from speechtl.data.cmvn import Normaliser
 from speechtl.data.features import fbank, num_frames
 from speechtl.decoding.align import align_words
 from speechtl.decoding.chunked import ChunkedEncoder
@@ -106,9 +107,10 @@ class StreamingEncoder:
     """
 
     def __init__(self, model: AcousticModel, language: str, device: torch.device | str = "cpu") -> None:
-        if not model.features.streamable:
+        normaliser = Normaliser(model.features)
+        if not normaliser.streamable:
             raise CheckpointError(f"streaming needs global or no CMVN; this model normalises with statistics of a whole "
-                                  f"utterance or speaker (features.cmvn: {model.features.cmvn}): decode it offline")
+                                  f"utterance or speaker (features.cmvn: {normaliser.mode}): decode it offline")
         self.convolutions = _convolutions(model.encoder)
         self.field = conv_receptive_field(self.convolutions)
         self.model, self.language, self.device = model, language, torch.device(device)
@@ -181,9 +183,9 @@ def stream_refusal(model: AcousticModel) -> str:
         receptive_field(model.encoder)
     except CheckpointError as err:
         return str(err)
-    features = model.features
-    return "" if features.streamable else \
-        f"CMVN over the utterance's own frames cannot stream (features.cmvn: {features.cmvn})"
+    normaliser = Normaliser(model.features)
+    return "" if normaliser.streamable else \
+        f"CMVN over the utterance's own frames cannot stream (features.cmvn: {normaliser.mode})"
 
 
 @dataclass

@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
-from speechtl.data.cmvn import PassThrough, build_normalizer
+from speechtl.data.cmvn import Normaliser
 from speechtl.data.features import VTLP, SpecAugment
 from speechtl.registry import Registry
-from speechtl.tensors import length_mask
 
 FRONTENDS: Registry = Registry("front end")
 
@@ -36,7 +35,7 @@ class FbankFrontend(nn.Module):
         super().__init__()
         self.features = features
         self.vtlp = VTLP(specaugment, features.top_frequency)
-        self.normalizer = build_normalizer(features)
+        self.normalizer = Normaliser(features).module()
         self.specaugment = SpecAugment(specaugment)
         self.out_dim = features.num_mel_bins
 
@@ -49,27 +48,6 @@ def fbank_frontend(features: FeatureConfig, specaugment: SpecAugmentConfig) -> F
     return FbankFrontend(features, specaugment)
 
 
-def waveform_norm(frames: torch.Tensor, lengths: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    """Zero mean, unit variance over each utterance's valid samples (as Hugging Face's ``do_normalize``).
-
-    Args:
-        frames: ``(batch, frames, hop)`` samples.
-        lengths: ``(batch,)`` valid frames.
-    """
-    mask = length_mask(lengths, frames.shape[1])[:, :, None].to(frames.dtype)
-    count = (mask.sum((1, 2)) * frames.shape[2]).clamp(min=1)[:, None, None]
-    mean = (frames * mask).sum((1, 2), keepdim=True) / count
-    var = (((frames - mean) * mask) ** 2).sum((1, 2), keepdim=True) / count
-    return (frames - mean) / (var + eps).sqrt() * mask
-
-
-class WaveformNorm(nn.Module):
-    """Module form of :func:`waveform_norm`."""
-
-    def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return waveform_norm(frames, lengths)
-
-
 class WaveformFrontend(nn.Module):
     """Waveform frames ``(B, T, hop)`` in, the same frames (normalised per utterance with ``cmvn: utterance``) out.
 
@@ -79,7 +57,7 @@ class WaveformFrontend(nn.Module):
     def __init__(self, features: FeatureConfig) -> None:
         super().__init__()
         self.features = features
-        self.normalizer = WaveformNorm() if features.cmvn == "utterance" else PassThrough()
+        self.normalizer = Normaliser(features).module()
         self.out_dim = features.dim
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

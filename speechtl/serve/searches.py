@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from speechtl.decoding.decoders import Decoder
 from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.streaming import StreamingRecognizer
 from speechtl.errors import SpeechtlError
@@ -37,7 +38,7 @@ class Search:
 
     lexicon: Lexicon  # the words it spells (the stream aligns its final words with it)
     notes: list[str]
-    decoder: object  # a LexiconDecoder or IsolatedWordDecoder (one search at a time)
+    decoder: Decoder  # the decoding mode's (speechtl.decoding.decoders); one search at a time
 
 
 def search_key(model: str, language: str, words: list[str] | None, lexicon_text: str | None,

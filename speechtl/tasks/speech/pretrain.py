@@ -19,7 +19,7 @@ import yaml
 
 from speechtl.config import to_dict
 from speechtl.data.dataset import CutBatches
-from speechtl.data.cmvn import GlobalCMVN
+from speechtl.data.cmvn import Normaliser
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.unlabelled import first_features, skip_causes, unlabelled_cuts
 from speechtl.errors import AudioError, RecipeError
@@ -65,8 +65,8 @@ def _pretrain(recipe, exp: Path, cuts, count: int, skipped: list, resume: bool, 
     cuts.to_file(exp / "data" / "cuts.jsonl.gz")  # read lazily by the sampler, as the training manifest is
     cuts = CutSet.from_jsonl_lazy(exp / "data" / "cuts.jsonl.gz")
     model = build_acoustic_model(model_config(recipe), {})
-    if isinstance(model.frontend.normalizer, GlobalCMVN):
-        model.frontend.normalizer.fit(first_features(cuts, recipe.features, recipe.pretrain.stats_utterances))
+    Normaliser.fit_model(model.frontend.normalizer,
+                         first_features(cuts, recipe.features, recipe.pretrain.stats_utterances))  # a generator
     seconds = sum(c.duration for c in cuts)
     log.info("pre-training on %d recordings (%.2f h, %d skipped), encoder %.2fM parameters", len(cuts),
              seconds / 3600, len(skipped), sum(p.numel() for p in model.encoder.parameters()) / 1e6)

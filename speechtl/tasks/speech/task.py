@@ -17,11 +17,10 @@ import torch
 from speechtl.config import to_dict
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import CutBatches, collate
-from speechtl.data.cmvn import GlobalCMVN
+from speechtl.data.cmvn import Normaliser
 from speechtl.data.sampler import CutBatchLoader
 from speechtl.data.training_cuts import TrainingCuts
-from speechtl.decoding.config import DecodeConfig
-from speechtl.decoding.recognizer import stored_decode_config
+from speechtl.decoding.config import DecodeConfig, stored_decode_config
 from speechtl.errors import RecipeError
 from speechtl.files import read_metadata
 from speechtl.models.acoustic import AcousticModel
@@ -84,8 +83,7 @@ class SpeechTask:
         model.unit_models = unit_models
         if source is not None:
             start_heads(model, source, recipe.transfer.init_heads_from_source, kept)
-        if isinstance(model.frontend.normalizer, GlobalCMVN):
-            model.frontend.normalizer.set_stats(cuts.stats)
+        Normaliser.fit_model(model.frontend.normalizer, cuts.stats)
         loader = CutBatchLoader(cuts.cuts(), CutBatches(inventories, recipe.features, recipe.data.synth.seed,
                                                         cuts.speaker_stats),
                                 recipe.train.max_duration, seed=recipe.train.seed, rank=dist.rank,
