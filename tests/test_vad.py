@@ -7,34 +7,33 @@ import pytest
 import torch
 
 from speechtl.data.audio import resample
-from speechtl.data.espeak import Espeak
 from speechtl.data.vad import BLOCK_FRAMES, FRAME_SECONDS, Span, VadSettings, detect_speech, speech_spans
 from speechtl.decoding import formats
 from speechtl.decoding.recognizer import NO_SPEECH_NOTE, Recognizer
 from speechtl.decoding.segments import Piece, pack_spans, uses_vad
 from speechtl.decoding.config import DecodeConfig
 from speechtl.errors import AudioError, SpeechtlError
+from spoken import speak
 
 RATE = 16000
 PHRASES = ["the quick brown fox", "jumps over the lazy dog", "seven green apples", "a long way home",
            "nobody saw the boat", "under the old bridge"]
 
 
-def phrase(text: str, voice: str = "en-us") -> torch.Tensor:
-    engine = Espeak.instance()
-    samples = engine.synthesize(text, voice, 165, 50).astype(np.float32) / 32768
-    wave = resample(torch.from_numpy(samples), engine.sample_rate, RATE)
-    loud = (wave.abs() > 0.01).nonzero()
-    return wave[int(loud[0]): int(loud[-1]) + 1]  # eSpeak's own leading and trailing silence off: exact truth
+def phrases(texts: list[str]) -> list[torch.Tensor]:
+    """Each text said by eSpeak (en-us) at 16 kHz, its leading and trailing silence cut off: exact truth."""
+    said, rate = speak(texts, "en-us", 165, 50)
+    waves = [resample(torch.from_numpy(samples.astype(np.float32) / 32768), rate, RATE) for samples in said]
+    louds = [(wave.abs() > 0.01).nonzero() for wave in waves]
+    return [wave[int(loud[0]): int(loud[-1]) + 1] for wave, loud in zip(waves, louds)]
 
 
 def long_recording(texts: list[str], seed: int = 0) -> tuple[torch.Tensor, list[Span]]:
     """Phrases separated by pauses of 0.6-2.5 s of faint noise; ``(samples,)`` and each phrase's span."""
     rng = np.random.default_rng(seed)
     parts, truth, t = [], [], 0
-    for text in texts:
+    for speech in phrases(texts):
         pause = torch.from_numpy(0.002 * rng.standard_normal(int(rng.uniform(0.6, 2.5) * RATE)).astype(np.float32))
-        speech = phrase(text)
         parts += [pause, speech]
         truth.append(Span((t + pause.numel()) / RATE, (t + pause.numel() + speech.numel()) / RATE))
         t += pause.numel() + speech.numel()
@@ -169,11 +168,10 @@ def test_speech_segments_are_decoded_packed_and_word_times_map_back(recognizer, 
     texts = [" ".join(vocabulary[3 * i: 3 * i + 3]) for i in range(len(vocabulary) // 3)][:5]
     rng = np.random.default_rng(2)
     parts = []
-    for text in texts:
-        engine = Espeak.instance()
-        speech = engine.synthesize(text, "es+m3", 160, 50).astype(np.float32) / 32768
+    said, rate = speak(texts, "es+m3", 160, 50)  # a fresh engine: the same audio whichever tests ran before
+    for samples in said:
         parts += [torch.from_numpy(0.002 * rng.standard_normal(int(rng.uniform(5, 9) * RATE)).astype(np.float32)),
-                  resample(torch.from_numpy(speech), engine.sample_rate, RATE)]
+                  resample(torch.from_numpy(samples.astype(np.float32) / 32768), rate, RATE)]
     audio = torch.cat(parts)
     assert audio.numel() / RATE > 30  # decode.vad "auto" turns VAD on
     decoded = []
