@@ -108,3 +108,28 @@ def en_phrases(tiny_corpus):
     vocabulary = read_word_list(corpus_lexicon_path(tiny_corpus.root, "en", "train"))
     cuts = list(load_cuts(tiny_corpus.root, "train", prefix="synth_en"))[:6]
     return vocabulary, [(torch.from_numpy(c.load_audio()[0]), c.supervisions[0].text) for c in cuts]
+
+
+@pytest.fixture(scope="module")
+def served(tdnn_en_model):
+    """``tdnn_en_model`` as the server holds it, named ``en-tdnn`` (one per test module: tests may change it)."""
+    from speechtl.serve.work import ServedModel
+
+    return ServedModel.load(tdnn_en_model, "en-tdnn")
+
+
+@pytest.fixture(scope="module")
+def wav_phrase(en_phrases):
+    """``(vocabulary, samples, WAV bytes)``: two training utterances with a 0.2 s pause, 16 kHz 16-bit.
+
+    ``samples`` are the WAV's, as a server reads them back (float32).
+    """
+    import io
+
+    import soundfile as sf
+
+    vocabulary, phrases = en_phrases
+    wave = torch.cat([phrases[0][0], torch.zeros(3200), phrases[1][0]]).numpy()
+    buffer = io.BytesIO()
+    sf.write(buffer, wave, 16000, format="WAV", subtype="PCM_16")
+    return vocabulary, sf.read(io.BytesIO(buffer.getvalue()), dtype="float32")[0], buffer.getvalue()

@@ -45,6 +45,7 @@ from speechtl.decoding.greedy import ctc_greedy
 from speechtl.decoding.decoders import DECODERS, Decoder, decoding_mode
 from speechtl.decoding.isolated import word_decoder
 from speechtl.decoding.segments import iter_chunks, iter_pieces, piece_span, quiet_cut  # noqa: F401 (their old home)
+from speechtl.decoding.segments import stretch_at
 from speechtl.data.vad import Span
 from speechtl.errors import AudioError, CheckpointError, LanguageError
 from speechtl.models.acoustic import AcousticModel
@@ -83,11 +84,9 @@ class Transcript:
         """Each segment with the words decoded in it (a recording decoded whole is one segment)."""
         spans = self.segments or [Span(0.0, round(self.duration, 3))]
         groups: list[list[WordSegment]] = [[] for _ in spans]
-        i = 0
-        for w in self.words:  # both are in time order; a word belongs to the last segment starting before it
-            while i + 1 < len(spans) and spans[i + 1].start <= w.start:
-                i += 1
-            groups[i].append(w)
+        starts = [s.start for s in spans]
+        for w in self.words:  # Piece.recording_span chose the segment and put the word's start inside it
+            groups[stretch_at(starts, w.start)].append(w)
         return list(zip(spans, groups))
 
     def as_dict(self) -> dict:

@@ -67,6 +67,11 @@ def iter_chunks(read: Reader, total_seconds: float, chunk_seconds: float, sample
         start += cut / sample_rate
 
 
+def stretch_at(starts: list[float], t: float) -> int:
+    """Index of the stretch holding time ``t``: the last of ``starts`` (in order) at or before it, else 0."""
+    return max(0, bisect_right(starts, t) - 1)
+
+
 @dataclass
 class Piece:
     """Audio decoded in one pass: one or more stretches of the recording joined end to end.
@@ -75,25 +80,33 @@ class Piece:
         wave: ``(samples,)`` the stretches' samples, one after the other.
         spans: where each stretch lies in the recording, in order.
         starts: where each stretch begins in ``wave``, in seconds (``starts[0] == 0``).
+        bounded: word times are kept inside their stretch's span at both ends (speech segments);
+            ``False`` for a fixed cut, whose last word may end up to one output frame past the
+            audio, as in batch and streaming decoding.
     """
 
     wave: torch.Tensor
     spans: list[Span]
     starts: list[float]
+    bounded: bool = True
 
     def recording_span(self, start: float, end: float) -> tuple[float, float]:
         """A word's ``(start, end)`` in ``wave`` (seconds) as times in the recording.
 
-        The word belongs to the stretch that holds its middle and is kept inside it at a joint: a
-        word the alignment stretches over a joint must not span the pause that was cut out there.
+        The one place that decides a word's segment: the stretch holding its middle, i.e. the one
+        it mostly lies in when the alignment stretches it over a joint. The word is then kept
+        inside that stretch's span (never across the pause cut out at a joint), so its start also
+        names its segment (:meth:`~speechtl.decoding.recognizer.Transcript.segment_words`).
         """
-        i = max(0, bisect_right(self.starts, (start + end) / 2) - 1)
+        i = stretch_at(self.starts, (start + end) / 2)
         span, begin = self.spans[i], self.starts[i]
-        if i > 0:
-            start = max(start, begin)
-        if i + 1 < len(self.spans):
-            end = min(end, self.starts[i + 1])
-        return span.start + start - begin, span.start + end - begin
+        # the offset first: (span.start + start) - begin can land one ulp before span.start
+        start, end = span.start + (start - begin), span.start + (end - begin)
+        if self.bounded or i + 1 < len(self.spans):
+            end = min(end, span.end)
+        if self.bounded or i > 0:
+            start = min(max(start, span.start), end)
+        return start, end
 
 
 def pack_spans(spans: list[Span], max_seconds: float) -> list[list[Span]]:
@@ -147,7 +160,8 @@ def iter_pieces(read: Reader, total_seconds: float, sample_rate: int, config: De
     """
     if not uses_vad(config, total_seconds):
         for start, wave in iter_chunks(read, total_seconds, config.chunk_seconds, sample_rate):
-            yield Piece(wave, [Span(start, start + wave.numel() / sample_rate)], [0.0])
+            # the span as the transcript reports it (ms): a word's start then lies in the segment it names
+            yield Piece(wave, [piece_span(start, wave.numel(), sample_rate)], [0.0], bounded=False)
         return
     spans = detect_speech(read, total_seconds, sample_rate, VadSettings(max_segment=config.chunk_seconds))
     for group in pack_spans(spans, config.chunk_seconds):

@@ -7,12 +7,9 @@ Screenshots go to ``$SPEECHTL_SCREENSHOTS`` (default: the test's temporary folde
 
 import os
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 import torch
@@ -20,7 +17,7 @@ import torch
 from speechtl.serve.app import create_app
 from speechtl.serve.config import ServeLimits
 from speechtl.serve.server import Server
-from speechtl.serve.work import ServedModel
+from serving import live_uvicorn
 
 pytestmark = pytest.mark.slow
 
@@ -28,22 +25,9 @@ CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
-def live(tdnn_en_model):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    served = ServedModel.load(tdnn_en_model, "en-tdnn")
-    runner = uvicorn.Server(uvicorn.Config(create_app(Server([served], ServeLimits())), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    while not runner.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", served
-    runner.should_exit = True
-    thread.join(5)
+def live(served):
+    with live_uvicorn(create_app(Server([served], ServeLimits()))) as port:
+        yield f"http://127.0.0.1:{port}", served
 
 
 @pytest.fixture(scope="module")

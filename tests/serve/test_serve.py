@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from speechtl.cli import main
@@ -21,29 +20,9 @@ from speechtl.serve.app import create_app
 from speechtl.serve.config import ServeError, ServeLimits, check_bind
 from speechtl.serve.server import Server
 from speechtl.serve.work import Busy, ServedModel, WorkSlots
+from serving import app_client, live_uvicorn
 
 KEY = "k" * 24
-
-
-@pytest.fixture(scope="module")
-def served(tdnn_en_model):
-    return ServedModel.load(tdnn_en_model, "en-tdnn")
-
-
-@pytest.fixture(scope="module")
-def phrase(en_phrases):
-    """Two training utterances with a pause (16 kHz), as samples and as WAV bytes, and the vocabulary."""
-    vocabulary, phrases = en_phrases
-    wave = torch.cat([phrases[0][0], torch.zeros(3200), phrases[1][0]]).numpy()
-    buffer = io.BytesIO()
-    sf.write(buffer, wave, 16000, format="WAV", subtype="PCM_16")
-    pcm = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32")[0]  # what the server reads back
-    return vocabulary, pcm, buffer.getvalue()
-
-
-def client(served, **limits):
-    server = Server([served], ServeLimits(**limits), api_key=limits.pop("api_key", None))
-    return server, TestClient(create_app(server))
 
 
 def post_wav(c, data, words=None, **params):
@@ -53,7 +32,7 @@ def post_wav(c, data, words=None, **params):
 
 
 def test_health_models_and_the_page(served):
-    _, c = client(served)
+    _, c = app_client(served)
     with c:
         assert c.get("/health").json()["status"] == "ok"
         [model] = c.get("/v1/models").json()["models"]
@@ -67,10 +46,10 @@ def test_health_models_and_the_page(served):
         assert "/v1/stream" in script and "/v1/transcribe" in script
 
 
-def test_transcribe_equals_the_recogniser(served, phrase):
-    vocabulary, pcm, data = phrase
+def test_transcribe_equals_the_recogniser(served, wav_phrase):
+    vocabulary, pcm, data = wav_phrase
     want = served.recognizer.transcribe(pcm, "en", words=vocabulary, sample_rate=16000)
-    _, c = client(served)
+    _, c = app_client(served)
     with c:
         raw = post_wav(c, data, vocabulary, language="en")
         form = c.post("/v1/transcribe", files={"audio": ("a.wav", data, "audio/wav")},
@@ -83,11 +62,11 @@ def test_transcribe_equals_the_recogniser(served, phrase):
         assert set(answer["words"][0]) == {"word", "start", "end", "phonemes", "confidence"}
 
 
-def test_lexicon_text_and_its_errors(served, phrase):
-    _, pcm, data = phrase
+def test_lexicon_text_and_its_errors(served, wav_phrase):
+    _, pcm, data = wav_phrase
     inventory = served.recognizer.model.inventories["en"].phonemes
     lexicon = f"alpha {inventory[0]} {inventory[1]}\nbeta {inventory[2]}\n"
-    _, c = client(served)
+    _, c = app_client(served)
     with c:
         good = c.post("/v1/transcribe", files={"audio": ("a.wav", data, "audio/wav")}, data={"lexicon": lexicon})
         bad = c.post("/v1/transcribe", files={"audio": ("a.wav", data, "audio/wav")},
@@ -96,9 +75,9 @@ def test_lexicon_text_and_its_errors(served, phrase):
     assert bad.status_code == 400 and "lexicon:3" in bad.json()["error"] and "ʘʘ" in bad.json()["error"]
 
 
-def test_bad_requests_get_clear_4xx(served, phrase):
-    vocabulary, _, data = phrase
-    _, c = client(served, max_upload_mb=0.05, max_audio_seconds=1.0)
+def test_bad_requests_get_clear_4xx(served, wav_phrase):
+    vocabulary, _, data = wav_phrase
+    _, c = app_client(served, max_upload_mb=0.05, max_audio_seconds=1.0)
     short = io.BytesIO()
     sf.write(short, np.zeros(8000, np.float32), 16000, format="WAV")
     long = io.BytesIO()
@@ -125,9 +104,9 @@ def test_bad_requests_get_clear_4xx(served, phrase):
     assert all("error" in r.json() for r in cases.values())
 
 
-def test_api_key(served, phrase):
-    server = Server([served], api_key=KEY)
-    with TestClient(create_app(server)) as c:
+def test_api_key(served, wav_phrase):
+    _, c = app_client(served, api_key=KEY)
+    with c:
         assert c.get("/v1/models").status_code == 401
         assert c.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
@@ -164,14 +143,14 @@ def test_serve_cli_refuses_a_public_address_without_a_key(tdnn_en_model, capsys,
     assert "without --api-key" in capsys.readouterr().err
 
 
-def test_busy_server_answers_503_and_work_slots_hold_their_bound(served, phrase):
-    server, c = client(served, max_concurrent=1, max_queue=0)
+def test_busy_server_answers_503_and_work_slots_hold_their_bound(served, wav_phrase):
+    server, c = app_client(served, max_concurrent=1, max_queue=0)
     with c:
         server.slots.active = 1  # as if a decode were running
-        busy = post_wav(c, phrase[2])
+        busy = post_wav(c, wav_phrase[2])
         server.slots.active = 0
         assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
-        assert post_wav(c, phrase[2]).status_code == 200
+        assert post_wav(c, wav_phrase[2]).status_code == 200
 
     async def scenario():
         slots = WorkSlots(running=1, waiting=1)
@@ -207,12 +186,12 @@ def pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-def test_stream_partials_and_final_equal_the_upload(served, phrase):
-    vocabulary, pcm, _ = phrase
+def test_stream_partials_and_final_equal_the_upload(served, wav_phrase):
+    vocabulary, pcm, _ = wav_phrase
     data = pcm16(pcm)
     samples = np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
     want = served.recognizer.transcribe(samples, "en", words=vocabulary, sample_rate=16000)
-    _, c = client(served)
+    _, c = app_client(served)
     messages = []
     with c, c.websocket_connect("/v1/stream?language=en") as ws:
         assert ws.receive_json()["type"] == "ready"
@@ -244,7 +223,7 @@ def stream_close(c, url="/v1/stream", send=(), wait=True):
 
 
 def test_stream_limits_and_bad_messages(served):
-    _, c = client(served, stream_idle_seconds=0.3, stream_max_seconds=0.5, max_streams=1)
+    _, c = app_client(served, stream_idle_seconds=0.3, stream_max_seconds=0.5, max_streams=1)
     second = bytes(32000)  # one second of silence
     with c:
         messages, code = stream_close(c, send=[b"\x00\x00" * 100])  # then silence on the line: idle
@@ -267,7 +246,7 @@ def test_stream_limits_and_bad_messages(served):
 
 
 def test_stream_that_never_closes_is_closed(served):
-    _, c = client(served, stream_idle_seconds=5, stream_max_wall_seconds=0.6)
+    _, c = app_client(served, stream_idle_seconds=5, stream_max_wall_seconds=0.6)
     with c, c.websocket_connect("/v1/stream") as ws:
         assert ws.receive_json()["type"] == "ready"
         for _ in range(20):  # keeps sending for a second, never ends
@@ -287,7 +266,7 @@ def test_streaming_refused_for_a_model_that_cannot(tdnn_en_model, served):
     model.config.features.cmvn = "utterance"
     other = ServedModel("utterance-cmvn", Recognizer(model))
     assert not other.describe()["streaming"]
-    with TestClient(create_app(Server([other]))) as c:
+    with app_client(other)[1] as c:
         messages, code = stream_close(c)
     assert code == 1003 and "CMVN" in messages[-1]["message"]
 
@@ -295,22 +274,8 @@ def test_streaming_refused_for_a_model_that_cannot(tdnn_en_model, served):
 # ------------------------------------------------------------------ a real uvicorn on loopback
 @pytest.fixture
 def live_server(served):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = Server([served], ServeLimits(request_timeout=1.0))
-    config = uvicorn.Config(create_app(server), host="127.0.0.1", port=port, log_level="warning",
-                            timeout_keep_alive=2)
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    while not runner.started:
-        time.sleep(0.02)
-    yield port
-    runner.should_exit = True
-    thread.join(5)
+    with live_uvicorn(create_app(Server([served], ServeLimits(request_timeout=1.0))), timeout_keep_alive=2) as port:
+        yield port
 
 
 def raw_request(port: int, head: bytes, body_parts=(), pause: float = 0.0, read: bool = True) -> bytes:
@@ -336,10 +301,10 @@ def raw_request(port: int, head: bytes, body_parts=(), pause: float = 0.0, read:
         return b"".join(chunks)
 
 
-def test_slow_and_truncated_uploads_on_a_real_server(live_server, phrase):
+def test_slow_and_truncated_uploads_on_a_real_server(live_server, wav_phrase):
     import httpx
 
-    data = phrase[2]
+    data = wav_phrase[2]
     head = (f"POST /v1/transcribe HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
             f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
     slow = raw_request(live_server, head, [data[i: i + 1] for i in range(40)], pause=0.05)  # 20 bytes a second
@@ -350,14 +315,14 @@ def test_slow_and_truncated_uploads_on_a_real_server(live_server, phrase):
     assert ok.status_code == 200 and ok.json()["words"]  # the server is unharmed
 
 
-def test_several_models_are_named(served, phrase):
+def test_several_models_are_named(served, wav_phrase):
     from speechtl.cli.serve import model_name
 
     other = ServedModel("other", served.recognizer)
-    with TestClient(create_app(Server([served, other]))) as c:
+    with app_client(served, other)[1] as c:
         names = [m["name"] for m in c.get("/v1/models").json()["models"]]
-        unnamed = post_wav(c, phrase[2])
-        named = post_wav(c, phrase[2], model="other")
+        unnamed = post_wav(c, wav_phrase[2])
+        named = post_wav(c, wav_phrase[2], model="other")
     assert names == ["en-tdnn", "other"]
     assert unnamed.status_code == 400 and "name one with model=" in unnamed.json()["error"]
     assert named.status_code == 200 and named.json()["model"] == "other"
@@ -368,15 +333,15 @@ def test_several_models_are_named(served, phrase):
     assert model_name("models/small.safetensors") == ("small", "models/small.safetensors")
 
 
-def test_stream_at_another_rate_equals_the_upload_at_that_rate(served, phrase):
-    vocabulary, pcm, _ = phrase
+def test_stream_at_another_rate_equals_the_upload_at_that_rate(served, wav_phrase):
+    vocabulary, pcm, _ = wav_phrase
     from speechtl.data.audio import resample
 
     wave = resample(torch.from_numpy(pcm), 16000, 44100).numpy()
     data = pcm16(wave)
     samples = np.frombuffer(data, "<i2").astype(np.float32) / 32768.0
     want = served.recognizer.transcribe(samples, "en", words=vocabulary, sample_rate=44100)
-    _, c = client(served)
+    _, c = app_client(served)
     with c, c.websocket_connect("/v1/stream?sample_rate=44100&language=en") as ws:
         assert ws.receive_json()["sample_rate"] == 44100
         ws.send_text(json.dumps({"type": "start", "words": vocabulary}))

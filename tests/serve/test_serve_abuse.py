@@ -27,6 +27,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from serving import free_port
+
 KEY = "abuse-test-key-" + "x" * 16
 AUTH = {"Authorization": f"Bearer {KEY}"}
 # a stream's own word list (as the web page sends): without one, each stream builds a search over the whole
@@ -39,12 +41,6 @@ FACTOR, FLOOR, CEILING = 10, 0.1, 1.0  # allowed latency: FACTOR x the baseline 
 def ceiling(baseline: list[float]) -> float:
     """The slowest ``/health`` answer allowed, from the latencies measured before the abuse (seconds)."""
     return min(CEILING, max(FLOOR, FACTOR * float(np.median(baseline))))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,20 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from speechtl.cli import main
 from speechtl.data.resampling import MAX_KERNEL, StreamResampler, kernel_size, plan, resample
 from speechtl.serve.app import create_app
-from speechtl.serve.config import ServeError, ServeLimits
 from speechtl.serve.protocol import RedactKeys, guarded_protocol
 from speechtl.serve.server import Server
-from speechtl.serve.work import ServedModel
-
-
-@pytest.fixture(scope="module")
-def served(tdnn_en_model):
-    return ServedModel.load(tdnn_en_model, "en-tdnn")
+from serving import app_client, live_uvicorn
 
 
 def wav(seconds: float, rate: int, channels: int = 1, fmt: str = "WAV") -> bytes:
@@ -74,9 +66,8 @@ def test_resampling_an_odd_rate_costs_little_memory():
 
 # ------------------------------------------------------------------ limits of one request
 def test_words_and_lexicon_limits_answer_413_naming_the_option(served):
-    server = Server([served], ServeLimits(max_words=50, max_lexicon_kb=4))
     data = wav(0.5, 16000)
-    with TestClient(create_app(server)) as c:
+    with app_client(served, max_words=50, max_lexicon_kb=4)[1] as c:
         words = c.post("/v1/transcribe", files={"audio": ("a.wav", data, "audio/wav")},
                        data={"words": " ".join(f"w{i}" for i in range(60))})
         lexicon = c.post("/v1/transcribe", files={"audio": ("a.wav", data, "audio/wav")},
@@ -93,7 +84,7 @@ def test_words_and_lexicon_limits_answer_413_naming_the_option(served):
 
 
 def test_uploads_at_odd_rates_and_many_channels(served):
-    with TestClient(create_app(Server([served]))) as c:
+    with app_client(served)[1] as c:
         for rate, channels, fmt in ((16001, 1, "WAV"), (95999, 1, "WAV"), (8001, 2, "WAV"), (48000, 6, "FLAC")):
             answer = c.post("/v1/transcribe", content=wav(0.5, rate, channels, fmt),
                             headers={"content-type": f"audio/{fmt.lower()}"})
@@ -102,7 +93,7 @@ def test_uploads_at_odd_rates_and_many_channels(served):
 
 
 def test_stream_survives_a_deeply_nested_text_frame_and_odd_rates(served):
-    with TestClient(create_app(Server([served]))) as c:
+    with app_client(served)[1] as c:
         with c.websocket_connect("/v1/stream") as ws:
             assert ws.receive_json()["type"] == "ready"
             ws.send_text("[" * 100_000)
@@ -134,13 +125,13 @@ def test_streams_reuse_searches_built_at_start(served, monkeypatch):
     """A stream without a word list takes a search built before serving, and gives it back at its end."""
     import speechtl.serve.searches as searches
 
-    server = Server([served], ServeLimits(max_streams=2))
+    server, c = app_client(served, max_streams=2)
     assert server.searches.prebuild([served], 2) == 2
     built = []
     monkeypatch.setattr(searches.StreamingRecognizer, "_search",
                         lambda self: built.append(self) or pytest.fail("a search was built while serving"))
     key = searches.search_key(served.name, "en", None, None)
-    with TestClient(create_app(server)) as c:
+    with c:
         first, second = _final(c), _final(c)
         assert first == second and not built
         assert len(server.searches.idle[key]) == 2  # both given back
@@ -200,21 +191,8 @@ def test_keys_in_urls_are_redacted_from_log_records():
 # ------------------------------------------------------------------ the connection guards (in-process uvicorn)
 @pytest.fixture
 def guarded(served):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(Server([served])), host="127.0.0.1", port=port, log_level="warning",
-                            http=guarded_protocol(max_connections=20, header_timeout=0.5))
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    while not runner.started:
-        time.sleep(0.02)
-    yield port
-    runner.should_exit = True
-    thread.join(5)
+    with live_uvicorn(create_app(Server([served])), http=guarded_protocol(max_connections=20, header_timeout=0.5)) as port:
+        yield port
 
 
 def read_all(s: socket.socket) -> bytes:
