@@ -8,16 +8,12 @@ wordfreq has none). ``mean``: the earlier rule (unweighted mean nearest-phone di
 ``sound``: :mod:`speechtl.text.closest` (weighted by phoneme frequency). Whether the new choice
 decodes better is NOT measured here (that needs trained models: benchmarks/zero_shot_languages.py).
 
-    python benchmarks/closest_language_choice.py   # benchmarks/results/closest_language_choice.json
+    python -m benchmarks.closest_language_choice   # benchmarks/results/closest_language_choice.json
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_result  # noqa: E402
+from benchmarks.common import machine, write_result
 
 TRAIN = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]  # the README demo model's heads
 NEW = ["sw", "tr", "ar", "ru", "hi", "bn", "el", "sv", "fi", "hu", "id", "ja", "ko", "vi", "yo", "ha", "zu", "am"]
@@ -46,7 +42,7 @@ def main() -> None:
                       "words": len(lexicon), "phonemes": len(counts), "source": "numbers" if note else "words"}
         print(lang, mean[0], "->", ranking[0][0], flush=True)
     write_result("closest_language_choice", {"machine": machine(), "train_heads": TRAIN, "languages": rows,
-                                             "command": "python benchmarks/closest_language_choice.py",
+                                             "command": "python -m benchmarks.closest_language_choice",
                                              "measured": "the choice only; decoding accuracy not measured"})
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # speechtl from this checkout
 
 
 def speechtl_cmd(*args: str, nproc: int = 1) -> list[str]:

@@ -1,7 +1,7 @@
 """Which shared encoder trains best on 2 CPU cores? Train each for the same number of
 epochs on the demo corpus and report throughput, wall time and dev PER.
 
-    python benchmarks/encoder_choice.py [--epochs 4] [--out benchmarks/results/encoder_choice.json]
+    python -m benchmarks.encoder_choice [--epochs 4] [--out benchmarks/results/encoder_choice.json]
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ pocketsphinx with the same 10 words scores the same test speakers. Each pair's
 t-SNE map (pooled encoder features of the synthetic test split and the target
 audio: source-only, DANN, DANN + self-training) is saved in the recipe run's
 directory; the first pair's is copied to ``docs/results/figures/``. It writes the raw
-JSON only: ``python scripts/make_results.py`` regenerates the tables of
+JSON only: ``python -m scripts.make_results`` regenerates the tables of
 ``docs/results/fsdd-dann.md`` from it (the prose there is written by hand).
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 flock /work/heavy.lock python benchmarks/fsdd_dann.py
+    OMP_NUM_THREADS=1 flock /work/heavy.lock python -m benchmarks.fsdd_dann
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, write_result
 
 FSDD = "../shared/data/fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
@@ -104,7 +104,7 @@ def tsne_pair(models: dict[str, Path], out: Path) -> Path:
 
 def pocketsphinx_peer(test: list[str], workdir: Path) -> float:
     """Word accuracy of pocketsphinx with the 10 digit words on the test speakers' recordings."""
-    from pocketsphinx_peer import Pocketsphinx, build_dictionary
+    from benchmarks.pocketsphinx_peer import Pocketsphinx, build_dictionary
 
     from speechtl.data.audio import load_audio
     from speechtl.data.fsdd import DIGIT_WORDS, fsdd_recordings
@@ -183,7 +183,7 @@ def main() -> None:
         report["rotations"].append(rotation)
         path = save(report, args, started)  # after every rotation: an interrupted run keeps what it measured
     print(json.dumps(report["summary"], indent=1))
-    print(f"written to {path}; python scripts/make_results.py regenerates the tables of docs/results/fsdd-dann.md")
+    print(f"written to {path}; python -m scripts.make_results regenerates the tables of docs/results/fsdd-dann.md")
 
 
 if __name__ == "__main__":

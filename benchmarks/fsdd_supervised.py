@@ -25,8 +25,8 @@ sliding window) on the same speaker-held-out dev as ``--select``, over ``--seeds
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_supervised.py --select
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_supervised.py
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_supervised --select
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_supervised
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, write_result
 
 FSDD = "../shared/data/fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]

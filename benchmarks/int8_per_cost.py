@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from common import REPO, machine, speechtl_cmd, timed, write_result
+from benchmarks.common import REPO, machine, speechtl_cmd, timed, write_result
 
 RECIPE = "recipes/wav2vec2-tiny.yaml"
 

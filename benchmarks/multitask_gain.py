@@ -5,7 +5,7 @@ default the language with the least training data in the recipe) with the same
 schedule, and compares its test PER with the multilingual model's PER on that
 language.
 
-    python benchmarks/multitask_gain.py --multilingual exp/multilingual-synth/model
+    python -m benchmarks.multitask_gain --multilingual exp/multilingual-synth/model
 """
 
 from __future__ import annotations

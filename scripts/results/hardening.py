@@ -1,51 +1,10 @@
-"""The hostile-input catalogue (issues #18 and #27), each probe run as a real ``python -m speechtl`` process.
-
-Writes the raw results to ``benchmarks/results/hostile_catalogue.json`` and the
-table of ``docs/results/hardening.md`` from them (``--doc-only`` regenerates the
-document from the JSON). The probes and what each must print are in
-``tests/hostile_catalogue.py``, shared with ``tests/test_hostile_catalogue.py``.
-
-    python benchmarks/hostile_catalogue.py
-"""
+"""docs/results/hardening.md, the whole page, from benchmarks/results/hostile_catalogue.json (``python -m tests.hostile_catalogue``)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-from common import REPO, env, machine, write_result
-
-sys.path.insert(0, str(REPO / "tests"))
-from hostile_catalogue import PROBES, make_fixtures  # noqa: E402
-
-RESULTS = REPO / "benchmarks" / "results" / "hostile_catalogue.json"
-DOC = REPO / "docs" / "results" / "hardening.md"
-
-
-def run_probe(probe, fixtures: Path) -> dict:
-    """Run one probe in its own process; what it printed, its exit status, and whether it passed."""
-    cmd = [sys.executable, "-m", "speechtl", *probe.argv(fixtures)]
-    proc = subprocess.run(cmd, env=env(1), cwd=REPO, capture_output=True, text=True, timeout=600)
-    err = proc.stderr.replace(str(fixtures) + "/", "")  # paths relative to the fixtures folder
-    lines = err.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.startswith("speechtl")), max(len(lines) - 1, 0))
-    message = lines[first : first + 4]  # the message (and, for a lexicon, its first problems)
-    shown = [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines if probe.show and re.search(probe.show, line)]
-    message = shown[:1] or message  # a probe that succeeds: the line that says what it did
-    if not message and proc.stdout.strip():  # no complaint: what it printed instead
-        message = ["(stdout) " + proc.stdout.strip().splitlines()[0].replace(str(fixtures) + "/", "")]
-    return {"name": probe.name, "input": probe.input, "before": probe.before,
-            "argv": ["speechtl", *[a.replace(str(fixtures) + "/", "") for a in cmd[3:]]],
-            "exit_code": proc.returncode, "expected_exit_code": probe.code,
-            "message": "\n".join(message), "stderr_bytes": len(proc.stderr.encode()),
-            "traceback": "Traceback" in proc.stderr,
-            "passed": proc.returncode == probe.code and "Traceback" not in proc.stderr
-            and re.search(probe.expect, proc.stderr, re.M) is not None}
+from scripts.results.common import RAW
 
 
 def _cell(text: str, limit: int = 220) -> str:
@@ -65,9 +24,9 @@ def markdown(report: dict) -> str:
     return f"""# Hardening: the hostile-input catalogue (issues #18 and #27)
 
 Every probe of issues #18 and #27 that speechtl can answer with a message, run as a real
-`python -m speechtl` process by `python benchmarks/hostile_catalogue.py` on
+`python -m speechtl` process by `python -m tests.hostile_catalogue` on
 {_machine(report['machine'])}. The raw results are in `benchmarks/results/hostile_catalogue.json`;
-this document is generated from them (edit the script, not this file). The same
+this document is generated from them by `python -m scripts.make_results` (edit `scripts/results/hardening.py`, not this file). The same
 probes run in the default test suite (`tests/test_hostile_catalogue.py`), which
 asserts the exit code, the message and that no traceback is printed.
 
@@ -132,29 +91,6 @@ inventories) belongs to the phone-set work.
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--doc-only", action="store_true", help="regenerate the document from the JSON")
-    parser.add_argument("--only", nargs="+", metavar="PROBE",
-                        help="rerun these probes and replace their rows in the JSON (the others are kept)")
-    args = parser.parse_args()
-    if not args.doc_only:
-        earlier = json.loads(RESULTS.read_text(encoding="utf-8"))["probes"] if args.only else []
-        with tempfile.TemporaryDirectory() as tmp:
-            fixtures = make_fixtures(Path(tmp) / "fixtures")
-            fresh = {}
-            for probe in PROBES:
-                if args.only and probe.name not in args.only:
-                    continue
-                fresh[probe.name] = run_probe(probe, fixtures)
-                print(f"{probe.name}: exit {fresh[probe.name]['exit_code']}, "
-                      f"{'ok' if fresh[probe.name]['passed'] else 'NOT AS EXPECTED'}", flush=True)
-        kept = {r["name"]: r for r in earlier}
-        probes = [fresh.get(p.name) or kept[p.name] for p in PROBES]
-        write_result(RESULTS.stem, {"machine": machine(), "probes": probes})
-    DOC.write_text(markdown(json.loads(RESULTS.read_text(encoding="utf-8"))), encoding="utf-8")
-    print(f"wrote {DOC}")
-
-
-if __name__ == "__main__":
-    main()
+def page() -> str:
+    """The whole page from the raw results."""
+    return markdown(json.loads((RAW / "hostile_catalogue.json").read_text(encoding="utf-8")))
