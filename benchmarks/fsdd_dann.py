@@ -123,7 +123,7 @@ def summary(values: list[float]) -> dict:
 
 def save(report: dict, args, started: float) -> Path:
     """Summarise the rotations done so far and write the JSON (only the JSON: the tables of
-    docs/results/fsdd-dann.md are generated from it by ``scripts/make_results.py``, and its prose is
+    docs/results/fsdd-dann.md are generated from it by ``python -m scripts.make_results``, and its prose is
     written by hand, so a rerun leaves no stale prose behind)."""
     report["summary"] = {name: summary([r["methods"][name]["word_accuracy"] for r in report["rotations"]])
                          for name in METHODS}

@@ -6,6 +6,8 @@ import json
 import statistics
 from pathlib import Path
 
+from speechtl.workflows.study_stats import verdict
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,11 +95,13 @@ def summary_percent(summary: dict, sign: str = "") -> str:
     return f"{100 * summary['mean']:{sign}.2f}{std}"
 
 
+GOAL_WORDS = {"better": "met", "worse": "**not met**", "tie": "a tie with the goal (inside the spread)"}
+
+
 def goal_verdict(mean: float, std: float, goal: float, higher_is_better: bool = True) -> str:
-    """``met`` / ``not met`` / ``a tie with the goal`` (the goal within one standard deviation)."""
-    if abs(mean - goal) <= std:
-        return "a tie with the goal (inside the spread)"
-    return "met" if (mean > goal) == higher_is_better else "**not met**"
+    """``met`` / ``not met`` / ``a tie with the goal`` by the studies' one tie rule
+    (:func:`speechtl.workflows.study_stats.verdict`: the goal within one standard deviation of the runs' mean)."""
+    return GOAL_WORDS[verdict({"mean": mean, "std": std, "n": 2}, goal, higher_is_better)]
 
 
 def summary_text(v: dict) -> str:

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 
-from scripts.results.common import RAW
+from scripts.results.common import RAW, pm_pop
 
 
 def spread(values: list[float]) -> tuple[float, float]:
     from statistics import mean, pstdev
 
     return mean(values), pstdev(values)
-
-
-def pm(values: list[float]) -> str:
-    """``mean ± std`` in percent."""
-    m, s = spread(values)
-    return f"{100 * m:.1f} ± {100 * s:.1f}"
 
 
 LABELS = {"zero-shot": "zero-shot head: composed and nearest mixed (add-language --zero-shot)",
@@ -95,12 +89,12 @@ def markdown(result: dict) -> str:
         info = result["languages"][lang]
         for name in LABELS:
             label = LABELS[name] + (f" ({info['closest_trained']})" if name in ("nearest", "zero-shot") else "")
-            lines.append(f"| {lang} | {label} | {pm([r['languages'][lang][name]['per'] for r in runs])} "
-                         f"| {pm([r['languages'][lang][name]['word_accuracy'] for r in runs])} |")
+            lines.append(f"| {lang} | {label} | {pm_pop([r['languages'][lang][name]['per'] for r in runs], 100, 1)} "
+                         f"| {pm_pop([r['languages'][lang][name]['word_accuracy'] for r in runs], 100, 1)} |")
         lines.append(f"| {lang} | add-language, {result['adapt_minutes']} minutes of its audio (conservative, "
                      f"{result['adapt_steps']} steps from the composed start) "
-                     f"| {pm([r['languages'][lang]['audio']['per'] for r in runs])} "
-                     f"| {pm([r['languages'][lang]['audio']['word_accuracy'] for r in runs])} |")
+                     f"| {pm_pop([r['languages'][lang]['audio']['per'] for r in runs], 100, 1)} "
+                     f"| {pm_pop([r['languages'][lang]['audio']['word_accuracy'] for r in runs], 100, 1)} |")
     met = [lang for lang in result["test_languages"]
            if spread([r["languages"][lang]["zero-shot"]["per"] for r in runs])[0] <= 0.35
            and spread([r["languages"][lang]["zero-shot"]["word_accuracy"] for r in runs])[0] >= 0.80]
@@ -125,10 +119,10 @@ def markdown(result: dict) -> str:
         off = [r["trained"][off_key][lang] for r in runs]
         (mon, son), (moff, soff) = spread(on), spread(off)
         verdict = "tie" if abs(mon - moff) <= son + soff else ("better on" if mon < moff else "worse on")
-        lines.append(f"| {lang} | {pm(on)} | {pm(off)} | {100 * (mon - moff):+.1f} | {verdict} |")
+        lines.append(f"| {lang} | {pm_pop(on, 100, 1)} | {pm_pop(off, 100, 1)} | {100 * (mon - moff):+.1f} | {verdict} |")
     on_all = [spread([r["trained"][on_key][lang] for lang in result["train_languages"]])[0] for r in runs]
     off_all = [spread([r["trained"][off_key][lang] for lang in result["train_languages"]])[0] for r in runs]
-    lines.append(f"| mean of 8 | {pm(on_all)} | {pm(off_all)} | "
+    lines.append(f"| mean of 8 | {pm_pop(on_all, 100, 1)} | {pm_pop(off_all, 100, 1)} | "
                  f"{100 * (spread(on_all)[0] - spread(off_all)[0]):+.1f} | |")
     secs = result["train_seconds"]
     on_s = [secs[s][on_key] for s in seeds]
