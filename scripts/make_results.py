@@ -18,7 +18,6 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from scripts.results import fsdd, goals, hardening, languages, serve, systems, transfer, vad
 from scripts.results.common import ROOT, study_table
@@ -26,13 +25,12 @@ from scripts.results.common import ROOT, study_table
 DOCUMENTS = [ROOT / "RESULTS.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
 
 
-# pages generated whole (their prose has numbers in it); the others' tables sit in hand-written prose
-PAGES: dict[str, Callable[[], str]] = {"hardening.md": hardening.page, "languages.md": languages.page,
-                                       "serve.md": serve.page, "vad.md": vad.page}
 BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
-TABLES: dict[str, Callable[[], str]] = {**fsdd.TABLES, **goals.TABLES, **systems.TABLES, **transfer.TABLES}
+TABLES: dict[str, Callable[[], str]] = {}
+for _page in (fsdd, goals, hardening, languages, serve, systems, transfer, vad):
+    TABLES.update(_page.TABLES)
 
 
 def render(text: str) -> str:
@@ -52,13 +50,6 @@ def render(text: str) -> str:
     return BLOCK.sub(fill, text)
 
 
-def generate(doc: Path) -> str:
-    """What ``doc`` (a path in ``DOCUMENTS``) must read: a whole generated page, or its text with its tables regenerated."""
-    if doc.parent.name == "results" and doc.name in PAGES:
-        return PAGES[doc.name]()
-    return render(doc.read_text())
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="only report documents that differ; exit 1 if any")
@@ -66,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for doc in DOCUMENTS:
         text = doc.read_text()
-        new = generate(doc)
+        new = render(text)
         if new != text:
             stale.append(doc.relative_to(ROOT))
             if not args.check:
