@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import torch
-from benchmarks.common import REPO, machine, write_result
+from benchmarks.common import machine, write_result
 
 TRAIN = ["en", "de", "fr", "es", "it", "nl", "pt", "pl"]  # the README demo model's 8 languages
 # never in training: Cyrillic; Arabic script with pharyngeals (ħ ʕ) no training language has; Devanagari

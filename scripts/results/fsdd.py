@@ -317,7 +317,6 @@ TABLES = {
     "fsdd-normalisation": fsdd_normalisation_table,
     "fsdd-supervised-global": lambda: fsdd_supervised_table("fsdd_supervised_global.json"),
     "fsdd-supervised-global-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_global.json"),
-    "fsdd-supervised-global-run": lambda: provenance_table("fsdd_supervised_global.json"),
     "fsdd-supervised-speaker": lambda: fsdd_supervised_table("fsdd_supervised_speaker.json", TRANSDUCTIVE),
     "fsdd-supervised-speaker-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_speaker.json"),
     "fsdd-supervised-speaker-alone": fsdd_supervised_alone,
