@@ -28,13 +28,12 @@ import argparse
 import datetime
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, summary, write_result
 
 FSDD = "../shared/data/fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
@@ -115,10 +114,6 @@ def pocketsphinx_peer(test: list[str], workdir: Path) -> float:
     right = sum(ps.transcribe(load_audio(path).numpy())[0] == DIGIT_WORDS[digit] for path, digit, _, _ in files)
     return round(100 * right / len(files), 2)
 
-
-def summary(values: list[float]) -> dict:
-    return {"mean": round(statistics.mean(values), 2),
-            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "runs": values}
 
 
 def save(report: dict, args, started: float) -> Path:

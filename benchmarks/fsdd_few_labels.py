@@ -39,8 +39,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, machine, write_result
-from benchmarks.fsdd_supervised import PAIRS, SYNTH_RECIPE, front_end, parts, run_one, score, summary, train
+from benchmarks.common import REPO, machine, summary, write_result
+from benchmarks.fsdd_supervised import PAIRS, SYNTH_RECIPE, front_end, parts, run_one, score, train
 
 FEW_RECIPE = "recipes/fsdd-few-labels.yaml"
 PROVENANCE = ("command", "machine", "uptime", "started", "total_seconds", "load_average_at_end")

@@ -33,8 +33,8 @@ import shutil
 import sys
 import time
 
-from benchmarks.common import REPO, machine, write_result
-from benchmarks.fsdd_dann import NO_ST, PAIRS, SPEAKERS, pocketsphinx_peer, run, score, summary, target_parts, train_run, tsne_pair
+from benchmarks.common import REPO, machine, summary, write_result
+from benchmarks.fsdd_dann import NO_ST, PAIRS, SPEAKERS, pocketsphinx_peer, run, score, target_parts, train_run, tsne_pair
 
 from speechtl.config import safe_load
 
