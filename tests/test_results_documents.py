@@ -35,6 +35,14 @@ def test_a_typed_number_is_caught_and_unknown_tables_refused():
         make.render("<!-- table:nope -->\n<!-- /table -->\n")
 
 
+def test_every_table_the_script_makes_is_shown_somewhere():
+    import re
+
+    make = _script()
+    shown = {name for doc in make.DOCUMENTS for name in re.findall(r"<!-- table:([\w-]+) -->", doc.read_text())}
+    assert not set(make.TABLES) - shown, "table functions no document shows: delete them"
+
+
 def test_the_languages_study_keeps_its_test_languages_out_of_the_choice():
     import json
 
