@@ -2,6 +2,7 @@
 #   make demo   set up .venv, synthesise the 8-language corpus, train, evaluate, decode
 #   make test   set up .venv with the test extras and run the test suite
 #   make wheel  build dist/speechtl-*.whl (lexicons and recipes inside)
+#   make results  rewrite the tables of RESULTS.md and docs/results/ from benchmarks/results/ and studies/results/
 #
 # CPU-only torch (no CUDA libraries: the default build pulls 2.4 GB of them), where that index is reachable:
 #   make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
@@ -15,7 +16,7 @@ TORCH := torch==2.14.1 torchaudio==2.11.0
 TORCH_INDEX ?=
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test setup setup-dev wheel clean
+.PHONY: demo test setup setup-dev wheel results clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,9 @@ test: $(VENV)/.setup-dev
 
 wheel: $(VENV)/.setup
 	$(BIN)/python -m pip wheel --no-deps -w dist .
+
+results: $(VENV)/.setup
+	$(BIN)/python -m scripts.make_results
 
 clean:
 	rm -rf $(VENV) exp data dist build

@@ -13,7 +13,7 @@ dev PER among those whose old languages' mean dev PER change is at most
 ``--max-forgetting`` (else the pair that forgets least) is then the conservative
 strategy's weights in the test runs. The dev scores and the choice go to the JSON.
 
-    python benchmarks/add_language.py --base exp/multilingual-synth/model \\
+    python -m benchmarks.add_language --base exp/multilingual-synth/model \\
         [--lang sv --data recipes/add-language-sv.yaml --minutes 10 --seeds 0 1 2] \\
         [--conservative-grid 10:0.1 30:0.3 100:1.0] [--set train.num_threads=1]
 """
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from statistics import mean, pstdev
 
-from common import machine, write_result
+from benchmarks.common import machine, write_result
 
 from speechtl.tasks.speech.add_language import load_base, old_language_recipe
 from speechtl.workflows.add_language import STRATEGIES, add_language, per_by_language
@@ -139,7 +139,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     out = write_result(args.out, {
-        "command": "python benchmarks/add_language.py " + " ".join(
+        "command": "python -m benchmarks.add_language " + " ".join(
             [f"--base {args.base}", f"--lang {args.lang}", f"--data {args.data}", f"--minutes {args.minutes:g}",
              "--strategies " + " ".join(args.strategies), "--seeds " + " ".join(map(str, args.seeds))]
             + ([f"--conservative-grid {' '.join(args.conservative_grid)}", f"--max-forgetting {args.max_forgetting:g}"]

@@ -24,8 +24,8 @@ splits only (the old languages' dev splits, and a third FSDD speaker, lucas):
 1 labelled speaker, seed 0. A run whose experiment directory already holds its
 finished report is scored again, not retrained (so a stopped benchmark resumes).
 
-    OMP_NUM_THREADS=1 python benchmarks/add_language_real.py --diagnose --set train.num_threads=1
-    OMP_NUM_THREADS=1 python benchmarks/add_language_real.py --set train.num_threads=1
+    OMP_NUM_THREADS=1 python -m benchmarks.add_language_real --diagnose --set train.num_threads=1
+    OMP_NUM_THREADS=1 python -m benchmarks.add_language_real --set train.num_threads=1
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import json
 import time
 from pathlib import Path
 
-from add_language import spread
-from common import machine, write_result
+from benchmarks.add_language import spread
+from benchmarks.common import machine, write_result
 
 from speechtl.decoding.evaluate import lexicon_decoders, recognize_words
 from speechtl.tasks.speech.data import load_split
@@ -140,7 +140,7 @@ def diagnose(args, base, root: Path, info: dict) -> None:
               f"{100 * change[LANG]:+.2f}, FSDD dev PER {100 * new:.2f}%, beam {runs[-1]['beam']}, "
               f"isolated {runs[-1]['isolated']}", flush=True)
     out = write_result(f"{args.out}_diagnosis", {
-        "command": f"python benchmarks/add_language_real.py --diagnose --base {args.base} --data {args.data} "
+        "command": f"python -m benchmarks.add_language_real --diagnose --base {args.base} --data {args.data} "
                    f"--seeds {args.seeds[0]}" + "".join(f" --set {o}" for o in args.overrides),
         "machine": info, "base": args.base, "split": "dev", "dev_speakers": DEV, "seed": args.seeds[0],
         "train_speakers": SPEAKER_SETS["1 speaker"], "old_languages_dev_before": before, "runs": runs})
@@ -214,7 +214,7 @@ def main() -> None:
                 "old_max_change": spread([r["old_max_change"] for r in mine]),
                 "en_synthetic_change": spread([r["en_synthetic_change"] for r in mine])}
     out = write_result(args.out, {
-        "command": "python benchmarks/add_language_real.py " + " ".join(
+        "command": "python -m benchmarks.add_language_real " + " ".join(
             [f"--base {args.base}", f"--data {args.data}", "--speakers " + " ".join(f"'{s}'" for s in args.speakers),
              "--variants " + " ".join(args.variants), "--seeds " + " ".join(map(str, args.seeds))]
             + [f"--set {o}" for o in args.overrides]),

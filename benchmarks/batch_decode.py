@@ -4,7 +4,7 @@ Runs ``speechtl decode`` on ``shared/data/fsdd/recordings`` (JSONL output, word 
 included) with one thread and 1 worker, then 2 workers of one thread each, and once in
 process to separate decoding from start-up. Writes ``benchmarks/results/batch_decode.json``.
 
-    python benchmarks/batch_decode.py
+    python -m benchmarks.batch_decode
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-from common import REPO, env, machine, write_result
-from serve_common import DIGITS, FSDD, benchmark_model
+from benchmarks.common import REPO, env, machine, write_result
+from benchmarks.serve_common import DIGITS, FSDD, benchmark_model
 
 
 def cli_run(model, words_file, workers: int) -> dict:
@@ -44,8 +44,6 @@ def cli_run(model, words_file, workers: int) -> dict:
 def in_process() -> dict:
     """Decoding alone (model loaded, decoder built), one thread: wall and CPU seconds."""
     import torch
-
-    sys.path.insert(0, str(REPO))
     from speechtl.data.inputs import audio_inputs
     from speechtl.decoding.batch import decode_files
     from speechtl.decoding.recognizer import Recognizer
@@ -70,7 +68,7 @@ def main() -> None:
         words.write("\n".join(DIGITS) + "\n")
     result = {"machine": machine(), "model": str(model.relative_to(REPO)),
               "model_recipe": "benchmarks/recipes/fsdd-digits-tdnn.yaml",
-              "command": "python benchmarks/batch_decode.py",
+              "command": "python -m benchmarks.batch_decode",
               "in_process_1_thread": in_process(),
               "cli": [cli_run(model, words.name, 1), cli_run(model, words.name, 2)]}
     os.unlink(words.name)

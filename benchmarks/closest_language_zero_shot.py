@@ -13,20 +13,17 @@ head alone. Same blank offset and prior weight
 (the library's) for both. Greedy PER on the language's synthetic test split (20
 utterances, voices unseen in training). One seed: tiny-scale evidence only.
 
-    python benchmarks/closest_language_zero_shot.py --work /tmp/closest   # benchmarks/results/closest_language_zero_shot.json
+    python -m benchmarks.closest_language_zero_shot --work /tmp/closest   # benchmarks/results/closest_language_zero_shot.json
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_result  # noqa: E402
+from benchmarks.common import machine, write_result
 
 TRAIN = ["en", "de", "es"]
 HELD_OUT = ["it", "pt", "ja", "vi", "tr", "ru"]  # chosen before measuring (see the docstring)
@@ -94,7 +91,7 @@ def main() -> None:
         "machine": info, "seconds": round(time.time() - start), "train_and_synth_seconds": round(trained_at - start),
         "train_languages": TRAIN, "held_out": HELD_OUT, "steps": 300, "seeds": [0], "languages": rows,
         "mean_per": {c: round(sum(r[c]["per"] for r in rows.values()) / len(rows), 4) for c in ARMS},
-        "command": "python benchmarks/closest_language_zero_shot.py --work /tmp/closest-language",
+        "command": "python -m benchmarks.closest_language_zero_shot --work /tmp/closest-language",
         "head_choice_differs": changed})
 
 

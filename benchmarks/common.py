@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from speechtl.workflows.study_stats import spread
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # speechtl from this checkout
 
 
 def speechtl_cmd(*args: str, nproc: int = 1) -> list[str]:
@@ -60,3 +61,9 @@ def write_result(name: str, result: dict) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
+
+
+def summary(values: list[float]) -> dict:
+    """The studies' spread of ``values`` (mean, sample std) rounded to 2 places, with the runs (std 0.0 for one)."""
+    s = spread(values)
+    return {"mean": round(s["mean"], 2), "std": round(s["std"], 2) if s["std"] is not None else 0.0, "runs": values}

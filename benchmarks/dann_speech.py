@@ -16,7 +16,7 @@ A t-SNE map of encoder features by domain (source-only next to DANN, seed 0) goe
 
 Usage (one core, under the shared lock)::
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. flock /work/heavy.lock python benchmarks/dann_speech.py \
+    OMP_NUM_THREADS=1 PYTHONPATH=. flock /work/heavy.lock python -m benchmarks.dann_speech \
         [--seeds 0 1 2] [--split test] [--set transfer.dann.weight=1.0 ...] [--speaker]
 
 ``--split dev`` scores the target domain's dev split instead (the unlabelled audio DANN
@@ -38,12 +38,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import machine
 from speechtl.workflows.evaluate import evaluate
-from speechtl.workflows.train import train  # noqa: E402
-from speechtl.tasks import load_recipe  # noqa: E402
+from speechtl.workflows.train import train
+from speechtl.tasks import load_recipe
 
 VARIANTS = {
     "source-only": ["transfer.methods=[]"],  # same batches and CMVN statistics as DANN, no domain loss

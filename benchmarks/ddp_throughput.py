@@ -1,6 +1,6 @@
 """Training throughput: 2-process DDP under torchrun (gloo on CPU) vs 1 process, same global batch.
 
-    python benchmarks/ddp_throughput.py [--recipe recipes/tiny.yaml] [--steps 60] [--repeats 2]
+    python -m benchmarks.ddp_throughput [--recipe recipes/tiny.yaml] [--steps 60] [--repeats 2]
 
 Runs ``speechtl train`` on the recipe (its corpus is prepared first, untimed) as
 
@@ -23,7 +23,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import machine, read_log, speechtl_cmd, timed, write_result
+from benchmarks.common import machine, read_log, speechtl_cmd, timed, write_result
 
 
 def run(recipe: str, name: str, nproc: int, threads: int, max_frames: int, steps: int, log_every: int,
@@ -70,7 +70,7 @@ def main() -> None:
                "ddp_vs_1_process_all_threads": round(ddp / results[1]["audio_sec_per_sec"], 2)}
     print(summary)
     path = write_result(args.out, {
-        "command": f"python benchmarks/ddp_throughput.py --recipe {args.recipe} --steps {args.steps} "
+        "command": f"python -m benchmarks.ddp_throughput --recipe {args.recipe} --steps {args.steps} "
                    f"--global-frames {args.global_frames} --repeats {args.repeats} --out {args.out}",
         "machine": where, "configs": results, "summary": summary})
     print(f"written to {path}")

@@ -14,7 +14,7 @@ pair), each file alone (per-utterance CMVN, the recipe's), with the 10 digit
 words. One rotation and one seed per arm: a single measurement, not a comparison
 with spread. Needs the Debian package ``flite``.
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/engines_fsdd.py
+    OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.engines_fsdd
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, write_result
 
 ARMS = {"espeak": "{espeak: []}", "espeak+flite": "{espeak: [], flite: [kal, kal16, awb, rms, slt]}"}
 

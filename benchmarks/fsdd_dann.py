@@ -14,12 +14,12 @@ pocketsphinx with the same 10 words scores the same test speakers. Each pair's
 t-SNE map (pooled encoder features of the synthetic test split and the target
 audio: source-only, DANN, DANN + self-training) is saved in the recipe run's
 directory; the first pair's is copied to ``docs/results/figures/``. It writes the raw
-JSON only: ``python scripts/make_results.py`` regenerates the tables of
+JSON only: ``python -m scripts.make_results`` regenerates the tables of
 ``docs/results/fsdd-dann.md`` from it (the prose there is written by hand).
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 flock /work/heavy.lock python benchmarks/fsdd_dann.py
+    OMP_NUM_THREADS=1 flock /work/heavy.lock python -m benchmarks.fsdd_dann
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ import argparse
 import datetime
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, summary, write_result
 
 FSDD = "../shared/data/fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
@@ -104,7 +103,7 @@ def tsne_pair(models: dict[str, Path], out: Path) -> Path:
 
 def pocketsphinx_peer(test: list[str], workdir: Path) -> float:
     """Word accuracy of pocketsphinx with the 10 digit words on the test speakers' recordings."""
-    from pocketsphinx_peer import Pocketsphinx, build_dictionary
+    from benchmarks.pocketsphinx_peer import Pocketsphinx, build_dictionary
 
     from speechtl.data.audio import load_audio
     from speechtl.data.fsdd import DIGIT_WORDS, fsdd_recordings
@@ -116,14 +115,10 @@ def pocketsphinx_peer(test: list[str], workdir: Path) -> float:
     return round(100 * right / len(files), 2)
 
 
-def summary(values: list[float]) -> dict:
-    return {"mean": round(statistics.mean(values), 2),
-            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "runs": values}
-
 
 def save(report: dict, args, started: float) -> Path:
     """Summarise the rotations done so far and write the JSON (only the JSON: the tables of
-    docs/results/fsdd-dann.md are generated from it by ``scripts/make_results.py``, and its prose is
+    docs/results/fsdd-dann.md are generated from it by ``python -m scripts.make_results``, and its prose is
     written by hand, so a rerun leaves no stale prose behind)."""
     report["summary"] = {name: summary([r["methods"][name]["word_accuracy"] for r in report["rotations"]])
                          for name in METHODS}
@@ -183,7 +178,7 @@ def main() -> None:
         report["rotations"].append(rotation)
         path = save(report, args, started)  # after every rotation: an interrupted run keeps what it measured
     print(json.dumps(report["summary"], indent=1))
-    print(f"written to {path}; python scripts/make_results.py regenerates the tables of docs/results/fsdd-dann.md")
+    print(f"written to {path}; python -m scripts.make_results regenerates the tables of docs/results/fsdd-dann.md")
 
 
 if __name__ == "__main__":

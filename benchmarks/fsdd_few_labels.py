@@ -24,9 +24,9 @@ benchmarks/fsdd_supervised.py's study). Nested: one study per rotation, then ``-
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_few_labels.py --select
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_few_labels.py --sizes 1
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_few_labels.py --sizes 1 2
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_few_labels --select
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_few_labels --sizes 1
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_few_labels --sizes 1 2
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, machine, write_result
-from fsdd_supervised import PAIRS, SYNTH_RECIPE, front_end, parts, run_one, score, summary, train
+from benchmarks.common import REPO, machine, summary, write_result
+from benchmarks.fsdd_supervised import PAIRS, SYNTH_RECIPE, front_end, parts, run_one, score, train
 
 FEW_RECIPE = "recipes/fsdd-few-labels.yaml"
 PROVENANCE = ("command", "machine", "uptime", "started", "total_seconds", "load_average_at_end")

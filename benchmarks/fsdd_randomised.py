@@ -18,8 +18,8 @@ randomisations removed in turn from the recipe's channel, and with none of them
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_randomised.py --peer
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_randomised.py --ablation --pairs 1
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_randomised --peer
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_randomised --ablation --pairs 1
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import shutil
 import sys
 import time
 
-from common import REPO, machine, write_result
-from fsdd_dann import NO_ST, PAIRS, SPEAKERS, pocketsphinx_peer, run, score, summary, target_parts, train_run, tsne_pair
+from benchmarks.common import REPO, machine, summary, write_result
+from benchmarks.fsdd_dann import NO_ST, PAIRS, SPEAKERS, pocketsphinx_peer, run, score, target_parts, train_run, tsne_pair
 
 from speechtl.config import safe_load
 

@@ -25,8 +25,8 @@ sliding window) on the same speaker-held-out dev as ``--select``, over ``--seeds
 
 Run it alone, one thread::
 
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_supervised.py --select
-    OMP_NUM_THREADS=1 python benchmarks/fsdd_supervised.py
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_supervised --select
+    OMP_NUM_THREADS=1 python -m benchmarks.fsdd_supervised
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, summary, write_result
 
 FSDD = "../shared/data/fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
@@ -207,10 +207,6 @@ def recording_stats() -> dict:
                                                  for (lo, hi), v in zip(bands, level)}}
     return out
 
-
-def summary(values: list[float]) -> dict:
-    return {"mean": round(statistics.fmean(values), 2),
-            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "runs": values}
 
 
 def run_one(name: str, recipe: str, overrides: list[str], train_spk: list[str], test_spk: list[str],

@@ -1,6 +1,6 @@
 """GPU checks of the training loop, checkpoints, collectives and export (needs CUDA; no corpus needed).
 
-    python benchmarks/gpu_check.py [--out benchmarks/results/gpu_check.json]
+    python -m benchmarks.gpu_check [--out benchmarks/results/gpu_check.json]
 
 Features are random (utterance lengths like the synthetic corpus); what is checked
 is the code path on the GPU, not accuracy:
@@ -19,26 +19,23 @@ import argparse
 import json
 import os
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from speechtl.data.dataset import Utterance, collate  # noqa: E402
-from speechtl.data.sampler import IndexBatchLoader  # noqa: E402
-from speechtl.tasks.speech.model import build_model  # noqa: E402
+from speechtl.data.dataset import Utterance, collate
+from speechtl.data.sampler import IndexBatchLoader
+from speechtl.tasks.speech.model import build_model
 from speechtl.models.config import ModelConfig
 from speechtl.tasks.speech.recipe import Recipe
-from speechtl.training.config import TrainConfig  # noqa: E402
-from speechtl.text.inventory import Inventory  # noqa: E402
-from speechtl.tasks.speech.objective import CTCTask  # noqa: E402
-from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum  # noqa: E402
-from speechtl.training.loop import Trainer  # noqa: E402
-from speechtl.training.objective import Objective  # noqa: E402
+from speechtl.training.config import TrainConfig
+from speechtl.text.inventory import Inventory
+from speechtl.tasks.speech.objective import CTCTask
+from speechtl.training.distributed import DistInfo, all_gather, all_reduce_sum
+from speechtl.training.loop import Trainer
+from speechtl.training.objective import Objective
 
 PHONES = list("abdefgiklmnoprstuvz")
 
@@ -172,7 +169,7 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.quick:
         MODEL.dim, MODEL.layers, MODEL.ff_dim = 32, 1, 64
-    result = {"command": "python benchmarks/gpu_check.py", "device": device,
+    result = {"command": "python -m benchmarks.gpu_check", "device": device,
               "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
               "torch": torch.__version__, "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import torch
 
-from common import REPO, machine, speechtl_cmd, timed, write_result
+from speechtl.workflows.study_stats import spread as summary  # mean, sample std (None for one), n
+
+from benchmarks.common import REPO, machine, speechtl_cmd, timed, write_result
 
 RECIPE = "recipes/wav2vec2-tiny.yaml"
 
@@ -56,12 +58,6 @@ def linear_share(exp: Path) -> float:
     model = load_model(exp)
     linear = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters())
     return linear / sum(p.numel() for p in model.parameters())
-
-
-def summary(values: list[float]) -> dict:
-    """Mean and sample standard deviation (n - 1; None for one value) of ``values``."""
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else None,
-            "n": len(values)}
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Time lost by ``kill -9`` + ``speechtl train --resume`` against an uninterrupted run.
 
-    python benchmarks/kill_resume.py [--recipe recipes/tiny.yaml] [--steps 120] [--checkpoint-every 40]
+    python -m benchmarks.kill_resume [--recipe recipes/tiny.yaml] [--steps 120] [--checkpoint-every 40]
 
 1. an uninterrupted ``speechtl train`` of ``--steps`` steps (wall ``T0``);
 2. the same, killed with SIGKILL half-way between two checkpoints (wall ``T1`` until the kill),
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import REPO, env, machine, speechtl_cmd, timed, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, timed, write_result
 
 from speechtl.models.io import load_model
 
@@ -73,7 +73,7 @@ def main() -> None:
     per_step = (straight - startup) / args.steps
     lost = killed_after + resumed - straight
     result = {
-        "command": f"python benchmarks/kill_resume.py --recipe {args.recipe} --steps {args.steps} "
+        "command": f"python -m benchmarks.kill_resume --recipe {args.recipe} --steps {args.steps} "
                    f"--checkpoint-every {every}",
         "machine": where,
         "steps": args.steps, "checkpoint_every": every, "killed_at_step": last, "resumed_from_step": resumed_from,

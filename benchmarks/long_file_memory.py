@@ -4,7 +4,7 @@ The recordings are eSpeak NG sentences with pauses between them, repeated to the
 length; ``speechtl decode`` reads and decodes them piece by piece
 (``decode.chunk_seconds``). Peak RSS is GNU time's maximum resident set size.
 
-    python benchmarks/long_file_memory.py --model exp/multilingual-synth/model [--minutes 3 30]
+    python -m benchmarks.long_file_memory --model exp/multilingual-synth/model [--minutes 3 30]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from common import REPO, env, machine, write_result
+from benchmarks.common import REPO, env, machine, write_result
 
 from speechtl.data.audio import resample, save_audio
 from speechtl.data.espeak import Espeak
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--minutes", nargs="+", type=float, default=[3, 30])
     ap.add_argument("--out", default="long_file_memory")
     args = ap.parse_args()
-    result = {"command": "python benchmarks/long_file_memory.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.long_file_memory " + " ".join(sys.argv[1:]), "machine": machine(),
               "runs": []}
     work = REPO / "exp" / "long-file"
     work.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ manifest, storing or computing features, CMVN, batching and the steps).
 Lhotse data path) on the same corpora, its batch given as ``train.max_frames``
 (200 s of padded frames against 200 s of audio).
 
-    python benchmarks/scale_memory.py --factors 1 3 10 [--baseline /path/to/old/checkout]
+    python -m benchmarks.scale_memory --factors 1 3 10 [--baseline /path/to/old/checkout]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, write_result
+from benchmarks.common import REPO, env, machine, write_result
 
 from speechtl.data.synth import language_fingerprint
 from speechtl.tasks import load_recipe
@@ -94,7 +94,7 @@ def main() -> None:
     if not all((base / "status" / f"{lang}.json").is_file() for lang in recipe.data.languages):
         subprocess.run([sys.executable, "-m", "speechtl", "synth", str(RECIPE)], cwd=REPO, env=env(2), check=True)
     work = (REPO / args.work).resolve()
-    result = {"command": "python benchmarks/scale_memory.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.scale_memory " + " ".join(sys.argv[1:]), "machine": machine(),
               "steps": args.steps, "runs": []}
     for k in args.factors:
         root = work / f"{k}x"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from common import REPO, env, write_result
+from benchmarks.common import REPO, env, write_result
 
 FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
 RECIPE = REPO / "benchmarks" / "recipes" / "fsdd-digits-tdnn.yaml"

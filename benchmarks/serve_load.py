@@ -7,7 +7,7 @@ rounds; the server runs in its own process (2 torch threads, ``--max-concurrent 
 and the server's RSS before the load and 5 s after each round (a leak would grow from
 round to round). Writes ``benchmarks/results/serve_load.json``.
 
-    python benchmarks/serve_load.py --seconds 30 --rounds 2
+    python -m benchmarks.serve_load --seconds 30 --rounds 2
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import os
 import threading
 import time
 
-from common import machine
-from serve_common import DIGITS, percentile, phrases, rss_mb, save, start_server, wav_bytes
+from benchmarks.common import machine
+from benchmarks.serve_common import DIGITS, percentile, phrases, rss_mb, save, start_server, wav_bytes
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
         proc.wait(10)
     ok = statuses.get("200", 0)
     result = {"machine": machine(),
-              "command": f"python benchmarks/serve_load.py --seconds {args.seconds:g} --rounds {args.rounds}",
+              "command": f"python -m benchmarks.serve_load --seconds {args.seconds:g} --rounds {args.rounds}",
               "model": "exp/fsdd-digits-tdnn/model (benchmarks/recipes/fsdd-digits-tdnn.yaml), 10 digit words",
               "server": "speechtl serve --threads 2 --max-concurrent 2 --max-queue 16",
               "clients": args.clients, "seconds": round(wall, 1), "requests": sum(statuses.values()),

@@ -1,6 +1,6 @@
 """Peak memory of ``speechtl serve`` (default flags) for the largest uploads it accepts.
 
-Usage: ``python benchmarks/serve_memory.py [--model PATH]`` (default: the FSDD benchmark model).
+Usage: ``python -m benchmarks.serve_memory [--model PATH]`` (default: the FSDD benchmark model).
 Starts the server with default flags, then for each upload resets the peak RSS (VmHWM, by
 writing 5 to ``/proc/PID/clear_refs``) of the server process and of each decoding process,
 posts the upload, and reads their VmHWM (``/proc/PID/status``). The uploads are the worst the
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from common import machine
-from serve_common import benchmark_model, save, start_server
+from benchmarks.common import machine
+from benchmarks.serve_common import benchmark_model, save, start_server
 
 LIMIT_MB = 20
 
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--model", help="the model to serve (default: the FSDD benchmark model)")
     args = parser.parse_args()
     if args.model:
-        import serve_common
+        from benchmarks import serve_common
         serve_common.benchmark_model = lambda: Path(args.model)  # noqa: E731
     load = os.getloadavg()
     proc, port = start_server(threads=1)
@@ -92,7 +92,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-    save("serve_memory", {"command": "python benchmarks/serve_memory.py" + (f" --model {args.model}" if args.model
+    save("serve_memory", {"command": "python -m benchmarks.serve_memory" + (f" --model {args.model}" if args.model
                                                                              else ""),
                           "server": "speechtl serve --threads 1 (every limit at its default)",
                           "model": str(args.model or benchmark_model()), "machine": machine(),

@@ -1,6 +1,6 @@
 """Peak memory of resampling 10 s of audio at rates whose one-step torchaudio kernel is huge.
 
-Usage: ``python benchmarks/serve_resample_memory.py``. Prints, for each rate, the size of the
+Usage: ``python -m benchmarks.serve_resample_memory``. Prints, for each rate, the size of the
 kernel one torchaudio call would build (values), the steps :func:`speechtl.data.resampling.plan`
 takes instead, and the growth of the process's peak RSS (MB) over a 48 kHz warm-up.
 """

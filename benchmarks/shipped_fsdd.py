@@ -6,7 +6,7 @@ head and the 10 digit words as the whole lexicon (chance: 10%). Nothing is chose
 these recordings. Writes ``benchmarks/results/shipped_fsdd.json``, which the shipped
 model card quotes (``scripts/model_card.py``).
 
-    python benchmarks/shipped_fsdd.py [--model builtin:multilingual-synth] [--limit N]
+    python -m benchmarks.shipped_fsdd [--model builtin:multilingual-synth] [--limit N]
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 
 import torch
 
-from common import machine, write_result
-from serve_common import DIGITS, FSDD, fsdd_files
+from benchmarks.common import machine, write_result
+from benchmarks.serve_common import DIGITS, FSDD, fsdd_files
 
 from speechtl.decoding.recognizer import Recognizer
 
@@ -46,7 +46,7 @@ def main() -> None:
                "most_frequent_errors": [f"{k}: {n}" for k, n in confusions.most_common(8) if n],
                "wall_seconds": round(time.perf_counter() - start, 1),
                "date": result["machine"]["date"],
-               "command": "python benchmarks/shipped_fsdd.py" + (f" --limit {args.limit}" if args.limit else "")}
+               "command": "python -m benchmarks.shipped_fsdd" + (f" --limit {args.limit}" if args.limit else "")}
     print({k: v for k, v in result.items() if k != "machine"})
     write_result("shipped_fsdd", result)
 

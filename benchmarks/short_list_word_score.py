@@ -19,21 +19,18 @@ data (the table a short-list default would ship).
   families weigh the same. Never FSDD or any real recording.
 * Lists of 5, 10, 20, 50 and 100 words drawn from the corpus vocabulary; scores -6..6.
 
-    python benchmarks/short_list_word_score.py --work /tmp/wscore   # benchmarks/results/short_list_word_score.json
+    python -m benchmarks.short_list_word_score --work /tmp/wscore   # benchmarks/results/short_list_word_score.json
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_result  # noqa: E402
+from benchmarks.common import machine, write_result
 
 SIZES = [5, 10, 20, 50, 100]
 SCORES = [-6.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 6.0]
@@ -178,7 +175,7 @@ def main() -> None:
         "machine": info, "seconds": round(time.time() - start), "train_seconds": round(trained),
         "dev_voices": {"espeak": dev_voices(), "flite": FLITE_VOICES}, "dev_items_per_draw": DEV_ITEMS, "draws": args.seeds,
         "rule": "per list size, the score of highest mean word accuracy (1 - WER) on synthetic dev; ties: nearest -4",
-        "results": results, "command": "python benchmarks/short_list_word_score.py --work /tmp/short-list-word-score"})
+        "results": results, "command": "python -m benchmarks.short_list_word_score --work /tmp/short-list-word-score"})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ convolutional feature extractor stays float32). Memory: in a fresh process per f
 file in ``decode.chunk_seconds`` pieces, which should not grow with its length.
 Needs ``transformers`` (the ``dev`` extra) to write the checkpoint; nothing is downloaded.
 
-    OMP_NUM_THREADS=1 python benchmarks/ssl_ctc_cost.py [--seconds 20] [--minutes 1 4]
+    OMP_NUM_THREADS=1 python -m benchmarks.ssl_ctc_cost [--seconds 20] [--minutes 1 4]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from common import REPO, env, machine, write_result
+from benchmarks.common import REPO, env, machine, write_result
 
 FSDD = REPO / ".." / "shared" / "data" / "fsdd" / "recordings"
 VOCAB = ["<pad>", "<s>", "</s>", "<unk>"] + sorted(
@@ -133,7 +133,7 @@ def main() -> None:
     if args.child:
         return child(*args.child, args.int8)
     torch.set_num_threads(1)
-    result = {"command": "python benchmarks/ssl_ctc_cost.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.ssl_ctc_cost " + " ".join(sys.argv[1:]), "machine": machine(),
               "threads": 1, "rtf": {}, "memory": []}
     if args.memory_only:  # keep the real-time factors of the last full run
         last = json.loads((REPO / "benchmarks" / "results" / "ssl_ctc_cost.json").read_text())

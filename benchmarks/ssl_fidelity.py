@@ -9,7 +9,7 @@ against the Hugging Face model's last hidden state, against each earlier layer's
 output, and against torchaudio's own importer (``import_huggingface_model``, which
 needs ``transformers``). Needs the ``dev`` extra (``transformers``); nothing is downloaded.
 
-    OMP_NUM_THREADS=1 python benchmarks/ssl_fidelity.py
+    OMP_NUM_THREADS=1 python -m benchmarks.ssl_fidelity
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from common import REPO, machine, write_result
+from benchmarks.common import REPO, machine, write_result
 
 RECORDING = REPO / ".." / "shared" / "data" / "fsdd" / "recordings" / "7_george_3.wav"
 LARGE = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096,
@@ -45,7 +45,7 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     wave = load_audio(RECORDING)
     wave = resample(wave, 8000, 16000)[None]
-    result = {"command": "python benchmarks/ssl_fidelity.py", "machine": machine(), "transformers":
+    result = {"command": "python -m benchmarks.ssl_fidelity", "machine": machine(), "transformers":
               transformers.__version__, "recording": RECORDING.name, "seconds_of_audio": wave.shape[1] / 16000,
               "models": []}
     for name, config_name, model_name, extra in MODELS:

@@ -8,7 +8,7 @@ the wav2vec2-style encoder is ``recipes/wav2vec2-small.yaml``'s (random init, ab
 parameters, reading the waveform). Throughput is the mean of the logged
 ``audio_sec_per_sec`` windows after the first (which includes start-up).
 
-    OMP_NUM_THREADS=1 python benchmarks/ssl_finetune_cost.py [--rounds 2 --steps 40]
+    OMP_NUM_THREADS=1 python -m benchmarks.ssl_finetune_cost [--rounds 2 --steps 40]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 
-from common import REPO, env, machine, read_log, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, read_log, speechtl_cmd, write_result
 
 DATA = f"data.root={REPO / 'data' / 'ssl-bench-tiny'}"
 ENCODERS = {
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--out", default="ssl_finetune_cost")
     args = ap.parse_args()
-    result = {"command": "python benchmarks/ssl_finetune_cost.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.ssl_finetune_cost " + " ".join(sys.argv[1:]), "machine": machine(),
               "steps": args.steps, "threads": 1, "batch_seconds": 60,
               "parameters": {name: parameters(a) for name, a in ENCODERS.items()}, "runs": []}
     for r in range(args.rounds):

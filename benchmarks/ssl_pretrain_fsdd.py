@@ -10,7 +10,7 @@ for ``--fine-steps`` steps. Baseline: the same fine-tuning from random weights f
 batch budget (the wall-clock seconds of each arm are recorded too). Both are scored by
 word accuracy on the held-out pair (george, jackson), decoded with the 10 digit words.
 
-    OMP_NUM_THREADS=1 python benchmarks/ssl_pretrain_fsdd.py [--seeds 0 1 2]
+    OMP_NUM_THREADS=1 python -m benchmarks.ssl_pretrain_fsdd [--seeds 0 1 2]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, env, machine, speechtl_cmd, write_result
+from benchmarks.common import REPO, env, machine, speechtl_cmd, write_result
 
 FSDD = REPO / ".." / "shared" / "data" / "fsdd"
 TRAIN_SPEAKERS = ["lucas", "nicolas", "theo", "yweweler"]
@@ -60,7 +60,7 @@ def main() -> None:
     args = ap.parse_args()
     from speechtl.data.fsdd import load_fsdd
 
-    result = {"command": "python benchmarks/ssl_pretrain_fsdd.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.ssl_pretrain_fsdd " + " ".join(sys.argv[1:]), "machine": machine(),
               "pre_steps": args.pre_steps, "fine_steps": args.fine_steps, "test_speakers": ["george", "jackson"],
               "runs": []}
     root = REPO / "exp" / "ssl-fsdd"

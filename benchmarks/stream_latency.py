@@ -7,7 +7,7 @@ decoded audio trails the audio sent, the final's delay after the end of the audi
 the word error rate of the streamed finals against ``POST /v1/transcribe`` of the same
 audio. Writes ``benchmarks/results/stream_latency.json``.
 
-    python benchmarks/stream_latency.py --files 8
+    python -m benchmarks.stream_latency --files 8
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import time
 import numpy as np
 import torch
 
-from common import machine
-from serve_common import DIGITS, percentile, phrases, save, start_server, wav_bytes
+from benchmarks.common import machine
+from benchmarks.serve_common import DIGITS, percentile, phrases, save, start_server, wav_bytes
 
 
 def stream_one(port: int, pcm: bytes, chunk: int) -> dict:
@@ -82,7 +82,7 @@ def main() -> None:
     lags = [x for r in runs for x in r["lags"]]
     streamed = [r["final"].get("text", "") for r in runs]
     reference = [o["text"] for o in offline]
-    result = {"machine": machine(), "command": f"python benchmarks/stream_latency.py --files {args.files}",
+    result = {"machine": machine(), "command": f"python -m benchmarks.stream_latency --files {args.files}",
               "model": "exp/fsdd-digits-tdnn/model (benchmarks/recipes/fsdd-digits-tdnn.yaml), 10 digit words",
               "server": "speechtl serve --threads 2 (partial every 0.25 s of audio)",
               "files": len(runs), "audio_seconds": round(sum(len(w) for w in audio) / 16000, 1),

@@ -3,7 +3,7 @@
 Reads the training log of a run (the demo's by default) and reports the mean of
 the logged windows after the first (which includes start-up).
 
-    python benchmarks/throughput.py [--exp exp/multilingual-synth]
+    python -m benchmarks.throughput [--exp exp/multilingual-synth]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ is the mean of the logged ``audio_sec_per_sec`` windows after the first (which
 includes start-up). The older checkout's batch budget is ``train.max_frames``
 (200 s of padded frames), this one's ``train.max_duration`` (200 s of audio).
 
-    python benchmarks/throughput_ab.py --baseline /path/to/old/checkout [--rounds 2 --steps 60]
+    python -m benchmarks.throughput_ab --baseline /path/to/old/checkout [--rounds 2 --steps 60]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import REPO, machine, read_log, write_result
+from benchmarks.common import REPO, machine, read_log, write_result
 
 RECIPE = REPO / "recipes" / "multilingual-synth.yaml"
 
@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--new-set", nargs="*", default=[], help="more overrides for this checkout's runs (KEY=VALUE)")
     ap.add_argument("--out", default="throughput_ab")
     args = ap.parse_args()
-    result = {"command": "python benchmarks/throughput_ab.py " + " ".join(sys.argv[1:]), "machine": machine(),
+    result = {"command": "python -m benchmarks.throughput_ab " + " ".join(sys.argv[1:]), "machine": machine(),
               "steps": args.steps, "threads": args.threads, "runs": []}
     codes = [("lhotse data path", REPO, " ".join(["train.max_duration=200", *args.new_set])),
              ("before (features in memory)", Path(args.baseline).resolve(), "train.max_frames=20000")]

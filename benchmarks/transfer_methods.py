@@ -15,7 +15,7 @@ Three experiments, each run through the image recipes and the one training loop:
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/transfer_methods.py [--seeds 0 1 2] [--only dann finetune zeroshot]
+    PYTHONPATH=. python -m benchmarks.transfer_methods [--seeds 0 1 2] [--only dann finetune zeroshot]
 
 Writes ``benchmarks/results/transfer_methods.json`` (every run and mean/std per
 variant). Runs take seconds each on one core (``train.num_threads: 1``).
@@ -134,7 +134,7 @@ def main() -> None:
     results = json.loads(out.read_text()) if out.is_file() else {}
     results["meta"] = {"date": date.today().isoformat(), "seeds": args.seeds, "torch": torch.__version__,
                        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-                       "threads": 1, "command": "PYTHONPATH=. python benchmarks/transfer_methods.py "
+                       "threads": 1, "command": "PYTHONPATH=. python -m benchmarks.transfer_methods "
                        + " ".join(sys.argv[1:]), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     experiments = {"dann": dann, "finetune": finetune, "zeroshot": zeroshot}
     for name in args.only:

@@ -20,7 +20,7 @@ On the synthetic test split (its words never occur in a training transcript), pe
 * Optionally (``--fsdd``), real speech: the Free Spoken Digit Dataset, each
   file one digit, with a 10-word lexicon for both recognisers.
 
-    python benchmarks/zero_shot.py --model exp/multilingual-synth/model \\
+    python -m benchmarks.zero_shot --model exp/multilingual-synth/model \\
         [--subword-model exp/subword-synth/model] [--distractors 1000 10000] \\
         [--long-minutes 60] [--fsdd ../shared/data/fsdd] [--out benchmarks/results/zero_shot.json]
 """
@@ -39,16 +39,14 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from speechtl.data.manifests import corpus_lexicon_path  # noqa: E402
-from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, merge_homophones, per_language  # noqa: E402
-from speechtl.decoding.metrics import ErrorCounts  # noqa: E402
-from speechtl.tasks.speech.data import load_split  # noqa: E402
-from speechtl.tasks.speech.task import load_trained  # noqa: E402
-from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon  # noqa: E402
-from speechtl.text.lexicon import Lexicon, read_word_list  # noqa: E402
-from speechtl.text.subword import encode, pieces_to_text, processor  # noqa: E402
+from speechtl.data.manifests import corpus_lexicon_path
+from speechtl.decoding.evaluate import iter_log_probs, lexicon_decoders, merge_homophones, per_language
+from speechtl.decoding.metrics import ErrorCounts
+from speechtl.tasks.speech.data import load_split
+from speechtl.tasks.speech.task import load_trained
+from speechtl.text.g2p_lexicon import add_context_variants, frequent_lexicon
+from speechtl.text.lexicon import Lexicon, read_word_list
+from speechtl.text.subword import encode, pieces_to_text, processor
 
 
 def emissions(model, utts) -> list[torch.Tensor]:
@@ -143,7 +141,7 @@ def subword_baseline(path: str, test, dev, dev_lexicons, lexicons: dict[int, dic
 
 def pocketsphinx_and_rtf(model, cfg, test, lexicon: Lexicon, files: int, workdir: Path) -> dict:
     """pocketsphinx WER on the English test set, and both RTFs on its first ``files`` files, one thread."""
-    from pocketsphinx_peer import Pocketsphinx, build_dictionary
+    from benchmarks.pocketsphinx_peer import Pocketsphinx, build_dictionary
 
     from speechtl.data.audio import load_audio
     from speechtl.decoding.recognizer import Recognizer
@@ -177,7 +175,7 @@ DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 def fsdd_digits(model, cfg, fsdd: Path, workdir: Path) -> dict:
     """Real speech: word accuracy on the Free Spoken Digit Dataset with a 10-word lexicon (ours and pocketsphinx)."""
-    from pocketsphinx_peer import Pocketsphinx, build_dictionary
+    from benchmarks.pocketsphinx_peer import Pocketsphinx, build_dictionary
 
     from speechtl.data.audio import load_audio
     from speechtl.decoding.recognizer import Recognizer

@@ -7,8 +7,8 @@ with their isolated pronunciation first and eSpeak's in-context variants after
 it (see ``speechtl.text.g2p.pronounce_in_context``). Deterministic: rerunning it
 with the same wordfreq and eSpeak NG versions rewrites the same files.
 
-    python scripts/build_lexicons.py                # the 8 default languages, 20,000 words each
-    python scripts/build_lexicons.py --lang en de --words 5000
+    python -m scripts.build_lexicons                # the 8 default languages, 20,000 words each
+    python -m scripts.build_lexicons --lang en de --words 5000
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from speechtl.data.config import DEFAULT_LANGUAGES  # noqa: E402
-from speechtl.text.g2p_lexicon import frequent_lexicon, shipped_lexicon_dir  # noqa: E402
+from speechtl.data.config import DEFAULT_LANGUAGES
+from speechtl.text.g2p_lexicon import frequent_lexicon, shipped_lexicon_dir
 
 MAX_BYTES = 2_000_000  # keep each shipped file well under 2 MB
 
@@ -58,7 +56,7 @@ def _readme(words: int, summary: dict) -> str:
                      for lang, s in summary.items())
     return f"""# Shipped lexicons
 
-Made by `python scripts/build_lexicons.py` (never edited by hand): the {words} most frequent
+Made by `python -m scripts.build_lexicons` (never edited by hand): the {words} most frequent
 plain words of each language (wordfreq {md.version('wordfreq')}) that eSpeak NG
 (espeakng-loader {md.version('espeakng-loader')}, phonemizer {md.version('phonemizer')}) pronounces
 with that language's own rules. Format: `word p1 p2 ...`, one pronunciation per line; the first

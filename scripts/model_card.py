@@ -136,6 +136,6 @@ holds every word of the corpus (the test words compete with all training words),
 
 ```bash
 speechtl run recipes/{name}-shipped.yaml --set train.max_steps={train['max_steps']}
-python scripts/ship_model.py exp/{name}-shipped/model {name}
+python -m scripts.ship_model exp/{name}-shipped/model {name}
 ```
 """

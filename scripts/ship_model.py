@@ -13,7 +13,7 @@ The script checks what it wrote: the folder loads through the normal loader, its
 log-probabilities on a random batch stay within ``TOLERANCE`` of the float32 model's,
 and the folder stays under ``MAX_BYTES`` (the CI hook's size limit).
 
-    python scripts/ship_model.py exp/multilingual-synth-shipped/model multilingual-synth
+    python -m scripts.ship_model exp/multilingual-synth-shipped/model multilingual-synth
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from speechtl.files import save_model_files  # noqa: E402
-from speechtl.models.io import read_model  # noqa: E402
+from speechtl.files import save_model_files
+from speechtl.models.io import read_model
 
 MAX_BYTES = 20_000_000  # the CI hook refuses larger files
 TOLERANCE = 0.05  # largest log-probability difference float16 storage may make (nats)

@@ -1,15 +1,23 @@
 """The hostile-input catalogue of issue #18: each probe a command line, the message it must give, and the exit code.
 
-Shared by ``tests/cli/test_hostile_catalogue.py`` (runs every probe through
-:func:`speechtl.cli.main` in-process) and ``benchmarks/hostile_catalogue.py``
-(runs every probe as a real ``python -m speechtl`` process and writes the
-table of ``docs/results/hardening.md``). ``before`` is the behaviour found on
-the earlier main, as issue #18 reports it.
+``tests/cli/test_hostile_catalogue.py`` runs every probe through :func:`speechtl.cli.main`
+in-process; ``python -m tests.hostile_catalogue`` runs every probe as a real
+``python -m speechtl`` process and writes ``benchmarks/results/hostile_catalogue.json``,
+from which ``python -m scripts.make_results`` writes ``docs/results/hardening.md``.
+``before`` is the behaviour found on the earlier main, as issue #18 reports it.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -268,3 +276,61 @@ PROBES = [
           _decode("unverified", "speech.wav", "--greedy"),
           r"unverified\.json: records no SHA-256 of its weights.*pass --accept-unverified"),
 ]
+
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "hostile_catalogue.json"
+
+
+def run_probe(probe, fixtures: Path) -> dict:
+    """Run one probe in its own process; what it printed, its exit status, and whether it passed."""
+    cmd = [sys.executable, "-m", "speechtl", *probe.argv(fixtures)]
+    proc = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}, cwd=REPO, capture_output=True, text=True, timeout=600)
+    err = proc.stderr.replace(str(fixtures) + "/", "")  # paths relative to the fixtures folder
+    lines = err.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("speechtl")), max(len(lines) - 1, 0))
+    message = lines[first : first + 4]  # the message (and, for a lexicon, its first problems)
+    shown = [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines if probe.show and re.search(probe.show, line)]
+    message = shown[:1] or message  # a probe that succeeds: the line that says what it did
+    if not message and proc.stdout.strip():  # no complaint: what it printed instead
+        message = ["(stdout) " + proc.stdout.strip().splitlines()[0].replace(str(fixtures) + "/", "")]
+    return {"name": probe.name, "input": probe.input, "before": probe.before,
+            "argv": ["speechtl", *[a.replace(str(fixtures) + "/", "") for a in cmd[3:]]],
+            "exit_code": proc.returncode, "expected_exit_code": probe.code,
+            "message": "\n".join(message), "stderr_bytes": len(proc.stderr.encode()),
+            "traceback": "Traceback" in proc.stderr,
+            "passed": proc.returncode == probe.code and "Traceback" not in proc.stderr
+            and re.search(probe.expect, proc.stderr, re.M) is not None}
+
+
+def _machine() -> dict:
+    """What the probes ran on (the page names it)."""
+    return {"date": datetime.date.today().isoformat(), "cpu": platform.processor() or platform.machine(),
+            "cpus_usable": len(os.sched_getaffinity(0)), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "torch": torch.__version__, "python": platform.python_version()}
+
+
+def main() -> None:
+    """Run every probe (or ``--only`` some) as a real process; the raw results to ``RESULTS``."""
+    parser = argparse.ArgumentParser(description="the hostile-input catalogue, each probe a real speechtl process")
+    parser.add_argument("--only", nargs="+", metavar="PROBE",
+                        help="rerun these probes and replace their rows in the JSON (the others are kept)")
+    args = parser.parse_args()
+    earlier = json.loads(RESULTS.read_text(encoding="utf-8"))["probes"] if args.only else []
+    with tempfile.TemporaryDirectory() as tmp:
+        fixtures = make_fixtures(Path(tmp) / "fixtures")
+        fresh = {}
+        for probe in PROBES:
+            if args.only and probe.name not in args.only:
+                continue
+            fresh[probe.name] = run_probe(probe, fixtures)
+            print(f"{probe.name}: exit {fresh[probe.name]['exit_code']}, "
+                  f"{'ok' if fresh[probe.name]['passed'] else 'NOT AS EXPECTED'}", flush=True)
+    kept = {r["name"]: r for r in earlier}
+    probes = [fresh.get(p.name) or kept[p.name] for p in PROBES]
+    RESULTS.write_text(json.dumps({"machine": _machine(), "probes": probes}, indent=2) + "\n")
+    print(f"wrote {RESULTS}; the page: python -m scripts.make_results")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,25 +1,23 @@
-"""The results documents' tables equal what scripts/make_results.py generates from the raw JSON."""
+"""The results documents equal what ``python -m scripts.make_results`` generates from the raw JSON."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_results.py"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_results", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from scripts import make_results
+
+    return make_results
 
 
 def test_committed_documents_equal_the_generated_ones():
     make = _script()
     stale = [str(doc) for doc in make.DOCUMENTS if make.render(doc.read_text()) != doc.read_text()]
-    assert not stale, f"run python scripts/make_results.py: {stale}"
-    assert "<!-- table:demo -->" in (SCRIPT.parent.parent / "RESULTS.md").read_text()
+    assert not stale, f"run python -m scripts.make_results: {stale}"
+    assert "<!-- table:demo -->" in (ROOT / "RESULTS.md").read_text()
 
 
 def test_a_typed_number_is_caught_and_unknown_tables_refused():
@@ -37,27 +35,31 @@ def test_a_typed_number_is_caught_and_unknown_tables_refused():
         make.render("<!-- table:nope -->\n<!-- /table -->\n")
 
 
-def test_the_languages_document_is_what_its_benchmark_generates_from_the_json():
+def test_every_table_the_script_makes_is_shown_somewhere():
+    import re
+
+    make = _script()
+    shown = {name for doc in make.DOCUMENTS for name in re.findall(r"<!-- table:([\w-]+) -->", doc.read_text())}
+    assert not set(make.TABLES) - shown, "table functions no document shows: delete them"
+
+
+def test_the_languages_study_keeps_its_test_languages_out_of_the_choice():
     import json
 
-    path = SCRIPT.parent.parent / "benchmarks" / "zero_shot_languages.py"
-    spec = importlib.util.spec_from_file_location("zero_shot_languages", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    result = json.loads(module.RESULT.read_text(encoding="utf-8"))
-    assert module.DOC.read_text(encoding="utf-8") == module.markdown(result), \
-        "run python benchmarks/zero_shot_languages.py --report"
+    result = json.loads((ROOT / "benchmarks" / "results" / "zero_shot_languages.json").read_text(encoding="utf-8"))
     assert len(result["seeds"]) >= 3 and set(result["test_languages"]).isdisjoint(result["dev_languages"])
 
 
 def test_real_speech_goals_headline_each_recording_alone_and_name_the_transductive_rows():
-    make = _script()
-    table = make.goals_table()
-    real = [make._row(*r) for r in make._fsdd_goal_rows()]  # the word-accuracy rows of FSDD test speakers
+    from scripts.results import goals
+    from scripts.results.common import md_row, read_raw
+
+    table = goals.goals_table()
+    real = [md_row(*r) for r in goals.fsdd_goal_rows()]  # the word-accuracy rows of FSDD test speakers
     assert len(real) >= 8 and all(r in table for r in real)
     for row in real:  # a row is either each recording alone or named transductive, never unnamed
         assert ("each recording alone" in row) != row.split(" | ")[1].startswith("**transductive**"), row
     # the per-speaker CMVN models' alone figures come from the raw JSON (alone_word_accuracy), not the transductive ones
     supervised = next(r for r in real if "per-speaker CMVN model" in r and "95%" in r)
-    alone = [x["runs"]["per-speaker CMVN"]["alone_word_accuracy"] for x in make._raw("fsdd_supervised_speaker.json")["rotations"]]
+    alone = [x["runs"]["per-speaker CMVN"]["alone_word_accuracy"] for x in read_raw("fsdd_supervised_speaker.json")["rotations"]]
     assert f"{sum(alone) / len(alone):.1f}" in supervised

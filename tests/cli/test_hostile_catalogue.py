@@ -1,6 +1,6 @@
 """Issue #18's hostile-input catalogue: every probe a clear message, the right exit code, never a traceback.
 
-The probes live in ``tests/hostile_catalogue.py`` (``benchmarks/hostile_catalogue.py``
+The probes live in ``tests/hostile_catalogue.py`` (``python -m tests.hostile_catalogue``
 runs the same probes as separate processes for ``docs/results/hardening.md``).
 """
 

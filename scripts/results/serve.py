@@ -1,6 +1,4 @@
-"""Writes ``docs/results/serve.md`` from the serving benchmarks' JSON (never typed by hand).
-
-    python benchmarks/serve_report.py
+"""The sections of ``docs/results/serve.md`` from the serving benchmarks' JSON (never typed by hand).
 
 Reads ``benchmarks/results/{batch_decode,serve_load,stream_latency,serve_memory}.json``.
 """
@@ -9,14 +7,11 @@ from __future__ import annotations
 
 import json
 
-from common import REPO
-
-RESULTS = REPO / "benchmarks" / "results"
-OUT = REPO / "docs" / "results" / "serve.md"
+from scripts.results.common import RAW
 
 
 def load(name: str) -> dict:
-    return json.loads((RESULTS / f"{name}.json").read_text())
+    return json.loads((RAW / f"{name}.json").read_text())
 
 
 def when(r: dict, load: list | None = None) -> str:
@@ -141,93 +136,11 @@ def memory_section(r: dict) -> str:
     ])
 
 
-HOSTILE = """## Hostile clients (issue 27)
-
-`tests/serve/test_serve_abuse.py` runs `speechtl serve` with default flags as a real process on 127.0.0.1
-and, while a separate process checks `GET /health` every 50 ms on a new connection, opens 200 idle
-connections and 50 that send their headers a few bytes at a time, uploads 10-30 s recordings at
-16,001, 95,999 and 8,001 Hz and a 6-channel 48 kHz FLAC, sends a 3.6 MB lexicon and 10,000 words
-(413, naming `--max-lexicon-kb` / `--max-words`), opens 12 streams at once at odd rates (4 admitted,
-the rest closed with 1013) and a stream whose first frame is 100,000 `[` (closed with 1003). It asserts
-`/health` p99 under 100 ms with no failed check, the server's memory (its process and its decoding
-processes) back within 100 MB of its start, and no traceback in the log; a second test posts 16
-uploads at once with default flags and gets 16 answers 200; a third reads the log for the API key.
-`tests/serve/test_serve_limits.py` covers each guard on its own (header timeout and connection cap on an
-in-process uvicorn, resampling kernels under 1M values for every rate from 4 to 192 kHz, flag checks).
-
-What keeps the event loop free: uvicorn's HTTP protocol is extended (`speechtl/serve/protocol.py`)
-with a deadline for request headers (`--header-timeout`, 10 s) and a connection cap (`--max-connections`,
-1000) answered with a JSON 503 and `Retry-After`; uploads (form parsing, lexicon, G2P, audio reading,
-resampling, decoding) run in `--max-concurrent` worker processes, because torchaudio's flashlight word
-search keeps the GIL for its whole call (`--decode-threads` keeps them in threads, with less memory);
-stream steps convert and resample their audio in worker threads. Building a word search keeps the GIL
-too (1.9 s for the 20,000-word shipped English lexicon), so the searches of a stream without a word list
-are built at start-up, `--max-streams` of them per served language, before the port accepts connections,
-and each stream gives its search back when it ends (`speechtl/serve/searches.py`); searches for word lists
-are kept for reuse as well (at most `--max-streams`). Known limit: a stream with a new, long word list or
-lexicon builds its own search and holds the GIL meanwhile (about 0.1 ms per word).
-
-How the tests judge `/health`: the goal is p99 under 100 ms, but the tests run on shared machines whose
-load slows every answer (the abuse test failed at a load average of 10-14 with the fixed 100 ms). So the
-probe first measures `/health` for 3 s before the abuse, and the test allows 10 times that median, at least
-100 ms and at most 1 s: a blocked event loop (a search built or run on it: 0.3-2 s) fails it, a busy
-machine does not. The figures below are the measured ones.
-
-Measured 2026-12-07 on the shared 2-core VM:
-
-* `pytest -s tests/serve/test_serve_abuse.py` (10:07 UTC, load average 8.0): `/health` p99 44 ms, max 69 ms over
-  124 checks during the abuse above (before it: median 2 ms, p99 9 ms; the test allowed 100 ms); memory of
-  the server and its decoding processes 2058 MB before, 2140 MB after (RSS, summed: shared library pages
-  count once per process; the server's own includes its 4 prebuilt stream searches, about 25 MB each);
-  after a 300 s, 19.2 MB upload the peak RSS was 841 MB in the server and 1085 MB in the decoding process.
-  The same run with the event loop blocked on purpose (a 0.5 s `time.sleep` in the transcribe handler, and
-  no searches built at start-up) failed both checks: p99 511 ms over 133 checks (allowed 100 ms), and
-  436 ms for one `/health` while a stream without a word list opened.
-* `pytest -s tests/serve/test_serve_abuse.py -k stream_without` (10:09 UTC, load average 9-10; 4 streams without
-  a word list at once, twice): slowest `/health` 40 ms (before: median 3 ms); with no searches built at
-  start-up, 733 ms (failed, as it should).
-* `python benchmarks/serve_resample_memory.py`: 10 s at 16,001 Hz, whose one-step torchaudio kernel
-  would hold 256,240,000 values (the probe saw a 4 GB peak for 31 kB of audio), raise the peak RSS by
-  39 MB; at 95,999 Hz (1,537,168,000 values in one step) and 8,001 Hz the peak stays 67 MB above its start.
-* The price of decoding in processes, after one upload, model `tests/conftest.py`'s English TDNN:
-  proportional set size (PSS, shared pages divided among the processes) 913 MB for the server and its
-  2 decoding processes, 306 MB with `--decode-threads`.
-"""
+def _section(make, name: str):
+    """A section of the page from the raw output ``name`` (the block ends on a newline)."""
+    return lambda: make(load(name)).rstrip("\n") + "\n"
 
 
-def main() -> None:
-    parts = [
-        "# Serving: batch decoding, a loaded server, streaming",
-        "",
-        "Generated by `python benchmarks/serve_report.py` from `benchmarks/results/batch_decode.json`,",
-        "`serve_load.json` and `stream_latency.json`; each section names the command that measured it.",
-        "The machine is a shared 2-core VM: other engineers' jobs ran at the same time (the load",
-        "averages say how many), so wall-clock times and rates are lower bounds of what the code does alone.",
-        "",
-        batch_section(load("batch_decode")),
-        "",
-        load_section(load("serve_load")),
-        "",
-        stream_section(load("stream_latency")),
-        "",
-        memory_section(load("serve_memory")),
-        "",
-        HOSTILE,
-        "",
-        "## The web page in a browser",
-        "",
-        "`tests/serve/test_browser.py` (slow; Debian's `chromium` and `chromium-driver`) opens the page in headless",
-        "Chromium with a WAV file as the microphone: words while it plays, the final words with times, a",
-        "click plays a word, and an upload. Its screenshots:",
-        "",
-        "![speaking](figures/browser-1-speaking.png)",
-        "![final words](figures/browser-2-final.png)",
-        "![upload](figures/browser-3-upload.png)",
-        "",
-    ]
-    OUT.write_text("\n".join(parts))
-    print(f"wrote {OUT}")
-
-
-if __name__ == "__main__":
-    main()
+TABLES = {"serve-batch": _section(batch_section, "batch_decode"), "serve-load": _section(load_section, "serve_load"),
+          "serve-stream": _section(stream_section, "stream_latency"),
+          "serve-memory": _section(memory_section, "serve_memory")}

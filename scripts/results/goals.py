@@ -1,0 +1,240 @@
+"""RESULTS.md's goals table and real-speech protocol table: each figure read from the raw JSON, its verdict computed."""
+
+from __future__ import annotations
+
+import statistics
+
+from scripts.results.common import MATCHED, RAW, dann_runs, mean_std_pct, read_raw, pm_pop, summary_text, md_table, goal_verdict
+from scripts.results.fsdd import few_alone, randomised_speaker_rotations
+
+
+def _gap_closed(names: tuple[str, ...]) -> list[float]:
+    """Per seed: the share of the source-only to upper-bound gap that DANN closes."""
+    runs = dann_runs(names)["runs"]
+    return [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
+            for s, d, u in zip(*(runs[k] for k in ("source-only", "dann", "upper-bound")))]
+
+
+def _no_label_row(issue: int, goal: str, name: str, target: float, caveat: str) -> list:
+    """A goals row for a synthetic-to-real FSDD benchmark: DANN + self-training beside pocketsphinx."""
+    r = read_raw(name)["summary"]
+    best, peer = r["dann+st"], r["pocketsphinx"]
+    return [issue, goal, f"DANN + self-training {best['mean']:.1f} ± {best['std']:.1f}%, 3 rotations "
+            f"(pocketsphinx {peer['mean']:.1f}%); {caveat}", goal_verdict(best["mean"], best["std"], target)]
+
+
+def _alone_rotations(name: str, run: str) -> list[float]:
+    """A supervised rotations output's runs scored with each test recording normalised alone."""
+    return [x["runs"][run]["alone_word_accuracy"] for x in read_raw(name)["rotations"]]
+
+
+# why each real-speech figure's settings do not yet meet the protocol (RESULTS.md, "Protocol")
+NOT_NESTED = "front end chosen on yweweler, a test speaker of rotation 3; only rotation 1 free of selection"
+
+
+FEW_NOT_NESTED = "settings chosen on theo + yweweler, rotation 3's test pair; only rotation 1 free of selection"
+
+
+DANN_FSDD_CHOSEN = "dann-fsdd's DANN, self-training and per-utterance CMVN settings chosen partly on FSDD test speakers"
+
+
+def fsdd_goal_rows() -> list[list]:
+    """The goals rows of the real-speech figures (issues 5 and 14): each test recording decoded alone is the
+    headline; figures whose test speakers were normalised by their own other recordings are rows of their own,
+    named transductive."""
+    rows = [_no_label_row(5, "synthetic to real FSDD digits >= 85% with DANN", "fsdd_dann.json", 85.0,
+                          f"each recording alone; {DANN_FSDD_CHOSEN}")]
+    sup = read_raw("fsdd_supervised.json")["summary"]
+    rows.append([14, "supervised FSDD check, 4 labelled speakers, 2 unseen: >= 95%",
+                 f"per-utterance CMVN {summary_text(sup['recipe'])}, 3 rotations (+ synthetic words "
+                 f"{summary_text(sup['recipe + synthetic words'])}); each recording alone; {NOT_NESTED}",
+                 goal_verdict(sup["recipe"]["mean"], sup["recipe"]["std"], 95.0)])
+    glob = read_raw("fsdd_supervised_global.json")["summary"]["recipe"]
+    rows.append([14, "the same with global CMVN (training-set statistics): >= 95%",
+                 f"{summary_text(glob)}, 3 rotations; each recording alone; {NOT_NESTED}",
+                 goal_verdict(glob["mean"], glob["std"], 95.0)])
+    mean, std, text = mean_std_pct(_alone_rotations("fsdd_supervised_speaker.json", "per-speaker CMVN"))
+    rows.append([14, "the same with the per-speaker CMVN model (the recipe now), each recording alone: >= 95%",
+                 f"{text}, 3 rotations; {NOT_NESTED}; its dev seeds finished after the rotations had run",
+                 goal_verdict(mean, std, 95.0)])
+    spk = read_raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]
+    rows.append([14, "**transductive**: that model with each test speaker normalised by their own 500 recordings",
+                 f"{summary_text(spk)}, 3 rotations (not a single-recording figure)", goal_verdict(spk["mean"], spk["std"], 95.0)])
+    rows.append(_no_label_row(14, "synthetic to real FSDD with no real labels (randomised source): >= 90%",
+                              "fsdd_randomised.json", 90.0, f"each recording alone; {DANN_FSDD_CHOSEN}"))
+    few = read_raw("fsdd_few_labels.json")["summary"]["1"]
+    rows.append([14, "one labelled FSDD speaker, from the synthetic model: >= 90%",
+                 f"fine-tune (the arm the dev study chose) {summary_text(few['fine-tune'])} (scratch "
+                 f"{summary_text(few['scratch'])}), per-utterance CMVN, 3 rotations; each recording alone; {FEW_NOT_NESTED}",
+                 goal_verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
+    mean, std, text = mean_std_pct(few_alone("fsdd_few_labels_speaker.json", "1", "fine-tune"))
+    scratch = mean_std_pct(few_alone("fsdd_few_labels_speaker.json", "1", "scratch"))[2]
+    rows.append([14, "the same with the per-speaker CMVN model (the recipe now), each recording alone: >= 90%",
+                 f"fine-tune {text} (scratch {scratch}), 3 rotations; {FEW_NOT_NESTED}", goal_verdict(mean, std, 90.0)])
+    few = read_raw("fsdd_few_labels_speaker.json")["summary"]["1"]
+    rows.append([14, "**transductive**: that model with each test speaker normalised by their own recordings",
+                 f"fine-tune {summary_text(few['fine-tune'])} (scratch {summary_text(few['scratch'])}), 3 rotations",
+                 goal_verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
+    rnd = [x for x in randomised_speaker_rotations() if "dann+st" in x["methods"]]
+    if rnd:  # the per-speaker CMVN variant of the no-label benchmark
+        accs = [x["methods"]["dann+st"]["word_accuracy"] for x in rnd]
+        mean, std = statistics.fmean(accs), statistics.stdev(accs) if len(accs) > 1 else 0.0
+        rows.append([14, "**transductive**: no real labels, randomised source, each FSDD speaker normalised by their "
+                     "own recordings (per-speaker CMVN, taken from the supervised study, which read FSDD labels)",
+                     f"DANN + self-training {mean:.1f} ± {std:.1f}%, {len(accs)} rotation{'s' if len(accs) > 1 else ''} "
+                     "of 3; not measured with single recordings",
+                     (goal_verdict(mean, std, 90.0) if len(accs) == 3 else "not shown (rotations missing)")
+                     + "; not a no-label choice"])
+    return rows
+
+
+def real_speech_protocol() -> str:
+    """Every real-speech accuracy figure: its headline (each test recording alone), its transductive figure where
+    one was measured, and why its settings do not yet meet the protocol (chosen inside each rotation)."""
+    sup = read_raw("fsdd_supervised.json")["summary"]
+    few, few_spk = read_raw("fsdd_few_labels.json")["summary"], read_raw("fsdd_few_labels_speaker.json")["summary"]
+    spk_alone = mean_std_pct(_alone_rotations("fsdd_supervised_speaker.json", "per-speaker CMVN"))[2]
+    rnd = [x["methods"]["dann+st"]["word_accuracy"] for x in randomised_speaker_rotations() if "dann+st" in x["methods"]]
+    rnd_text = mean_std_pct(rnd)[2] if len(rnd) > 1 else "-"
+
+    def alone(size: str) -> str:
+        return mean_std_pct(few_alone("fsdd_few_labels_speaker.json", size, "fine-tune"))[2]
+
+    def pct(v: dict) -> str:
+        return summary_text(v)
+
+    rows = [
+        ["no labels, `dann-fsdd` (DANN + self-training)", pct(read_raw("fsdd_dann.json")["summary"]["dann+st"]), "-",
+         "self-training settings chosen on rotation 1's test pair; DANN and CMVN with the labels of rotation 1's "
+         "training speakers, the test speakers of rotations 2-3"],
+        ["no labels, `fsdd-randomised` (DANN + self-training)", pct(read_raw("fsdd_randomised.json")["summary"]["dann+st"]),
+         f"{rnd_text} (per-speaker CMVN)", "dann-fsdd's settings (chosen partly on FSDD test speakers); "
+         "randomisation fixed before any run; per-speaker CMVN from a study that read FSDD labels"],
+        ["supervised, 4 speakers, per-utterance CMVN", pct(sup["recipe"]), "-", NOT_NESTED],
+        ["supervised, 4 speakers, global CMVN", pct(read_raw("fsdd_supervised_global.json")["summary"]["recipe"]), "-",
+         NOT_NESTED + "; CMVN chosen on the same dev speaker"],
+        ["supervised, 4 speakers, per-speaker CMVN (the recipe now)", spk_alone,
+         pct(read_raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]),
+         NOT_NESTED + "; its 3 dev seeds finished after the rotations had run"],
+        ["1 / 2 labelled speakers, fine-tune, per-utterance CMVN", f"{pct(few['1']['fine-tune'])} / {pct(few['2']['fine-tune'])}",
+         "-", FEW_NOT_NESTED],
+        ["1 / 2 labelled speakers, fine-tune, per-speaker CMVN (the recipe now)", f"{alone('1')} / {alone('2')}",
+         f"{pct(few_spk['1']['fine-tune'])} / {pct(few_spk['2']['fine-tune'])}",
+         FEW_NOT_NESTED + "; per-speaker CMVN chosen there on one run"],
+        ["synthetic model alone, scored on FSDD (no labels)", f"{pct(few['synthetic only'])} (per-utterance CMVN)",
+         f"{pct(few_spk['synthetic only'])} (per-speaker CMVN)",
+         "nothing chosen on it; its front end (EQ copies) from the supervised study, chosen on yweweler"],
+    ]
+    return md_table(["figure (3 rotations, mean ± sample std)", "headline: each test recording alone",
+                   "**transductive** (test speakers' own recordings)", "selection: why not yet nested"], rows)
+
+
+def goals_table() -> str:
+    """One row per goal, its measured figure read from the raw JSON and its verdict computed from it."""
+    rows = []
+    demo = read_raw("demo_eval_test.json")["per"]
+    worst = max(demo, key=lambda lang: demo[lang]["rate"])
+    worst_per = demo[worst]["rate"]
+    rows.append([2, "PER <= 15% in every demo language", f"worst {100 * worst_per:.2f}% ({worst}), mean "
+                 f"{100 * statistics.fmean(v['rate'] for v in demo.values()):.2f}%, one seed, pronunciation-disjoint split",
+                 "met (one seed)" if worst_per <= 0.15 else "**not met**"])
+    large = read_raw("large_eval_test.json")["per"]
+    rows.append([2, "stretch: PER <= 8% in every language",
+                 f"large recipe + VTLP, one seed: worst {100 * max(v['rate'] for v in large.values()):.2f}%",
+                 "**withdrawn**: VTLP was chosen on test errors, old word split; 3 seeds pending"])
+    mt = read_raw("multitask_gain.json")
+    rows.append([2, "multitask gain for the low-resource language",
+                 f"{100 * mt['relative_change']:+.1f}% relative PER ({mt['language']}), one seed, untuned baseline",
+                 "measured, not a comparative claim (one seed)"])
+    zs = read_raw("zero_shot.json")
+    rows.append([3, "unseen-word WER <= 10% per language, 1k distractors",
+                 f"large model: worst {max(v for k, v in zs['wer']['1000'].items() if k != 'mean'):.1f}%, "
+                 "old word split (disjoint by spelling only)", "**withdrawn** until re-measured on the new split"])
+    zd = read_raw("zero_shot_demo_disjoint.json")["wer"]["1000"]
+    worst = max((k for k in zd if k != "mean"), key=zd.get)
+    rows.append([3, "unseen-word WER <= 10% per language, 1k distractors (pronunciation-disjoint split)",
+                 f"demo model: worst {zd[worst]:.1f}% ({worst}), mean {zd['mean']:.1f}%, one seed",
+                 "met (one seed)" if zd[worst] <= 10 else "**not met**"])
+    ps = zs["pocketsphinx"]
+    rows.append([3, "faster than pocketsphinx on one core", f"RTF {ps['rtf_speechtl']} vs {ps['rtf_pocketsphinx']}",
+                 "met" if ps["rtf_speechtl"] < ps["rtf_pocketsphinx"] else "**not met**"])
+    t = read_raw("transfer_methods.json")["dann"]["target_accuracy"]
+    gain = [d - s for d, s in zip(t["dann"]["values"], t["source-only"]["values"])]
+    rows.append([4, "image DANN >= 10 points over source-only (digits-M)", f"{pm_pop(gain, 100, 1)} points, 3 seeds",
+                 goal_verdict(statistics.fmean(gain), statistics.pstdev(gain), 0.10)])
+    if (RAW / "add_language_dev.json").is_file():  # the re-measurement: new word split, weights chosen on dev
+        dev = read_raw("add_language_dev.json")
+        add = dev["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        change = add["conservative"]["old_mean_change"]
+        chosen = dev["dev_selection"]["chosen"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * change['mean']:+.2f} ± {100 * change['std']:.2f}, weights KL {chosen['kl']:g} + "
+                     f"L2-SP {chosen['l2sp']:g} chosen on dev, 3 seeds",
+                     goal_verdict(change["mean"], change["std"], 0.01, higher_is_better=False)])
+    else:
+        add = read_raw("add_language.json")["summary"]
+        reductions = [v["relative_reduction_vs_scratch"] for k, v in add.items() if k != "scratch"]
+        rows.append([5, "add a language: >= 25% PER below scratch",
+                     f"{100 * min(reductions):.0f}-{100 * max(reductions):.0f}% below, 3 seeds, old word split",
+                     "met" if min(reductions) >= 0.25 else "**not met**"])
+        strong = read_raw("add_language_conservative_strong.json")["summary"]["conservative"]["old_mean_change"]
+        rows.append([5, "old languages' PER change <= +1.0 (conservative)",
+                     f"{100 * strong['mean']:+.2f} with weights raised on the test split until it passed",
+                     "**not shown** (no weights chosen on dev yet)"])
+    gap = _gap_closed(MATCHED)
+    rows.append([5, "channel DANN closes >= 30% of the gap", f"{pm_pop(gap, 100, 1)}%, matched baselines, 3 seeds",
+                 goal_verdict(statistics.fmean(gap), statistics.pstdev(gap), 0.30)])
+    rows += fsdd_goal_rows()
+    real = read_raw("add_language_real.json")["summary"]
+    for n in ("1 speaker", "2 speakers"):
+        after = real[f"{n}, after"]
+        change = after["old_mean_change"]
+        rows.append([14, f"real recordings added ({n} of FSDD): old languages' PER change <= +1.0, no empty output",
+                     f"{100 * change['mean']:+.2f} ± {100 * change['std']:.2f} (before the fix "
+                     f"{100 * real[f'{n}, before']['old_mean_change']['mean']:+.2f}), {after['empty']['mean']:.0f} empty, "
+                     f"{len(after['seeds'])} seeds; conservative weights KL 100 + L2-SP 1.0 (the old default, "
+                     "raised on the synthetic test split; not re-measured with the dev-chosen 30 + 0.3)",
+                     goal_verdict(100 * change["mean"], 100 * change["std"], 1.0, higher_is_better=False)
+                     + ("" if after["empty"]["mean"] == 0 else "; empty outputs **not met**")])
+    zl = read_raw("zero_shot_languages.json")
+    for lang in zl["test_languages"]:
+        per = [zl["runs"][seed]["languages"][lang]["zero-shot"]["per"] for seed in zl["runs"]]
+        acc = [zl["runs"][seed]["languages"][lang]["zero-shot"]["word_accuracy"] for seed in zl["runs"]]
+        rows.append([15, f"zero-shot head, no audio ({lang}): PER <= 35%, 100-word accuracy >= 80%",
+                     f"PER {pm_pop(per, 100, 1)}%, word accuracy {pm_pop(acc, 100, 1)}%, {len(per)} seeds, tiny model",
+                     f"PER {goal_verdict(statistics.fmean(per), statistics.pstdev(per), 0.35, higher_is_better=False)}; "
+                     f"words {goal_verdict(statistics.fmean(acc), statistics.pstdev(acc), 0.80)}"])
+    fid = max(max(m["max_abs_diff_last"], m["max_abs_diff_earlier_layers"]) for m in read_raw("ssl_fidelity.json")["models"])
+    rows.append([16, "converted Hugging Face checkpoint: same hidden states within 1e-5",
+                 f"max abs diff {fid:.1e} (4 architectures, random weights)", "met" if fid <= 1e-5 else "**not met**"])
+    pre = read_raw("ssl_pretrain_fsdd.json")
+    gain = [r["pretrained_word_accuracy"] - r["baseline_word_accuracy"] for r in pre["runs"]]
+    mean, std = statistics.fmean(gain), statistics.pstdev(gain)
+    rows.append([16, "BEST-RQ pre-training on unlabelled real audio helps real speech (FSDD held-out)",
+                 f"{mean:+.1f} ± {std:.1f} points, {pre['pre_steps']} pre-training steps, {len(gain)} seeds",
+                 "no difference (inside the spread)" if abs(mean) <= std else "met" if mean > 0 else "**not met**"])
+    batch = read_raw("batch_decode.json")["in_process_1_thread"]
+    rows.append([17, "batch decoding, 3,000 FSDD files, one thread: RTF <= 0.004",
+                 f"CPU-time RTF {batch['rtf_cpu']:.4f} (wall {batch['rtf_wall']:.4f}, load {batch['load_average_at_start'][0]:.1f})",
+                 "met in CPU time" if batch["rtf_cpu"] <= 0.004 else "**not met**"])
+    load = read_raw("serve_load.json")
+    rows.append([17, "load test, 16 clients on loopback: 0 errors",
+                 f"{load['requests']:,} requests, {load['errors']} errors, p95 {load['latency_p95_s']:.2f} s "
+                 f"(`{load['server'].removeprefix('speechtl serve ')}`)",
+                 "met" if load["errors"] == 0 else "**not met**"])
+    st = read_raw("stream_latency.json")
+    rows.append([17, "streaming: a partial every <= 0.5 s, final <= 0.3 s after the end",
+                 f"gap p95 {st['partial_gap_p95_s']:.2f} s (max {st['partial_gap_max_s']:.2f} s), final max {st['final_delay_max_s']:.2f} s",
+                 "met at p95" if st["partial_gap_p95_s"] <= 0.5 and st["final_delay_max_s"] <= 0.3 else "**not met**"])
+    return md_table(["issue", "goal", "measured", "verdict"], rows)
+
+
+# the tables this module makes, by the name a document's <!-- table:NAME --> block gives
+TABLES = {
+    "goals": goals_table,
+    "real-speech-protocol": real_speech_protocol,
+}

@@ -1,0 +1,266 @@
+"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN, image transfer."""
+
+from __future__ import annotations
+
+import statistics
+
+from scripts.results.common import LANGS, MATCHED, change_text, dann_runs, md_table, percent_text, pm_pop, provenance_table, read_raw
+
+
+def eval_table(name: str = "demo_eval_test.json") -> str:
+    """Test PER / WER / WER* per language of a ``speechtl eval`` report (default: the README demo's)."""
+    r = read_raw(name)
+    langs = [lang for lang in LANGS if lang in r["per"]]
+    rows = []
+    for lang in langs:
+        rows.append([lang, r["per"][lang]["reference_length"], f"{100 * r['per'][lang]['rate']:.2f}",
+                     f"{100 * r['wer'][lang]['rate']:.2f}", f"{100 * r['wer_homophones_merged'][lang]['rate']:.2f}"])
+    mean = [statistics.fmean(r[k][lang]["rate"] for lang in langs) for k in ("per", "wer", "wer_homophones_merged")]
+    rows.append(["mean", "", *(f"{100 * m:.2f}" for m in mean)])
+    return md_table(["language", "phonemes", "PER %", "WER %", "WER* %"], rows)
+
+
+def zero_shot_table(name: str = "zero_shot.json") -> str:
+    """Unseen-word WER by distractor count (a ``benchmarks/zero_shot.py`` output)."""
+    r = read_raw(name)
+    langs = [lang for lang in LANGS if lang in r["wer"]["0"]]
+    sizes = {r["lexicon_sizes"]["0"][lang] for lang in langs}
+    rows = []
+    for n in sorted(r["wer"], key=int):
+        words = f" ({sizes.pop()})" if len(sizes) == 1 else ""
+        label = f"test words only{words}" if n == "0" else f"+ {int(n):,} distractors"
+        rows.append([label, *(f"{r['wer'][n][lang]:.2f}" for lang in langs), f"{r['wer'][n]['mean']:.2f}"])
+    if "1000" in r["wer_homophones_merged"]:
+        merged = r["wer_homophones_merged"]["1000"]
+        rows.append(["+ 1,000, homophones merged", *(f"{merged[lang]:.2f}" for lang in langs), f"{merged['mean']:.2f}"])
+    return md_table(["WER % (test, unseen words)", *langs, "mean"], rows)
+
+
+def zero_shot_provenance(name: str) -> str:
+    """Command, date, hardware, load before / after and wall time of a ``benchmarks/zero_shot.py`` output."""
+    r = read_raw(name)
+    load = r.get("load_average_before_after")
+    return md_table(["raw output", "command", "date", "hardware", "load average (1 min) before / after", "seconds"],
+                  [[f"`{name}`", f"`python {r['command']}`", r["date"], r["hardware"],
+                    " / ".join(f"{x:.2f}" for x in load) if load else "-", r["wall_seconds"]]])
+
+
+def dann_channel_table(*names: str) -> str:
+    """Channel DANN: target PER over seeds (``benchmarks/dann_speech.py`` outputs)."""
+    r = dann_runs(names or ("dann_channel.json",))
+    names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
+    rows = [[names.get(v, v), len(runs), pm_pop([x["target_per"] for x in runs], 100),
+             pm_pop([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
+    means = {v: statistics.fmean(x["target_per"] for x in runs) for v, runs in r["runs"].items()}
+    if {"source-only", "dann", "upper-bound"} <= set(means):
+        gap = means["source-only"] - means["upper-bound"]
+        rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
+        per_seed = [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
+                    for s, d, u in zip(*(r["runs"][k] for k in ("source-only", "dann", "upper-bound")))]
+        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed)
+                     + f" ({pm_pop(per_seed, 100, 1)}%)", ""])
+    return md_table(["", "seeds", "target PER %", "source PER %"], rows)
+
+
+def add_language_table() -> str:
+    """Adding Swedish with 10 minutes (``benchmarks/results/add_language.json``)."""
+    s = read_raw("add_language.json")["summary"]
+    strong = read_raw("add_language_conservative_strong.json")["summary"]["conservative"]
+    scratch = s["scratch"]["new_per"]["mean"]
+    rows = []
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer (4 of 8 blocks frozen)",
+             "conservative": "conservative, KL 30 + L2-SP 0.3"}
+    for label, v in [*((names[k], s[k]) for k in names),
+                     ("conservative, KL 100 + L2-SP 1.0 (weights raised on test)", strong)]:
+        per, old = v["new_per"], v.get("old_mean_change")
+        rows.append([label, len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if label == "scratch" else f"{100 * (per['mean'] - scratch) / scratch:.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-"])
+    return md_table(["strategy", "seeds", "new-language PER %", "vs scratch", "old languages' mean PER change"], rows)
+
+
+def add_language_dev_table(name: str = "add_language_dev.json") -> str:
+    """Adding a language with the conservative weights chosen on dev (``benchmarks/add_language.py --conservative-grid``)."""
+    r = read_raw(name)
+    s = r["summary"]
+    chosen = r["dev_selection"]["chosen"]
+    names = {"scratch": "scratch", "finetune": "fine-tune", "layer-transfer": "layer transfer",
+             "conservative": f"conservative, KL {chosen['kl']:g} + L2-SP {chosen['l2sp']:g} (chosen on dev)"}
+    rows = []
+    for k, v in s.items():
+        per, old, worst = v["new_per"], v.get("old_mean_change"), v.get("old_max_change")
+        rows.append([names.get(k, k), len(per["runs"]), f"{100 * per['mean']:.2f} ± {100 * per['std']:.2f}",
+                     "" if k == "scratch" else f"{-100 * v['relative_reduction_vs_scratch']:+.1f}%",
+                     f"{100 * old['mean']:+.2f} ± {100 * old['std']:.2f}" if old else "-",
+                     f"{100 * worst['mean']:+.2f}" if worst else "-"])
+    return md_table(["strategy", "seeds", f"{r['language']} test PER %", "vs scratch",
+                   "old languages' mean PER change", "worst language's change"], rows)
+
+
+def add_language_selection_table(name: str = "add_language_dev.json") -> str:
+    """The conservative weights tried on the dev splits (first seed) and the one chosen."""
+    sel = read_raw(name)["dev_selection"]
+    rows = [[f"KL {c['kl']:g} + L2-SP {c['l2sp']:g}", f"{100 * c['new_dev_per']:.2f}", f"{100 * c['old_dev_change']:+.2f}",
+             "chosen" if c == sel["chosen"] else ""] for c in sel["candidates"]]
+    return md_table([f"weights (seed {sel['seed']})", "new language dev PER %", "old languages' mean dev PER change",
+                   f"rule: lowest new PER with change <= {100 * sel['max_forgetting']:+.1f}"], rows)
+
+
+def add_language_real_table(name: str = "add_language_real.json") -> str:
+    """Real recordings (FSDD) added to the synthetic model, before and after the fix (``benchmarks/add_language_real.py``)."""
+    r = read_raw(name)
+    rows = []
+    for v in r["summary"].values():
+        runs = [x for x in r["runs"] if x["speakers"] == v["speakers"] and x["variant"] == v["variant"]]
+        recordings = runs[0]["words"]["recordings"]
+        rows.append([v["speakers"], v["variant"], len(runs), pm_pop(v["new_per"]["runs"], 100),
+                     pm_pop(v["word_accuracy"]["runs"], 100, 1), f"{pm_pop(v['empty']['runs'], 1, 0)} of {recordings}",
+                     change_text(v["old_mean_change"]), f"{100 * max(v['old_max_change']['runs']):+.2f}",
+                     change_text(v["en_synthetic_change"])])
+    return md_table(["labelled speakers", "variant", "seeds", "FSDD test PER %", "word accuracy %", "empty transcripts",
+                   "7 old languages' mean PER change", "worst language (any seed)",
+                   "en head's synthetic test PER change"], rows)
+
+
+def add_language_real_diagnosis(name: str = "add_language_real_diagnosis.json") -> str:
+    """One change at a time on the dev splits (seed 0): what forgetting and the empty outputs come from."""
+    r = read_raw(name)
+    rows = [[d["name"], f"{100 * d['old_dev_mean_change']:+.2f}", f"{100 * d['en_synth_dev_change']:+.2f}",
+             f"{100 * d['fsdd_dev_per']:.2f}", f"{100 * d['beam']['accuracy']:.1f} ({d['beam']['empty']} empty)",
+             f"{100 * d['isolated']['accuracy']:.1f} ({d['isolated']['empty']} empty)"] for d in r["runs"]]
+    return md_table(["run (seed 0, 1 labelled speaker)", "7 old languages' mean dev PER change", "en head's synthetic dev change",
+                   f"FSDD dev PER % ({r['dev_speakers'][0]})", "beam search: words correct %", "isolated: words correct %"],
+                  rows)
+
+
+def large_table() -> str:
+    """The large recipe with and without VTLP, one seed each (``large*_eval_test.json``)."""
+    rows = []
+    for label, name in (("large, no VTLP", "large_novtlp_eval_test.json"), ("large + VTLP", "large_eval_test.json")):
+        r = read_raw(name)
+        rows.append([label, *(f"{100 * r['per'][lang]['rate']:.2f}" for lang in LANGS),
+                     f"{100 * statistics.fmean(r['per'][lang]['rate'] for lang in LANGS):.2f}",
+                     f"{100 * statistics.fmean(r['wer'][lang]['rate'] for lang in LANGS):.2f}"])
+    return md_table(["test PER % (one seed)", *LANGS, "mean", "corpus-lexicon WER mean"], rows)
+
+
+def multitask_table() -> str:
+    """Low-resource language PER, monolingual vs multilingual (``multitask_gain.json``)."""
+    r = read_raw("multitask_gain.json")
+    return md_table([f"{r['language']} test PER (one seed)", f"monolingual ({r['monolingual_steps']} steps)",
+                   f"multilingual ({r['multilingual_steps']} steps)", "relative change"],
+                  [["PER", f"{100 * r['monolingual_per']:.2f}%", f"{100 * r['multilingual_per']:.2f}%",
+                    f"{100 * r['relative_change']:.1f}%"]])
+
+
+def image_dann_table() -> str:
+    """Digits -> digits-M accuracy over seeds (``transfer_methods.json``)."""
+    t = read_raw("transfer_methods.json")["dann"]["target_accuracy"]
+    names = {"source-only": "source-only", "dann": "DANN", "train-on-target": "train on digits-M (upper bound)"}
+    return md_table(["method", "seeds", "digits-M accuracy"], [[names.get(k, k), v["n"], percent_text(v)] for k, v in t.items()])
+
+
+def image_finetune_table(name: str = "transfer_methods.json") -> str:
+    """Few-shot fine-tuning, every variant (test accuracy); the best k as the JSON records how it was chosen."""
+    f = read_raw(name)["finetune"]
+    shots = [k for k in f if k.endswith("-shot")]
+    names = {"scratch": "scratch", "fine-tune": "full fine-tune", "l2sp": "L2-SP (weight 0.01)"}
+    rows = []
+    for variant in f[shots[0]]["accuracy"]:
+        label = names.get(variant, variant.replace("layer-transfer-k", "layer transfer, k = ") + " frozen")
+        rows.append([label, *(percent_text(f[n]["accuracy"][variant]) for n in shots)])
+    chosen = " / ".join(f"{f[n]['best_layer_transfer'].rsplit('k', 1)[1]} (chosen on {f[n].get('best_chosen_on', 'test')})"
+                        for n in shots)
+    rows.append(["best layer-transfer k", *chosen.split(" / ")])
+    if "dev_accuracy" in f[shots[0]]:
+        rows += [[f"dev accuracy, {v.replace('layer-transfer-k', 'layer transfer, k = ')}",
+                  *(percent_text(f[n]["dev_accuracy"][v]) for n in shots)]
+                 for v in f[shots[0]]["dev_accuracy"] if v.startswith("layer-transfer")]
+    return md_table(["method", *(n.replace("-shot", " images / class") for n in shots)], rows)
+
+
+def transfer_methods_provenance(name: str) -> str:
+    """Command, date, machine, load at start and end and wall time of a ``benchmarks/transfer_methods.py`` output."""
+    r = read_raw(name)
+    m = r["meta"]
+    load = " / ".join(" / ".join(f"{x:.2f}" for x in m[k][:1]) for k in ("load_average_at_start", "load_average_at_end"))
+    walls = ", ".join(f"{k} {r[k]['wall_seconds']:.0f} s" for k in r if k != "meta")
+    return md_table(["raw output", "command", "date", "machine", "threads", "load average (1 min) start / end", "wall"],
+                  [[f"`{name}`", f"`{m['command']}`", m["date"], m["machine"], m["threads"], load, walls]])
+
+
+def image_zeroshot_table() -> str:
+    """Unseen-class accuracy over seeds (``transfer_methods.json``)."""
+    z = read_raw("transfer_methods.json")["zeroshot"]
+    names = {"dap": "DAP (attributes)", "embedding-attributes": "embedding + hinge ranking loss (attributes)",
+             "embedding-names": "embedding + hinge ranking loss (class-name vectors)",
+             "conse-names": "ConSE (class-name vectors)"}
+    return md_table(["method", "seeds", f"unseen-class accuracy (chance {100 * z['chance']:.1f}%)"],
+                  [[names.get(k, k), v["n"], percent_text(v)] for k, v in z["unseen_accuracy"].items()])
+
+
+def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
+    """The DANN settings tried on the target domain's dev split, one seed (``dann_channel_tuning.json``)."""
+    r = read_raw(name)
+    best = min((x for x in r["runs"] if not any(o.startswith("data.target.channel") for o in x["overrides"])),
+               key=lambda x: x["dann_target_per"])
+    rows = []
+    for x in r["runs"]:
+        label = ", ".join(f"`{o}`" for o in x["overrides"]) or "the first recipe (no overrides)"
+        mark = " (used)" if x is best else ""
+        rows.append([x["name"] + mark, label, f"{100 * x['dann_target_per']:.2f}",
+                     f"{100 * x['source-only_target_per']:.2f}" if "source-only_target_per" in x else "-"])
+    return md_table(["run", "overrides", "DANN target dev PER %", "source-only target dev PER %"], rows)
+
+
+def dann_speaker_table(name: str = "dann_channel.json") -> str:
+    """Speaker DANN (held-out voices as the unlabelled target), one seed (``dann_channel.json``, ``speaker``)."""
+    s = read_raw(name)["speaker"]
+    names = {"source-only": "source-only", "dann": "DANN (held-out voices unlabelled)"}
+    return md_table(["test PER %, held-out voices", "seed", "PER %"],
+                  [[names.get(k, k), v["seed"], f"{100 * v['target_per']:.2f}"] for k, v in s.items()])
+
+
+ZERO_SHOT_MODELS = (("zero_shot.json", "large recipe + VTLP"), ("zero_shot_large_novtlp.json", "large recipe without VTLP"),
+                    ("zero_shot_demo.json", "demo recipe + VTLP"))
+
+
+def zero_shot_models_table(names: tuple[tuple[str, str], ...] = ZERO_SHOT_MODELS) -> str:
+    """Unseen-word WER (mean of the 8 languages) of several acoustic models (``benchmarks/zero_shot.py`` outputs)."""
+    rows = []
+    for name, label in names:
+        r = read_raw(name)
+        rows.append([f"{label} (`{r['model']}`)", f"{r['wer']['1000']['mean']:.2f}", f"{r['wer']['10000']['mean']:.2f}",
+                     r["date"], f"`{name}`"])
+    return md_table(["acoustic model", "+ 1,000", "+ 10,000", "date", "raw output"], rows)
+
+
+# the tables this module makes, by the name a document's <!-- table:NAME --> block gives
+TABLES = {
+    "large": large_table,
+    "multitask": multitask_table,
+    "image-dann": image_dann_table,
+    "image-finetune": image_finetune_table,
+    "image-zeroshot": image_zeroshot_table,
+    "image-finetune-dev": lambda: image_finetune_table("transfer_methods_finetune_dev.json"),
+    "image-finetune-dev-run": lambda: transfer_methods_provenance("transfer_methods_finetune_dev.json"),
+    "demo": eval_table,
+    "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
+    "zero-shot": zero_shot_table,
+    "dann-channel": dann_channel_table,
+    "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
+    "dann-channel-matched-runs": lambda: provenance_table(*MATCHED),
+    "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
+    "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
+    "add-language": add_language_table,
+    "dann-channel-tuning": dann_tuning_table,
+    "dann-channel-snr20": lambda: dann_channel_table("dann_channel_snr20.json"),
+    "dann-speaker": dann_speaker_table,
+    "zero-shot-models": zero_shot_models_table,
+    "zero-shot-demo-disjoint": lambda: zero_shot_table("zero_shot_demo_disjoint.json"),
+    "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
+    "add-language-dev": add_language_dev_table,
+    "add-language-selection": add_language_selection_table,
+    "add-language-real": add_language_real_table,
+    "add-language-real-diagnosis": add_language_real_diagnosis,
+}
