@@ -15,6 +15,13 @@ the start of training with audio). Which rows:
   phoneme nearest to it in *any* head, ties (an exact match in several heads) going
   to the closest head (:func:`phone_sources`); blank and word boundary come from the
   closest head. ``--from es`` restricts every row to one named head.
+* **Every head per phoneme, blended** (the default, :func:`blend_sources`): each
+  phoneme's row is the average of every head's nearest phoneme's row, weighted by
+  ``exp(-distance / temperature)`` (an exact match outweighs a near one), blank and
+  word boundary the average of every head's. No single head is chosen, so a
+  language is never tied to one wrong neighbour (Russian to Portuguese by vowel
+  frequencies); on the shipped model's dev languages it beat the closest head alone
+  and the earlier rule (benchmarks/zero_shot_shipped.py, docs/results/languages.md).
 
 A symbol without articulatory features costs :data:`NO_FEATURES`.
 """
@@ -22,6 +29,7 @@ A symbol without articulatory features costs :data:`NO_FEATURES`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import math
 from dataclasses import dataclass
 
 from speechtl.errors import LanguageError
@@ -29,6 +37,7 @@ from speechtl.text.inventory import BLANK
 from speechtl.text.phonesets import phone_distance
 
 NO_FEATURES = 10.0  # distance charged for a symbol without articulatory features (not IPA)
+TEMPERATURE = 0.5  # blend_sources: a head's weight falls by e per this much more distance (chosen on dev languages)
 
 
 def _nearest(symbol: str, candidates: Sequence[str]) -> tuple[str | None, float]:
@@ -112,3 +121,29 @@ def choose_sources(counts: Mapping[str, float], inventories: Mapping[str, Sequen
     ranking = rank_heads(counts, inventories)
     allowed = [only] if only is not None else [name for name, _ in ranking]
     return ranking, phone_sources(list(counts), {h: inventories[h] for h in allowed}, allowed)
+
+
+def blend_sources(phonemes: Sequence[str], inventories: Mapping[str, Sequence[str]],
+                  temperature: float = TEMPERATURE) -> dict[str, list[tuple[PhoneSource, float]]]:
+    """For each new phoneme, every head's nearest phoneme and its weight (the weights sum to 1).
+
+    A head's weight is ``exp(-distance / temperature)`` of its nearest phoneme's
+    articulatory distance, so heads with the phoneme itself share the row and a head
+    with only a distant stand-in barely counts. A phoneme without features gets ``[]``.
+
+    Example:
+        >>> blend = blend_sources(["a"], {"es": ["a", "b"], "it": ["a"], "en": ["æ"]}, temperature=0.5)
+        >>> [(s.head, s.symbol, round(w, 2)) for s, w in blend["a"]]
+        [('es', 'a', 0.43), ('it', 'a', 0.43), ('en', 'æ', 0.16)]
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    out = {}
+    for phoneme in phonemes:
+        found = [PhoneSource(head, *((phoneme, 0.0) if phoneme in inv else _nearest(phoneme, inv)))
+                 for head, inv in inventories.items()]
+        found = [s for s in found if s.symbol is not None]
+        best = min((s.distance for s in found), default=0.0)
+        weights = [math.exp(-(s.distance - best) / temperature) for s in found]  # relative to the best: no underflow
+        out[phoneme] = [(s, w / sum(weights)) for s, w in zip(found, weights)]
+    return out
