@@ -12,7 +12,7 @@ from pathlib import Path
 
 RAW = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "zero_shot_shipped.json"
 RULES = {"mean": "earlier rule (unweighted mean, one head)", "sound": "closest by sound (one head)",
-         "any": "nearest in any head", "blend": "every head, blended (the default)"}
+         "any": "nearest in any head", "blend": "every head, blended (the default, as chosen on dev)"}
 
 
 def _raw() -> dict:
@@ -36,6 +36,10 @@ def _pm(values: list[float]) -> str:
 
 def _median(r: dict, arm: str, metric: str) -> float:
     return statistics.median(statistics.fmean(_values(r, lang, arm, metric)) for lang in r["plan"]["test_languages"])
+
+
+def _dev_languages(r: dict) -> list[str]:
+    return r["plan"]["dev_languages"] + r.get("added_dev_languages", [])
 
 
 def languages_table() -> str:
@@ -73,7 +77,8 @@ def goals() -> str:
                f"; the dev languages chose mix {dev['mix']:g}, offset {dev['offset']:g}, prior {dev['prior']:g}, "
                f"which on the test languages gives median PER {100 * _median(r, 'dev-chosen', 'per'):.1f}% and "
                f"100-word accuracy {100 * _median(r, 'dev-chosen', 'isolated'):.1f}% (the library's defaults "
-               "are unchanged: a grid widened after seed 0, on 3 dev languages of one model).\n"))
+               f"are unchanged: a grid widened after seed 0, on {len(_dev_languages(r))} dev languages of one "
+               "model).\n"))
 
 
 def closest_table() -> str:
@@ -100,13 +105,16 @@ def closest_verdict() -> str:
     r = _raw()
     out = []
     for suffix, label in (("", "at the library's mix"), ("-nearest-only", "with the nearest phonemes alone")):
-        diffs = {lang: statistics.fmean(_values(r, lang, f"closest-blend{suffix}", "per"))
-                 - statistics.fmean(_values(r, lang, f"closest-mean{suffix}", "per"))
-                 for lang in r["plan"]["test_languages"]}
-        worse = [f"{lang} ({100 * d:+.1f})" for lang, d in diffs.items() if d > 0]
+        new = {lang: _values(r, lang, f"closest-blend{suffix}", "per") for lang in r["plan"]["test_languages"]}
+        old = {lang: _values(r, lang, f"closest-mean{suffix}", "per") for lang in r["plan"]["test_languages"]}
+        diffs = {lang: statistics.fmean(new[lang]) - statistics.fmean(old[lang]) for lang in new}
+        worse = [f"{lang} ({100 * d:+.2f})" for lang, d in diffs.items() if d > 0]
+        beyond = [lang for lang, d in diffs.items()
+                  if d > statistics.pstdev(new[lang]) + statistics.pstdev(old[lang])]  # not a tie
         mean = statistics.fmean(diffs.values())
-        out.append(f"{label}: worse than the earlier rule in {', '.join(worse) if worse else 'no test language'}; "
-                   f"mean change {100 * mean:+.1f} points ({'better' if mean < 0 else 'not better'} on average)")
+        out.append(f"{label}: worse than the earlier rule in {', '.join(worse) if worse else 'no test language'}"
+                   f" (beyond both arms' spread: {', '.join(beyond) if beyond else 'none'}); mean change "
+                   f"{100 * mean:+.2f} points ({'better' if mean < 0 else 'not better'} on average)")
     return "Blended rows against the earlier rule, " + "; ".join(out) + ".\n"
 
 
@@ -114,7 +122,14 @@ def dev_table() -> str:
     """What the dev languages chose: the closest-language rule, the head settings and the beam word score."""
     r = _raw()
     dev = r["dev"]
-    rows = [[RULES[key.split()[0]] + (f", temperature {key.split()[1]}" if " " in key else ""),
+    def label(key: str) -> str:
+        parts = key.split()
+        if len(parts) == 1:
+            return RULES[key]
+        language = "every head alike" if parts[2] == "None" else f"language temperature {parts[2]}"
+        return f"every head, blended: temperature {parts[1]}, {language}"
+
+    rows = [[label(key),
              *(f"{100 * v[m]:.1f}" for m in ("library mix", "nearest only", "both")),
              "chosen" if key == dev["closest"]["chosen"] else ""] for key, v in dev["closest"]["mean_per"].items()]
     table = _table(["rule (nearest-phone rows)", "dev PER % at the library mix", "nearest alone", "mean of both", ""],

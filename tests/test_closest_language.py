@@ -12,7 +12,8 @@ from speechtl.models.attributes import phoneme_counts, zero_shot_head
 from speechtl.models.config import ModelConfig
 from speechtl.models.io import load_model, save_model
 from speechtl.models.attributes import blended_head
-from speechtl.text.closest import blend_sources, choose_sources, inventory_distance, phone_sources, rank_heads
+from speechtl.text.closest import (blend_sources, choose_sources, inventory_distance, language_weights,
+                                   phone_sources, rank_heads)
 from speechtl.text.g2p_lexicon import number_lexicon, shipped_lexicon
 from speechtl.text.inventory import Inventory
 
@@ -107,6 +108,19 @@ def test_blend_weights_every_heads_nearest_phoneme_by_distance():
         blend_sources(["a"], inventories, temperature=0.0)
 
 
+def test_a_language_temperature_favours_the_head_closest_as_a_whole():
+    inventories = {"pl": ["a", "ɨ", "tɕ", "t"], "pt": ["a", "i", "t", "ɐ"]}
+    new = ["a", "ɨ", "tɕ", "t"]
+    assert language_weights(new, inventories, None) == {"pl": 1.0, "pt": 1.0}
+    weights = language_weights(new, inventories, 0.05)
+    assert weights["pl"] == 1.0 and weights["pt"] < 0.05  # pl has every phoneme; pt is far on average
+    alike = {s.head: w for s, w in blend_sources(["t"], inventories)["t"]}
+    leaning = {s.head: w for s, w in blend_sources(["t"], inventories, head_weights=weights)["t"]}
+    assert alike["pl"] == alike["pt"] and leaning["pl"] > 0.95  # t is in both: only the whole decides
+    with pytest.raises(ValueError, match="language temperature"):
+        language_weights(new, inventories, -1.0)
+
+
 def test_blended_rows_are_weighted_averages_of_centred_rows(tmp_path):
     model = _base(tmp_path)
     en, es = model.heads.head("en"), model.heads.head("es")
@@ -135,10 +149,12 @@ def test_the_default_rule_is_the_one_the_shipped_models_dev_languages_chose():
     import json
     from pathlib import Path
 
-    from speechtl.text.closest import TEMPERATURE
+    from speechtl.text.closest import LANGUAGE_TEMPERATURE, TEMPERATURE
 
     result = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" /
                          "zero_shot_shipped.json").read_text(encoding="utf-8"))
     assert result["measured"] and set(result["plan"]["test_languages"]).isdisjoint(result["plan"]["dev_languages"])
-    assert result["dev"]["closest"]["chosen"] == f"blend {TEMPERATURE:g}"
-    assert result["library_defaults"]["choice"] == "blend"
+    assert result["dev"]["closest"]["chosen"] == f"blend {TEMPERATURE:g} {LANGUAGE_TEMPERATURE}"
+    defaults = result["library_defaults"]
+    assert (defaults["choice"], defaults["temperature"], defaults["language_temperature"]) == \
+        ("blend", TEMPERATURE, LANGUAGE_TEMPERATURE)  # the zero-shot rows of the page are the library's

@@ -204,7 +204,8 @@ def sourced_head(heads: "LanguageHeads", inventory: Inventory, sources: dict, bl
     return head
 
 
-def blended_head(heads: "LanguageHeads", inventory: Inventory, blend: dict) -> nn.Linear:
+def blended_head(heads: "LanguageHeads", inventory: Inventory, blend: dict,
+                 head_weights: dict[str, float] | None = None) -> nn.Linear:
     """A head over ``inventory`` whose rows are weighted averages of trained heads' rows.
 
     Each trained head's rows are first moved so that their mean (weight and bias) is
@@ -214,17 +215,20 @@ def blended_head(heads: "LanguageHeads", inventory: Inventory, blend: dict) -> n
 
     Args:
         blend: ``{phoneme: [(PhoneSource, weight), ...]}`` (:func:`~speechtl.text.closest.blend_sources`);
-            blank and word boundary are every head's, averaged. A phoneme with ``[]`` starts from blank's row.
+            blank and word boundary are every head's, averaged with ``head_weights`` (None: alike). A phoneme
+            with ``[]`` starts from blank's row.
     """
     means = {name: (h.weight.mean(0), h.bias.mean()) for name, h in heads.heads.items()}
     shared = (torch.stack([w for w, _ in means.values()]).mean(0), torch.stack([b for _, b in means.values()]).mean())
     centred = {name: (h.weight + (shared[0] - means[name][0]), h.bias + (shared[1] - means[name][1]))
                for name, h in heads.heads.items()}  # one head: + exactly 0
     names = list(centred)
+    total = sum((head_weights or {}).get(name, 1.0) for name in names)
+    shared_parts = [(name, (head_weights or {}).get(name, 1.0) / total) for name in names]
     head = nn.Linear(heads.in_dim, len(inventory))
     with torch.no_grad():
         for i, symbol in enumerate(inventory.tokens):
-            parts = [(name, i, 1 / len(names)) for name in names] if i < SHARED or not blend[symbol] else \
+            parts = [(name, i, w) for name, w in shared_parts] if i < SHARED or not blend[symbol] else \
                 [(s.head, heads.inventories[s.head].index[s.symbol], w) for s, w in blend[symbol]]
             head.weight[i] = sum(w * centred[name][0][j] for name, j, w in parts)
             head.bias[i] = sum(w * centred[name][1][j] for name, j, w in parts)
@@ -235,7 +239,8 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
                    mix: float | None = None, blank_offset: float | None = None,
                    counts: dict[str, int] | None = None, prior_weight: float | None = None,
                    source: str | None = None, choice: str = "blend", any_head: bool = False,
-                   temperature: float | None = None) -> tuple[nn.Linear, dict]:
+                   temperature: float | None = None, language_temperature: float | str | None = "default"
+                   ) -> tuple[nn.Linear, dict]:
     """A head over ``inventory`` made with no audio of its language.
 
     ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
@@ -243,7 +248,9 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
     plus ``1 - mix`` times the nearest-phone head; without detectors, the
     nearest-phone head alone. The nearest-phone head (:func:`nearest_part`; ``choice="blend"``, the
     default) averages, for each phoneme, every trained head's nearest phoneme's row weighted by their
-    articulatory distance (:func:`~speechtl.text.closest.blend_sources`, ``temperature``); ``"sound"``
+    articulatory distance (:func:`~speechtl.text.closest.blend_sources`, ``temperature``) and by each
+    head's closeness as a whole (``language_temperature``: None, every head alike; "default": the
+    library's); ``"sound"``
     copies the rows of the one head closest by sound (distance weighted by ``counts``), ``"any"`` (or
     ``any_head``) each row from the nearest phoneme in any head, and ``source`` names the one head to take
     every row from (``--from``). ``"mean"`` is the rule before issue #26, kept to compare: one head, the
@@ -266,7 +273,8 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
         LanguageError: ``source`` names a head the model lacks.
     """
     mix = (MIX if mix is None else mix) if detectors is not None else 0.0
-    head, made = nearest_part(heads, inventory, counts, source, "any" if any_head else choice, temperature)
+    head, made = nearest_part(heads, inventory, counts, source, "any" if any_head else choice, temperature,
+                              language_temperature)
     with torch.no_grad():
         if mix > 0:
             composed = detectors.compose_head(inventory, trained=heads.inventories.values(), blank_offset=0.0)
@@ -280,14 +288,16 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
 
 
 def nearest_part(heads: "LanguageHeads", inventory: Inventory, counts: dict[str, int] | None, source: str | None,
-                 choice: str, temperature: float | None = None) -> tuple[nn.Linear, dict]:
+                 choice: str, temperature: float | None = None, language_temperature: float | str | None = "default"
+                 ) -> tuple[nn.Linear, dict]:
     """The head built from trained heads' rows (:func:`zero_shot_head`'s nearest-phone part) and how it was made.
 
     ``choice``: ``blend`` (every head, :func:`~speechtl.text.closest.blend_sources`), ``sound`` (the closest
     head's rows), ``any`` (each row from the nearest phoneme in any head) or ``mean`` (the earlier rule);
     ``source`` (``--from``) overrides it with one named head.
     """
-    from speechtl.text.closest import TEMPERATURE, blend_sources, choose_sources, phone_sources
+    from speechtl.text.closest import (LANGUAGE_TEMPERATURE, TEMPERATURE, blend_sources, choose_sources,
+                                       language_weights, phone_sources)
     from speechtl.text.phonesets import closest_inventory
 
     if choice not in CHOICES:
@@ -305,8 +315,11 @@ def nearest_part(heads: "LanguageHeads", inventory: Inventory, counts: dict[str,
             ranking, sources = choose_sources(weights, trained, only=closest)
         distance = dict(ranking)[closest]
     if choice == "blend" and source is None:
-        blend = blend_sources(inventory.phonemes, trained, TEMPERATURE if temperature is None else temperature)
-        head = blended_head(heads, inventory, blend)
+        per_head = language_weights(inventory.phonemes, trained, LANGUAGE_TEMPERATURE
+                                    if language_temperature == "default" else language_temperature)
+        blend = blend_sources(inventory.phonemes, trained, TEMPERATURE if temperature is None else temperature,
+                              per_head)
+        head = blended_head(heads, inventory, blend, per_head)
         sources = {p: max(b, key=lambda sw: (sw[1], sw[0].head == closest))[0]  # each row's main source
                    for p, b in blend.items() if b}
     else:
