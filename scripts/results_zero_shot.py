@@ -101,21 +101,26 @@ def closest_table() -> str:
 
 
 def closest_verdict() -> str:
-    """'Never worse than the earlier rule on any test language, better on average', computed per mode."""
+    """'Never worse than the rule compared on any test language, better on average', per mode and baseline."""
     r = _raw()
-    out = []
-    for suffix, label in (("", "at the library's mix"), ("-nearest-only", "with the nearest phonemes alone")):
-        new = {lang: _values(r, lang, f"closest-blend{suffix}", "per") for lang in r["plan"]["test_languages"]}
-        old = {lang: _values(r, lang, f"closest-mean{suffix}", "per") for lang in r["plan"]["test_languages"]}
-        diffs = {lang: statistics.fmean(new[lang]) - statistics.fmean(old[lang]) for lang in new}
-        worse = [f"{lang} ({100 * d:+.2f})" for lang, d in diffs.items() if d > 0]
-        beyond = [lang for lang, d in diffs.items()
-                  if d > statistics.pstdev(new[lang]) + statistics.pstdev(old[lang])]  # not a tie
-        mean = statistics.fmean(diffs.values())
-        out.append(f"{label}: worse than the earlier rule in {', '.join(worse) if worse else 'no test language'}"
-                   f" (beyond both arms' spread: {', '.join(beyond) if beyond else 'none'}); mean change "
-                   f"{100 * mean:+.2f} points ({'better' if mean < 0 else 'not better'} on average)")
-    return "Blended rows against the earlier rule, " + "; ".join(out) + ".\n"
+    lines = []
+    for base, name in (("mean", "the earlier rule (issue #26's 'today')"), ("sound", "closest by sound (the "
+                                                                            "previous version's default)")):
+        out = []
+        for suffix, label in (("", "at the library's mix"), ("-nearest-only", "with the nearest phonemes alone")):
+            langs = r["plan"]["test_languages"]
+            new = {lang: _values(r, lang, f"closest-blend{suffix}", "per") for lang in langs}
+            old = {lang: _values(r, lang, f"closest-{base}{suffix}", "per") for lang in langs}
+            diffs = {lang: statistics.fmean(new[lang]) - statistics.fmean(old[lang]) for lang in langs}
+            worse = [f"{lang} ({100 * d:+.2f})" for lang, d in diffs.items() if d > 0]
+            beyond = [lang for lang, d in diffs.items()
+                      if d > statistics.pstdev(new[lang]) + statistics.pstdev(old[lang])]  # not a tie
+            mean = statistics.fmean(diffs.values())
+            out.append(f"{label}: worse in {', '.join(worse) if worse else 'no test language'} (beyond both "
+                       f"arms' spread: {', '.join(beyond) if beyond else 'none'}); mean change {100 * mean:+.2f} "
+                       f"points ({'better' if mean < 0 else 'not better'} on average)")
+        lines.append(f"Blended rows against {name}, " + "; ".join(out) + ".")
+    return "\n\n".join(lines) + "\n"
 
 
 def dev_table() -> str:
