@@ -35,7 +35,6 @@ Every head and decoder reads the same encoder outputs (computed once per recordi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
