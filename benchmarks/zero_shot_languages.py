@@ -117,7 +117,7 @@ def zero_shot(trained, inventory, counts, name: str, mix: float | None, offset: 
 
     if name in ("zero-shot", "attributes", "nearest"):
         return zero_shot_head(trained.heads, trained.attributes, inventory, mix=mix, blank_offset=offset,
-                              counts=counts, prior_weight=prior)[0]
+                              counts=counts, prior_weight=prior, choice="mean")[0]  # the rule it was measured with
     if name == "attributes-unprojected":  # the composition before the unseen-value correction
         return trained.attributes.compose_head(inventory, blank_offset=offset)
     head, _ = nearest_phone_head(trained.heads, inventory)  # nearest-any

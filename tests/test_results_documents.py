@@ -63,3 +63,23 @@ def test_real_speech_goals_headline_each_recording_alone_and_name_the_transducti
     supervised = next(r for r in real if "per-speaker CMVN model" in r and "95%" in r)
     alone = [x["runs"]["per-speaker CMVN"]["alone_word_accuracy"] for x in read_raw("fsdd_supervised_speaker.json")["rotations"]]
     assert f"{sum(alone) / len(alone):.1f}" in supervised
+
+
+def test_zero_shot_goals_are_computed_from_the_test_languages_alone(tmp_path, monkeypatch):
+    import copy
+    import json
+
+    from scripts.results import zero_shot as tables
+
+    raw = json.loads(tables.RAW.read_text(encoding="utf-8"))
+    assert set(raw["plan"]["test_languages"]).isdisjoint(tables._dev_languages(raw))
+    table = tables.languages_table()
+    assert all(f"| {lang} |" not in table for lang in tables._dev_languages(raw))  # dev never reported
+    worse = copy.deepcopy(raw)
+    for seed in worse["runs"].values():
+        for lang in raw["plan"]["test_languages"]:
+            seed[lang]["zero-shot"]["per"] = 0.5  # every test language misses the PER goal
+    path = tmp_path / "zero_shot_shipped.json"
+    path.write_text(json.dumps(worse), encoding="utf-8")
+    monkeypatch.setattr(tables, "RAW", path)
+    assert "PER at most 35%: 50.0%, **not met**" in tables.goals()

@@ -132,7 +132,8 @@ def markdown(result: dict) -> str:
         e = result["languages"][lang]
         lines.append(f"- {lang}: {' '.join(e['phonemes_no_trained_language_has']) or '(none)'}")
     lines.append("")
-    return "\n".join(lines)
+    # its sections sit under the page's "Tiny models" heading
+    return "\n".join(("#" + line) if line.startswith("## ") else line for line in lines)
 
 
 def page() -> str:

@@ -16,13 +16,13 @@ def add_parser(sub) -> None:
                         "(required unless --zero-shot)")
     p.add_argument("--zero-shot", action="store_true",
                    help="no audio: compose the head from the language's phoneme inventory (articulatory attributes "
-                        "when the model has them, averaged with the nearest phonemes of the closest trained "
-                        "language's head; without them, those nearest phonemes alone) and write the model to -o")
+                        "when the model has them, averaged with the trained heads' nearest phonemes, blended by "
+                        "distance; without them, those nearest phonemes alone) and write the model to -o")
     p.add_argument("--lexicon", help="--zero-shot: take the inventory from this lexicon "
                                      "(default: eSpeak NG's pronunciations of the language's frequent words)")
     p.add_argument("--from", dest="source", metavar="HEAD",
-                   help="--zero-shot: take every nearest-phoneme row from this head of the model (default: the "
-                        "head closest by sound, frequency-weighted feature distance)")
+                   help="--zero-shot: take every nearest-phoneme row from this head of the model (default: every "
+                        "head's nearest phoneme, blended by articulatory distance)")
     p.add_argument("--any-head", action="store_true",
                    help="--zero-shot: each phoneme's nearest-phoneme row from its nearest in any head (ties to the "
                         "closest head), so several heads contribute")
@@ -61,13 +61,15 @@ def run(args) -> int:
         ranking = ", ".join(f"{h} {d:.2f}" for h, d in result["ranking"][:4])
         print(f"{lang}: closest trained heads by sound (frequency-weighted feature distance): {ranking}"
               + (f"; --from {result['closest']}: every row from that head" if args.source else ""))
+        blend = result["choice"] == "blend"
         for phoneme, source in result["mapped"].items():
             other, _, symbol = source.rpartition(":") if ":" in source else ("", "", source)
             where = f"{other}'s {symbol!r}" if other else repr(symbol)
             print(f"  {phoneme!r}: the closest trained head ({result['closest']}) lacks it; "
-                  f"its nearest-phone part is {where}'s row")
-        how = (f"{result['method']}, {result['mix']:g} composed + {1 - result['mix']:g} nearest phonemes of "
-               f"{result['closest']}" if result["mix"] else f"{result['method']}, of {result['closest']}'s head")
+                  f"its nearest-phone part is {'mostly ' if blend else ''}{where}'s row")
+        rows = "every head's, blended by distance" if blend else f"{result['closest']}'s"
+        how = (f"{result['method']}, {result['mix']:g} composed + {1 - result['mix']:g} nearest phonemes: "
+               f"{rows}" if result["mix"] else f"{result['method']}, nearest phonemes: {rows}")
         print(f"{lang}: head composed ({how}) over {len(result['inventory'])} phonemes from "
               f"{result['words']} words: {' '.join(result['inventory'])}")
         print(f"model written to {result['model']}.safetensors")

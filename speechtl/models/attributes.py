@@ -57,6 +57,7 @@ SHARED = 2  # blank and word boundary: detector outputs before the attributes
 BLANK_OFFSET = -2.0  # subtracted from a zero-shot head's blank logit (chosen on dev languages; < 0 raises it)
 MIX = 0.75  # weight of the attribute-composed head in a zero-shot head (chosen on dev languages)
 PRIOR_WEIGHT = 1.5  # weight of the phonemes' log prior from the language's lexicon (chosen on dev languages)
+CHOICES = ("blend", "sound", "any", "mean")  # where the nearest-phone rows come from (nearest_part)
 
 
 def signature_matrix(inventory: Inventory) -> torch.Tensor:
@@ -203,57 +204,77 @@ def sourced_head(heads: "LanguageHeads", inventory: Inventory, sources: dict, bl
     return head
 
 
+def blended_head(heads: "LanguageHeads", inventory: Inventory, blend: dict,
+                 head_weights: dict[str, float] | None = None) -> nn.Linear:
+    """A head over ``inventory`` whose rows are weighted averages of trained heads' rows.
+
+    Each trained head's rows are first moved so that their mean (weight and bias) is
+    the mean over all heads: a softmax does not change when one vector is added to
+    every row of a head, so heads differ by such an offset that would otherwise leak
+    into the average (with one head nothing moves: its rows are copied).
+
+    Args:
+        blend: ``{phoneme: [(PhoneSource, weight), ...]}`` (:func:`~speechtl.text.closest.blend_sources`);
+            blank and word boundary are every head's, averaged with ``head_weights`` (None: alike). A phoneme
+            with ``[]`` starts from blank's row.
+    """
+    means = {name: (h.weight.mean(0), h.bias.mean()) for name, h in heads.heads.items()}
+    shared = (torch.stack([w for w, _ in means.values()]).mean(0), torch.stack([b for _, b in means.values()]).mean())
+    centred = {name: (h.weight + (shared[0] - means[name][0]), h.bias + (shared[1] - means[name][1]))
+               for name, h in heads.heads.items()}  # one head: + exactly 0
+    names = list(centred)
+    total = sum((head_weights or {}).get(name, 1.0) for name in names)
+    shared_parts = [(name, (head_weights or {}).get(name, 1.0) / total) for name in names]
+    head = nn.Linear(heads.in_dim, len(inventory))
+    with torch.no_grad():
+        for i, symbol in enumerate(inventory.tokens):
+            parts = [(name, i, w) for name, w in shared_parts] if i < SHARED or not blend[symbol] else \
+                [(s.head, heads.inventories[s.head].index[s.symbol], w) for s, w in blend[symbol]]
+            head.weight[i] = sum(w * centred[name][0][j] for name, j, w in parts)
+            head.bias[i] = sum(w * centred[name][1][j] for name, j, w in parts)
+    return head
+
+
 def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None, inventory: Inventory,
                    mix: float | None = None, blank_offset: float | None = None,
                    counts: dict[str, int] | None = None, prior_weight: float | None = None,
-                   source: str | None = None, choice: str = "sound", any_head: bool = False
+                   source: str | None = None, choice: str = "blend", any_head: bool = False,
+                   temperature: float | None = None, language_temperature: float | str | None = "default"
                    ) -> tuple[nn.Linear, dict]:
     """A head over ``inventory`` made with no audio of its language.
 
     ``mix`` (default :data:`MIX`) times the head composed from ``detectors``
     (:meth:`AttributeDetectors.compose_head`, with the trained heads' inventories)
     plus ``1 - mix`` times the nearest-phone head; without detectors, the
-    nearest-phone head alone. The nearest-phone head (``choice="sound"``) copies each
-    phoneme's row from the nearest phoneme of the head closest by sound
-    (:mod:`speechtl.text.closest`: distance weighted by ``counts``), or with ``any_head``
-    from the nearest phoneme in any head (ties to the closest head; blank and boundary
-    from the closest head); ``source`` names the one head to take every row from (``--from``).
-    On a tiny model (benchmarks/closest_language_zero_shot.py, one seed) the closest
-    head alone was as good as any head on average, so it is the default. ``choice="mean"`` is the earlier rule, kept to compare:
-    one head, the one whose inventory is nearest on the unweighted mean
+    nearest-phone head alone. The nearest-phone head (:func:`nearest_part`; ``choice="blend"``, the
+    default) averages, for each phoneme, every trained head's nearest phoneme's row weighted by their
+    articulatory distance (:func:`~speechtl.text.closest.blend_sources`, ``temperature``) and by each
+    head's closeness as a whole (``language_temperature``: None, every head alike; "default": the
+    library's); ``"sound"``
+    copies the rows of the one head closest by sound (distance weighted by ``counts``), ``"any"`` (or
+    ``any_head``) each row from the nearest phoneme in any head, and ``source`` names the one head to take
+    every row from (``--from``). ``"mean"`` is the rule before issue #26, kept to compare: one head, the
+    one whose inventory is nearest on the unweighted mean
     (:func:`~speechtl.text.phonesets.closest_inventory`). The blank logit is then lowered by ``blank_offset``
     (default :data:`BLANK_OFFSET`), and with ``counts`` (each phoneme's count in the
     language's lexicon: text, no audio) each phoneme's logit gains ``prior_weight``
     (default :data:`PRIOR_WEIGHT`) times its log prior, centred on the inventory's
     mean, so that of phonemes the attributes cannot tell apart the frequent one wins.
 
+    Blending was chosen on the shipped model's dev languages (benchmarks/zero_shot_shipped.py,
+    docs/results/languages.md).
+
     Returns:
         The head and ``{"closest": head, "distance": its distance, "mix": weight used, "ranking":
-        [(head, distance), ...], "mapped": {phoneme not in the closest head: "symbol" of that head, or
-        "head:symbol" of another}}``.
+        [(head, distance), ...], "choice": the rule used, "mapped": {phoneme not in the closest head:
+        "symbol" of that head, or "head:symbol" of another (blend: the largest contributor)}}``.
 
     Raises:
         LanguageError: ``source`` names a head the model lacks.
     """
-    from speechtl.text.closest import choose_sources, phone_sources
-    from speechtl.text.phonesets import closest_inventory
-
     mix = (MIX if mix is None else mix) if detectors is not None else 0.0
-    trained = {lang: inv.phonemes for lang, inv in heads.inventories.items()}
-    weights = {p: float((counts or {}).get(p, 0) + (0 if counts else 1)) for p in inventory.phonemes}
-    if choice == "mean" and source is None:
-        closest, distance = closest_inventory(inventory.phonemes, trained)
-        ranking, sources = [(closest, distance)], phone_sources(inventory.phonemes, {closest: trained[closest]},
-                                                               [closest])
-    else:
-        ranking, sources = choose_sources(weights, trained, only=source)
-        closest = source or ranking[0][0]
-        if not any_head and source is None:  # the closest head's rows alone (benchmarks/closest_language_zero_shot.py)
-            ranking, sources = choose_sources(weights, trained, only=closest)
-        distance = dict(ranking)[closest]
-    head = sourced_head(heads, inventory, sources, closest)
-    mapped = {p: (s.symbol if s.head == closest else f"{s.head}:{s.symbol}")
-              for p, s in sources.items() if not (s.head == closest and s.symbol == p)}
+    head, made = nearest_part(heads, inventory, counts, source, "any" if any_head else choice, temperature,
+                              language_temperature)
     with torch.no_grad():
         if mix > 0:
             composed = detectors.compose_head(inventory, trained=heads.inventories.values(), blank_offset=0.0)
@@ -263,4 +284,46 @@ def zero_shot_head(heads: "LanguageHeads", detectors: AttributeDetectors | None,
         weight = PRIOR_WEIGHT if prior_weight is None else prior_weight
         if counts is not None and weight:
             head.bias[SHARED:] += weight * log_prior(inventory, counts)
-    return head, {"closest": closest, "distance": distance, "mix": mix, "mapped": mapped, "ranking": ranking}
+    return head, {**made, "mix": mix}
+
+
+def nearest_part(heads: "LanguageHeads", inventory: Inventory, counts: dict[str, int] | None, source: str | None,
+                 choice: str, temperature: float | None = None, language_temperature: float | str | None = "default"
+                 ) -> tuple[nn.Linear, dict]:
+    """The head built from trained heads' rows (:func:`zero_shot_head`'s nearest-phone part) and how it was made.
+
+    ``choice``: ``blend`` (every head, :func:`~speechtl.text.closest.blend_sources`), ``sound`` (the closest
+    head's rows), ``any`` (each row from the nearest phoneme in any head) or ``mean`` (the earlier rule);
+    ``source`` (``--from``) overrides it with one named head.
+    """
+    from speechtl.text.closest import (LANGUAGE_TEMPERATURE, TEMPERATURE, blend_sources, choose_sources,
+                                       language_weights, phone_sources)
+    from speechtl.text.phonesets import closest_inventory
+
+    if choice not in CHOICES:
+        raise ValueError(f"choice must be one of {', '.join(CHOICES)}, got {choice!r}")
+    trained = {lang: inv.phonemes for lang, inv in heads.inventories.items()}
+    weights = {p: float((counts or {}).get(p, 0) + (0 if counts else 1)) for p in inventory.phonemes}
+    if choice == "mean" and source is None:
+        closest, distance = closest_inventory(inventory.phonemes, trained)
+        ranking, sources = [(closest, distance)], phone_sources(inventory.phonemes, {closest: trained[closest]},
+                                                               [closest])
+    else:
+        ranking, sources = choose_sources(weights, trained, only=source)
+        closest = source or ranking[0][0]
+        if choice in ("sound", "blend") and source is None:  # the closest head's rows alone
+            ranking, sources = choose_sources(weights, trained, only=closest)
+        distance = dict(ranking)[closest]
+    if choice == "blend" and source is None:
+        per_head = language_weights(inventory.phonemes, trained, LANGUAGE_TEMPERATURE
+                                    if language_temperature == "default" else language_temperature)
+        blend = blend_sources(inventory.phonemes, trained, TEMPERATURE if temperature is None else temperature,
+                              per_head)
+        head = blended_head(heads, inventory, blend, per_head)
+        sources = {p: max(b, key=lambda sw: (sw[1], sw[0].head == closest))[0]  # each row's main source
+                   for p, b in blend.items() if b}
+    else:
+        head = sourced_head(heads, inventory, sources, closest)
+    mapped = {p: (s.symbol if s.head == closest else f"{s.head}:{s.symbol}")
+              for p, s in sources.items() if not (s.head == closest and s.symbol == p)}
+    return head, {"closest": closest, "distance": distance, "mapped": mapped, "ranking": ranking, "choice": choice}

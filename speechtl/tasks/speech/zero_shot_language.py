@@ -25,14 +25,14 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
     those eSpeak NG gives the language's ``words`` most frequent words (wordfreq's, or
     ``text_file``'s). With attribute detectors in the base (``model.attributes`` > 0)
     each phoneme's row is composed from its articulatory attributes, averaged with
-    the row of its nearest phoneme in the trained head closest by sound
-    (:mod:`speechtl.text.closest`; ``from_head``: that head; ``any_head``: the nearest in
-    any head, ties to the closest); without, the
-    nearest phoneme's row alone (:func:`~speechtl.models.attributes.zero_shot_head`).
+    the rows of its nearest phonemes in every trained head, blended by distance
+    (:mod:`speechtl.text.closest`; ``from_head``: one head's alone; ``any_head``: the nearest
+    in any head, ties to the closest); without, those rows alone
+    (:func:`~speechtl.models.attributes.zero_shot_head`).
 
     Returns:
         ``{"model": path, "inventory": [...], "method": "attributes"|"nearest-phone", "closest": language,
-        "ranking": [(head, distance), ...], "mix": weight of the composed head,
+        "ranking": [(head, distance), ...], "mix": weight of the composed head, "choice": the rows' rule,
         "mapped": {phoneme the closest head lacks: "its nearest" or "head:phoneme" of another head}}``.
     """
     language = get_language(language).code  # "EN", " en" -> "en": one head per language
@@ -61,5 +61,5 @@ def zero_shot_language(base_path: str | Path, language: str, output: str | Path,
             if k not in {"kind", "format", "version", "sha256", "inventories", "unit_models", *SECTIONS}}
     save_model(model, stem, extra_state=extra_state, **kept)
     return {"model": str(stem), "inventory": inventory.phonemes, "method": method, "mapped": mapped,
-            "closest": made["closest"], "mix": made["mix"], "ranking": made["ranking"],
+            "closest": made["closest"], "mix": made["mix"], "ranking": made["ranking"], "choice": made["choice"],
             "words": len(source), "language": language}
