@@ -151,7 +151,7 @@ def test_the_default_rule_is_the_one_the_shipped_models_dev_languages_chose():
 
     from speechtl.text.closest import LANGUAGE_TEMPERATURE, TEMPERATURE
 
-    result = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" /
+    result = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results" /
                          "zero_shot_shipped.json").read_text(encoding="utf-8"))
     assert result["measured"] and set(result["plan"]["test_languages"]).isdisjoint(result["plan"]["dev_languages"])
     assert result["dev"]["closest"]["chosen"] == f"blend {TEMPERATURE:g} {LANGUAGE_TEMPERATURE}"
