@@ -186,3 +186,21 @@ def test_fsdd_randomised_runs_differ_only_in_the_method_and_the_ablation_removes
         assert not set(stages) & set(names)  # the group is gone
         assert len(names) == len(channels[0].split("+")) - len(stages)  # and nothing else
     assert bench.augment_override(["eq:15", "noise:15,40,any@0.4"]) == 'data.augment=["eq:15", "noise:15,40,any@0.4"]'
+
+
+def test_add_language_fsdd_chooses_on_dev_and_rotates_every_speaker_through_test_train_and_dev():
+    bench = _load("add_language_fsdd")
+    for role in ("test", "train", "dev"):  # each FSDD speaker once in each role
+        names = [s for r in bench.ROTATIONS for s in r[role]]
+        assert len(names) == len(set(names))
+    assert all(not set(r["test"]) & set(r["train"] + r["dev"]) for r in bench.ROTATIONS)
+
+    def run(name, dev, dev_change, test):
+        return {"config": name, "dev": {"words": {"accuracy": dev}, "old_mean_change": dev_change},
+                "test": {"words": {"accuracy": test}}}
+    # the test figures never decide; a config forgetting more than +1.0 on dev is never chosen over one within it
+    assert bench.choose([run("a", 0.6, 0.005, 0.9), run("b", 0.7, 0.005, 0.2)])["config"] == "b"
+    assert bench.choose([run("a", 0.6, 0.005, 0.2), run("b", 0.9, 0.02, 0.9)])["config"] == "a"
+    assert bench.choose([run("a", 0.6, 0.03, 0.2), run("b", 0.9, 0.02, 0.9)])["config"] == "b"
+    # the configs differ only in the voice augmentation (and the seed, data and decoding are shared)
+    assert bench.CONFIGS["defaults"] == [] and bench.CONFIGS["voice augmentation"] == [bench.VOICES]
