@@ -132,3 +132,17 @@ def test_benchmarks_scripts_and_tests_neither_import_each_other_nor_edit_sys_pat
             assert not _imports(path) & foreign, path
             if path.name != Path(__file__).name:
                 assert "sys.path." not in path.read_text(), path
+
+
+def test_add_language_fsdd_chose_on_dev_and_rotated_every_speaker_through_test_train_and_dev():
+    r = _raw("add_language_fsdd")
+    rotations = r["rotations"]
+    for role in ("test", "train", "dev"):  # each FSDD speaker once in each role
+        names = [s for rot in rotations for s in rot[role]]
+        assert len(names) == len(set(names)), role
+    assert all(not set(rot["test"]) & set(rot["train"] + rot["dev"]) for rot in rotations)
+    for rot in rotations:  # the chosen config is the best on dev among those forgetting at most the limit on dev
+        within = [run for run in rot["runs"] if run["dev"]["old_mean_change"] <= r["max_dev_forgetting"]]
+        best = max(within, key=lambda run: run["dev"]["words"]["accuracy"])
+        assert rot["chosen"] == best["config"], rot["train"]
+        assert {run["config"] for run in rot["runs"]} == set(r["configs"])  # every config ran in every rotation

@@ -236,6 +236,27 @@ def zero_shot_models_table(names: tuple[tuple[str, str], ...] = ZERO_SHOT_MODELS
 
 
 # the tables this module makes, by the name a document's <!-- table:NAME --> block gives
+def add_language_fsdd_table(name: str = "add_language_fsdd.json") -> str:
+    """FSDD from 1 labelled speaker, 3 rotations, each config chosen on dev (``benchmarks/add_language_fsdd.py``)."""
+    r, pct = read_raw(name), lambda x: f"{100 * x:.1f}"
+    rows = [[f"{k + 1}: {rot['train'][0]} -> {', '.join(rot['test'])} (dev {rot['dev'][0]})",
+             run["config"] + (" **(chosen on dev)**" if run["config"] == rot["chosen"] else ""),
+             f"{pct(run['dev']['words']['accuracy'])} ({100 * run['dev']['old_mean_change']:+.2f})",
+             pct(run["test"]["words"]["accuracy"]) + " (" + ", ".join(
+                 f"{s} {pct(a)}" for s, a in run["test"]["words"]["by_speaker"].items()) + ")",
+             f"{100 * run['test']['old_mean_change']:+.2f}", f"{100 * run['test']['old_max_change']:+.2f}",
+             f"{100 * run['test']['en_synthetic_change']:+.2f}"]
+            for k, rot in enumerate(r["rotations"]) for run in rot["runs"]]
+    s = r["summary"]
+    ms = lambda v, f=100, sign="": f"{f * v['mean']:{sign}.2f} ± {f * v['std']:.2f}"  # noqa: E731 (sample std)
+    rows.append([f"**mean ± sample std, {len(r['rotations'])} rotations**", "chosen on dev", "",
+                 f"**{ms(s['word_accuracy'])}**", ms(s["old_mean_change"], sign="+"),
+                 f"{100 * max(s['old_max_change']['runs']):+.2f}", ms(s["en_synthetic_change"], sign="+")])
+    return md_table(["rotation: trained on -> tested on", "config", "dev word accuracy % (7 old languages' dev "
+                   "PER change)", "test word accuracy %, each recording alone", "7 old languages' mean test PER "
+                   "change", "worst language", "en head's synthetic test PER change"], rows)
+
+
 TABLES = {
     "large": large_table,
     "multitask": multitask_table,
@@ -263,4 +284,5 @@ TABLES = {
     "add-language-selection": add_language_selection_table,
     "add-language-real": add_language_real_table,
     "add-language-real-diagnosis": add_language_real_diagnosis,
+    "add-language-fsdd": add_language_fsdd_table,
 }

@@ -41,6 +41,10 @@ def add_parser(sub) -> None:
                    help="layer-transfer: encoder blocks frozen (-1: half of them)")
     add_output_arg(p, "experiment directory (None: exp/add-LANG-STRATEGY)")
     p.add_argument("--replace-head", action="store_true", help="retrain a language the base model already has")
+    p.add_argument("--isolated", action="store_true",
+                   help="one word per recording (commands, digits): the new language is decoded by the best word "
+                        "of its word list (a manifest's distinct transcripts), never an empty transcript, and the "
+                        "report gives its word accuracy with each test recording decoded alone")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in the experiment directory")
     add_set_arg(p, "the adaptation run's recipe")
     add_device_args(p)
@@ -80,7 +84,7 @@ def run(args) -> int:
     result = add_language(args.model, args.lang, args.data, args.strategy, args.output, args.test_data,
                           args.minutes, args.freeze_blocks, training_overrides(args), replace_head=args.replace_head,
                           overwrite=args.overwrite,
-                          replay_minutes=args.replay_minutes)
+                          replay_minutes=args.replay_minutes, isolated=args.isolated)
     print(result.report["table"])
     print(f"model written to {result.exp_dir / 'model.safetensors'}; report in {result.exp_dir / 'forgetting.json'}")
     return 0

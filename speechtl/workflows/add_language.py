@@ -37,13 +37,15 @@ def per_by_language(model_path: str | Path, recipe, output: Path) -> dict[str, f
 
 
 def forgetting_report(before: dict[str, float], after: dict[str, float], new: dict[str, float],
-                      strategy: str, language: str) -> dict:
+                      strategy: str, language: str, new_words: dict | None = None) -> dict:
     """Old languages' PER before and after adding ``language``, and the new language's PER.
 
     Args:
         before / after: ``{language: PER}`` of the old languages (``after`` may lack some,
             e.g. a scratch model has none of them).
         new: ``{language: PER}`` of the added language.
+        new_words: ``{"accuracy", "recordings"}`` of the new language's test recordings, each
+            decoded alone (``--isolated``), or None.
     """
     old = {lang: {"before": b, "after": after.get(lang), "change": None if lang not in after else after[lang] - b}
            for lang, b in sorted(before.items())}
@@ -51,7 +53,11 @@ def forgetting_report(before: dict[str, float], after: dict[str, float], new: di
     report = {"language": language, "strategy": strategy, "new": new, "old": old,
               "mean_change": sum(changes) / len(changes) if changes else None,
               "max_change": max(changes) if changes else None}
-    lines = [f"added {language} ({strategy}): PER {100 * new.get(language, float('nan')):.2f}%",
+    if new_words:
+        report["new_words"] = new_words
+    lines = [f"added {language} ({strategy}): PER {100 * new.get(language, float('nan')):.2f}%"
+             + (f"; each of its {new_words['recordings']} test recordings decoded alone (the best word of "
+                f"{new_words['vocabulary']}): word accuracy {100 * new_words['accuracy']:.2f}%" if new_words else ""),
              f"{'language':<10} {'before':>8} {'after':>8} {'change':>8}"]
     for lang, v in old.items():
         after_s = "-" if v["after"] is None else f"{100 * v['after']:.2f}"
@@ -70,7 +76,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
                  minutes: float = 0.0, freeze_blocks: int = -1, overrides: list[str] = (),
                  replace_head: bool = False, before: dict[str, float] | None = None,
                  progress: bool = True, overwrite: bool = False,
-                 replay_minutes: float = REPLAY_MINUTES) -> AddLanguageResult:
+                 replay_minutes: float = REPLAY_MINUTES, isolated: bool = False) -> AddLanguageResult:
     """Train a model with ``language`` added to the base model's, then write the forgetting report.
 
     Args:
@@ -84,6 +90,9 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         replay_minutes: minutes of each base language's own training audio trained beside the
             new data (``transfer.replay``; not for ``scratch``; 0: none).
         before: the old languages' PER of the base model, when already measured (benchmarks).
+        isolated: one word per recording (commands, digits): ``decode.isolated`` with the data's word
+            list (a manifest's distinct transcripts), and the report gives the new language's word
+            accuracy with each test recording decoded alone.
 
     Returns:
         The experiment directory and the report (also in ``EXP/forgetting.json``).
@@ -95,11 +104,20 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         raise CheckpointError(f"{base_path}: holds a {task.model_kind!r}; add-language needs a speech acoustic model "
                               "(an encoder and per-language CTC heads)")
     plan = task.add_language_plan(base_path, language, data, strategy, exp_dir, test_data, minutes, freeze_blocks,
-                                  list(overrides), replace_head, replay_minutes)
+                                  list(overrides), replace_head, replay_minutes, isolated)
     exp, recipe, old = plan.exp_dir, plan.recipe, plan.old
     train(recipe, overwrite=overwrite, progress=progress)
     model_path = exp / "model"
-    new = per_by_language(model_path, recipe, exp / "eval_new_language.json")
+    scored = recipe.decode.isolated and bool(recipe.decode.words)
+    new_eval = evaluate(model_path, "test", recipe=recipe, output=exp / "eval_new_language.json", progress=False,
+                        words=scored)
+    new = {lang: r["rate"] for lang, r in new_eval["per"].items()}
+    new_words = None
+    if scored and plan.language in new_eval.get("wer", {}):
+        # one word out and one in per recording: 1 - WER is the share decoded right
+        wer = new_eval["wer"][plan.language]
+        new_words = {"accuracy": 1 - wer["rate"], "recordings": wer["utterances"],
+                     "vocabulary": len(recipe.decode.words)}
     if not old:
         before = {}
     elif before is None:
@@ -107,7 +125,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     # a scratch model has none of the old languages
     after = per_by_language(model_path, plan.old_recipe, exp / "eval_old_after.json") \
         if strategy != "scratch" and old else {}
-    report = forgetting_report(before, after, new, strategy, plan.language)
+    report = forgetting_report(before, after, new, strategy, plan.language, new_words)
     report.update({"base": str(base_path), "minutes": minutes, "freeze_blocks": plan.freeze_blocks,
                    "replay_minutes": recipe.transfer.replay.minutes,
                    "exp_dir": str(exp)})

@@ -19,6 +19,7 @@ from speechtl.workflows.train import train
 from speechtl.models.acoustic import build_acoustic_model
 from speechtl.models.io import load_model
 from speechtl.text.inventory import Inventory
+from tests.conftest import FAKE_FSDD_SPEAKERS
 
 FAST = ["train.max_steps=4", "train.warmup_steps=1", "train.checkpoint_every=4", "train.log_every=1",
         "train.max_duration=40", "train.num_threads=1"]
@@ -210,3 +211,49 @@ def test_the_cli_strategies_are_the_speech_tasks_strategies():
     from speechtl.workflows.add_language_options import STRATEGIES
 
     assert tuple(STRATEGY_SETTINGS) == STRATEGIES
+
+
+def one_word_manifests(root: Path, folder: Path) -> tuple[Path, Path]:
+    """Lhotse manifests of one-word recordings (an FSDD-layout folder): one speaker's for training, another's for test."""
+    from speechtl.data.fsdd import load_fsdd
+
+    paths = []
+    for split, speaker in (("train", FAKE_FSDD_SPEAKERS[0]), ("test", FAKE_FSDD_SPEAKERS[1])):
+        recordings, supervisions, _ = load_fsdd(root, [speaker])
+        recordings.to_file(folder / f"fsdd_recordings_{split}.jsonl.gz")
+        supervisions.to_file(folder / f"fsdd_supervisions_{split}.jsonl.gz")
+        paths.append(folder / f"fsdd_recordings_{split}.jsonl.gz")
+    return paths[0], paths[1]
+
+
+def test_isolated_from_a_manifest_of_one_word_recordings_reports_words_and_forgetting(base, fake_fsdd, tmp_path,
+                                                                                        capsys):
+    """The user path of issue 26: ``add-language`` from a Lhotse manifest with ``--isolated``."""
+    train_manifest, test_manifest = one_word_manifests(fake_fsdd, tmp_path)
+    code = main(["add-language", "--model", str(base), "--lang", "en", "--replace-head", "--isolated",
+                 "--data", str(train_manifest), "--test-data", str(test_manifest), "--replay-minutes", "0",
+                 "-o", str(tmp_path / "digits"), *sum((["--set", o] for o in FAST), [])])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "each of its 6 test recordings decoded alone (the best word of 3): word accuracy" in out
+    assert "de " in out and "mean" in out  # the forgetting table: the old language before and after
+    report = json.loads((tmp_path / "digits" / "forgetting.json").read_text())
+    assert report["new_words"]["recordings"] == 6 and 0 <= report["new_words"]["accuracy"] <= 1
+    assert set(report["old"]) == {"de"} and report["old"]["de"]["change"] is not None
+    recipe = load_model_recipe(tmp_path / "digits" / "model")
+    assert recipe.decode.isolated
+    assert recipe.decode.words == ["four", "one", "seven"]
+
+
+def test_isolated_refuses_a_transcript_of_several_words(base, fake_fsdd, tmp_path):
+    from lhotse import SupervisionSet
+    from lhotse.utils import fastcopy
+
+    train_manifest, _ = one_word_manifests(fake_fsdd, tmp_path)
+    sibling = tmp_path / "fsdd_supervisions_train.jsonl.gz"
+    sups = list(SupervisionSet.from_file(sibling))
+    sups[0] = fastcopy(sups[0], text="turn on")
+    SupervisionSet.from_segments(sups).to_file(sibling)
+    with pytest.raises(RecipeError, match=f"--isolated: .*{sups[0].id}'s transcript 'turn on' has 2 words"):
+        add_language(base, "en", train_manifest, "conservative", tmp_path / "x", replace_head=True, isolated=True,
+                     overrides=FAST, progress=False)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechtl.config import load_yaml, set_override
-from speechtl.errors import CheckpointError, LanguageError, RecipeError
+from speechtl.errors import CheckpointError, LanguageError, ManifestError, RecipeError, shorten
 from speechtl.models.ctc_checkpoint import UNIVERSAL
 from speechtl.models.io import load_model_and_meta
 from speechtl.tasks.speech.recipe import Recipe
@@ -91,10 +91,51 @@ def load_base(path: str | Path) -> BaseModel:
     return BaseModel(model, recipe_of(meta, str(path)))
 
 
-def data_decode(data: str | Path) -> dict:
-    """The ``decode`` section of a data recipe (its word list, ``isolated``), or ``{}`` for a manifest."""
+def data_decode(data: str | Path, isolated: bool = False) -> dict:
+    """The ``decode`` section of a data recipe (its word list, ``isolated``), or ``{}`` for a manifest.
+
+    With ``isolated`` (one word per recording: commands, digits) ``decode.isolated`` is set, and a
+    manifest's word list is the distinct words of its transcripts (:func:`manifest_words`).
+    """
     path = Path(data)
-    return dict(load_yaml(path).get("decode") or {}) if path.suffix in (".yaml", ".yml") and path.is_file() else {}
+    recipe = path.suffix in (".yaml", ".yml")
+    decode = dict(load_yaml(path).get("decode") or {}) if recipe and path.is_file() else {}
+    if isolated:
+        decode["isolated"] = True
+        if not recipe and path.exists():
+            decode["words"] = manifest_words(path)
+    return decode
+
+
+def manifest_words(path: Path) -> list[str]:
+    """The distinct transcripts of a Lhotse manifest of one-word recordings, normalised as the labels are.
+
+    Raises:
+        ManifestError: the manifest cannot be read, or has no transcript.
+        RecipeError: a transcript holds more than one word (``--isolated`` scores single words).
+    """
+    from speechtl.data.manifests import read_manifest
+    from speechtl.text.normalize import normalize_text
+
+    manifest = read_manifest(path)
+    kind = type(manifest).__name__
+    if kind == "CutSet":
+        supervisions = [s for cut in manifest for s in cut.supervisions]
+    elif kind == "RecordingSet":  # its transcripts are in the Lhotse-named sibling (as data preparation reads them)
+        sibling = path.with_name(path.name.replace("recordings", "supervisions"))
+        supervisions = list(read_manifest(sibling, "supervisions")) if sibling != path and sibling.is_file() else []
+    else:
+        supervisions = list(manifest)
+    words = set()
+    for sup in supervisions:
+        text = normalize_text(sup.text or "")
+        if len(text.split()) > 1:
+            raise RecipeError(f"--isolated: {path}: {sup.id}'s transcript {shorten(text)!r} has "
+                              f"{len(text.split())} words; --isolated scores one word per recording")
+        words.update(text.split())
+    if not words:
+        raise ManifestError(f"{path}: no transcript to take the word list of --isolated from")
+    return sorted(words)
 
 
 def data_section(data: str | Path, language: str, test_data: str | Path | None, root: Path) -> dict:
@@ -177,7 +218,7 @@ class AddLanguagePlan:
 def add_language_plan(base_path: str | Path, language: str, data: str | Path, strategy: str,
                       exp_dir: str | Path | None, test_data: str | Path | None, minutes: float,
                       freeze_blocks: int, overrides: list[str], replace_head: bool,
-                      replay_minutes: float) -> AddLanguagePlan:
+                      replay_minutes: float, isolated: bool = False) -> AddLanguagePlan:
     """The run that adds ``language`` to the base model (arguments: :func:`speechtl.workflows.add_language.add_language`).
 
     Raises:
@@ -198,5 +239,5 @@ def add_language_plan(base_path: str | Path, language: str, data: str | Path, st
     exp = Path(exp_dir or f"exp/add-{language}-{strategy}")
     recipe = adaptation_recipe(base, language, data_section(data, language, test_data, exp), strategy, exp,
                                str(base_path), freeze_blocks, minutes, list(overrides), replay_minutes,
-                               data_decode(data))
+                               data_decode(data, isolated))
     return AddLanguagePlan(language, exp, recipe, old, old_language_recipe(base, old) if old else None, freeze_blocks)

@@ -87,7 +87,8 @@ class SpeechTask:
         loader = CutBatchLoader(cuts.cuts(), CutBatches(inventories, recipe.features, recipe.data.synth.seed,
                                                         cuts.speaker_stats),
                                 recipe.train.max_duration, seed=recipe.train.seed, rank=dist.rank,
-                                world_size=dist.world_size, num_workers=recipe.train.num_workers)
+                                world_size=dist.world_size, num_workers=recipe.train.num_workers,
+                                num_buckets=max(1, min(10, cuts.count)))  # Lhotse wants no more buckets than cuts
         description = (f"{cuts.count} utterances ({cuts.hours:.2f} h), {len(inventories)} languages, "
                        f"model {model.num_parameters() / 1e6:.2f}M parameters")
         weights = recipe.transfer.multitask.task_weights
