@@ -246,6 +246,23 @@ def test_report_only_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "out" / "cells").exists()
 
 
+def test_arms_runs_only_the_named_arms_and_refuses_an_unknown_one(tmp_path, monkeypatch):
+    path = tmp_path / "study.yaml"
+    path.write_text(GOOD)
+    ran = []
+
+    def fake_run_cells(study, out, cells, jobs=1):
+        ran.extend(cell.id for cell in cells)
+        return iter(())
+
+    monkeypatch.setattr("speechtl.workflows.study.run_cells", fake_run_cells)
+    summary = run_study(path, tmp_path / "out", arms=["b"])
+    assert ran == ["b/all/seed0", "b/all/seed1"] and summary["ran_now"] == 2
+    assert summary["cells"]["planned"] == 4  # the summary still covers arm a (not run)
+    with pytest.raises(RecipeError, match="no arm c; the arms are a, b"):
+        run_study(path, tmp_path / "out", arms=["c"])
+
+
 @pytest.mark.slow
 def test_the_tiny_study_three_arms_three_seeds_three_rotations(tiny_corpus, tmp_path):
     """studies/tiny.yaml as shipped (fewer steps): 36 cells, each arm n = 9, the tdnn arm's rate chosen per rotation."""
