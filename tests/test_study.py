@@ -246,7 +246,7 @@ def test_report_only_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "out" / "cells").exists()
 
 
-def test_arms_runs_only_the_named_arms_and_refuses_an_unknown_one(tmp_path, monkeypatch):
+def test_arms_and_rotations_run_only_the_named_cells_and_refuse_unknown_names(tmp_path, monkeypatch):
     path = tmp_path / "study.yaml"
     path.write_text(GOOD)
     ran = []
@@ -261,6 +261,12 @@ def test_arms_runs_only_the_named_arms_and_refuses_an_unknown_one(tmp_path, monk
     assert summary["cells"]["planned"] == 4  # the summary still covers arm a (not run)
     with pytest.raises(RecipeError, match="no arm c; the arms are a, b"):
         run_study(path, tmp_path / "out", arms=["c"])
+    ran.clear()
+    path.write_text(GOOD + "rotations:\n  r1: []\n  r2: []\n")
+    run_study(path, tmp_path / "out", arms=["a"], rotations=["r2"])
+    assert ran == ["a/r2/seed0", "a/r2/seed1"]
+    with pytest.raises(RecipeError, match="no rotation r3; the rotations are r1, r2"):
+        run_study(path, tmp_path / "out", rotations=["r3"])
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ def default_output(study: Study) -> Path:
 
 
 def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1, overrides: list[str] = (),
-              report_only: bool = False, arms: list[str] = ()) -> dict:
+              report_only: bool = False, arms: list[str] = (), rotations: list[str] = ()) -> dict:
     """Run (or with ``report_only`` only summarise) a study; returns its summary (plus ``ran_now``, ``output``).
 
     Args:
@@ -40,21 +40,24 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
         overrides: ``key=value`` applied to every cell after the study's own ``set``.
         report_only: run nothing; summarise the records there are (cells without one count as not run).
         arms: run only these arms' cells (e.g. two processes on different arms); the summary covers every arm.
+        rotations: run only these rotations' cells (with ``arms``: one process per cell, each its own data set-up).
 
     Raises:
         RecipeError: the study file is wrong (nothing has run), names a metric its reports lack, or
-            ``arms`` names an arm it does not have.
+            ``arms`` / ``rotations`` names one it does not have.
     """
     study = load_study(path, list(overrides))
-    unknown = [a for a in arms if a not in study.arms]
-    if unknown:
-        raise RecipeError(f"{study.path}: no arm {shorten(unknown[0])}; the arms are {', '.join(study.arms)}")
+    for what, names, known in (("arm", arms, study.arms), ("rotation", rotations, study.rotations)):
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RecipeError(f"{study.path}: no {what} {shorten(unknown[0])}; the {what}s are {', '.join(known)}")
     out = Path(output) if output else default_output(study)
     cells = plan(study)
     done = [c for c in cells if finished(out, c)]
-    todo = [] if report_only else [c for c in cells if c not in done and (not arms or c.arm in arms)]
-    log.info("study %s: %d cells, %d finished, %d to run%s", study.name, len(cells), len(done), len(todo),
-             f" (arms {', '.join(arms)})" if arms else "")
+    todo = [] if report_only else [c for c in cells if c not in done and (not arms or c.arm in arms)
+                                   and (not rotations or c.rotation in rotations)]
+    log.info("study %s: %d cells, %d finished, %d to run%s%s", study.name, len(cells), len(done), len(todo),
+             f" (arms {', '.join(arms)})" if arms else "", f" (rotations {', '.join(rotations)})" if rotations else "")
     for i, record in enumerate(run_cells(study, out, todo, jobs), 1):
         log.info("[%d/%d] %s: %s (%.0f s)", i, len(todo), record["cell"], record["status"],
                  record.get("wall_seconds", 0))
