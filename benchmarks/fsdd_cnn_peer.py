@@ -11,11 +11,17 @@ The phoneme recipe must be at least as good in every rotation
 Run it alone, one thread::
 
     OMP_NUM_THREADS=1 python benchmarks/fsdd_cnn_peer.py --seeds 0
+
+or one process per rotation, then their outputs joined into ``fsdd_cnn_peer.json``::
+
+    OMP_NUM_THREADS=1 python benchmarks/fsdd_cnn_peer.py --pairs 1 --out fsdd_cnn_peer_1   # 2, 3 likewise
+    python benchmarks/fsdd_cnn_peer.py --merge fsdd_cnn_peer_1 fsdd_cnn_peer_2 fsdd_cnn_peer_3
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import statistics
@@ -91,7 +97,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--pairs", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--out", default="fsdd_cnn_peer", help="the raw output's name in benchmarks/results")
+    ap.add_argument("--merge", nargs="+", metavar="NAME", help="join these outputs' rotations into --out; no training")
     args = ap.parse_args()
+    if args.merge:
+        parts = [json.loads((REPO / "benchmarks" / "results" / f"{n}.json").read_text()) for n in args.merge]
+        report = {"merged_from": {n: {k: p[k] for k in ("command", "uptime")} for n, p in zip(args.merge, parts)},
+                  **{k: parts[0][k] for k in ("machine", "epochs", "batch", "lr")},
+                  "rotations": sorted((r for p in parts for r in p["rotations"]), key=lambda r: r["pair"])}
+        print("written to", write_result(args.out, summarised(report)))
+        return
     torch.set_num_threads(1)
     report = {"command": "OMP_NUM_THREADS=1 python " + shlex.join(sys.argv), "machine": machine(),
               "uptime": os.popen("uptime").read().strip(), "epochs": EPOCHS, "batch": BATCH, "lr": LR,
@@ -110,11 +125,16 @@ def main() -> None:
                          "train_seconds": round(seconds, 1)})
             print(f"rotation {k} ({'+'.join(test)}) seed {seed}: {runs[-1]}", flush=True)
         report["rotations"].append({"pair": k, "test_speakers": test, "train_speakers": train_spk, "runs": runs})
-        write_result("fsdd_cnn_peer", report)
+        write_result(args.out, report)
+    print("written to", write_result(args.out, summarised(report)))
+
+
+def summarised(report: dict) -> dict:
+    """``report`` with ``summary``: mean and sample std of word accuracy over every rotation and seed."""
     accs = [r["word_accuracy"] for rot in report["rotations"] for r in rot["runs"]]
     report["summary"] = {"mean": round(statistics.fmean(accs), 2),
                          "std": round(statistics.stdev(accs), 2) if len(accs) > 1 else 0.0, "runs": accs}
-    print("written to", write_result("fsdd_cnn_peer", report))
+    return report
 
 
 if __name__ == "__main__":

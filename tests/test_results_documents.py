@@ -61,3 +61,25 @@ def test_real_speech_goals_headline_each_recording_alone_and_name_the_transducti
     supervised = next(r for r in real if "per-speaker CMVN model" in r and "95%" in r)
     alone = [x["runs"]["per-speaker CMVN"]["alone_word_accuracy"] for x in make._raw("fsdd_supervised_speaker.json")["rotations"]]
     assert f"{sum(alone) / len(alone):.1f}" in supervised
+
+
+def test_a_study_beside_its_peer_per_rotation_says_where_the_arm_falls_below(tmp_path, monkeypatch):
+    import json
+
+    make = _script()
+    monkeypatch.setattr(make, "ROOT", tmp_path)
+    monkeypatch.setattr(make, "RAW", tmp_path)
+    folder = tmp_path / "studies" / "results" / "s"
+    wer = {"a": [0.2, 0.3], "b": [0.1, 0.4]}  # word accuracy a: 80, 70; b: 90, 60
+    results = {arm: {rot: {"test.wer_en": {"mean": w, "n": 1}} for rot, w in zip(["r1", "r2"], ws)}
+               for arm, ws in wer.items()}
+    (folder / "cells" / "a" / "r1").mkdir(parents=True)
+    (folder / "cells" / "a" / "r1" / "seed0.json").write_text(json.dumps({"status": "ok", "wall_seconds": 120}))
+    (folder / "summary.json").write_text(json.dumps({"rotations": {"r1": [], "r2": []}, "arms": {"a": [], "b": []},
+                                                     "results": results}))
+    (tmp_path / "peer.json").write_text(json.dumps({"rotations": [{"runs": [{"word_accuracy": 75.0}]},
+                                                                  {"runs": [{"word_accuracy": 65.0}]}]}))
+    rows = make.study_rotations_table("s", "peer.json").splitlines()
+    assert rows[2] == "| peer: peer.json | 75.0 | 65.0 | 70.0 ± 7.1 |  |  |"
+    assert rows[3] == "| a | 80.0 | 70.0 | 75.0 ± 7.1 | yes | 2.0 |"
+    assert rows[4] == "| b | 90.0 | 60.0 | 75.0 ± 21.2 | no | – |"  # better on average, below the peer in r2
