@@ -39,6 +39,7 @@ FSDD = REPO / ".." / "shared" / "data" / "fsdd"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
 PAIRS = [SPEAKERS[i:i + 2] for i in range(0, 6, 2)]
 EPOCHS, BATCH, LR = 15, 32, 1e-3
+MIN_FRAMES = 16
 
 
 def log_mel(path) -> torch.Tensor:
@@ -46,7 +47,9 @@ def log_mel(path) -> torch.Tensor:
     wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     mel = torchaudio.transforms.MelSpectrogram(rate, n_fft=256, hop_length=80, n_mels=40)(torch.from_numpy(wave.mean(1)))
     x = (mel + 1e-6).log()
-    return ((x - x.mean()) / (x.std() + 1e-5)).unsqueeze(0)
+    x = (x - x.mean()) / (x.std() + 1e-5)
+    # at least MIN_FRAMES (4 poolings by 2): 11 FSDD recordings are shorter; zeros are the normalised mean
+    return nn.functional.pad(x, (0, max(0, MIN_FRAMES - x.shape[-1]))).unsqueeze(0)
 
 
 def recordings(speakers: list[str], lo: int = 0, hi: int = 50) -> list[tuple[torch.Tensor, int]]:
