@@ -83,3 +83,26 @@ def test_zero_shot_goals_are_computed_from_the_test_languages_alone(tmp_path, mo
     path.write_text(json.dumps(worse), encoding="utf-8")
     monkeypatch.setattr(tables, "RAW", path)
     assert "PER at most 35%: 50.0%, **not met**" in tables.goals()
+
+
+def test_a_study_beside_its_peer_per_rotation_says_where_the_arm_falls_below(tmp_path, monkeypatch):
+    import json
+
+    from scripts.results import common, fsdd as make
+
+    monkeypatch.setattr(make, "ROOT", tmp_path)
+    monkeypatch.setattr(common, "RAW", tmp_path)
+    folder = tmp_path / "studies" / "results" / "s"
+    wer = {"a": [0.2, 0.3], "b": [0.1, 0.4]}  # word accuracy a: 80, 70; b: 90, 60
+    results = {arm: {rot: {"test.wer_en": {"mean": w, "n": 1}} for rot, w in zip(["r1", "r2"], ws)}
+               for arm, ws in wer.items()}
+    (folder / "cells" / "a" / "r1").mkdir(parents=True)
+    (folder / "cells" / "a" / "r1" / "seed0.json").write_text(json.dumps({"status": "ok", "wall_seconds": 120}))
+    (folder / "summary.json").write_text(json.dumps({"rotations": {"r1": [], "r2": []}, "arms": {"a": [], "b": []},
+                                                     "results": results}))
+    (tmp_path / "peer.json").write_text(json.dumps({"rotations": [{"runs": [{"word_accuracy": 75.0}]},
+                                                                  {"runs": [{"word_accuracy": 65.0}]}]}))
+    rows = make.study_rotations_table("s", "peer.json").splitlines()
+    assert rows[2] == "| peer: peer.json | 75.0 | 65.0 | 70.0 ± 7.1 |  |  |"
+    assert rows[3] == "| a | 80.0 | 70.0 | 75.0 ± 7.1 | yes | 2.0 |"
+    assert rows[4] == "| b | 90.0 | 60.0 | 75.0 ± 21.2 | no | – |"  # better on average, below the peer in r2

@@ -19,6 +19,10 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default=None, help="folder of the cells' records, runs and summary "
                                                         "(default: exp/study/NAME)")
     p.add_argument("--jobs", type=int, default=1, help="cells run at once, each in its own process")
+    p.add_argument("--arms", nargs="+", default=[], metavar="ARM",
+                   help="run only these arms' cells (the report still covers every arm)")
+    p.add_argument("--rotations", nargs="+", default=[], metavar="ROTATION",
+                   help="run only these rotations' cells (the report still covers every rotation)")
     p.add_argument("--report", action="store_true", help="run nothing: print the report of the finished cells")
     add_set_arg(p, "every cell's recipe (after the study's own set; rotations, arms and grids still win)")
     p.set_defaults(func=run)
@@ -31,7 +35,8 @@ def run(args) -> int:
 
     if args.jobs < 1:
         raise SpeechtlError(f"--jobs {args.jobs}: expected 1 or more")
-    summary = run_study(args.study, args.output, args.jobs, args.overrides, report_only=args.report)
+    summary = run_study(args.study, args.output, args.jobs, args.overrides, report_only=args.report, arms=args.arms,
+                        rotations=args.rotations)
     print(render_markdown(summary), end="")
     print(f"(records, summary.json and report.md in {summary['output']})")
     return 0

@@ -15,6 +15,7 @@ import json
 import logging
 from pathlib import Path
 
+from speechtl.errors import RecipeError, shorten
 from speechtl.workflows.study_cells import finished, plan, read_record, run_cells
 from speechtl.workflows.study_file import Study, load_study
 from speechtl.workflows.study_report import render_markdown
@@ -29,7 +30,7 @@ def default_output(study: Study) -> Path:
 
 
 def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1, overrides: list[str] = (),
-              report_only: bool = False) -> dict:
+              report_only: bool = False, arms: list[str] = (), rotations: list[str] = ()) -> dict:
     """Run (or with ``report_only`` only summarise) a study; returns its summary (plus ``ran_now``, ``output``).
 
     Args:
@@ -38,15 +39,25 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
         jobs: cells run at once, each in its own process.
         overrides: ``key=value`` applied to every cell after the study's own ``set``.
         report_only: run nothing; summarise the records there are (cells without one count as not run).
+        arms: run only these arms' cells (e.g. two processes on different arms); the summary covers every arm.
+        rotations: run only these rotations' cells (with ``arms``: one process per cell, each its own data set-up).
 
     Raises:
-        RecipeError: the study file is wrong (nothing has run), or names a metric its reports lack.
+        RecipeError: the study file is wrong (nothing has run), names a metric its reports lack, or
+            ``arms`` / ``rotations`` names one it does not have.
     """
     study = load_study(path, list(overrides))
+    for what, names, known in (("arm", arms, study.arms), ("rotation", rotations, study.rotations)):
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RecipeError(f"{study.path}: no {what} {shorten(unknown[0])}; the {what}s are {', '.join(known)}")
     out = Path(output) if output else default_output(study)
     cells = plan(study)
-    todo = [] if report_only else [c for c in cells if not finished(out, c)]
-    log.info("study %s: %d cells, %d finished, %d to run", study.name, len(cells), len(cells) - len(todo), len(todo))
+    done = [c for c in cells if finished(out, c)]
+    todo = [] if report_only else [c for c in cells if c not in done and (not arms or c.arm in arms)
+                                   and (not rotations or c.rotation in rotations)]
+    log.info("study %s: %d cells, %d finished, %d to run%s%s", study.name, len(cells), len(done), len(todo),
+             f" (arms {', '.join(arms)})" if arms else "", f" (rotations {', '.join(rotations)})" if rotations else "")
     for i, record in enumerate(run_cells(study, out, todo, jobs), 1):
         log.info("[%d/%d] %s: %s (%.0f s)", i, len(todo), record["cell"], record["status"],
                  record.get("wall_seconds", 0))

@@ -246,6 +246,29 @@ def test_report_only_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "out" / "cells").exists()
 
 
+def test_arms_and_rotations_run_only_the_named_cells_and_refuse_unknown_names(tmp_path, monkeypatch):
+    path = tmp_path / "study.yaml"
+    path.write_text(GOOD)
+    ran = []
+
+    def fake_run_cells(study, out, cells, jobs=1):
+        ran.extend(cell.id for cell in cells)
+        return iter(())
+
+    monkeypatch.setattr("speechtl.workflows.study.run_cells", fake_run_cells)
+    summary = run_study(path, tmp_path / "out", arms=["b"])
+    assert ran == ["b/all/seed0", "b/all/seed1"] and summary["ran_now"] == 2
+    assert summary["cells"]["planned"] == 4  # the summary still covers arm a (not run)
+    with pytest.raises(RecipeError, match="no arm c; the arms are a, b"):
+        run_study(path, tmp_path / "out", arms=["c"])
+    ran.clear()
+    path.write_text(GOOD + "rotations:\n  r1: []\n  r2: []\n")
+    run_study(path, tmp_path / "out", arms=["a"], rotations=["r2"])
+    assert ran == ["a/r2/seed0", "a/r2/seed1"]
+    with pytest.raises(RecipeError, match="no rotation r3; the rotations are r1, r2"):
+        run_study(path, tmp_path / "out", rotations=["r3"])
+
+
 @pytest.mark.slow
 def test_the_tiny_study_three_arms_three_seeds_three_rotations(tiny_corpus, tmp_path):
     """studies/tiny.yaml as shipped (fewer steps): 36 cells, each arm n = 9, the tdnn arm's rate chosen per rotation."""
