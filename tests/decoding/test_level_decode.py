@@ -83,3 +83,19 @@ def test_decode_cli_level_option(tmp_path, capsys):
     code = main(["decode", "--model", str(tmp_path / "m"), "--greedy", "--level-dbfs", "9", str(wav)])
     err = capsys.readouterr().err
     assert code == 2 and "level_dbfs" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_training_with_a_target_levels_its_data_and_stores_it(tiny_recipe, tmp_path):
+    """Global CMVN statistics are read after the step: a 30 dB higher target moves the mean log-mel by ~6.9."""
+    from speechtl.workflows.train import train
+
+    means = {}
+    for target in (-40.0, -10.0):
+        tiny_recipe.data.languages = ["en"]
+        tiny_recipe.features.level_dbfs = target
+        tiny_recipe.train.max_steps, tiny_recipe.train.exp_dir = 1, str(tmp_path / f"exp{target:g}")
+        model = load_model(train(tiny_recipe, progress=False) / "model")
+        assert model.features.level_dbfs == target
+        means[target] = float(model.frontend.normalizer.mean.mean())
+    assert means[-10.0] - means[-40.0] == pytest.approx(30 * np.log(10) / 10, abs=0.3)
