@@ -66,6 +66,9 @@ def add_parser(sub) -> None:
     p.add_argument("--stream", action="store_true",
                    help="streaming recogniser (TDNN models): partial words on stderr while each file is fed")
     p.add_argument("--chunk-ms", type=int, default=200, help="--stream: milliseconds of audio per piece")
+    p.add_argument("--level-dbfs", type=finite_float, default=None, metavar="DBFS",
+                   help="scale each recording so its speech sits at this RMS level (dBFS, e.g. -25) before its "
+                        "features, reading only that recording (default: the model's features.level_dbfs, usually off)")
     add_device_args(p)
     p.add_argument("--int8", action="store_true",
                    help="int8 dynamic quantisation of the model's linear layers (CPU only): smaller and faster "
@@ -181,7 +184,7 @@ def run(args) -> int:
 
         model = quantize_int8(model, device)
     config = _config(args, stored_decode_config(meta, args.model))
-    recognizer = Recognizer(model, config, device)
+    recognizer = Recognizer(model, config, device, args.level_dbfs)
     from speechtl.text.languages import head_code
 
     language = recognizer.language(head_code(args.lang, model.languages) if args.lang else None)  # EN -> en
@@ -206,7 +209,8 @@ def run(args) -> int:
         stats = recognizer.speaker_stats
         del recognizer, model
         results = decode_parallel(args.model, inputs, args.workers, config, device, max(1, args.threads),
-                                  speaker_stats=stats, settings=BatchSettings(args.batch_seconds), **kwargs)
+                                  speaker_stats=stats, level_dbfs=args.level_dbfs,
+                                  settings=BatchSettings(args.batch_seconds), **kwargs)
     else:
         results = decode_files(recognizer, inputs, settings=BatchSettings(args.batch_seconds), **kwargs)
     status = 0

@@ -171,6 +171,7 @@ class FeatureConfig:
     cmvn_min_window: int = ranged(100, "[1, 100000]")  # cmvn sliding: frames the first windows read ahead (Kaldi's min window)
     sample_rate: int = ranged(16000, "[4000, 96000]")  # audio is resampled to this rate before its filterbanks
     bandwidth: float = ranged(0.0, "[0, inf)")  # Hz the mel filters reach up to; 0 = Nyquist of sample_rate (3800 serves 8 kHz and wideband audio alike)
+    level_dbfs: float | None = ranged(None, "[-80, 0]")  # each recording scaled so its speech RMS is this many dBFS before features (speechtl.data.level); null = off
 
     def validate(self) -> None:
         if self.kind == "waveform":
@@ -192,7 +193,7 @@ class FeatureConfig:
     @property
     def streamable(self) -> bool:
         """Whether frames can be normalised as they arrive (corpus statistics or none, not a whole utterance's)."""
-        return self.cmvn in ("global", "none")
+        return self.cmvn in ("global", "none") and self.level_dbfs is None
 
     @property
     def top_frequency(self) -> float:

@@ -23,6 +23,7 @@ from torch import nn
 
 from speechtl.errors import AudioError
 from speechtl.data.config import FeatureConfig, SpecAugmentConfig
+from speechtl.data.level import normalise_level
 
 log = logging.getLogger(__name__)
 _WARNED_RATES: set[tuple[int, float]] = set()  # (audio rate, band) pairs already warned about in this process
@@ -68,9 +69,14 @@ def num_frames(num_samples: int, sample_rate: int, cfg: FeatureConfig) -> int:
 def compute_features(wave: torch.Tensor, sample_rate: int, cfg: FeatureConfig, source: str = "audio") -> torch.Tensor:
     """What the model reads of one waveform: ``cfg.kind``'s function (:data:`FEATURE_KINDS`).
 
+    With ``cfg.level_dbfs`` set, the waveform is first scaled to that level
+    (:func:`speechtl.data.level.normalise_level`, from this recording alone).
+
     Returns:
         ``(frames, cfg.dim)``.
     """
+    if cfg.level_dbfs is not None:
+        wave = normalise_level(wave, sample_rate, cfg.level_dbfs)
     return FEATURE_KINDS[cfg.kind](wave, sample_rate, cfg, source)
 
 

@@ -11,12 +11,14 @@ arrives in pieces.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
 
 from speechtl.data.config import FeatureConfig
 from speechtl.data.features import compute_features, num_frames
+from speechtl.data.level import normalise_level
 from speechtl.data.resampling import StreamResampler, plan, resample, sinc_resampler
 
 __all__ = ["StreamResampler", "fbank_packed", "resample_packed"]
@@ -35,6 +37,9 @@ def fbank_packed(waves: list[torch.Tensor], sample_rate: int, cfg: FeatureConfig
     Returns:
         ``(frames_i, num_mel_bins)`` per waveform.
     """
+    if cfg.level_dbfs is not None:  # each recording its own gain, not one for the pack
+        waves = [normalise_level(w, sample_rate, cfg.level_dbfs) for w in waves]
+        cfg = dataclasses.replace(cfg, level_dbfs=None)
     hop = int(sample_rate * cfg.frame_shift_ms / 1000)
     counts = [num_frames(w.numel(), sample_rate, cfg) for w in waves]
     if not waves or min(counts) == 0:

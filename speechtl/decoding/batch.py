@@ -149,9 +149,10 @@ def _decode_window(recognizer, window, language, prepared, settings, lexicon, wo
 _WORKER: dict = {}
 
 
-def _init_worker(model: str, config, device: str, threads: int, kwargs: dict, speaker_stats: list | None) -> None:
+def _init_worker(model: str, config, device: str, threads: int, kwargs: dict, speaker_stats: list | None,
+                 level_dbfs: float | None = None) -> None:
     torch.set_num_threads(threads)
-    _WORKER["recognizer"] = Recognizer.load(model, config, device)
+    _WORKER["recognizer"] = Recognizer.load(model, config, device, level_dbfs)
     _WORKER["recognizer"].speaker_stats = FeatureStats.from_state(speaker_stats) if speaker_stats else None
     _WORKER["kwargs"] = kwargs
 
@@ -162,7 +163,7 @@ def _decode_shard(shard: list[tuple[str, str]]) -> list[tuple[str, Transcript | 
 
 def decode_parallel(model: str, inputs: list[tuple[str, str]], workers: int, config=None, device: str = "cpu",
                     threads: int = 1, shard_size: int = 256, speaker_stats: FeatureStats | None = None,
-                    **kwargs) -> Iterator[tuple[str, Transcript | AudioError]]:
+                    level_dbfs: float | None = None, **kwargs) -> Iterator[tuple[str, Transcript | AudioError]]:
     """:func:`decode_files` in ``workers`` processes (each loads the model once); results in input order.
 
     Args:
@@ -170,6 +171,7 @@ def decode_parallel(model: str, inputs: list[tuple[str, str]], workers: int, con
         config: the :class:`DecodeConfig` (``None``: the model's own).
         threads: torch threads per worker.
         speaker_stats: one speaker's statistics (:meth:`Recognizer.adapt`) for every worker.
+        level_dbfs: the recognisers' decode-time level (``None``: the model's ``features.level_dbfs``).
         kwargs: ``language``, ``lexicon``, ``words``, ``shipped``, ``greedy``, ``settings``.
     """
     import multiprocessing
@@ -178,6 +180,7 @@ def decode_parallel(model: str, inputs: list[tuple[str, str]], workers: int, con
     shards = [inputs[a: a + shard_size] for a in range(0, len(inputs), shard_size)]
     context = multiprocessing.get_context("spawn")  # no forked OpenMP state
     state = speaker_stats.state() if speaker_stats is not None else None
-    with ProcessPoolExecutor(workers, context, _init_worker, (model, config, device, threads, kwargs, state)) as pool:
+    with ProcessPoolExecutor(workers, context, _init_worker, (model, config, device, threads, kwargs, state,
+                                                                  level_dbfs)) as pool:
         for shard in pool.map(_decode_shard, shards):
             yield from shard

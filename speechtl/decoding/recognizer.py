@@ -39,6 +39,7 @@ import torch
 from speechtl.data.audio import audio_info, limit_peak, load_audio, resample, samples_to_mono
 from speechtl.data.cmvn import FeatureStats, Normaliser
 from speechtl.data.features import check_bandwidth, compute_features, num_frames
+from speechtl.data.level import with_level
 from speechtl.models.precision import autocast
 from speechtl.decoding.align import WordSegment, align_words
 from speechtl.decoding.greedy import ctc_greedy
@@ -114,6 +115,8 @@ class Recognizer:
         config: beam search settings (default: :class:`DecodeConfig`'s; :meth:`load` takes the
             model file's own ``decode`` section).
         device: where the network runs (the search always runs on the CPU).
+        level_dbfs: scale each recording (each piece of a long one) to this speech level in dBFS
+            before its features, overriding the model's ``features.level_dbfs`` (``None``: the model's).
 
     Example:
         >>> rec = Recognizer.load("exp/multilingual-synth/model")  # doctest: +SKIP
@@ -123,13 +126,13 @@ class Recognizer:
     """
 
     def __init__(self, model: AcousticModel, config: DecodeConfig | None = None,
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu", level_dbfs: float | None = None) -> None:
         if model.units != "phoneme":
             raise CheckpointError(f"the model outputs {model.units} units; lexicon decoding needs a phoneme model")
         self.model = model.to(device).eval()
         self.device = torch.device(device)
         self.config = config or DecodeConfig()
-        self.features = model.features
+        self.features = with_level(model.features, level_dbfs)
         self.sample_rate = self.features.sample_rate
         self.frame_seconds = model.frame_seconds
         self.normaliser = Normaliser(self.features)  # adapt() gives it one speaker's statistics
@@ -137,7 +140,7 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | Path, config: DecodeConfig | None = None,
-             device: str | torch.device = "cpu") -> "Recognizer":
+             device: str | torch.device = "cpu", level_dbfs: float | None = None) -> "Recognizer":
         """Load a model file (``.safetensors`` / ``.json`` stem, checkpoint or experiment directory, or
         ``builtin:NAME``, a model shipped with the package).
 
@@ -146,7 +149,7 @@ class Recognizer:
         from speechtl.models.io import load_model_and_meta
 
         model, meta = load_model_and_meta(path, device)
-        return cls(model, config or stored_decode_config(meta, str(path)), device)
+        return cls(model, config or stored_decode_config(meta, str(path)), device, level_dbfs)
 
     @classmethod
     def from_pretrained(cls, id_or_dir: str | Path, config: DecodeConfig | None = None,

@@ -21,6 +21,11 @@ from speechtl.transfer import layer_transfer
 log = logging.getLogger(__name__)
 
 
+# a gain before the same filterbanks, whose global CMVN statistics are refitted on the new training data:
+# a source trained without level normalisation can be fine-tuned with it (the way to train it in)
+LEVEL_FREE = ("level_dbfs",)
+
+
 def check_source_features(source: FeatureConfig, recipe: FeatureConfig, path: str) -> None:
     """Refuse a ``transfer.source`` that read other features than the recipe makes (its weights would read nonsense).
 
@@ -28,7 +33,8 @@ def check_source_features(source: FeatureConfig, recipe: FeatureConfig, path: st
         RecipeError: naming each setting that differs, the source's value and the recipe's.
     """
     differ = [f"features.{f.name}: {getattr(source, f.name)!r} there, {getattr(recipe, f.name)!r} here"
-              for f in dataclasses.fields(FeatureConfig) if getattr(source, f.name) != getattr(recipe, f.name)]
+              for f in dataclasses.fields(FeatureConfig)
+              if getattr(source, f.name) != getattr(recipe, f.name) and f.name not in LEVEL_FREE]
     if differ:
         raise RecipeError(f"transfer.source {path} was trained on other features than this recipe makes "
                           f"({'; '.join(differ)}); set the recipe's features as the source's")
