@@ -22,6 +22,8 @@ moved at most +1.0 (that forgetting figure is read from the original run: the le
 not applied to the synthetic dev sets here). Both without (a re-decode of the original
 models through the same path) and with the step.
 
+    speechtl prepare recipes/multilingual-synth-shipped.yaml --jobs 1   # the synthetic corpus (data/multilingual-synth)
+    OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.add_language_fsdd --set train.num_threads=1   # the models
     OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.level_norm_fsdd
 """
 
@@ -129,10 +131,10 @@ def spread(values: list[float]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--exp", default="/work/wt/fsddhead/exp/add-language-fsdd",
+    ap.add_argument("--exp", default="exp/add-language-fsdd",
                     help="the add-language FSDD runs (rot{0,1,2}/{config}/ with model, run.json, data/cuts.jsonl.gz)")
     ap.add_argument("--shipped", default="builtin:multilingual-synth")
-    ap.add_argument("--synth-manifests", default="/work/wt/fsddhead/data/multilingual-synth/manifests",
+    ap.add_argument("--synth-manifests", default="data/multilingual-synth/manifests",
                     help="the shipped model's synthetic training corpus (its level is the shipped model's target)")
     ap.add_argument("--synth-every", type=int, default=20)
     ap.add_argument("--rotations", type=int, nargs="+", default=[0, 1, 2])
