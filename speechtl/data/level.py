@@ -14,9 +14,8 @@ or faint noise is raised by at most ``target - LEVEL_FLOOR_DBFS`` dB, never divi
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 
 import torch
 
@@ -82,3 +81,11 @@ def with_level(features: FeatureConfig, level_dbfs: float | None) -> FeatureConf
         return features
     value = check_value(level_dbfs, float, "level_dbfs", "[-80, 0]")  # NaN and inf fail the interval
     return dataclasses.replace(features, level_dbfs=float(value))
+
+
+def stream_refusal(features: FeatureConfig) -> str:
+    """``""``, or why a stream cannot apply ``features.level_dbfs`` (it needs the whole recording first)."""
+    if features.level_dbfs is None:
+        return ""
+    return (f"level normalisation reads the whole recording before its features (features.level_dbfs: "
+            f"{features.level_dbfs:g}): decode it offline")

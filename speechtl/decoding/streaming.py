@@ -35,6 +35,7 @@ from torch import nn
 
 from speechtl.data.cmvn import Normaliser
 from speechtl.data.features import fbank, num_frames
+from speechtl.data.level import stream_refusal as level_refusal
 from speechtl.decoding.align import align_words
 from speechtl.decoding.chunked import ChunkedEncoder
 from speechtl.decoding.isolated import word_decoder
@@ -108,9 +109,8 @@ class StreamingEncoder:
 
     def __init__(self, model: AcousticModel, language: str, device: torch.device | str = "cpu") -> None:
         normaliser = Normaliser(model.features)
-        if model.features.level_dbfs is not None:
-            raise CheckpointError(f"streaming cannot scale a recording to features.level_dbfs "
-                                  f"({model.features.level_dbfs:g}) before it has heard it all: decode it offline")
+        if why := level_refusal(model.features):
+            raise CheckpointError(f"streaming: {why}")
         if not normaliser.streamable:
             raise CheckpointError(f"streaming needs global or no CMVN; this model normalises with statistics of a whole "
                                   f"utterance or speaker (features.cmvn: {normaliser.mode}): decode it offline")
@@ -180,8 +180,8 @@ STREAM_ENCODERS = {"wav2vec2": ChunkedEncoder}
 
 def stream_refusal(model: AcousticModel) -> str:
     """``""`` when ``model`` can stream (a chunked encoder, or a TDNN with frame-wise CMVN), else why not."""
-    if model.features.level_dbfs is not None:
-        return f"level normalisation reads the whole recording (features.level_dbfs: {model.features.level_dbfs:g})"
+    if why := level_refusal(model.features):
+        return why
     if model.config.model.encoder in STREAM_ENCODERS:
         return ""
     try:
@@ -241,9 +241,8 @@ class StreamingRecognizer:
 
     def __post_init__(self) -> None:
         rec = self.recognizer
-        if rec.features.level_dbfs is not None:  # a decode-time level_dbfs, or the model's
-            raise CheckpointError(f"streaming cannot scale a recording to level_dbfs ({rec.features.level_dbfs:g}) "
-                                  "before it has heard it all: decode it offline")
+        if why := level_refusal(rec.features):  # a decode-time level_dbfs, or the model's
+            raise CheckpointError(f"streaming: {why}")
         self.language = rec.language(self.language)
         self.inventory = rec.model.inventories[self.language]
         self.notes, self.prepared_lexicon, self.decoder = self._search()
