@@ -2,8 +2,8 @@
 
 Steps: read and check the study file (:mod:`~speechtl.workflows.study_file`;
 nothing runs when it is wrong); plan its cells (:mod:`~speechtl.workflows.study_cells`);
-run the cells not yet finished (a rerun of a killed study picks up where it
-stopped; with several jobs, the first cell of each data set-up runs alone); summarise from the raw records
+train the prepared runs those cells name (:mod:`~speechtl.workflows.study_prepare`);
+run the cells not yet finished (a rerun of a killed study picks up where it stopped; with several jobs, the first cell of each data set-up runs alone); summarise from the raw records
 (:mod:`~speechtl.workflows.study_summary`: dev selection, spread, paired
 differences, goals) into ``summary.json``; render it
 (:mod:`~speechtl.workflows.study_report`) into ``report.md``.
@@ -18,6 +18,7 @@ from pathlib import Path
 from speechtl.errors import RecipeError, shorten
 from speechtl.workflows.study_cells import finished, plan, read_record, run_cells
 from speechtl.workflows.study_file import Study, load_study
+from speechtl.workflows.study_prepare import prepared_summary, run_prepared
 from speechtl.workflows.study_report import render_markdown
 from speechtl.workflows.study_summary import summarise
 
@@ -58,10 +59,14 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
                                    and (not rotations or c.rotation in rotations)]
     log.info("study %s: %d cells, %d finished, %d to run%s%s", study.name, len(cells), len(done), len(todo),
              f" (arms {', '.join(arms)})" if arms else "", f" (rotations {', '.join(rotations)})" if rotations else "")
+    for record in run_prepared(study, out, todo):
+        log.info("prepared %s: %s (%.0f s)", record["cell"], record["status"], record.get("wall_seconds", 0))
     for i, record in enumerate(run_cells(study, out, todo, jobs), 1):
         log.info("[%d/%d] %s: %s (%.0f s)", i, len(todo), record["cell"], record["status"],
                  record.get("wall_seconds", 0))
     summary = summarise(study, cells, {c.id: read_record(out, c) for c in cells})
+    if study.prepare:
+        summary["prepare"] = prepared_summary(study, out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     (out / "report.md").write_text(render_markdown(summary), encoding="utf-8")

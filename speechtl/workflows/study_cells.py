@@ -30,10 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from speechtl.config import to_dict
-from speechtl.errors import shorten
+from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe, task_of
 from speechtl.workflows.run import run
-from speechtl.workflows.study_file import Study, grid_overrides
+from speechtl.workflows.study_file import (PREPARE_ARM, Study, grid_overrides, model_saved, prepared_model,
+                                          prepared_names, resolve)
 from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,9 @@ def score_run(recipe, splits: list[str], progress: bool = False, steps: str = "t
         exp / "model", split, output=exp / f"eval_{split}.json", progress=False)) for split in splits}
 
 
-def command(cell: Cell, exp: Path) -> str:
-    """The shell commands a cell equals (what a person would type to rerun it alone)."""
-    sets = " ".join(f"--set {shlex.quote(o)}" for o in [*cell.overrides, f"train.exp_dir={exp}"])
+def command(cell: Cell, exp: Path, overrides: list[str]) -> str:
+    """The shell commands a cell equals (what a person would type to rerun it alone; ``overrides`` resolved)."""
+    sets = " ".join(f"--set {shlex.quote(o)}" for o in [*overrides, f"train.exp_dir={exp}"])
     evals = " && ".join(f"speechtl eval --model {shlex.quote(str(exp))} --split {s}" for s in cell.splits)
     return f"speechtl {cell.steps} {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
 
@@ -155,15 +156,27 @@ def write_record(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
+def _check_prepared(out: Path, cell: Cell) -> None:
+    """Refuse a cell whose ``{prepare.NAME}`` model is missing (its prepared run failed), naming that run's log."""
+    for name in prepared_names(cell.overrides):
+        model = prepared_model(out, name, cell.seed)
+        if not model_saved(model):
+            log_path = out / "logs" / PREPARE_ARM / name / f"seed{cell.seed}.log"
+            raise RecipeError(f"prepared model {shorten(name)} (seed {cell.seed}) is missing: {shorten(model, 200)} "
+                              f"(its run failed or did not run; see {shorten(log_path, 200)})")
+
+
 def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     """Train and score one cell; write and return its record. A failure is recorded, never raised."""
     where = paths(out, cell)
+    overrides = resolve(cell.overrides, out, cell.seed)  # {prepare.NAME} -> that run's model folder
     record = {"study": study_name, "cell": cell.id, **asdict(cell), "exp_dir": str(where["exp"]),
-              "log": str(where["log"]), "command": command(cell, where["exp"])}
+              "log": str(where["log"]), "command": command(cell, where["exp"], overrides)}
     start = time.perf_counter()
     with _logging_to(where["log"]):
         try:
-            recipe = load_recipe(cell.recipe, [*cell.overrides, f"train.exp_dir={where['exp']}"])
+            _check_prepared(out, cell)
+            recipe = load_recipe(cell.recipe, [*overrides, f"train.exp_dir={where['exp']}"])
             record.update(status="ok", metrics=score_run(recipe, cell.splits, steps=cell.steps))
         except Exception as err:  # noqa: BLE001 - a failed cell is recorded and the study goes on
             record.update(status="failed", error=f"{type(err).__name__}: {shorten(err, 300)}")

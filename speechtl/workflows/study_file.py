@@ -24,10 +24,17 @@ is never ``test``. Example (``studies/tiny.yaml``)::
     goals: {test.per_mean: 0.9}            # optional: a target per metric
     compare: {baseline: tdnn, significant: true}
 
+A study may **prepare** models before its cells: ``prepare: {NAME: {recipe: PATH, set: [...],
+splits: [test]}}`` trains that recipe once per seed the cells need (``train.seed`` = the cell's
+seed; the command line's ``--set`` applies too), scored on ``splits``, and a cell's override
+names the model as ``{prepare.NAME}``, e.g. ``"transfer.source={prepare.source}"`` (the
+fine-tuning study's source model). Prepared runs are kept and skipped when the study runs again.
+
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
 ``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
-selection on ``test``, and fewer than 2 seeds for a comparison called significant.
+selection on ``test``, fewer than 2 seeds for a comparison called significant, and a
+``{prepare.NAME}`` that names no prepared model.
 """
 
 from __future__ import annotations
@@ -47,7 +54,10 @@ from speechtl.tasks import load_recipe
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
 OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
-TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare")
+TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare",
+            "prepare")
+PLACEHOLDER = re.compile(r"\{prepare\.([^{}]*)\}")  # in an override: the model a prepared run trained
+PREPARE_ARM = "_prepare"  # prepared runs are cells of this arm (no arm name starts with _), one "rotation" per name
 STEPS = ("train", "run")  # what a cell runs: the training loop alone, or every step of `speechtl run`
 DIRECTIONS = ("lower", "higher")
 # reports of test data, never read to choose: the test split, and the target domain's test (``steps: run``)
@@ -70,6 +80,35 @@ class Selection:
 
 
 @dataclass
+class Prepare:
+    """A recipe a study trains once per seed before its cells (e.g. the source model they fine-tune)."""
+
+    recipe: Path
+    set: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)  # scored on these (reported beside the arms)
+
+
+def prepared_model(out: Path, name: str, seed: int) -> Path:
+    """The model of prepared run ``name`` for ``seed`` (the path ``--model`` takes) under a study's output ``out``."""
+    return Path(out) / "runs" / PREPARE_ARM / name / f"seed{seed}" / "model"
+
+
+def model_saved(model: Path) -> bool:
+    """Whether a trained model was saved at ``model`` (``MODEL.json`` beside its weights)."""
+    return model.with_name(model.name + ".json").is_file()
+
+
+def resolve(overrides: list[str], out: Path, seed: int) -> list[str]:
+    """Overrides with each ``{prepare.NAME}`` replaced by that prepared run's model for ``seed``."""
+    return [PLACEHOLDER.sub(lambda m: str(prepared_model(out, m.group(1), seed)), o) for o in overrides]
+
+
+def prepared_names(overrides: list[str]) -> list[str]:
+    """The prepared runs ``overrides`` name, in order, each once."""
+    return list(dict.fromkeys(m.group(1) for o in overrides for m in PLACEHOLDER.finditer(o)))
+
+
+@dataclass
 class Study:
     """A parsed, checked study file."""
 
@@ -87,6 +126,8 @@ class Study:
     significant: bool = False
     arm_recipes: dict[str, Path] = field(default_factory=dict)  # arms that name their own recipe
     steps: str = "train"  # one of STEPS
+    prepare: dict[str, Prepare] = field(default_factory=dict)
+    extra: list[str] = field(default_factory=list)  # the command line's overrides (also in set): prepared runs too
 
     def recipe_of(self, arm: str) -> Path:
         """The recipe an arm's cells train: its own, or the study's."""
@@ -199,12 +240,21 @@ def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
 def _check_recipes(lines: _Lines, study: Study) -> None:
     """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
     def check(overrides: list[str], where: tuple, recipe: Path = study.recipe) -> None:
+        for name in prepared_names([*study.set, *overrides]):
+            if name not in study.prepare:
+                raise lines.error(where, f"{{prepare.{shorten(name)}}}: no such prepared run; the study prepares "
+                                  f"{', '.join(study.prepare) or 'nothing (add a prepare: section)'}")
         try:
-            load_recipe(recipe, [*study.set, *overrides])
+            load_recipe(recipe, resolve([*study.set, *overrides], Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
 
     check([], ("set",))
+    for name, prep in study.prepare.items():
+        try:
+            load_recipe(prep.recipe, [*prep.set, *study.extra])
+        except RecipeError as err:
+            raise lines.error(("prepare", name), str(err)) from None
     for name, overrides in study.rotations.items():
         check(overrides, ("rotations", name))
     for name, overrides in study.arms.items():
@@ -273,6 +323,8 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         if isinstance(goal, bool) or not isinstance(goal, (int, float)):
             raise lines.error(("goals", metric), f"expected a number, got {shorten(repr(goal))}")
         study.goals[metric] = float(goal)
+    study.extra = list(extra)
+    study.prepare = _prepare(lines, data.get("prepare"), path)
     study.steps = data.get("steps", "train")
     if study.steps not in STEPS:
         raise lines.error(("steps",), f"expected train or run (every step of speechtl run: self-training, the "
@@ -280,6 +332,27 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     _compare(lines, data.get("compare"), study)
     _check_recipes(lines, study)
     return study
+
+
+def _prepare(lines: _Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
+    """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...]}}``."""
+    if data is None:
+        return {}
+    out = {}
+    for name, value in _mapping(lines, data, ("prepare",)).items():
+        where = ("prepare", name)
+        if not isinstance(name, str) or not NAME.match(name):
+            raise lines.error(where, "a name of letters, digits and _ . + - (it becomes a folder name)")
+        value = _mapping(lines, value, where)
+        unknown = set(value) - {"recipe", "set", "splits"}
+        if unknown:
+            raise lines.error((*where, sorted(map(str, unknown))[0]), "unknown key; accepts recipe, set, splits")
+        splits = value.get("splits", [])
+        if not isinstance(splits, list) or not all(isinstance(x, str) and x for x in splits):
+            raise lines.error((*where, "splits"), f"expected a list of split names, got {shorten(repr(splits))}")
+        out[name] = Prepare(_recipe_path(lines, value.get("recipe"), study_path, (*where, "recipe")),
+                            _overrides(lines, value.get("set"), (*where, "set")), splits)
+    return out
 
 
 def _compare(lines: _Lines, data: Any, study: Study) -> None:

@@ -3,7 +3,7 @@
 A table of arms x metrics (mean ± sample std over every seed and rotation, n
 runs, and the verdict against the study's goal), the paired differences against
 the baseline arm with their verdicts by the tie rule, what dev selection chose
-and on what, and how many cells failed (with their logs). Results pages embed it
+and on what, the prepared runs' figures, and how many cells failed (with their logs). Results pages embed it
 (``scripts/make_results.py``); ``speechtl study STUDY.yaml --report`` prints it.
 """
 
@@ -79,12 +79,23 @@ def selection_lines(summary: dict) -> list[str]:
     return ["", "Dev selection (test never read):", *lines] if lines else []
 
 
+def prepared_lines(summary: dict) -> list[str]:
+    """One line per prepared run: its recipe, how many seeds finished, and its figures."""
+    lines = []
+    for name, prep in summary.get("prepare", {}).items():
+        figures = ", ".join(f"{m} {_figure(stats)}" for m, stats in prep["results"].items()) or "not scored"
+        failed = f", {prep['failed']} failed" if prep["failed"] else ""
+        lines.append(f"- {name}: {prep['recipe']} (once per seed, {prep['ok']} finished{failed}): {figures}")
+    return ["", "Prepared before the cells:", *lines] if lines else []
+
+
 def render_markdown(summary: dict) -> str:
     """The study's results as markdown (see the module docstring)."""
     cells = summary["cells"]
     lines = [f"Study `{summary['study']}` ({summary['file']}): {len(summary['seeds'])} seeds x "
              f"{len(summary['rotations'])} rotations per arm; mean ± sample std over all of them.", "",
-             *arms_table(summary), *paired_table(summary), *selection_lines(summary), "",
+             *arms_table(summary), *paired_table(summary), *selection_lines(summary),
+             *prepared_lines(summary), "",
              f"Cells: {cells['planned']} planned, {cells['ok']} finished, {cells['failed']} failed"
              + (f", {cells['not_run']} not run" if cells["not_run"] else "") + "."]
     lines += [f"- failed: {f['cell']} ({f['error']}; log {f['log']})" for f in cells["failures"]]

@@ -1,0 +1,103 @@
+"""``prepare:`` in a study: a recipe trained once per seed before the cells that name its model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from speechtl.config import to_dict
+from speechtl.errors import RecipeError
+from speechtl.workflows.study import run_study
+from speechtl.workflows.study_file import load_study, prepared_model
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "recipes" / "tiny.yaml"
+SMALL = "[train.max_steps=4, train.checkpoint_every=4, train.num_threads=1, model.dim=32, model.layers=2]"
+
+STUDY = f"""name: prep
+recipe: {TINY}
+prepare:
+  src: {{recipe: {TINY}, set: {SMALL}, splits: [dev]}}
+set: {SMALL}
+seeds: [0, 1]
+arms:
+  scratch: []
+  from-src: ["transfer.source={{prepare.src}}"]
+metrics: {{test.per_mean: lower}}
+"""
+
+
+def _corpus(tiny_corpus) -> list[str]:
+    """The command line's overrides: the session's tiny corpus (they reach the prepared runs too)."""
+    return [f"data.root={tiny_corpus.root}", f"data.synth={json.dumps(to_dict(tiny_corpus.synth))}"]
+
+
+def test_prepared_runs_train_once_per_seed_feed_the_cells_and_resume(tiny_corpus, tmp_path):
+    path, out = tmp_path / "prep.yaml", tmp_path / "out"
+    path.write_text(STUDY)
+    summary = run_study(path, out, overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 4 and summary["ran_now"] == 4
+    for seed in (0, 1):
+        model = prepared_model(out, "src", seed)
+        assert model.with_name("model.json").is_file()
+        # the cell trained from that seed's prepared model: its saved recipe and its command name it
+        run = out / "runs" / "from-src" / "all" / f"seed{seed}"
+        assert f"source: {model}" in (run / "recipe.yaml").read_text()
+        record = json.loads((out / "cells" / "from-src" / "all" / f"seed{seed}.json").read_text())
+        assert f"transfer.source={model}" in record["command"]
+        assert record["overrides"][-2] == "transfer.source={prepare.src}"  # the record keeps the study's text
+    scratch = (out / "runs" / "scratch" / "all" / "seed0" / "recipe.yaml").read_text()
+    assert "runs/_prepare" not in scratch
+    prep = summary["prepare"]["src"]
+    assert (prep["ok"], prep["failed"], prep["results"]["dev.per_mean"]["n"]) == (2, 0, 2)
+    assert "Prepared before the cells:\n- src: " in (out / "report.md").read_text()
+
+    records = sorted((out / "cells" / "_prepare").rglob("*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in records}
+    assert run_study(path, out, overrides=_corpus(tiny_corpus))["ran_now"] == 0
+    assert {p: p.stat().st_mtime_ns for p in records} == stamps  # nothing trained again, prepared runs included
+
+    # seed 1's prepared model is gone and one of its cells must run again: only that seed is prepared again
+    shutil.rmtree(out / "runs" / "_prepare" / "src" / "seed1")
+    (out / "cells" / "from-src" / "all" / "seed1.json").unlink()
+    assert run_study(path, out, overrides=_corpus(tiny_corpus))["ran_now"] == 1
+    seed0, seed1 = records
+    assert seed0.stat().st_mtime_ns == stamps[seed0] and seed1.stat().st_mtime_ns > stamps[seed1]
+    assert prepared_model(out, "src", 1).with_name("model.json").is_file()
+
+
+def test_a_failed_prepared_run_fails_the_cells_that_name_it(tiny_corpus, tmp_path):
+    path, out = tmp_path / "prep.yaml", tmp_path / "out"
+    path.write_text(STUDY.replace("set: " + SMALL + ", splits", "set: [transfer.source=/nonexistent/model], splits")
+                    .replace("seeds: [0, 1]", "seeds: [0]").replace("  scratch: []\n", "  other: [model.dim=16]\n"))
+    summary = run_study(path, out, arms=["from-src"], overrides=_corpus(tiny_corpus))
+    assert summary["prepare"]["src"]["failed"] == 1 and summary["cells"]["failed"] == 1
+    failure = summary["cells"]["failures"][0]
+    assert failure["cell"] == "from-src/all/seed0"
+    assert "prepared model src (seed 0) is missing" in failure["error"] and "_prepare/src/seed0.log" in failure["error"]
+    assert "nonexistent" in (out / "logs" / "_prepare" / "src" / "seed0.log").read_text()
+    assert not (out / "runs" / "other").exists()  # --arms: the other arm's cells (and nothing for them) ran
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("{prepare.src}", "{prepare.sorce}"), 9, r"arms.from-src: \{prepare.sorce\}: no such prepared run; the study "
+                                              r"prepares src"),
+    (("splits: [dev]", "splits: [dev], steps: 3"), 4, "prepare.src.steps: unknown key; accepts recipe, set, splits"),
+    (("splits: [dev]", "splits: dev"), 4, "prepare.src.splits: expected a list of split names"),
+    (("set: [train.max_steps=4,", "set: [train.max_stepz=4,"), 4, "prepare.src: .*train.max_stepz: unknown key"),
+])
+def test_bad_prepare_sections_are_refused_naming_the_line(tmp_path, change, line, words):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY.replace(*change, 1))
+    with pytest.raises(RecipeError, match=rf"study.yaml:{line}: {words}"):
+        load_study(path)
+
+
+def test_a_placeholder_without_a_prepare_section_is_refused(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY.replace(f"prepare:\n  src: {{recipe: {TINY}, set: {SMALL}, splits: [dev]}}\n", ""))
+    with pytest.raises(RecipeError, match=r"study.yaml:7: arms.from-src: .*the study prepares nothing"):
+        load_study(path)
