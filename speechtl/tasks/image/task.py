@@ -141,8 +141,13 @@ class ImageTask:
         return {"test": self.evaluate(model_path, "test", progress=progress)}
 
     def metrics(self, report: dict) -> dict[str, float]:
+        """``acc_DOMAIN`` per test domain, ``zeroshot_METHOD`` per zero-shot method, and ``zeroshot`` when the
+        recipe has one method (so that a study can compare methods trained in separate runs on one metric)."""
         out = {f"acc_{d}": r["accuracy"] for d, r in report["accuracy"].items()}
-        out.update({f"zeroshot_{m}": r["accuracy"] for m, r in report.get("zero_shot", {}).items()})
+        zero_shot = report.get("zero_shot", {})
+        out.update({f"zeroshot_{m}": r["accuracy"] for m, r in zero_shot.items()})
+        if len(zero_shot) == 1:
+            out["zeroshot"] = next(iter(zero_shot.values()))["accuracy"]
         return out
 
     def embed(self, model_path: str | Path, key: str, split: str, max_items: int,
