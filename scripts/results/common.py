@@ -85,10 +85,6 @@ def change_text(v: dict) -> str:
     return f"{100 * v['mean']:+.2f} ± {100 * v['std']:.2f}"
 
 
-def percent_text(v: dict) -> str:
-    return f"{100 * v['mean']:.1f} ± {100 * v['std']:.1f}%"
-
-
 def summary_percent(summary: dict, sign: str = "") -> str:
     """``mean ± std`` in percent of a ``{"mean", "std"}`` summary (no std for one run)."""
     std = "" if summary["std"] is None else f" ± {100 * summary['std']:.2f}"

@@ -1,10 +1,10 @@
-"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN, image transfer."""
+"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN (image transfer: studies/image-*.yaml)."""
 
 from __future__ import annotations
 
 import statistics
 
-from scripts.results.common import LANGS, MATCHED, change_text, dann_runs, md_table, percent_text, pm_pop, provenance_table, read_raw
+from scripts.results.common import LANGS, MATCHED, change_text, dann_runs, md_table, pm_pop, provenance_table, read_raw
 
 
 def eval_table(name: str = "demo_eval_test.json") -> str:
@@ -153,52 +153,6 @@ def multitask_table() -> str:
                     f"{100 * r['relative_change']:.1f}%"]])
 
 
-def image_dann_table() -> str:
-    """Digits -> digits-M accuracy over seeds (``transfer_methods.json``)."""
-    t = read_raw("transfer_methods.json")["dann"]["target_accuracy"]
-    names = {"source-only": "source-only", "dann": "DANN", "train-on-target": "train on digits-M (upper bound)"}
-    return md_table(["method", "seeds", "digits-M accuracy"], [[names.get(k, k), v["n"], percent_text(v)] for k, v in t.items()])
-
-
-def image_finetune_table(name: str = "transfer_methods.json") -> str:
-    """Few-shot fine-tuning, every variant (test accuracy); the best k as the JSON records how it was chosen."""
-    f = read_raw(name)["finetune"]
-    shots = [k for k in f if k.endswith("-shot")]
-    names = {"scratch": "scratch", "fine-tune": "full fine-tune", "l2sp": "L2-SP (weight 0.01)"}
-    rows = []
-    for variant in f[shots[0]]["accuracy"]:
-        label = names.get(variant, variant.replace("layer-transfer-k", "layer transfer, k = ") + " frozen")
-        rows.append([label, *(percent_text(f[n]["accuracy"][variant]) for n in shots)])
-    chosen = " / ".join(f"{f[n]['best_layer_transfer'].rsplit('k', 1)[1]} (chosen on {f[n].get('best_chosen_on', 'test')})"
-                        for n in shots)
-    rows.append(["best layer-transfer k", *chosen.split(" / ")])
-    if "dev_accuracy" in f[shots[0]]:
-        rows += [[f"dev accuracy, {v.replace('layer-transfer-k', 'layer transfer, k = ')}",
-                  *(percent_text(f[n]["dev_accuracy"][v]) for n in shots)]
-                 for v in f[shots[0]]["dev_accuracy"] if v.startswith("layer-transfer")]
-    return md_table(["method", *(n.replace("-shot", " images / class") for n in shots)], rows)
-
-
-def transfer_methods_provenance(name: str) -> str:
-    """Command, date, machine, load at start and end and wall time of a ``benchmarks/transfer_methods.py`` output."""
-    r = read_raw(name)
-    m = r["meta"]
-    load = " / ".join(" / ".join(f"{x:.2f}" for x in m[k][:1]) for k in ("load_average_at_start", "load_average_at_end"))
-    walls = ", ".join(f"{k} {r[k]['wall_seconds']:.0f} s" for k in r if k != "meta")
-    return md_table(["raw output", "command", "date", "machine", "threads", "load average (1 min) start / end", "wall"],
-                  [[f"`{name}`", f"`{m['command']}`", m["date"], m["machine"], m["threads"], load, walls]])
-
-
-def image_zeroshot_table() -> str:
-    """Unseen-class accuracy over seeds (``transfer_methods.json``)."""
-    z = read_raw("transfer_methods.json")["zeroshot"]
-    names = {"dap": "DAP (attributes)", "embedding-attributes": "embedding + hinge ranking loss (attributes)",
-             "embedding-names": "embedding + hinge ranking loss (class-name vectors)",
-             "conse-names": "ConSE (class-name vectors)"}
-    return md_table(["method", "seeds", f"unseen-class accuracy (chance {100 * z['chance']:.1f}%)"],
-                  [[names.get(k, k), v["n"], percent_text(v)] for k, v in z["unseen_accuracy"].items()])
-
-
 def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
     """The DANN settings tried on the target domain's dev split, one seed (``dann_channel_tuning.json``)."""
     r = read_raw(name)
@@ -310,11 +264,6 @@ def level_trained_fsdd_table() -> str:
 TABLES = {
     "large": large_table,
     "multitask": multitask_table,
-    "image-dann": image_dann_table,
-    "image-finetune": image_finetune_table,
-    "image-zeroshot": image_zeroshot_table,
-    "image-finetune-dev": lambda: image_finetune_table("transfer_methods_finetune_dev.json"),
-    "image-finetune-dev-run": lambda: transfer_methods_provenance("transfer_methods_finetune_dev.json"),
     "demo": eval_table,
     "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
     "zero-shot": zero_shot_table,
