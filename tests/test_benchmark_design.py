@@ -33,6 +33,20 @@ def test_channel_dann_baselines_see_the_same_batches():
     assert _study("dann-channel").arms == expected  # the study file of the same comparison
 
 
+def test_image_studies_compare_runs_that_differ_only_in_the_method_and_choose_k_on_dev():
+    dann = _study("image-dann").arms  # source-only keeps the target images in its batches, domain loss off
+    assert dann["source-only"] == ["transfer.methods=[]"] and dann["dann"] == []
+    for shots in ("5shot", "20shot"):
+        study = _study(f"image-finetune-{shots}")
+        # every arm starts from the study's own source model of its seed (scratch clears it), same labelled images
+        assert study.set[0] == "transfer.source={prepare.source}" and set(study.prepare) == {"source"}
+        assert study.arms["scratch"] == ["transfer.source=''"] and study.arms["fine-tune"] == []
+        choice = study.select["layer-transfer"]
+        assert (choice.split, choice.criterion, list(choice.grid)) == ("dev", "acc_digits", ["transfer.layers.blocks"])
+        summary = json.loads((ROOT / "studies" / "results" / study.name / "summary.json").read_text())
+        assert summary["selection"]["layer-transfer"]["all"]["split"] == "dev"  # what was run chose on dev too
+
+
 def test_fsdd_ceiling_is_plain_supervised():
     arms = _study("fsdd-dann").arms
     assert {"transfer.methods=[]", "data.target.labelled=true"} <= set(arms["target-labels"])
