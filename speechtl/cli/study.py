@@ -23,6 +23,8 @@ def add_parser(sub) -> None:
                    help="run only these arms' cells (the report still covers every arm)")
     p.add_argument("--rotations", nargs="+", default=[], metavar="ROTATION",
                    help="run only these rotations' cells (the report still covers every rotation)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[], metavar="SEED",
+                   help="run only these seeds' cells (the report still covers every seed)")
     p.add_argument("--report", action="store_true", help="run nothing: print the report of the finished cells")
     add_set_arg(p, "every cell's recipe (after the study's own set; rotations, arms and grids still win)")
     p.set_defaults(func=run)
@@ -36,7 +38,7 @@ def run(args) -> int:
     if args.jobs < 1:
         raise SpeechtlError(f"--jobs {args.jobs}: expected 1 or more")
     summary = run_study(args.study, args.output, args.jobs, args.overrides, report_only=args.report, arms=args.arms,
-                        rotations=args.rotations)
+                        rotations=args.rotations, seeds=args.seeds)
     print(render_markdown(summary), end="")
     print(f"(records, summary.json and report.md in {summary['output']})")
     return 0

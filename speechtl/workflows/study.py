@@ -31,7 +31,8 @@ def default_output(study: Study) -> Path:
 
 
 def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1, overrides: list[str] = (),
-              report_only: bool = False, arms: list[str] = (), rotations: list[str] = ()) -> dict:
+              report_only: bool = False, arms: list[str] = (), rotations: list[str] = (),
+              seeds: list[int] = ()) -> dict:
     """Run (or with ``report_only`` only summarise) a study; returns its summary (plus ``ran_now``, ``output``).
 
     Args:
@@ -42,23 +43,27 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
         report_only: run nothing; summarise the records there are (cells without one count as not run).
         arms: run only these arms' cells (e.g. two processes on different arms); the summary covers every arm.
         rotations: run only these rotations' cells (with ``arms``: one process per cell, each its own data set-up).
+        seeds: run only these seeds' cells (e.g. every arm and rotation at one seed before the next seed).
 
     Raises:
         RecipeError: the study file is wrong (nothing has run), names a metric its reports lack, or
-            ``arms`` / ``rotations`` names one it does not have.
+            ``arms`` / ``rotations`` / ``seeds`` names one it does not have.
     """
     study = load_study(path, list(overrides))
-    for what, names, known in (("arm", arms, study.arms), ("rotation", rotations, study.rotations)):
+    for what, names, known in (("arm", arms, study.arms), ("rotation", rotations, study.rotations),
+                               ("seed", seeds, study.seeds)):
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise RecipeError(f"{study.path}: no {what} {shorten(unknown[0])}; the {what}s are {', '.join(known)}")
+            raise RecipeError(f"{study.path}: no {what} {shorten(unknown[0])}; the {what}s are "
+                              f"{', '.join(map(str, known))}")
     out = Path(output) if output else default_output(study)
     cells = plan(study)
     done = [c for c in cells if finished(out, c)]
     todo = [] if report_only else [c for c in cells if c not in done and (not arms or c.arm in arms)
-                                   and (not rotations or c.rotation in rotations)]
-    log.info("study %s: %d cells, %d finished, %d to run%s%s", study.name, len(cells), len(done), len(todo),
-             f" (arms {', '.join(arms)})" if arms else "", f" (rotations {', '.join(rotations)})" if rotations else "")
+                                   and (not rotations or c.rotation in rotations) and (not seeds or c.seed in seeds)]
+    only = "".join(f" ({what} {', '.join(map(str, names))})" for what, names in
+                   (("arms", arms), ("rotations", rotations), ("seeds", seeds)) if names)
+    log.info("study %s: %d cells, %d finished, %d to run%s", study.name, len(cells), len(done), len(todo), only)
     for record in run_prepared(study, out, todo):
         log.info("prepared %s: %s (%.0f s)", record["cell"], record["status"], record.get("wall_seconds", 0))
     for i, record in enumerate(run_cells(study, out, todo, jobs), 1):

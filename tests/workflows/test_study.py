@@ -246,7 +246,7 @@ def test_report_only_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "out" / "cells").exists()
 
 
-def test_arms_and_rotations_run_only_the_named_cells_and_refuse_unknown_names(tmp_path, monkeypatch):
+def test_arms_rotations_and_seeds_run_only_the_named_cells_and_refuse_unknown_names(tmp_path, monkeypatch):
     path = tmp_path / "study.yaml"
     path.write_text(GOOD)
     ran = []
@@ -267,6 +267,11 @@ def test_arms_and_rotations_run_only_the_named_cells_and_refuse_unknown_names(tm
     assert ran == ["a/r2/seed0", "a/r2/seed1"]
     with pytest.raises(RecipeError, match="no rotation r3; the rotations are r1, r2"):
         run_study(path, tmp_path / "out", rotations=["r3"])
+    ran.clear()
+    run_study(path, tmp_path / "out", seeds=[1])  # every arm and rotation at seed 1 only
+    assert ran == ["a/r1/seed1", "a/r2/seed1", "b/r1/seed1", "b/r2/seed1"]
+    with pytest.raises(RecipeError, match="no seed 7; the seeds are 0, 1"):
+        run_study(path, tmp_path / "out", seeds=[7])
 
 
 @pytest.mark.slow
