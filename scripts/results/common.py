@@ -17,9 +17,6 @@ RAW = ROOT / "benchmarks" / "results"
 LANGS = ["de", "en", "es", "fr", "it", "nl", "pl", "pt"]
 
 
-MATCHED = ("dann_channel_matched_source-only.json", "dann_channel_matched_dann.json", "dann_channel_matched_upper-bound.json")  # channel DANN with matched baselines, one file per variant
-
-
 def read_raw(name: str) -> dict:
     return json.loads((RAW / name).read_text())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from scripts.results.common import LANGS, MATCHED, change_text, dann_runs, md_table, pm_pop, provenance_table, read_raw
+from scripts.results.common import LANGS, change_text, dann_runs, md_table, pm_pop, read_raw
 
 
 def eval_table(name: str = "demo_eval_test.json") -> str:
@@ -267,9 +267,6 @@ TABLES = {
     "demo": eval_table,
     "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
     "zero-shot": zero_shot_table,
-    "dann-channel": dann_channel_table,
-    "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
-    "dann-channel-matched-runs": lambda: provenance_table(*MATCHED),
     "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "add-language": add_language_table,
