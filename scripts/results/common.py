@@ -35,17 +35,6 @@ def pm_pop(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{statistics.fmean(xs):.{digits}f} ± {statistics.pstdev(xs):.{digits}f}"
 
 
-def dann_runs(names: tuple[str, ...]) -> dict:
-    """``{"runs": {variant: [run]}}`` of one or more ``benchmarks/dann_speech.py`` outputs (e.g. one per ``--only``)."""
-    runs: dict = {}
-    for name in names:
-        for variant, rs in read_raw(name)["channel"]["runs"].items():
-            if variant in runs:
-                raise ValueError(f"{name}: variant {variant!r} measured twice")
-            runs[variant] = rs
-    return {"runs": runs}
-
-
 def provenance_table(*names: str) -> str:
     """Where each raw output came from: command, date, machine load at the start and the end, and the
     seconds it took (a column only when every output records them)."""
