@@ -1,4 +1,4 @@
-"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN tuning and speaker DANN (channel DANN: studies/dann-channel*.yaml; image transfer: studies/image-*.yaml)."""
+"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN tuning (channel and speaker DANN: studies/dann-*.yaml; image transfer: studies/image-*.yaml)."""
 
 from __future__ import annotations
 
@@ -150,14 +150,6 @@ def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
     return md_table(["run", "overrides", "DANN target dev PER %", "source-only target dev PER %"], rows)
 
 
-def dann_speaker_table(name: str = "dann_channel.json") -> str:
-    """Speaker DANN (held-out voices as the unlabelled target), one seed (``dann_channel.json``, ``speaker``)."""
-    s = read_raw(name)["speaker"]
-    names = {"source-only": "source-only", "dann": "DANN (held-out voices unlabelled)"}
-    return md_table(["test PER %, held-out voices", "seed", "PER %"],
-                  [[names.get(k, k), v["seed"], f"{100 * v['target_per']:.2f}"] for k, v in s.items()])
-
-
 ZERO_SHOT_MODELS = (("zero_shot.json", "large recipe + VTLP"), ("zero_shot_large_novtlp.json", "large recipe without VTLP"),
                     ("zero_shot_demo.json", "demo recipe + VTLP"))
 
@@ -254,7 +246,6 @@ TABLES = {
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "add-language": add_language_table,
     "dann-channel-tuning": dann_tuning_table,
-    "dann-speaker": dann_speaker_table,
     "zero-shot-models": zero_shot_models_table,
     "zero-shot-demo-disjoint": lambda: zero_shot_table("zero_shot_demo_disjoint.json"),
     "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
