@@ -17,9 +17,6 @@ RAW = ROOT / "benchmarks" / "results"
 LANGS = ["de", "en", "es", "fr", "it", "nl", "pl", "pt"]
 
 
-MATCHED = ("dann_channel_matched_source-only.json", "dann_channel_matched_dann.json", "dann_channel_matched_upper-bound.json")  # channel DANN with matched baselines, one file per variant
-
-
 def read_raw(name: str) -> dict:
     return json.loads((RAW / name).read_text())
 
@@ -36,17 +33,6 @@ def pm_pop(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     """``mean ± population std`` of ``values * scale`` (n runs), as text."""
     xs = [scale * v for v in values]
     return f"{statistics.fmean(xs):.{digits}f} ± {statistics.pstdev(xs):.{digits}f}"
-
-
-def dann_runs(names: tuple[str, ...]) -> dict:
-    """``{"runs": {variant: [run]}}`` of one or more ``benchmarks/dann_speech.py`` outputs (e.g. one per ``--only``)."""
-    runs: dict = {}
-    for name in names:
-        for variant, rs in read_raw(name)["channel"]["runs"].items():
-            if variant in runs:
-                raise ValueError(f"{name}: variant {variant!r} measured twice")
-            runs[variant] = rs
-    return {"runs": runs}
 
 
 def provenance_table(*names: str) -> str:

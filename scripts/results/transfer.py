@@ -1,10 +1,10 @@
-"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN (image transfer: studies/image-*.yaml)."""
+"""The transfer tables: demo eval, zero-shot words, add-language, channel DANN tuning (channel and speaker DANN: studies/dann-*.yaml; image transfer: studies/image-*.yaml)."""
 
 from __future__ import annotations
 
 import statistics
 
-from scripts.results.common import LANGS, MATCHED, change_text, dann_runs, md_table, pm_pop, provenance_table, read_raw
+from scripts.results.common import LANGS, change_text, md_table, pm_pop, read_raw
 
 
 def eval_table(name: str = "demo_eval_test.json") -> str:
@@ -43,23 +43,6 @@ def zero_shot_provenance(name: str) -> str:
     return md_table(["raw output", "command", "date", "hardware", "load average (1 min) before / after", "seconds"],
                   [[f"`{name}`", f"`python {r['command']}`", r["date"], r["hardware"],
                     " / ".join(f"{x:.2f}" for x in load) if load else "-", r["wall_seconds"]]])
-
-
-def dann_channel_table(*names: str) -> str:
-    """Channel DANN: target PER over seeds (``benchmarks/dann_speech.py`` outputs)."""
-    r = dann_runs(names or ("dann_channel.json",))
-    names = {"source-only": "source-only", "dann": "DANN", "upper-bound": "multi-condition with target labels"}
-    rows = [[names.get(v, v), len(runs), pm_pop([x["target_per"] for x in runs], 100),
-             pm_pop([x["source_per"] for x in runs], 100)] for v, runs in r["runs"].items()]
-    means = {v: statistics.fmean(x["target_per"] for x in runs) for v, runs in r["runs"].items()}
-    if {"source-only", "dann", "upper-bound"} <= set(means):
-        gap = means["source-only"] - means["upper-bound"]
-        rows.append(["gap closed by DANN (of the means)", "", f"{100 * (means['source-only'] - means['dann']) / gap:.1f}%", ""])
-        per_seed = [(s["target_per"] - d["target_per"]) / (s["target_per"] - u["target_per"])
-                    for s, d, u in zip(*(r["runs"][k] for k in ("source-only", "dann", "upper-bound")))]
-        rows.append(["gap closed by DANN, per seed", "", " / ".join(f"{100 * g:.1f}%" for g in per_seed)
-                     + f" ({pm_pop(per_seed, 100, 1)}%)", ""])
-    return md_table(["", "seeds", "target PER %", "source PER %"], rows)
 
 
 def add_language_table() -> str:
@@ -167,14 +150,6 @@ def dann_tuning_table(name: str = "dann_channel_tuning.json") -> str:
     return md_table(["run", "overrides", "DANN target dev PER %", "source-only target dev PER %"], rows)
 
 
-def dann_speaker_table(name: str = "dann_channel.json") -> str:
-    """Speaker DANN (held-out voices as the unlabelled target), one seed (``dann_channel.json``, ``speaker``)."""
-    s = read_raw(name)["speaker"]
-    names = {"source-only": "source-only", "dann": "DANN (held-out voices unlabelled)"}
-    return md_table(["test PER %, held-out voices", "seed", "PER %"],
-                  [[names.get(k, k), v["seed"], f"{100 * v['target_per']:.2f}"] for k, v in s.items()])
-
-
 ZERO_SHOT_MODELS = (("zero_shot.json", "large recipe + VTLP"), ("zero_shot_large_novtlp.json", "large recipe without VTLP"),
                     ("zero_shot_demo.json", "demo recipe + VTLP"))
 
@@ -267,15 +242,10 @@ TABLES = {
     "demo": eval_table,
     "tiny-zs-eval": lambda: eval_table("tiny_zs_eval_test.json"),
     "zero-shot": zero_shot_table,
-    "dann-channel": dann_channel_table,
-    "dann-channel-matched": lambda: dann_channel_table(*MATCHED),
-    "dann-channel-matched-runs": lambda: provenance_table(*MATCHED),
     "zero-shot-tiny-disjoint": lambda: zero_shot_table("zero_shot_tiny_disjoint.json"),
     "zero-shot-tiny-disjoint-run": lambda: zero_shot_provenance("zero_shot_tiny_disjoint.json"),
     "add-language": add_language_table,
     "dann-channel-tuning": dann_tuning_table,
-    "dann-channel-snr20": lambda: dann_channel_table("dann_channel_snr20.json"),
-    "dann-speaker": dann_speaker_table,
     "zero-shot-models": zero_shot_models_table,
     "zero-shot-demo-disjoint": lambda: zero_shot_table("zero_shot_demo_disjoint.json"),
     "zero-shot-demo-disjoint-run": lambda: zero_shot_provenance("zero_shot_demo_disjoint.json"),
