@@ -150,6 +150,10 @@ def new_language_and_speaker_rows() -> list[list]:
              + (" (an arm added after test results); " if top == LATE_ARM else "; ") +
              f"CNN peer {statistics.fmean(peer):.1f} ± {statistics.stdev(peer):.1f}%; at or above the peer in every "
              f"rotation: {', '.join(above) or 'no arm'}", "**not met**"]]
+    rows.append([23, "the same goal, from the shipped model with and without the level step",
+                 shipped_study_text(peer), "**not met**"])
+    rows.append([26, "the demo recipe trains attribute detectors only if the 8 languages' PER is not worse beyond "
+                 "the spread (3 seeds)", *demo_attributes_cells()])
     zs = zero_shot._raw()
     per, iso = zero_shot._median(zs, "zero-shot", "per"), zero_shot._median(zs, "zero-shot", "isolated")
     rows.append([26, "zero-shot from the shipped model, median held-out language: PER <= 35%, 100-word accuracy >= 80%",
@@ -169,6 +173,39 @@ def new_language_and_speaker_rows() -> list[list]:
                  f"{100 * fs['old_mean_change']['std']:.2f}",
                  "words **not met**; forgetting " + ("met" if fs["old_mean_change"]["mean"] <= 0.01 else "**not met**")])
     return rows
+
+
+def _study(name: str) -> dict:
+    return json.loads((ROOT / "studies" / "results" / name / "summary.json").read_text())
+
+
+def shipped_study_text(peer: list[float]) -> str:
+    """``studies/fsdd-supervised-shipped``: each arm's word accuracy over its cells, the paired change, the peer test."""
+    study = _study("fsdd-supervised-shipped")
+    parts = []
+    for arm in study["arms"]:
+        stats = study["results"][arm]["all"]["test.wer_en"]
+        if stats["n"]:
+            spread = f" ± {100 * stats['std']:.1f}" if stats["std"] is not None else ""
+            per_rot = [study["results"][arm][rot]["test.wer_en"] for rot in study["rotations"]]
+            above = all(r["n"] and 100 * (1 - r["mean"]) >= p for r, p in zip(per_rot, peer))
+            parts.append(f"{arm} {100 * (1 - stats['mean']):.1f}{spread}% (n={stats['n']}; at or above the peer in "
+                         f"every rotation: {'yes' if above else 'no'})")
+    pair = next(iter(study["paired"].values()))["test.wer_en"]
+    change = (f"; level - gain {-100 * pair['mean']:+.1f} points of word accuracy over {pair['n']} matched cells: "
+              f"{pair['verdict']}") if pair["n"] else ""
+    return f"150 steps, each recording alone: {'; '.join(parts)}{change}"
+
+
+def demo_attributes_cells() -> list[str]:
+    """``studies/demo-attributes``: the paired change of mean test PER and, from its verdict, whether the goal holds."""
+    pair = _study("demo-attributes")["paired"]["attributes - without"]["test.per_mean"]
+    if pair["n"] < 2:
+        return [f"{pair['n']} matched seeds so far", "not yet measured"]
+    spread = f" ± {100 * pair['std']:.2f}" if pair["std"] is not None else ""
+    verdict = "met" if pair["verdict"] in ("tie", "better") else "**not met**"
+    return [f"mean test PER with - without: {100 * pair['mean']:+.2f}{spread} points over {pair['n']} seeds "
+            f"({pair['verdict']})", verdict]
 
 
 def goals_table() -> str:
