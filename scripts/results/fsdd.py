@@ -350,6 +350,7 @@ TABLES = {
     "fsdd-supervised-speaker-alone": fsdd_supervised_alone,
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
     "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
+    "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
     "fsdd-supervised-speaker-run": lambda: provenance_table("fsdd_supervised_speaker.json"),
     "fsdd-few-labels-speaker": lambda: fsdd_few_labels_table("fsdd_few_labels_speaker.json", TRANSDUCTIVE),
     "fsdd-few-labels-speaker-alone": fsdd_few_labels_alone,
