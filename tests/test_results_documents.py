@@ -90,7 +90,7 @@ def test_a_study_beside_its_peer_per_rotation_says_where_the_arm_falls_below(tmp
 
     from scripts.results import common, fsdd as make
 
-    monkeypatch.setattr(make, "ROOT", tmp_path)
+    monkeypatch.setattr(common, "STUDIES", tmp_path / "studies" / "results")
     monkeypatch.setattr(common, "RAW", tmp_path)
     folder = tmp_path / "studies" / "results" / "s"
     wer = {"a": [0.2, 0.3], "b": [0.1, 0.4]}  # word accuracy a: 80, 70; b: 90, 60

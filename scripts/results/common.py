@@ -95,8 +95,21 @@ def mean_std_pct(values: list[float]) -> tuple[float, float, str]:
     return mean, std, f"{mean:.1f} ± {std:.1f}%"
 
 
+STUDIES = ROOT / "studies" / "results"
+
+
+def study_folder(name: str) -> Path:
+    """Where ``speechtl study -o`` wrote a study's records: ``studies/results/NAME``."""
+    return STUDIES / name
+
+
+def read_study(name: str) -> dict:
+    """A study's summary (``studies/results/NAME/summary.json``)."""
+    return json.loads((study_folder(name) / "summary.json").read_text())
+
+
 def study_table(name: str) -> str:
     """A study's report from its summary (``studies/results/NAME/summary.json``), by the one study renderer."""
     from speechtl.workflows.study_report import render_markdown
 
-    return render_markdown(json.loads((ROOT / "studies" / "results" / name / "summary.json").read_text()))
+    return render_markdown(read_study(name))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import statistics
 
-from scripts.results.common import RAW, ROOT, TRANSDUCTIVE, md_table, mean_std_text, provenance_rows, provenance_table, read_raw
+from scripts.results.common import (RAW, TRANSDUCTIVE, md_table, mean_std_text, provenance_rows, provenance_table,
+                                    read_raw, read_study, study_folder)
 
 
 def fsdd_few_labels_provenance(names: tuple[str, ...] = ("fsdd_few_labels_select.json", "fsdd_few_labels.json")) -> str:
@@ -307,10 +308,9 @@ def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
 def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en") -> str:
     """A study's word accuracy (1 - ``metric``) per arm and rotation beside a peer benchmark's on the same rotations,
     whether the arm is at least the peer's in every rotation, and each arm's cell wall time (records' wall_seconds)."""
-    folder = ROOT / "studies" / "results" / name
-    summary, other = json.loads((folder / "summary.json").read_text()), read_raw(peer)
+    folder = study_folder(name)
+    summary, theirs = read_study(name), peer_rotation_means(peer)
     rotations = list(summary["rotations"])
-    theirs = [statistics.fmean(r["word_accuracy"] for r in rot["runs"]) for rot in other["rotations"]]
     rows = [[f"peer: {peer}", *(f"{v:.1f}" for v in theirs), _spread_sample(theirs), "", ""]]
     for arm in summary["arms"]:
         mine = [100 * (1 - summary["results"][arm][rot][metric]["mean"]) if summary["results"][arm][rot][metric]["n"]
@@ -325,6 +325,11 @@ def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en") -> 
                      f"{statistics.fmean(minutes):.1f}" if minutes else "–"])
     return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std",
                    "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
+
+
+def peer_rotation_means(name: str = "fsdd_cnn_peer.json") -> list[float]:
+    """A peer benchmark's word accuracy % per rotation (mean over its runs), in rotation order."""
+    return [statistics.fmean(r["word_accuracy"] for r in rot["runs"]) for rot in read_raw(name)["rotations"]]
 
 
 def _spread_sample(values: list[float]) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 
-from scripts.results.common import RAW, ROOT, mean_std_pct, read_raw, pm_pop, summary_text, md_table, goal_verdict
-from scripts.results.fsdd import few_alone, randomised_speaker_rotations
+from scripts.results.common import RAW, mean_std_pct, read_study, read_raw, pm_pop, summary_text, md_table, goal_verdict
+from scripts.results.fsdd import few_alone, peer_rotation_means, randomised_speaker_rotations
 
 
 def _gap_closed(study: str) -> list[float]:
     """Per seed: the share of the source-only to upper-bound gap in target PER that DANN closes (a study's
     paired differences, ``studies/results/STUDY/summary.json``; both pairs are over the same seeds)."""
-    paired = json.loads((ROOT / "studies" / "results" / study / "summary.json").read_text())["paired"]
+    paired = read_study(study)["paired"]
     gained, gap = (paired[f"{arm} - source-only"]["target.per_en"]["values"] for arm in ("dann", "upper-bound"))
     return [d / u for d, u in zip(gained, gap)]
 
@@ -138,8 +137,8 @@ def new_language_and_speaker_rows() -> list[list]:
     """Issues 23 and 26: the generalise study beside its peer, zero-shot from the shipped model, FSDD as a new head."""
     from scripts.results import zero_shot
 
-    study = json.loads((ROOT / "studies" / "results" / "fsdd-supervised-generalise" / "summary.json").read_text())
-    peer = [statistics.fmean(r["word_accuracy"] for r in rot["runs"]) for rot in read_raw("fsdd_cnn_peer.json")["rotations"]]
+    study = read_study("fsdd-supervised-generalise")
+    peer = peer_rotation_means()
     arms = {arm: [100 * (1 - study["results"][arm][rot]["test.wer_en"]["mean"]) for rot in study["rotations"]]
             for arm in study["arms"]}
     top = max(arms, key=lambda a: statistics.fmean(arms[a]))
@@ -178,13 +177,9 @@ def new_language_and_speaker_rows() -> list[list]:
     return rows
 
 
-def _study(name: str) -> dict:
-    return json.loads((ROOT / "studies" / "results" / name / "summary.json").read_text())
-
-
 def shipped_study_text(peer: list[float], name: str = "fsdd-supervised-shipped") -> str:
     """A level-vs-gain FSDD study: each arm's word accuracy over its cells, the paired change, the peer test."""
-    study = _study(name)
+    study = read_study(name)
     parts = []
     for arm in study["arms"]:
         stats = study["results"][arm]["all"]["test.wer_en"]
@@ -202,7 +197,7 @@ def shipped_study_text(peer: list[float], name: str = "fsdd-supervised-shipped")
 
 def demo_attributes_cells() -> list[str]:
     """``studies/demo-attributes``: the paired change of mean test PER and, from its verdict, whether the goal holds."""
-    pair = _study("demo-attributes")["paired"]["attributes - without"]["test.per_mean"]
+    pair = read_study("demo-attributes")["paired"]["attributes - without"]["test.per_mean"]
     if pair["n"] < 2:
         return [f"{pair['n']} matched seeds so far", "not yet measured"]
     spread = f" ± {100 * pair['std']:.2f}" if pair["std"] is not None else ""
@@ -240,8 +235,7 @@ def goals_table() -> str:
     ps = zs["pocketsphinx"]
     rows.append([3, "faster than pocketsphinx on one core", f"RTF {ps['rtf_speechtl']} vs {ps['rtf_pocketsphinx']}",
                  "met" if ps["rtf_speechtl"] < ps["rtf_pocketsphinx"] else "**not met**"])
-    gain = json.loads((ROOT / "studies" / "results" / "image-dann" / "summary.json").read_text())[
-        "paired"]["dann - source-only"]["test.acc_digits-m"]  # paired over seeds, sample std
+    gain = read_study("image-dann")["paired"]["dann - source-only"]["test.acc_digits-m"]  # paired over seeds, sample std
     rows.append([4, "image DANN >= 10 points over source-only (digits-M)",
                  f"{100 * gain['mean']:.1f} ± {100 * gain['std']:.1f} points, {gain['n']} seeds (studies/image-dann.yaml)",
                  goal_verdict(gain["mean"], gain["std"], 0.10)])
