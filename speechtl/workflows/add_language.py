@@ -36,6 +36,19 @@ def per_by_language(model_path: str | Path, recipe, output: Path) -> dict[str, f
     return {lang: r["rate"] for lang, r in report["per"].items()}
 
 
+def new_language_scores(model_path: str | Path, recipe, output: Path, language: str) -> tuple[dict[str, float],
+                                                                                              dict | None]:
+    """The added language's test PER, and with ``decode.isolated`` and a word list its word accuracy
+    (``{"accuracy", "recordings", "vocabulary"}``, each test recording decoded alone; else None)."""
+    scored = recipe.decode.isolated and bool(recipe.decode.words)
+    report = evaluate(model_path, "test", recipe=recipe, output=output, progress=False, words=scored)
+    per = {lang: r["rate"] for lang, r in report["per"].items()}
+    if not (scored and language in report.get("wer", {})):
+        return per, None
+    wer = report["wer"][language]  # one word out and one in per recording: 1 - WER is the share decoded right
+    return per, {"accuracy": 1 - wer["rate"], "recordings": wer["utterances"], "vocabulary": len(recipe.decode.words)}
+
+
 def forgetting_report(before: dict[str, float], after: dict[str, float], new: dict[str, float],
                       strategy: str, language: str, new_words: dict | None = None) -> dict:
     """Old languages' PER before and after adding ``language``, and the new language's PER.
@@ -108,16 +121,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     exp, recipe, old = plan.exp_dir, plan.recipe, plan.old
     train(recipe, overwrite=overwrite, progress=progress)
     model_path = exp / "model"
-    scored = recipe.decode.isolated and bool(recipe.decode.words)
-    new_eval = evaluate(model_path, "test", recipe=recipe, output=exp / "eval_new_language.json", progress=False,
-                        words=scored)
-    new = {lang: r["rate"] for lang, r in new_eval["per"].items()}
-    new_words = None
-    if scored and plan.language in new_eval.get("wer", {}):
-        # one word out and one in per recording: 1 - WER is the share decoded right
-        wer = new_eval["wer"][plan.language]
-        new_words = {"accuracy": 1 - wer["rate"], "recordings": wer["utterances"],
-                     "vocabulary": len(recipe.decode.words)}
+    new, new_words = new_language_scores(model_path, recipe, exp / "eval_new_language.json", plan.language)
     if not old:
         before = {}
     elif before is None:

@@ -58,8 +58,8 @@ def run_study(path: str | Path, output: str | Path | None = None, jobs: int = 1,
                               f"{', '.join(map(str, known))}")
     out = Path(output) if output else default_output(study)
     cells = plan(study)
-    done = [c for c in cells if finished(out, c)]
-    todo = [] if report_only else [c for c in cells if c not in done and (not arms or c.arm in arms)
+    done = {c.id for c in cells if finished(out, c)}
+    todo = [] if report_only else [c for c in cells if c.id not in done and (not arms or c.arm in arms)
                                    and (not rotations or c.rotation in rotations) and (not seeds or c.seed in seeds)]
     only = "".join(f" ({what} {', '.join(map(str, names))})" for what, names in
                    (("arms", arms), ("rotations", rotations), ("seeds", seeds)) if names)
