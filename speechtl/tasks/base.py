@@ -19,7 +19,8 @@ Optional steps, which a task has only when its kind of model supports them (the
 workflow refuses a recipe whose task lacks one): ``pretrain(recipe, ...)``
 (self-supervised pre-training), ``self_train(recipe, exp, train, ...)`` (rounds of
 pseudo-labels), ``add_language_plan(base_path, ...)`` (a new language beside a trained
-model's). A step that must train again receives the workflow's ``train`` as an argument,
+model's), ``zero_shot_language(base_path, language, output, ...)`` (a new language's head with no
+audio) and ``new_language_recipe(model_path, ...)`` (the recipe such a head is scored with). A step that must train again receives the workflow's ``train`` as an argument,
 since tasks sit below the workflows.
 """
 

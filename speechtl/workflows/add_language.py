@@ -136,3 +136,38 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
     (exp / "forgetting.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     log.info("forgetting report written to %s", exp / "forgetting.json")
     return AddLanguageResult(exp, report)
+
+
+def zero_shot_head(base_path: str | Path, language: str, data: str | Path, exp_dir: str | Path,
+                   test_data: str | Path | None = None, overrides: list[str] = (), isolated: bool = False,
+                   **options) -> AddLanguageResult:
+    """Compose a head for ``language`` with no audio of it (``--zero-shot``), then score it on its test split.
+
+    Args:
+        data: a recipe whose ``data`` section holds the language's test audio, or a Lhotse manifest
+            (``test_data``: the manifest of its test audio); nothing of it is trained on.
+        overrides: ``--set`` over the recipe the head is scored with (the base's, with that data).
+        isolated: also the word accuracy with each test recording decoded alone (as :func:`add_language`).
+        options: the composition's (``lexicon``, ``text_file``, ``from_head``, ``any_head``, ``replace_head``;
+            :func:`speechtl.tasks.speech.zero_shot_language.zero_shot_language`).
+
+    Returns:
+        The folder of the new model and the report (also in ``EXP/zero_shot.json``): the new language's PER
+        (and word accuracy), the closest trained head, the rule the rows came from, the phonemes mapped.
+        The old heads and the encoder are the base's, unchanged: nothing is forgotten.
+    """
+    task = task_of_model(base_path)
+    if not hasattr(task, "zero_shot_language"):
+        raise CheckpointError(f"{base_path}: holds a {task.model_kind!r}; a zero-shot head needs a speech acoustic "
+                              "model (an encoder and per-language CTC heads)")
+    exp = Path(exp_dir)
+    made = task.zero_shot_language(base_path, language, exp, **options)
+    recipe = task.new_language_recipe(made["model"], made["language"], data, test_data, exp, list(overrides),
+                                      isolated=isolated)
+    new, new_words = new_language_scores(made["model"], recipe, exp / "eval_new_language.json", made["language"])
+    report = {"language": made["language"], "strategy": "zero-shot", "base": str(base_path), "new": new,
+              **({"new_words": new_words} if new_words else {}),
+              **{key: made[key] for key in ("closest", "ranking", "choice", "method", "mix", "mapped", "inventory")},
+              "exp_dir": str(exp)}
+    (exp / "zero_shot.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return AddLanguageResult(exp, report)

@@ -2,7 +2,8 @@
 
 A cell is a normal ``speechtl train`` (or, with ``steps: run``, ``speechtl run``)
 of its recipe with the cell's overrides, then ``speechtl eval`` on each split the
-study reads (the same functions those commands call). Each cell writes, under the study's output folder:
+study reads (the same functions those commands call); with ``steps: add-language``
+it is ``speechtl add-language`` (:mod:`~speechtl.workflows.study_add_language`). Each cell writes, under the study's output folder:
 
 * ``cells/ARM/ROTATION/seedN[/POINT].json``: the raw record (command, overrides,
   seed, rotation, grid point, metrics per split, wall time, status). A cell whose
@@ -32,6 +33,7 @@ from pathlib import Path
 from speechtl.config import to_dict
 from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe, task_of
+from speechtl.workflows import study_add_language
 from speechtl.workflows.run import run
 from speechtl.workflows.study_file import (PREPARE_ARM, Study, grid_overrides, model_saved, prepared_model,
                                           prepared_names, resolve)
@@ -125,6 +127,8 @@ def score_run(recipe, splits: list[str], progress: bool = False, steps: str = "t
 
 def command(cell: Cell, exp: Path, overrides: list[str]) -> str:
     """The shell commands a cell equals (what a person would type to rerun it alone; ``overrides`` resolved)."""
+    if cell.steps == study_add_language.STEP:
+        return study_add_language.command(cell.recipe, overrides, exp, cell.splits)
     sets = " ".join(f"--set {shlex.quote(o)}" for o in [*overrides, f"train.exp_dir={exp}"])
     evals = " && ".join(f"speechtl eval --model {shlex.quote(str(exp))} --split {s}" for s in cell.splits)
     return f"speechtl {cell.steps} {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
@@ -176,8 +180,12 @@ def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     with _logging_to(where["log"]):
         try:
             _check_prepared(out, cell)
-            recipe = load_recipe(cell.recipe, [*overrides, f"train.exp_dir={where['exp']}"])
-            record.update(status="ok", metrics=score_run(recipe, cell.splits, steps=cell.steps))
+            if cell.steps == study_add_language.STEP:
+                record.update(status="ok", **study_add_language.run_add_language(cell.recipe, overrides, where["exp"],
+                                                                                 cell.splits))
+            else:
+                recipe = load_recipe(cell.recipe, [*overrides, f"train.exp_dir={where['exp']}"])
+                record.update(status="ok", metrics=score_run(recipe, cell.splits, steps=cell.steps))
         except Exception as err:  # noqa: BLE001 - a failed cell is recorded and the study goes on
             record.update(status="failed", error=f"{type(err).__name__}: {shorten(err, 300)}")
             log.error("cell %s failed: %s (the traceback is in %s)", cell.id, record["error"], where["log"])
@@ -192,8 +200,11 @@ def first_of_each_data(cells: list[Cell]) -> list[Cell]:
     """The first cell of each distinct data set-up (the recipe's ``DATA_SECTIONS``)."""
     seen, firsts = set(), []
     for cell in cells:
-        recipe = to_dict(load_recipe(cell.recipe, cell.overrides))
-        key = json.dumps([recipe.get(section) for section in DATA_SECTIONS], sort_keys=True, default=str)
+        if cell.steps == study_add_language.STEP:  # the new language's data, not the recipe's every language
+            key = study_add_language.data_setup(cell.recipe, cell.overrides)
+        else:
+            recipe = to_dict(load_recipe(cell.recipe, cell.overrides))
+            key = json.dumps([recipe.get(section) for section in DATA_SECTIONS], sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
             firsts.append(cell)

@@ -51,6 +51,7 @@ import yaml
 from speechtl.config import load_yaml
 from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe
+from speechtl.workflows.study_add_language import PREFIX, STEP as ADD_LANGUAGE, check_options, split_options
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
 OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
@@ -58,7 +59,8 @@ TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "sel
             "prepare")
 PLACEHOLDER = re.compile(r"\{prepare\.([^{}]*)\}")  # in an override: the model a prepared run trained
 PREPARE_ARM = "_prepare"  # prepared runs are cells of this arm (no arm name starts with _), one "rotation" per name
-STEPS = ("train", "run")  # what a cell runs: the training loop alone, or every step of `speechtl run`
+# what a cell runs: the training loop alone, every step of `speechtl run`, or `speechtl add-language`
+STEPS = ("train", "run", ADD_LANGUAGE)
 DIRECTIONS = ("lower", "higher")
 # reports of test data, never read to choose: the test split, and the target domain's test (``steps: run``)
 TEST_SPLITS = ("test", "target")
@@ -190,6 +192,10 @@ def _overrides(lines: _Lines, data: Any, where: tuple) -> list[str]:
     for i, item in enumerate(data):
         if item.split("=", 1)[0].strip() in OWNED:
             raise lines.error((*where, i), f"{', '.join(OWNED)} are set by the study for every cell")
+        try:
+            split_options([item])  # an add-language option: known, of its type and range
+        except RecipeError as err:
+            raise lines.error((*where, i), str(err)) from None
     return data
 
 
@@ -239,13 +245,19 @@ def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
 
 def _check_recipes(lines: _Lines, study: Study) -> None:
     """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
-    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe) -> None:
+    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe, cell: bool = False) -> None:
         for name in prepared_names([*study.set, *overrides]):
             if name not in study.prepare:
                 raise lines.error(where, f"{{prepare.{shorten(name)}}}: no such prepared run; the study prepares "
                                   f"{', '.join(study.prepare) or 'nothing (add a prepare: section)'}")
         try:
-            load_recipe(recipe, resolve([*study.set, *overrides], Path("OUT"), 0))
+            options, rest = split_options([*study.set, *overrides])
+            if options and study.steps != ADD_LANGUAGE:
+                raise RecipeError(f"{PREFIX}{next(iter(options))}: an add-language option; needs steps: {ADD_LANGUAGE}")
+            if study.steps == ADD_LANGUAGE and cell:  # a whole cell's options: the base, the language...
+                sel = study.select.get(where[1])
+                check_options(options, [*study.metrics, *([f"{sel.split}.{sel.criterion}"] if sel else [])])
+            load_recipe(recipe, resolve(rest, Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
 
@@ -261,10 +273,10 @@ def _check_recipes(lines: _Lines, study: Study) -> None:
         recipe = study.recipe_of(name)
         check(overrides, ("arms", name), recipe)
         for rot in study.rotations.values():
-            check([*rot, *overrides], ("arms", name), recipe)
+            check([*rot, *overrides], ("arms", name), recipe, name not in study.select)
             if name in study.select:
                 for point in study.select[name].points():
-                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe)
+                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, True)
 
 
 def _recipe_path(lines: _Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
@@ -327,8 +339,8 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     study.prepare = _prepare(lines, data.get("prepare"), path)
     study.steps = data.get("steps", "train")
     if study.steps not in STEPS:
-        raise lines.error(("steps",), f"expected train or run (every step of speechtl run: self-training, the "
-                          f"target domain's test), got {shorten(repr(study.steps))}")
+        raise lines.error(("steps",), f"expected train, run (every step of speechtl run: self-training, the "
+                          f"target domain's test) or {ADD_LANGUAGE}, got {shorten(repr(study.steps))}")
     _compare(lines, data.get("compare"), study)
     _check_recipes(lines, study)
     return study

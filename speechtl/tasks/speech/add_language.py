@@ -189,6 +189,24 @@ def adaptation_recipe(base, language: str, data: dict, strategy: str, exp_dir: P
     return Recipe.from_dict(recipe)
 
 
+def new_language_recipe(model_path: str | Path, language: str, data: str | Path, test_data: str | Path | None,
+                        folder: Path, overrides: list[str] = (), isolated: bool = False) -> Recipe:
+    """The recipe a new head made without training (``--zero-shot``) is scored with: the model's own recipe
+    with the new language's data (as :func:`adaptation_recipe` trains with), its ``decode`` settings, then
+    ``overrides`` (``folder``: where a manifest's features go).
+
+    Raises:
+        RecipeError: missing data, ``test_data`` beside a recipe, or a bad override.
+    """
+    language = get_language(language).code
+    recipe = load_base(model_path).recipe.to_dict()
+    recipe["data"] = data_section(data, language, test_data, Path(folder))
+    recipe["decode"] = {**recipe.get("decode", {}), **data_decode(data, isolated)}
+    for assignment in overrides:
+        set_override(recipe, assignment)
+    return Recipe.from_dict(recipe)
+
+
 def old_language_recipe(base, languages: list[str]) -> Recipe:
     """The base's recipe restricted to its old languages (their test splits)."""
     return dataclasses.replace(base.recipe, data=dataclasses.replace(base.recipe.data, languages=languages))

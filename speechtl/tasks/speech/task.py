@@ -28,7 +28,7 @@ from speechtl.models.backbone import pooled_features
 from speechtl.models.io import load_model, model_metadata, read_model
 from speechtl.models.quantize import quantize_int8
 from speechtl.tasks.base import TrainingData, TrainingRun
-from speechtl.tasks.speech.add_language import AddLanguagePlan, add_language_plan
+from speechtl.tasks.speech.add_language import AddLanguagePlan, add_language_plan, new_language_recipe
 from speechtl.tasks.speech.data import (dev_per, load_split, load_target_domain, recipe_of, subword_cuts,
                                         target_recipe, training_manifest)
 from speechtl.tasks.speech.evaluate import evaluate_speech
@@ -36,6 +36,7 @@ from speechtl.tasks.speech.model import build_model, check_source_features, sour
 from speechtl.tasks.speech.objective import CTCTask
 from speechtl.tasks.speech.pretrain import pretrain
 from speechtl.tasks.speech.self_training import self_train
+from speechtl.tasks.speech.zero_shot_language import zero_shot_language
 from speechtl.tasks.speech.recipe import Recipe
 from speechtl.text.inventory import Inventory
 
@@ -109,6 +110,14 @@ class SpeechTask:
     def add_language_plan(self, base_path: str | Path, *args) -> AddLanguagePlan:
         """The run adding a language to a trained model (:mod:`speechtl.tasks.speech.add_language`)."""
         return add_language_plan(base_path, *args)
+
+    def zero_shot_language(self, base_path: str | Path, language: str, output: str | Path, **options) -> dict:
+        """A head for ``language`` with no audio of it (:mod:`speechtl.tasks.speech.zero_shot_language`)."""
+        return zero_shot_language(base_path, language, output, **options)
+
+    def new_language_recipe(self, model_path: str | Path, *args, **options) -> Recipe:
+        """The recipe a head made without training is scored with (:mod:`speechtl.tasks.speech.add_language`)."""
+        return new_language_recipe(model_path, *args, **options)
 
     def load_source(self, path: str | Path) -> AcousticModel:
         return load_model(path)

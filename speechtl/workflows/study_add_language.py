@@ -1,0 +1,218 @@
+"""Study cells that add a language (``steps: add-language``): their options, checks, run and metrics.
+
+A cell of such a study is ``speechtl add-language`` from a base model, the study's
+recipe (or the arm's own) being its ``--data``: a recipe whose ``data`` section holds
+the new language. Its options are overrides named ``add-language.OPTION`` (the
+command's long options without dashes), so that ``set``, arms, rotations and dev
+grids carry them as they carry recipe overrides; every other override is the
+command's ``--set`` (the run's recipe: the base's, with the new data). Example::
+
+    steps: add-language
+    recipe: recipes/closest-language.yaml     # its data section holds the new languages
+    set: ["add-language.model={prepare.source}", add-language.zero-shot=true]
+    rotations: {it: [add-language.lang=it], pt: [add-language.lang=pt]}
+    arms: {blend: [], any-head: [add-language.any-head=true]}
+    metrics: {test.per: lower}
+
+A cell's metrics: ``test.per`` (the new language's PER on its test split),
+``test.word_accuracy`` (with ``isolated``: each test recording decoded alone), and for
+a trained head (not ``zero-shot``) what the old languages forgot on their test splits:
+``test.mean_change``, ``test.max_change`` and ``test.change_LANG`` (PER after minus
+before). Any other split ``S`` gives ``S.per``, the new language's PER on it (e.g.
+``dev.per``, which a dev grid may choose by).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from speechtl.errors import RecipeError, SpeechtlError, shorten
+from speechtl.files import read_metadata
+from speechtl.resources import BUILTIN
+from speechtl.tasks import task_of_model
+from speechtl.text.languages import get_language
+from speechtl.workflows.add_language import add_language, zero_shot_head
+from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
+from speechtl.workflows.evaluate import evaluate
+
+STEP = "add-language"
+PREFIX = "add-language."  # an override naming an option of the command, not a recipe key
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of ``speechtl add-language`` as a study sets it."""
+
+    kind: type  # str, bool, int or float
+    use: str = "both"  # zero-shot: only with zero-shot; trained: only without; both
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+OPTIONS = {
+    "model": Option(str),  # the base: a model path, builtin:NAME or {prepare.NAME}
+    "lang": Option(str),
+    "zero-shot": Option(bool),
+    "data": Option(str),  # default: the cell's recipe
+    "test-data": Option(str),
+    "replace-head": Option(bool),
+    "isolated": Option(bool),
+    "lexicon": Option(str, "zero-shot"),
+    "text-file": Option(str, "zero-shot"),
+    "from": Option(str, "zero-shot"),
+    "any-head": Option(bool, "zero-shot"),
+    "strategy": Option(str, "trained", choices=STRATEGIES),
+    "minutes": Option(float, "trained", 0.0),
+    "replay-minutes": Option(float, "trained", 0.0),
+    "freeze-blocks": Option(int, "trained", -1),
+}
+FILES = ("data", "test-data", "lexicon", "text-file")  # options that name a file, checked to exist
+FORGETTING = ("mean_change", "max_change")  # test figures of a trained head besides per and change_LANG
+
+
+def option_value(key: str, raw: str) -> Any:
+    """The value of override ``add-language.KEY=RAW`` (RAW read as YAML), checked.
+
+    Raises:
+        RecipeError: an unknown option, a wrong type, a value out of range (the message names the option).
+    """
+    name = key.removeprefix(PREFIX)
+    if name not in OPTIONS:
+        raise RecipeError(f"{shorten(key)}: unknown option; add-language accepts {', '.join(OPTIONS)}")
+    option = OPTIONS[name]
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    if option.kind is str and not isinstance(value, str):
+        value = raw.strip()  # lang=no, model={prepare.x}: YAML's bool or mapping, meant as text
+    number = option.kind in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (isinstance(value, option.kind) or (number and (option.kind is float or isinstance(value, int)))):
+        raise RecipeError(f"{shorten(key)}: expected {option.kind.__name__}, got {shorten(repr(value))}")
+    if option.kind is str and not value:
+        raise RecipeError(f"{shorten(key)}: expected a non-empty value")
+    if option.choices and value not in option.choices:
+        raise RecipeError(f"{shorten(key)}: {shorten(repr(value))}; choose from {', '.join(option.choices)}")
+    if option.minimum is not None and value < option.minimum:
+        raise RecipeError(f"{shorten(key)}: {value!r} is below {option.minimum:g}")
+    if name in FILES and not Path(value).exists():
+        raise RecipeError(f"{shorten(key)}: no such file {shorten(value, 200)}")
+    checks = {"lang": get_language, "model": lambda m: "{prepare." in m or read_metadata(m)}  # a prepared one comes later
+    try:
+        checks.get(name, str)(value)
+    except SpeechtlError as err:
+        raise RecipeError(f"{shorten(key)}: {err}") from None
+    return float(value) if option.kind is float else value
+
+
+def split_options(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The add-language options among ``overrides`` (later ones win) and the other overrides, in order."""
+    options, rest = {}, []
+    for item in overrides:
+        key, raw = item.split("=", 1)
+        if key.strip().startswith(PREFIX):
+            options[key.strip().removeprefix(PREFIX)] = option_value(key.strip(), raw)
+        else:
+            rest.append(item)
+    return options, rest
+
+
+def check_options(options: dict[str, Any], metrics: list[str]) -> None:
+    """Refuse a whole cell's options before anything runs: a missing base or language, an option of the other
+    kind of cell (zero-shot or trained), a metric such a cell does not report (each option's own value is
+    checked by :func:`option_value`).
+
+    Raises:
+        RecipeError: what is wrong, naming the option or metric.
+    """
+    for name in ("model", "lang"):
+        if name not in options:
+            raise RecipeError(f"{PREFIX}{name}: missing; every add-language cell needs a base model "
+                              f"({PREFIX}model: a path, {BUILTIN}NAME or {{prepare.NAME}}) and {PREFIX}lang")
+    zero_shot = options.get("zero-shot", False)
+    for name in options:
+        if OPTIONS[name].use == ("trained" if zero_shot else "zero-shot"):
+            raise RecipeError(f"{PREFIX}{name}: only for a {OPTIONS[name].use} cell; this one is "
+                              f"{'zero-shot (it trains nothing)' if zero_shot else 'trained (no zero-shot)'}")
+    for metric in metrics:
+        split, name = metric.split(".", 1)
+        trained_test = split == "test" and not zero_shot and (name in FORGETTING or name.startswith("change_"))
+        if not (name == "per" or trained_test or (split == "test" and name == "word_accuracy")):
+            raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
+                              f"reports SPLIT.per, test.word_accuracy (isolated)"
+                              + ("" if zero_shot else ", test.mean_change, test.max_change, test.change_LANG"))
+
+
+def data_setup(recipe: str, overrides: list[str]) -> str:
+    """What decides the corpus a cell reads (the new language's data): cells alike share it (``--jobs``)."""
+    options, rest = split_options(overrides)
+    return json.dumps([options.get("data", recipe), options.get("test-data"), options.get("lang"),
+                       sorted(o for o in rest if o.startswith(("data.", "features.")))])
+
+
+def _test_figures(report: dict) -> dict[str, float]:
+    """``test`` metrics of an add-language or zero-shot report (see the module docstring)."""
+    figures = {"per": report["new"][report["language"]]}
+    if report.get("new_words"):
+        figures["word_accuracy"] = report["new_words"]["accuracy"]
+    for lang, old in report.get("old", {}).items():
+        if old["change"] is not None:
+            figures[f"change_{lang}"] = old["change"]
+    figures.update({name: report[name] for name in FORGETTING if report.get(name) is not None})
+    return figures
+
+
+def run_add_language(recipe: str, overrides: list[str], exp: Path, splits: list[str]) -> dict:
+    """Add the cell's language (``overrides`` resolved: the base model is a path) and score it on ``splits``.
+
+    Returns:
+        The record's fields: ``metrics`` (``{split: {metric: value}}``) and ``add_language`` (how the head
+        was made: its strategy, closest trained head, the rows' rule).
+    """
+    options, rest = split_options(overrides)
+    data, test_data = options.get("data", recipe), options.get("test-data")
+    if options.get("zero-shot"):
+        result = zero_shot_head(options["model"], options["lang"], data, exp, test_data, rest,
+                                options.get("isolated", False), lexicon=options.get("lexicon"),
+                                text_file=options.get("text-file"), from_head=options.get("from"),
+                                any_head=options.get("any-head", False),
+                                replace_head=options.get("replace-head", False))
+    else:
+        result = add_language(options["model"], options["lang"], data, options.get("strategy", "conservative"),
+                              exp, test_data, options.get("minutes", 0.0), options.get("freeze-blocks", -1), rest,
+                              replace_head=options.get("replace-head", False), progress=False, overwrite=True,
+                              replay_minutes=options.get("replay-minutes", REPLAY_MINUTES),
+                              isolated=options.get("isolated", False))
+    report, model = result.report, result.exp_dir / "model"
+    metrics = {"test": _test_figures(report)}
+    for split in splits:
+        if split != "test":  # the new language alone, on the data it was added with
+            scoring = task_of_model(model).new_language_recipe(model, report["language"], data, test_data, exp, rest)
+            per = evaluate(model, split, recipe=scoring, output=exp / f"eval_{split}.json", progress=False,
+                           words=False)["per"]
+            metrics[split] = {"per": per[report["language"]]["rate"]}
+    kept = ("language", "strategy", "closest", "choice", "method", "mix", "mapped", "freeze_blocks", "replay_minutes")
+    return {"metrics": metrics, "add_language": {k: report[k] for k in kept if k in report}}
+
+
+def command(recipe: str, overrides: list[str], exp: Path, splits: list[str]) -> str:
+    """The shell commands a cell equals (``overrides`` resolved): ``speechtl add-language``, then
+    ``speechtl eval`` of the new language on each split its report lacks (every split, for a zero-shot head)."""
+    options, rest = split_options(overrides)
+    zero_shot = options.get("zero-shot", False)
+    flags = [f"--{name}" if value is True else f"--{name} {shlex.quote(str(value))}"
+             for name, value in options.items() if value is not False and name != "data"]
+    sets = [f"--set {shlex.quote(o)}" for o in rest]
+    data = options.get("data", recipe)
+    line = " ".join(["speechtl add-language", *flags, *([] if zero_shot else [f"--data {shlex.quote(data)}", *sets]),
+                     f"-o {shlex.quote(str(exp))}", *([] if zero_shot else ["--overwrite"])])
+    lang = shlex.quote(f"data.languages=[{options.get('lang')}]")
+    evals = [f"speechtl eval --model {shlex.quote(str(exp))} --split {split} --recipe {shlex.quote(data)} "
+             + " ".join([*(sets if zero_shot else []), f"--set {lang}"]) for split in splits if split != "test" or zero_shot]
+    return " && ".join([line, *evals])

@@ -1,0 +1,130 @@
+"""``steps: add-language`` in a study: cells that add a language to a (prepared) base model, checked before any run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from speechtl.config import to_dict
+from speechtl.errors import RecipeError
+from speechtl.models.io import load_model
+from speechtl.tasks.speech.recipe import Recipe
+from speechtl.workflows.evaluate import evaluate
+from speechtl.workflows.study import run_study
+from speechtl.workflows.study_file import load_study, prepared_model
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = REPO / "recipes" / "tiny.yaml"
+SMALL = "train.max_steps=4, train.checkpoint_every=4, train.num_threads=1, model.dim=32, model.layers=2"
+
+STUDY = f"""name: addlang
+steps: add-language
+recipe: {TINY}
+prepare:
+  base: {{recipe: {TINY}, set: [{SMALL}, "data.languages=[en, de]"]}}
+set: ["add-language.model={{prepare.base}}", add-language.zero-shot=true]
+seeds: [0]
+rotations:
+  es: [add-language.lang=es]
+arms:
+  blend: []
+  any-head: [add-language.any-head=true]
+metrics: {{test.per: lower, dev.per: lower}}
+compare: {{baseline: blend}}
+"""
+
+
+def _corpus(tiny_corpus) -> list[str]:
+    """The command line's overrides: the session's tiny corpus (prepared runs and cells alike)."""
+    return [f"data.root={tiny_corpus.root}", f"data.synth={json.dumps(to_dict(tiny_corpus.synth))}"]
+
+
+def _per(model: Path, tiny_corpus, language: str, split: str) -> float:
+    """``language``'s PER of ``model`` on a split of the tiny corpus, scored here without the study's code."""
+    recipe = Recipe(name="check", data=to_dict(tiny_corpus) | {"languages": [language]})
+    return evaluate(model, split, recipe=Recipe.from_dict(recipe.to_dict()), progress=False,
+                    words=False)["per"][language]["rate"]
+
+
+def test_zero_shot_cells_compose_a_head_from_the_prepared_model_and_score_the_new_language(tiny_corpus, tmp_path):
+    path, out = tmp_path / "addlang.yaml", tmp_path / "out"
+    path.write_text(STUDY)
+    summary = run_study(path, out, overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 2 and summary["cells"]["failed"] == 0
+    base = prepared_model(out, "base", 0)
+    for arm, choice in (("blend", "blend"), ("any-head", "any")):
+        record = json.loads((out / "cells" / arm / "es" / "seed0.json").read_text())
+        model = out / "runs" / arm / "es" / "seed0" / "model"
+        assert record["add_language"]["choice"] == choice and record["add_language"]["language"] == "es"
+        # the new language on its own test and dev splits, as scored independently of the study
+        assert record["metrics"]["test"]["per"] == pytest.approx(_per(model, tiny_corpus, "es", "test"))
+        assert record["metrics"]["dev"]["per"] == pytest.approx(_per(model, tiny_corpus, "es", "dev"))
+        assert record["metrics"]["test"]["per"] == json.loads(model.with_name("zero_shot.json").read_text())["new"]["es"]
+        # a head added beside the base's, which are untouched (nothing trained)
+        added, before = load_model(model), load_model(base)
+        assert sorted(added.languages) == ["de", "en", "es"] and sorted(before.languages) == ["de", "en"]
+        for name, tensor in before.state_dict().items():
+            assert (added.state_dict()[name] == tensor).all(), name
+        assert record["command"].startswith(f"speechtl add-language --model {base} --zero-shot --lang es")
+        assert ("--any-head" in record["command"]) == (arm == "any-head")
+    assert summary["results"]["any-head"]["es"]["test.per"]["n"] == 1
+    assert run_study(path, out, overrides=_corpus(tiny_corpus))["ran_now"] == 0  # finished cells are kept
+
+
+TRAINED = STUDY.replace('add-language.zero-shot=true', 'add-language.strategy=finetune, train.max_steps=2, '
+                        'train.warmup_steps=1, add-language.replay-minutes=0').replace(
+    "  any-head: [add-language.any-head=true]\n", "").replace(
+    "metrics: {test.per: lower, dev.per: lower}",
+    "select: {blend: {grid: {add-language.minutes: [0.1, 0]}, split: dev, criterion: per}}\n"
+    "metrics: {test.per: lower, test.mean_change: lower}").replace("compare: {baseline: blend}\n", "")
+
+
+def test_trained_cells_report_forgetting_and_choose_a_grid_point_on_dev(tiny_corpus, tmp_path):
+    path, out = tmp_path / "trained.yaml", tmp_path / "out"
+    path.write_text(TRAINED)
+    summary = run_study(path, out, overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 2
+    choice = summary["selection"]["blend"]["es"]
+    assert choice["split"] == "dev" and choice["criterion"] == "per" and len(choice["scores"]) == 2
+    for cell in sorted((out / "cells" / "blend" / "es" / "seed0").glob("*.json")):
+        record = json.loads(cell.read_text())
+        report = json.loads((Path(record["exp_dir"]) / "forgetting.json").read_text())
+        test = record["metrics"]["test"]
+        assert test["per"] == report["new"]["es"] and record["add_language"]["strategy"] == "finetune"
+        assert test["mean_change"] == pytest.approx((test["change_en"] + test["change_de"]) / 2)
+        assert test["change_en"] == pytest.approx(report["old"]["en"]["after"] - report["old"]["en"]["before"])
+        assert record["metrics"]["dev"]["per"] == choice["scores"][record["point_name"]]
+        assert "--strategy finetune" in record["command"] and "--set train.max_steps=2" in record["command"]
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("any-head=true", "any-hed=true"), 12, r"arms.any-head\[0\]: add-language.any-hed: unknown option; "
+                                            r"add-language accepts model, lang, zero-shot"),
+    (("zero-shot=true", "zero-shot=maybe"), 6, r"set\[1\]: add-language.zero-shot: expected bool, got 'maybe'"),
+    (("lang=es", "lang=xx"), 9, r"rotations.es\[0\]: add-language.lang: unknown language 'xx'"),
+    (("{prepare.base}", "/nonexistent/model"), 6, r"set\[0\]: add-language.model: /nonexistent/model: model file "
+                                                   "not found"),
+    (("[add-language.any-head=true]", "[add-language.strategy=finetune]"), 12,
+     "arms.any-head: add-language.strategy: only for a trained cell; this one is zero-shot"),
+    (("[add-language.any-head=true]", "[add-language.minutes=-1]"), 12, r"arms.any-head\[0\]: add-language.minutes: "
+                                                                         "-1 is below 0"),
+    (("[add-language.lang=es]", "[]"), 11, "arms.blend: add-language.lang: missing"),
+    (("dev.per: lower", "test.mean_change: lower"), 11, "arms.blend: metric test.mean_change: a zero-shot "
+                                                         "add-language cell reports SPLIT.per"),
+    (("steps: add-language", "steps: train"), 6, "set: add-language.model: an add-language option; needs steps: "
+                                                 "add-language"),
+    (("steps: add-language", "steps: add_language"), 2, "steps: expected train, run .* or add-language"),
+])
+def test_bad_add_language_cells_are_refused_naming_the_line(tmp_path, change, line, words):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY.replace(*change, 1))
+    with pytest.raises(RecipeError, match=rf"study.yaml:{line}: {words}"):
+        load_study(path)
+
+
+def test_the_closest_language_study_file_is_valid():
+    study = load_study(REPO / "studies" / "closest-language.yaml")
+    assert study.steps == "add-language" and len(study.seeds) == 3 and set(study.prepare) == {"source"}
+    assert set(study.rotations) == {"it", "pt", "ja", "vi", "tr", "ru"}
