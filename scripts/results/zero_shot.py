@@ -1,4 +1,5 @@
-"""Tables of zero-shot heads from the shipped model (``benchmarks/results/zero_shot_shipped.json``).
+"""Tables of zero-shot heads from the shipped model (``benchmarks/results/zero_shot_shipped.json``) and of the
+tiny model's closest-language study (``studies/results/closest-language``).
 
 Registered in :data:`make_results.TABLES` (``<!-- table:zero-shot-shipped -->`` and the others in
 :data:`TABLES`); every figure is read from the raw JSON, every verdict computed from it.
@@ -10,7 +11,7 @@ import json
 import statistics
 from pathlib import Path
 
-from scripts.results.common import provenance_table
+from scripts.results.common import provenance_table, read_study, summary_percent
 
 RAW = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "zero_shot_shipped.json"
 RULES = {"mean": "earlier rule (unweighted mean, one head)", "sound": "closest by sound (one head)",
@@ -155,7 +156,25 @@ def dev_table() -> str:
             f"{dev['word_score_chosen']:g}.\n")
 
 
+def closest_tiny_table() -> str:
+    """Per held-out language, test PER % of each arm of ``studies/closest-language.yaml`` (mean ± sample std
+    over its seeds) and their difference; the mean over languages with the study's paired verdict."""
+    summary = read_study("closest-language")
+    first, second = arms = list(summary["arms"])
+    rows = []
+    for rotation in summary["rotations"]:
+        figures = [summary["results"][arm][rotation]["test.per"] for arm in arms]
+        rows.append([rotation, *(summary_percent(f) for f in figures),
+                     f"{100 * (figures[1]['mean'] - figures[0]['mean']):+.2f}"])
+    diff = summary["paired"][f"{second} - {first}"]["test.per"]
+    rows.append(["**mean**", *(f"**{100 * summary['results'][arm]['all']['test.per']['mean']:.2f}**" for arm in arms),
+                 f"**{summary_percent(diff, '+')}** (paired over {diff['n']} runs: {diff['verdict']})"])
+    n = summary["results"][first][next(iter(summary["rotations"]))]["test.per"]["n"]
+    return _table(["held-out language", *(f"PER %: {arm} (n={n} seeds)" for arm in arms),
+                   f"{second} - {first} (points)"], rows)
+
+
 TABLES = {"zero-shot-shipped": languages_table, "zero-shot-shipped-goals": goals,
           "closest-language-shipped": closest_table, "closest-language-shipped-verdict": closest_verdict,
-          "zero-shot-shipped-dev": dev_table,
+          "zero-shot-shipped-dev": dev_table, "closest-language-tiny": closest_tiny_table,
           "zero-shot-shipped-run": lambda: provenance_table("zero_shot_shipped.json")}
