@@ -76,11 +76,16 @@ FILES = ("data", "test-data", "lexicon", "text-file")  # options that name a fil
 FORGETTING = ("mean_change", "max_change")  # test figures of a trained head besides per and change_LANG
 
 
-def option_value(key: str, raw: str) -> Any:
-    """The value of override ``add-language.KEY=RAW`` (RAW read as YAML), checked.
+def option_value(key: str, raw: str, check: bool = False) -> Any:
+    """The value of override ``add-language.KEY=RAW`` (RAW read as YAML), of the option's type and range.
+
+    Args:
+        check: also check what it names (when the study file is read): the language is known, the file and
+            the base model (unless a ``{prepare.NAME}``, trained later) exist.
 
     Raises:
-        RecipeError: an unknown option, a wrong type, a value out of range (the message names the option).
+        RecipeError: an unknown option, a wrong type, a value out of range, or (``check``) a missing file or
+            model or an unknown language; the message names the option.
     """
     name = key.removeprefix(PREFIX)
     if name not in OPTIONS:
@@ -92,32 +97,42 @@ def option_value(key: str, raw: str) -> Any:
         value = raw
     if option.kind is str and not isinstance(value, str):
         value = raw.strip()  # lang=no, model={prepare.x}: YAML's bool or mapping, meant as text
-    number = option.kind in (int, float) and isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (isinstance(value, option.kind) or (number and (option.kind is float or isinstance(value, int)))):
+    if option.kind is float and type(value) is int:
+        value = float(value)
+    if not isinstance(value, option.kind) or (option.kind is not bool and isinstance(value, bool)):
         raise RecipeError(f"{shorten(key)}: expected {option.kind.__name__}, got {shorten(repr(value))}")
     if option.kind is str and not value:
         raise RecipeError(f"{shorten(key)}: expected a non-empty value")
     if option.choices and value not in option.choices:
         raise RecipeError(f"{shorten(key)}: {shorten(repr(value))}; choose from {', '.join(option.choices)}")
     if option.minimum is not None and value < option.minimum:
-        raise RecipeError(f"{shorten(key)}: {value!r} is below {option.minimum:g}")
+        raise RecipeError(f"{shorten(key)}: {value:g} is below {option.minimum:g}")
+    if check:
+        _check_names(key, name, value)
+    return value
+
+
+def _check_names(key: str, name: str, value: Any) -> None:
+    """Refuse an option naming a missing file or model, or an unknown language."""
     if name in FILES and not Path(value).exists():
         raise RecipeError(f"{shorten(key)}: no such file {shorten(value, 200)}")
-    checks = {"lang": get_language, "model": lambda m: "{prepare." in m or read_metadata(m)}  # a prepared one comes later
     try:
-        checks.get(name, str)(value)
+        if name == "lang":
+            get_language(value)
+        elif name == "model" and "{prepare." not in value:  # a prepared model is trained by the study, later
+            read_metadata(value)
     except SpeechtlError as err:
         raise RecipeError(f"{shorten(key)}: {err}") from None
-    return float(value) if option.kind is float else value
 
 
-def split_options(overrides: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """The add-language options among ``overrides`` (later ones win) and the other overrides, in order."""
+def split_options(overrides: list[str], check: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The add-language options among ``overrides`` (later ones win; ``check``: see :func:`option_value`) and
+    the other overrides, in order."""
     options, rest = {}, []
     for item in overrides:
         key, raw = item.split("=", 1)
         if key.strip().startswith(PREFIX):
-            options[key.strip().removeprefix(PREFIX)] = option_value(key.strip(), raw)
+            options[key.strip().removeprefix(PREFIX)] = option_value(key.strip(), raw, check)
         else:
             rest.append(item)
     return options, rest
@@ -143,9 +158,10 @@ def check_options(options: dict[str, Any], metrics: list[str]) -> None:
     for metric in metrics:
         split, name = metric.split(".", 1)
         trained_test = split == "test" and not zero_shot and (name in FORGETTING or name.startswith("change_"))
-        if not (name == "per" or trained_test or (split == "test" and name == "word_accuracy")):
+        words = split == "test" and name == "word_accuracy" and options.get("isolated", False)
+        if not (name == "per" or trained_test or words):
             raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
-                              f"reports SPLIT.per, test.word_accuracy (isolated)"
+                              f"reports SPLIT.per, test.word_accuracy (with {PREFIX}isolated)"
                               + ("" if zero_shot else ", test.mean_change, test.max_change, test.change_LANG"))
 
 

@@ -9,7 +9,8 @@ is never ``test``. Example (``studies/tiny.yaml``)::
 
     name: tiny-encoders
     recipe: recipes/tiny.yaml
-    steps: train                           # or run: self-training, target-domain reports (target.NAME)
+    steps: train                           # or run: self-training, target-domain reports (target.NAME);
+                                           # or add-language (study_add_language: add-language.OPTION=...)
     set: [train.max_steps=5]               # every cell
     seeds: [0, 1, 2]
     rotations:
@@ -193,7 +194,7 @@ def _overrides(lines: _Lines, data: Any, where: tuple) -> list[str]:
         if item.split("=", 1)[0].strip() in OWNED:
             raise lines.error((*where, i), f"{', '.join(OWNED)} are set by the study for every cell")
         try:
-            split_options([item])  # an add-language option: known, of its type and range
+            split_options([item], check=True)  # an add-language option: known, of its type and range
         except RecipeError as err:
             raise lines.error((*where, i), str(err)) from None
     return data
@@ -335,7 +336,7 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         if isinstance(goal, bool) or not isinstance(goal, (int, float)):
             raise lines.error(("goals", metric), f"expected a number, got {shorten(repr(goal))}")
         study.goals[metric] = float(goal)
-    study.extra = list(extra)
+    study.extra = split_options(list(extra))[1]  # for prepared runs: the command line's recipe overrides
     study.prepare = _prepare(lines, data.get("prepare"), path)
     study.steps = data.get("steps", "train")
     if study.steps not in STEPS:

@@ -113,6 +113,9 @@ def test_trained_cells_report_forgetting_and_choose_a_grid_point_on_dev(tiny_cor
     (("[add-language.lang=es]", "[]"), 11, "arms.blend: add-language.lang: missing"),
     (("dev.per: lower", "test.mean_change: lower"), 11, "arms.blend: metric test.mean_change: a zero-shot "
                                                          "add-language cell reports SPLIT.per"),
+    (("dev.per: lower", "test.word_accuracy: higher"), 11, r"arms.blend: metric test.word_accuracy: a zero-shot "
+                                                            r"add-language cell reports SPLIT.per, test.word_accuracy "
+                                                            r"\(with add-language.isolated\)"),
     (("steps: add-language", "steps: train"), 6, "set: add-language.model: an add-language option; needs steps: "
                                                  "add-language"),
     (("steps: add-language", "steps: add_language"), 2, "steps: expected train, run .* or add-language"),
@@ -128,3 +131,23 @@ def test_the_closest_language_study_file_is_valid():
     study = load_study(REPO / "studies" / "closest-language.yaml")
     assert study.steps == "add-language" and len(study.seeds) == 3 and set(study.prepare) == {"source"}
     assert set(study.rotations) == {"it", "pt", "ja", "vi", "tr", "ru"}
+
+
+def test_command_line_options_reach_the_cells_not_the_prepared_runs(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY)
+    study = load_study(path, ["add-language.replace-head=true", "train.lr=0.01"])
+    assert study.extra == ["train.lr=0.01"]  # the prepared recipe would refuse an add-language option
+    assert study.set[-2:] == ["add-language.replace-head=true", "train.lr=0.01"]
+    with pytest.raises(RecipeError, match="add-language.replace-hed: unknown option"):
+        load_study(path, ["add-language.replace-hed=true"])
+
+
+def test_a_failed_prepared_base_fails_the_cells_that_name_it(tiny_corpus, tmp_path):
+    path, out = tmp_path / "study.yaml", tmp_path / "out"
+    path.write_text(STUDY.replace('"data.languages=[en, de]"', '"data.languages=[en, de]", '
+                                  'transfer.source=/nonexistent/model'))
+    summary = run_study(path, out, arms=["blend"], overrides=_corpus(tiny_corpus))  # recorded, not raised
+    assert summary["prepare"]["base"]["failed"] == 1 and summary["cells"]["failed"] == 1
+    failure = summary["cells"]["failures"][0]
+    assert failure["cell"] == "blend/es/seed0" and "prepared model base (seed 0) is missing" in failure["error"]
