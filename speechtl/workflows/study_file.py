@@ -19,7 +19,7 @@ is never ``test``. Example (``studies/tiny.yaml``)::
       tdnn: [model.encoder=tdnn]
       blstm: [model.encoder=blstm, model.dim=64]
       other: {recipe: recipes/tiny-multitask.yaml, set: [model.dim=64]}   # an arm on its own recipe
-    select:                                # optional, per arm
+    select:                                # optional, per arm (study_selection: a list of points, a constraint)
       tdnn: {grid: {train.lr: [0.001, 0.003]}, split: dev, criterion: per_mean, direction: lower}
     metrics: {test.per_mean: lower}        # SPLIT.METRIC: which way is better
     goals: {test.per_mean: 0.9}            # optional: a target per metric
@@ -34,25 +34,24 @@ fine-tuning study's source model). Prepared runs are kept and skipped when the s
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
 ``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
-selection on ``test``, fewer than 2 seeds for a comparison called significant, and a
+selection on ``test`` (or a constraint read there), fewer than 2 seeds for a comparison called significant, and a
 ``{prepare.NAME}`` that names no prepared model.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from speechtl.config import load_yaml
 from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe
 from speechtl.workflows.study_add_language import PREFIX, STEP as ADD_LANGUAGE, check_options, split_options
+from speechtl.workflows.study_lines import Lines, mapping
+from speechtl.workflows.study_selection import DIRECTIONS, Selection, parse_selection
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
 OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
@@ -62,24 +61,6 @@ PLACEHOLDER = re.compile(r"\{prepare\.([^{}]*)\}")  # in an override: the model 
 PREPARE_ARM = "_prepare"  # prepared runs are cells of this arm (no arm name starts with _), one "rotation" per name
 # what a cell runs: the training loop alone, every step of `speechtl run`, or `speechtl add-language`
 STEPS = ("train", "run", ADD_LANGUAGE)
-DIRECTIONS = ("lower", "higher")
-# reports of test data, never read to choose: the test split, and the target domain's test (``steps: run``)
-TEST_SPLITS = ("test", "target")
-
-
-@dataclass
-class Selection:
-    """An arm's dev grid: the values to choose among and how the choice is made."""
-
-    grid: dict[str, list]  # recipe key -> values tried
-    criterion: str  # a metric of the task's report, e.g. per_mean
-    split: str = "dev"  # the split the criterion is read on; never test
-    direction: str = "lower"  # lower or higher is better
-
-    def points(self) -> list[dict[str, Any]]:
-        """Every combination of the grid's values, in file order."""
-        keys = list(self.grid)
-        return [dict(zip(keys, values)) for values in itertools.product(*(self.grid[k] for k in keys))]
 
 
 @dataclass
@@ -148,43 +129,7 @@ def grid_overrides(point: dict[str, Any]) -> list[str]:
     return [f"{key}={json.dumps(value)}" for key, value in point.items()]
 
 
-class _Lines:
-    """Line numbers of a YAML file's keys and items, for messages that name the line."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.lines: dict[tuple, int] = {}
-        self._walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
-
-    def _walk(self, node, where: tuple) -> None:
-        if node is None:
-            return
-        self.lines.setdefault(where, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                self.lines[(*where, key.value)] = key.start_mark.line + 1
-                self._walk(value, (*where, key.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, (*where, i))
-
-    def error(self, where: tuple, message: str) -> RecipeError:
-        """A RecipeError naming the file, the line of ``where`` (or its nearest parent) and the key."""
-        for n in range(len(where), -1, -1):
-            if where[:n] in self.lines:
-                line = self.lines[where[:n]]
-                break
-        key = "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else str(k)) for i, k in enumerate(where))
-        return RecipeError(f"{self.path}:{line}: {shorten(key, 120)}: {message}")
-
-
-def _mapping(lines: _Lines, data: Any, where: tuple) -> dict:
-    if not isinstance(data, dict) or not data:
-        raise lines.error(where, f"expected a non-empty mapping, got {shorten(repr(data))}")
-    return data
-
-
-def _overrides(lines: _Lines, data: Any, where: tuple) -> list[str]:
+def _overrides(lines: Lines, data: Any, where: tuple) -> list[str]:
     """A list of ``key=value`` strings; the keys the study owns refused."""
     if data is None:
         return []
@@ -200,42 +145,19 @@ def _overrides(lines: _Lines, data: Any, where: tuple) -> list[str]:
     return data
 
 
-def _named(lines: _Lines, data: dict, key: str, required: bool = True) -> dict[str, list[str]]:
+def _named(lines: Lines, data: dict, key: str, required: bool = True) -> dict[str, list[str]]:
     if key not in data and not required:
         return {"all": []}
     out = {}
-    for name, value in _mapping(lines, data.get(key), (key,)).items():
+    for name, value in mapping(lines, data.get(key), (key,)).items():
         if not isinstance(name, str) or not NAME.match(name):
             raise lines.error((key, name), "a name of letters, digits and _ . + - (it becomes a folder name)")
         out[name] = _overrides(lines, value, (key, name))
     return out
 
 
-def _selection(lines: _Lines, data: Any, arm: str) -> Selection:
-    where = ("select", arm)
-    data = _mapping(lines, data, where)
-    unknown = set(data) - {"grid", "criterion", "split", "direction"}
-    if unknown:
-        raise lines.error((*where, sorted(map(str, unknown))[0]), "unknown key; accepts grid, criterion, split, direction")
-    grid = _mapping(lines, data.get("grid"), (*where, "grid"))
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise lines.error((*where, "grid", key), "expected a non-empty list of values")
-    sel = Selection(grid=grid, criterion=data.get("criterion"), split=data.get("split", "dev"),
-                    direction=data.get("direction", "lower"))
-    if not isinstance(sel.criterion, str) or not sel.criterion:
-        raise lines.error((*where, "criterion"), "expected the metric the choice reads, e.g. per_mean")
-    if sel.split in TEST_SPLITS or not isinstance(sel.split, str):
-        # the one place selection on test is refused: a choice made on test makes its test figure a lie
-        raise lines.error((*where, "split"), f"{shorten(repr(sel.split))}: a setting is chosen on dev (or another "
-                          f"held-out split), never on test data ({', '.join(TEST_SPLITS)})")
-    if sel.direction not in DIRECTIONS:
-        raise lines.error((*where, "direction"), f"expected lower or higher, got {shorten(repr(sel.direction))}")
-    return sel
-
-
-def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
-    metrics = _mapping(lines, data.get("metrics"), ("metrics",))
+def _metrics(lines: Lines, data: dict) -> dict[str, str]:
+    metrics = mapping(lines, data.get("metrics"), ("metrics",))
     for name, direction in metrics.items():
         if not isinstance(name, str) or "." not in name:
             raise lines.error(("metrics", name), "a metric is SPLIT.NAME, e.g. test.per_mean")
@@ -244,7 +166,7 @@ def _metrics(lines: _Lines, data: dict) -> dict[str, str]:
     return metrics
 
 
-def _check_recipes(lines: _Lines, study: Study) -> None:
+def _check_recipes(lines: Lines, study: Study) -> None:
     """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
     def check(overrides: list[str], where: tuple, recipe: Path = study.recipe, cell: bool = False) -> None:
         for name in prepared_names([*study.set, *overrides]):
@@ -256,11 +178,16 @@ def _check_recipes(lines: _Lines, study: Study) -> None:
             if options and study.steps != ADD_LANGUAGE:
                 raise RecipeError(f"{PREFIX}{next(iter(options))}: an add-language option; needs steps: {ADD_LANGUAGE}")
             if study.steps == ADD_LANGUAGE and cell:  # a whole cell's options: the base, the language...
-                sel = study.select.get(where[1])
-                check_options(options, [*study.metrics, *([f"{sel.split}.{sel.criterion}"] if sel else [])])
+                check_options(options, list(study.metrics))
             load_recipe(recipe, resolve(rest, Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
+        if study.steps == ADD_LANGUAGE and where[:1] == ("select",):  # what the choice reads: can the split give it?
+            for metric, key in zip(study.select[where[1]].metrics(), ("criterion", "constraint")):
+                try:
+                    check_options(options, [metric])
+                except RecipeError as err:
+                    raise lines.error((*where[:2], key), str(err)) from None
 
     check([], ("set",))
     for name, prep in study.prepare.items():
@@ -280,7 +207,7 @@ def _check_recipes(lines: _Lines, study: Study) -> None:
                     check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, True)
 
 
-def _recipe_path(lines: _Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
+def _recipe_path(lines: Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
     """A recipe: relative to the working directory (as recipes' own paths are), else to the study file."""
     if not isinstance(value, str) or not value:
         raise lines.error(where, "expected the path of a recipe, e.g. recipes/tiny.yaml")
@@ -290,9 +217,9 @@ def _recipe_path(lines: _Lines, value: Any, study_path: Path, where: tuple = ("r
     raise lines.error(where, f"no such recipe file {shorten(value)}")
 
 
-def _arms(lines: _Lines, data: dict, study_path: Path) -> tuple[dict[str, list[str]], dict[str, Path]]:
+def _arms(lines: Lines, data: dict, study_path: Path) -> tuple[dict[str, list[str]], dict[str, Path]]:
     """Arms as ``NAME: [overrides]``, or ``NAME: {recipe: PATH, set: [overrides]}`` for an arm on its own recipe."""
-    plain = {k: ([] if isinstance(v, dict) else v) for k, v in _mapping(lines, data.get("arms"), ("arms",)).items()}
+    plain = {k: ([] if isinstance(v, dict) else v) for k, v in mapping(lines, data.get("arms"), ("arms",)).items()}
     arms = _named(lines, {"arms": plain}, "arms")
     recipes = {}
     for name, value in data["arms"].items():
@@ -315,7 +242,7 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     if not path.is_file():
         raise RecipeError(f"{shorten(path, 200)}: no such study file")
     data = load_yaml(path)
-    lines = _Lines(path, path.read_text(encoding="utf-8"))
+    lines = Lines(path, path.read_text(encoding="utf-8"))
     for key in data:
         if key not in TOP_KEYS:
             raise lines.error((key,), f"unknown key; a study accepts: {', '.join(TOP_KEYS)}")
@@ -329,7 +256,7 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     for arm, sel in (data.get("select") or {}).items():
         if arm not in study.arms:
             raise lines.error(("select", arm), f"unknown arm; the arms are {', '.join(study.arms)}")
-        study.select[arm] = _selection(lines, sel, arm)
+        study.select[arm] = parse_selection(lines, sel, arm)
     for metric, goal in (data.get("goals") or {}).items():
         if metric not in study.metrics:
             raise lines.error(("goals", metric), f"not one of the study's metrics ({', '.join(study.metrics)})")
@@ -347,16 +274,16 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     return study
 
 
-def _prepare(lines: _Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
+def _prepare(lines: Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
     """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...]}}``."""
     if data is None:
         return {}
     out = {}
-    for name, value in _mapping(lines, data, ("prepare",)).items():
+    for name, value in mapping(lines, data, ("prepare",)).items():
         where = ("prepare", name)
         if not isinstance(name, str) or not NAME.match(name):
             raise lines.error(where, "a name of letters, digits and _ . + - (it becomes a folder name)")
-        value = _mapping(lines, value, where)
+        value = mapping(lines, value, where)
         unknown = set(value) - {"recipe", "set", "splits"}
         if unknown:
             raise lines.error((*where, sorted(map(str, unknown))[0]), "unknown key; accepts recipe, set, splits")
@@ -368,11 +295,11 @@ def _prepare(lines: _Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
     return out
 
 
-def _compare(lines: _Lines, data: Any, study: Study) -> None:
+def _compare(lines: Lines, data: Any, study: Study) -> None:
     """``compare: {baseline: ARM, significant: bool}``: paired differences against a baseline arm."""
     if data is None:
         return
-    data = _mapping(lines, data, ("compare",))
+    data = mapping(lines, data, ("compare",))
     unknown = set(data) - {"baseline", "significant"}
     if unknown:
         raise lines.error(("compare", sorted(map(str, unknown))[0]), "unknown key; accepts baseline, significant")

@@ -72,10 +72,16 @@ def selection_lines(summary: dict) -> list[str]:
         choices = []
         for rotation, choice in by_rotation.items():
             setting = ", ".join(f"{k}={v}" for k, v in (choice["setting"] or {}).items()) or "nothing finished"
-            choices.append(f"{rotation}: {setting}")
+            met = choice.get("constraint", {}).get("met")
+            choices.append(f"{rotation}: {setting}" + ("" if met is None else
+                                                       f" ({len(met)} of {len(choice['scores'])} points met it)"))
         first = next(iter(by_rotation.values()))
-        lines.append(f"- {arm}: chosen on {first['split']} by {first['criterion']} ({first['direction']} is better), "
-                     f"per rotation: {'; '.join(choices)}")
+        bound = first.get("constraint")
+        limit = "" if not bound else (f" among the points with {bound['metric']} "
+                                      + (f"<= {bound['at_most']:g}" if "at_most" in bound else f">= {bound['at_least']:g}")
+                                      + " (else the one nearest to it)")
+        lines.append(f"- {arm}: chosen on {first['split']} by {first['criterion']} ({first['direction']} is better)"
+                     f"{limit}, per rotation: {'; '.join(choices)}")
     return ["", "Dev selection (test never read):", *lines] if lines else []
 
 

@@ -2,8 +2,10 @@
 
 Selection reads only the selection split's figures (``select.ARM.split``, never
 test): for each arm with a grid and each rotation, the grid point with the best
-mean criterion over seeds is chosen, and only its cells count for the arm. The
-summary records, per choice, the split and criterion read and every point's score.
+mean criterion over seeds is chosen (with a constraint, among the points that meet it:
+:mod:`~speechtl.workflows.study_selection`), and only its cells count for the arm. The
+summary records, per choice, the split and criterion read, every point's score, and which
+points met the constraint and why the chosen one was.
 Failed cells are left out of every figure and counted, with their logs.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 from speechtl.errors import RecipeError, shorten
 from speechtl.workflows.study_cells import Cell
 from speechtl.workflows.study_file import Study
-from speechtl.workflows.study_stats import TIE_RULE, choose, paired, spread, verdict
+from speechtl.workflows.study_selection import CONSTRAINT_RULE, choose_point
+from speechtl.workflows.study_stats import TIE_RULE, paired, spread, verdict
 
 GOAL_WORDS = {"better": "met", "worse": "not met", "tie": "tie (within the spread)", "no verdict": "no verdict (n < 2)"}
 
@@ -39,20 +42,27 @@ def select(study: Study, arm: str, rotation: str, done: list[tuple[Cell, dict]])
 
     Returns:
         ``{"split", "criterion", "direction", "scores": {point: mean}, "chosen": point name, "setting": {key: value}}``
-        (``chosen`` None when no point has a finished cell).
+        (``chosen`` None when no point has a finished cell); with a constraint also ``"constraint"`` (its
+        metric and bound, each point's mean figure, the points that met it, the rule) and ``"why"``.
     """
     sel = study.select[arm]
-    by_point: dict[str, list[float]] = {}
+    by_point: dict[str, list[list[float]]] = {}
     settings = {}
     for cell, record in done:
         # the selection split's figures only: the record's other splits (test) are never looked at here
-        by_point.setdefault(cell.point_name, []).append(_value(study, record, f"{sel.split}.{sel.criterion}"))
+        by_point.setdefault(cell.point_name, []).append([_value(study, record, m) for m in sel.metrics()])
         settings[cell.point_name] = cell.point
-    scores = {name: sum(v) / len(v) for name, v in by_point.items()}
-    chosen = choose(scores, sel.direction == "higher") if scores else None
-    return {"split": sel.split, "criterion": sel.criterion, "direction": sel.direction, "scores": scores,
-            "seeds_per_point": {name: len(v) for name, v in by_point.items()},
-            "chosen": chosen, "setting": settings.get(chosen)}
+    means = {name: [sum(column) / len(column) for column in zip(*runs)] for name, runs in by_point.items()}
+    scores = {name: figures[0] for name, figures in means.items()}
+    choice = choose_point(sel, scores, {name: figures[-1] for name, figures in means.items()}) if scores else {}
+    out = {"split": sel.split, "criterion": sel.criterion, "direction": sel.direction, "scores": scores,
+           "seeds_per_point": {name: len(v) for name, v in by_point.items()},
+           "chosen": choice.get("chosen"), "setting": settings.get(choice.get("chosen"))}
+    if sel.constraint:
+        out["constraint"] = {**sel.constraint.record(), "values": {name: f[-1] for name, f in means.items()},
+                             "met": choice.get("met", []), "rule": CONSTRAINT_RULE}
+        out["why"] = choice.get("why", "no point has a finished cell")
+    return out
 
 
 def _runs(study: Study, cells: list[Cell], records: dict[str, dict | None]) -> tuple[dict, dict]:
