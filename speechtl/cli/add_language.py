@@ -45,6 +45,9 @@ def add_parser(sub) -> None:
                    help="one word per recording (commands, digits): the new language is decoded by the best word "
                         "of its word list (a manifest's distinct transcripts), never an empty transcript, and the "
                         "report gives its word accuracy with each test recording decoded alone")
+    p.add_argument("--splits", nargs="+", default=[], metavar="SPLIT",
+                   help="also score these splits (e.g. dev) as test is: the new language and what the old languages "
+                        "forget on each, in the report's splits section (a choice of settings reads dev, never test)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in the experiment directory")
     add_set_arg(p, "the adaptation run's recipe")
     add_device_args(p)
@@ -84,7 +87,9 @@ def run(args) -> int:
     result = add_language(args.model, args.lang, args.data, args.strategy, args.output, args.test_data,
                           args.minutes, args.freeze_blocks, training_overrides(args), replace_head=args.replace_head,
                           overwrite=args.overwrite,
-                          replay_minutes=args.replay_minutes, isolated=args.isolated)
+                          replay_minutes=args.replay_minutes, isolated=args.isolated, splits=args.splits)
     print(result.report["table"])
+    for split, report in result.report.get("splits", {}).items():
+        print(f"on {split}:\n{report['table']}")
     print(f"model written to {result.exp_dir / 'model.safetensors'}; report in {result.exp_dir / 'forgetting.json'}")
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,17 +32,18 @@ class AddLanguageResult:
     report: dict
 
 
-def per_by_language(model_path: str | Path, recipe, output: Path) -> dict[str, float]:
-    report = evaluate(model_path, "test", recipe=recipe, output=output, progress=False, words=False)
+def per_by_language(model_path: str | Path, recipe, output: Path, split: str = "test") -> dict[str, float]:
+    """``{language: PER}`` of the model on ``split`` of each of the recipe's languages."""
+    report = evaluate(model_path, split, recipe=recipe, output=output, progress=False, words=False)
     return {lang: r["rate"] for lang, r in report["per"].items()}
 
 
-def new_language_scores(model_path: str | Path, recipe, output: Path, language: str) -> tuple[dict[str, float],
-                                                                                              dict | None]:
-    """The added language's test PER, and with ``decode.isolated`` and a word list its word accuracy
-    (``{"accuracy", "recordings", "vocabulary"}``, each test recording decoded alone; else None)."""
+def new_language_scores(model_path: str | Path, recipe, output: Path, language: str,
+                        split: str = "test") -> tuple[dict[str, float], dict | None]:
+    """The added language's PER on ``split``, and with ``decode.isolated`` and a word list its word accuracy
+    (``{"accuracy", "recordings", "vocabulary"}``, each recording of the split decoded alone; else None)."""
     scored = recipe.decode.isolated and bool(recipe.decode.words)
-    report = evaluate(model_path, "test", recipe=recipe, output=output, progress=False, words=scored)
+    report = evaluate(model_path, split, recipe=recipe, output=output, progress=False, words=scored)
     per = {lang: r["rate"] for lang, r in report["per"].items()}
     if not (scored and language in report.get("wer", {})):
         return per, None
@@ -84,12 +86,30 @@ def forgetting_report(before: dict[str, float], after: dict[str, float], new: di
     return report
 
 
+def _scored(base_path: str | Path, plan, strategy: str, split: str, before: dict[str, float] | None = None) -> dict:
+    """The forgetting report of a trained plan on ``split`` (:func:`forgetting_report`); the files it scores
+    into are named as on test with ``_SPLIT`` added (``eval_old_after_dev.json``)."""
+    exp, suffix = plan.exp_dir, "" if split == "test" else f"_{split}"
+    model_path = exp / "model"
+    new, new_words = new_language_scores(model_path, plan.recipe, exp / f"eval_new_language{suffix}.json",
+                                         plan.language, split)
+    if not plan.old:
+        before = {}
+    elif before is None:
+        before = per_by_language(base_path, plan.old_recipe, exp / f"eval_old_before{suffix}.json", split)
+    # a scratch model has none of the old languages
+    after = per_by_language(model_path, plan.old_recipe, exp / f"eval_old_after{suffix}.json", split) \
+        if strategy != "scratch" and plan.old else {}
+    return forgetting_report(before, after, new, strategy, plan.language, new_words)
+
+
 def add_language(base_path: str | Path, language: str, data: str | Path, strategy: str = "conservative",
                  exp_dir: str | Path | None = None, test_data: str | Path | None = None,
                  minutes: float = 0.0, freeze_blocks: int = -1, overrides: list[str] = (),
                  replace_head: bool = False, before: dict[str, float] | None = None,
                  progress: bool = True, overwrite: bool = False,
-                 replay_minutes: float = REPLAY_MINUTES, isolated: bool = False) -> AddLanguageResult:
+                 replay_minutes: float = REPLAY_MINUTES, isolated: bool = False,
+                 splits: Sequence[str] = ()) -> AddLanguageResult:
     """Train a model with ``language`` added to the base model's, then write the forgetting report.
 
     Args:
@@ -106,6 +126,8 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
         isolated: one word per recording (commands, digits): ``decode.isolated`` with the data's word
             list (a manifest's distinct transcripts), and the report gives the new language's word
             accuracy with each test recording decoded alone.
+        splits: other splits (e.g. dev) scored as test is: the report's ``splits`` holds each one's
+            forgetting report (the new language's PER and word accuracy, the old languages' change).
 
     Returns:
         The experiment directory and the report (also in ``EXP/forgetting.json``).
@@ -118,21 +140,14 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
                               "(an encoder and per-language CTC heads)")
     plan = task.add_language_plan(base_path, language, data, strategy, exp_dir, test_data, minutes, freeze_blocks,
                                   list(overrides), replace_head, replay_minutes, isolated)
-    exp, recipe, old = plan.exp_dir, plan.recipe, plan.old
+    exp, recipe = plan.exp_dir, plan.recipe
     train(recipe, overwrite=overwrite, progress=progress)
-    model_path = exp / "model"
-    new, new_words = new_language_scores(model_path, recipe, exp / "eval_new_language.json", plan.language)
-    if not old:
-        before = {}
-    elif before is None:
-        before = per_by_language(base_path, plan.old_recipe, exp / "eval_old_before.json")
-    # a scratch model has none of the old languages
-    after = per_by_language(model_path, plan.old_recipe, exp / "eval_old_after.json") \
-        if strategy != "scratch" and old else {}
-    report = forgetting_report(before, after, new, strategy, plan.language, new_words)
+    report = _scored(base_path, plan, strategy, "test", before)
     report.update({"base": str(base_path), "minutes": minutes, "freeze_blocks": plan.freeze_blocks,
                    "replay_minutes": recipe.transfer.replay.minutes,
                    "exp_dir": str(exp)})
+    if splits:  # e.g. dev, where a study's choice reads the forgetting: the same report, on that split
+        report["splits"] = {split: _scored(base_path, plan, strategy, split) for split in splits if split != "test"}
     (exp / "forgetting.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     log.info("forgetting report written to %s", exp / "forgetting.json")
     return AddLanguageResult(exp, report)

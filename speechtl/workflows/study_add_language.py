@@ -14,12 +14,12 @@ command's ``--set`` (the run's recipe: the base's, with the new data). Example::
     arms: {blend: [], any-head: [add-language.any-head=true]}
     metrics: {test.per: lower}
 
-A cell's metrics: ``test.per`` (the new language's PER on its test split),
-``test.word_accuracy`` (with ``isolated``: each test recording decoded alone), and for
-a trained head (not ``zero-shot``) what the old languages forgot on their test splits:
-``test.mean_change``, ``test.max_change`` and ``test.change_LANG`` (PER after minus
-before). Any other split ``S`` gives ``S.per``, the new language's PER on it (e.g.
-``dev.per``, which a dev grid may choose by).
+A cell's metrics, on ``test`` and on any other split ``S`` the study reads (e.g. ``dev``, which
+a dev grid chooses by): ``S.per`` (the new language's PER on it), ``S.word_accuracy`` (with
+``isolated``: each recording decoded alone), and for a trained head (not ``zero-shot``) what
+the old languages forgot on their own ``S`` splits: ``S.mean_change``, ``S.max_change`` and
+``S.change_LANG`` (PER after minus before; the forgetting report of
+:func:`~speechtl.workflows.add_language.add_language`, its ``splits`` for ``S`` other than test).
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ from speechtl.files import read_metadata
 from speechtl.resources import BUILTIN
 from speechtl.tasks import task_of_model
 from speechtl.text.languages import get_language
-from speechtl.workflows.add_language import add_language, zero_shot_head
+from speechtl.workflows.add_language import add_language, new_language_scores, zero_shot_head
 from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
-from speechtl.workflows.evaluate import evaluate
 
 STEP = "add-language"
 PREFIX = "add-language."  # an override naming an option of the command, not a recipe key
@@ -73,7 +72,7 @@ OPTIONS = {
     "freeze-blocks": Option(int, "trained", -1),
 }
 FILES = ("data", "test-data", "lexicon", "text-file")  # options that name a file, checked to exist
-FORGETTING = ("mean_change", "max_change")  # test figures of a trained head besides per and change_LANG
+FORGETTING = ("mean_change", "max_change")  # figures of a trained head besides per and change_LANG
 
 
 def option_value(key: str, raw: str, check: bool = False) -> Any:
@@ -156,13 +155,13 @@ def check_options(options: dict[str, Any], metrics: list[str]) -> None:
             raise RecipeError(f"{PREFIX}{name}: only for a {OPTIONS[name].use} cell; this one is "
                               f"{'zero-shot (it trains nothing)' if zero_shot else 'trained (no zero-shot)'}")
     for metric in metrics:
-        split, name = metric.split(".", 1)
-        trained_test = split == "test" and not zero_shot and (name in FORGETTING or name.startswith("change_"))
-        words = split == "test" and name == "word_accuracy" and options.get("isolated", False)
-        if not (name == "per" or trained_test or words):
+        name = metric.split(".", 1)[1]
+        forgetting = not zero_shot and (name in FORGETTING or name.startswith("change_"))
+        words = name == "word_accuracy" and options.get("isolated", False)
+        if not (name == "per" or forgetting or words):
             raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
-                              f"reports SPLIT.per, test.word_accuracy (with {PREFIX}isolated)"
-                              + ("" if zero_shot else ", test.mean_change, test.max_change, test.change_LANG"))
+                              f"reports SPLIT.per, SPLIT.word_accuracy (with {PREFIX}isolated)"
+                              + ("" if zero_shot else ", SPLIT.mean_change, SPLIT.max_change, SPLIT.change_LANG"))
 
 
 def data_setup(recipe: str, overrides: list[str]) -> str:
@@ -172,8 +171,8 @@ def data_setup(recipe: str, overrides: list[str]) -> str:
                        sorted(o for o in rest if o.startswith(("data.", "features.")))])
 
 
-def _test_figures(report: dict) -> dict[str, float]:
-    """``test`` metrics of an add-language or zero-shot report (see the module docstring)."""
+def _figures(report: dict) -> dict[str, float]:
+    """A split's metrics from its add-language, forgetting or zero-shot report (see the module docstring)."""
     figures = {"per": report["new"][report["language"]]}
     if report.get("new_words"):
         figures["word_accuracy"] = report["new_words"]["accuracy"]
@@ -199,36 +198,42 @@ def run_add_language(recipe: str, overrides: list[str], exp: Path, splits: list[
                                 text_file=options.get("text-file"), from_head=options.get("from"),
                                 any_head=options.get("any-head", False),
                                 replace_head=options.get("replace-head", False))
-    else:
+    else:  # the other splits (dev) scored as test is: the new language and the old languages' forgetting
         result = add_language(options["model"], options["lang"], data, options.get("strategy", "conservative"),
                               exp, test_data, options.get("minutes", 0.0), options.get("freeze-blocks", -1), rest,
                               replace_head=options.get("replace-head", False), progress=False, overwrite=True,
                               replay_minutes=options.get("replay-minutes", REPLAY_MINUTES),
-                              isolated=options.get("isolated", False))
+                              isolated=options.get("isolated", False), splits=_others(splits))
     report, model = result.report, result.exp_dir / "model"
-    metrics = {"test": _test_figures(report)}
-    for split in splits:
-        if split != "test":  # the new language alone, on the data it was added with
-            scoring = task_of_model(model).new_language_recipe(model, report["language"], data, test_data, exp, rest)
-            per = evaluate(model, split, recipe=scoring, output=exp / f"eval_{split}.json", progress=False,
-                           words=False)["per"]
-            metrics[split] = {"per": per[report["language"]]["rate"]}
+    metrics = {"test": _figures(report), **{split: _figures(r) for split, r in report.get("splits", {}).items()}}
+    for split in _others(splits) if options.get("zero-shot") else []:  # the new head alone: nothing was trained
+        scoring = task_of_model(model).new_language_recipe(model, report["language"], data, test_data, exp, rest,
+                                                           isolated=options.get("isolated", False))
+        new, words = new_language_scores(model, scoring, exp / f"eval_{split}.json", report["language"], split)
+        metrics[split] = _figures({"language": report["language"], "new": new, "new_words": words})
     kept = ("language", "strategy", "closest", "choice", "method", "mix", "mapped", "freeze_blocks", "replay_minutes")
     return {"metrics": metrics, "add_language": {k: report[k] for k in kept if k in report}}
 
 
+def _others(splits: list[str]) -> list[str]:
+    """The splits a cell scores besides test (which every add-language report has)."""
+    return [split for split in splits if split != "test"]
+
+
 def command(recipe: str, overrides: list[str], exp: Path, splits: list[str]) -> str:
-    """The shell commands a cell equals (``overrides`` resolved): ``speechtl add-language``, then
-    ``speechtl eval`` of the new language on each split its report lacks (every split, for a zero-shot head)."""
+    """The shell commands a cell equals (``overrides`` resolved): ``speechtl add-language`` (its ``--splits``:
+    the splits besides test), or for a zero-shot head that, then ``speechtl eval`` of it on every split."""
     options, rest = split_options(overrides)
     zero_shot = options.get("zero-shot", False)
     flags = [f"--{name}" if value is True else f"--{name} {shlex.quote(str(value))}"
              for name, value in options.items() if value is not False and name != "data"]
     sets = [f"--set {shlex.quote(o)}" for o in rest]
     data = options.get("data", recipe)
-    line = " ".join(["speechtl add-language", *flags, *([] if zero_shot else [f"--data {shlex.quote(data)}", *sets]),
+    trained = [f"--data {shlex.quote(data)}", *sets, *([f"--splits {' '.join(_others(splits))}"] if _others(splits)
+                                                     else [])]
+    line = " ".join(["speechtl add-language", *flags, *([] if zero_shot else trained),
                      f"-o {shlex.quote(str(exp))}", *([] if zero_shot else ["--overwrite"])])
     lang = shlex.quote(f"data.languages=[{options.get('lang')}]")
     evals = [f"speechtl eval --model {shlex.quote(str(exp))} --split {split} --recipe {shlex.quote(data)} "
-             + " ".join([*(sets if zero_shot else []), f"--set {lang}"]) for split in splits if split != "test" or zero_shot]
+             + " ".join([*sets, f"--set {lang}"]) for split in (splits if zero_shot else [])]
     return " && ".join([line, *evals])

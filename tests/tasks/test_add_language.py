@@ -96,6 +96,19 @@ def test_scratch_from_the_cli(base, es_data, tmp_path, capsys):
     assert load_model(tmp_path / "scratch" / "model").languages == ["es"]
 
 
+def test_other_splits_are_scored_as_test_is_from_the_cli(base, es_data, tmp_path, capsys):
+    """``--splits dev``: the new language and the old languages' forgetting on dev too (what a study chooses by)."""
+    code = main(["add-language", "--model", str(base), "--lang", "es", "--data", str(es_data), "--strategy",
+                 "finetune", "--splits", "dev", "-o", str(tmp_path / "ft"), *sum((["--set", o] for o in FAST), [])])
+    assert code == 0 and "on dev:\nadded es (finetune)" in capsys.readouterr().out
+    report = json.loads((tmp_path / "ft" / "forgetting.json").read_text())
+    dev = report["splits"]["dev"]
+    assert set(dev["old"]) == {"en", "de"} and set(dev["new"]) == {"es"}
+    scored = json.loads((tmp_path / "ft" / "eval_old_before_dev.json").read_text())  # the base, on the dev split
+    assert scored["split"] == "dev" and dev["old"]["en"]["before"] == scored["per"]["en"]["rate"]
+    assert dev["old"]["en"]["before"] != report["old"]["en"]["before"]  # not test's figure under another name
+
+
 def test_bad_input_is_named(base, es_data, tmp_path, capsys):
     with pytest.raises(LanguageError, match="already has a head for 'en'.*--replace-head"):
         add_language(base, "en", es_data, "finetune", tmp_path / "x", overrides=FAST, progress=False)

@@ -77,11 +77,12 @@ TRAINED = STUDY.replace('add-language.zero-shot=true', 'add-language.strategy=fi
                         'train.warmup_steps=1, add-language.replay-minutes=0').replace(
     "  any-head: [add-language.any-head=true]\n", "").replace(
     "metrics: {test.per: lower, dev.per: lower}",
-    "select: {blend: {grid: {add-language.minutes: [0.1, 0]}, split: dev, criterion: per}}\n"
+    "select: {blend: {grid: {add-language.minutes: [0.1, 0]}, split: dev, criterion: per,\n"
+    "                 constraint: {metric: mean_change, at_most: 0.0}}}\n"
     "metrics: {test.per: lower, test.mean_change: lower}").replace("compare: {baseline: blend}\n", "")
 
 
-def test_trained_cells_report_forgetting_and_choose_a_grid_point_on_dev(tiny_corpus, tmp_path):
+def test_trained_cells_report_forgetting_on_test_and_dev_and_choose_under_a_dev_constraint(tiny_corpus, tmp_path):
     path, out = tmp_path / "trained.yaml", tmp_path / "out"
     path.write_text(TRAINED)
     summary = run_study(path, out, overrides=_corpus(tiny_corpus))
@@ -97,6 +98,22 @@ def test_trained_cells_report_forgetting_and_choose_a_grid_point_on_dev(tiny_cor
         assert test["change_en"] == pytest.approx(report["old"]["en"]["after"] - report["old"]["en"]["before"])
         assert record["metrics"]["dev"]["per"] == choice["scores"][record["point_name"]]
         assert "--strategy finetune" in record["command"] and "--set train.max_steps=2" in record["command"]
+        assert record["command"].endswith("--splits dev -o " + record["exp_dir"] + " --overwrite")
+        # the old languages' dev forgetting, scored here without the study's code: base and new model on dev
+        model, base = Path(record["exp_dir"]) / "model", prepared_model(out, "base", 0)
+        dev = record["metrics"]["dev"]
+        for lang in ("en", "de"):
+            change = _per(model, tiny_corpus, lang, "dev") - _per(base, tiny_corpus, lang, "dev")
+            assert dev[f"change_{lang}"] == pytest.approx(change)
+        assert dev["mean_change"] == pytest.approx((dev["change_en"] + dev["change_de"]) / 2)
+        assert dev["per"] == pytest.approx(_per(model, tiny_corpus, "es", "dev"))
+        assert report["splits"]["dev"]["mean_change"] == dev["mean_change"]  # in forgetting.json too
+        assert dev["mean_change"] == choice["constraint"]["values"][record["point_name"]]
+    # the rule on the recorded dev figures: the best dev PER among the points that forgot nothing, else the least
+    met = [p for p, v in choice["constraint"]["values"].items() if v <= 0.0]
+    assert choice["constraint"]["met"] == met
+    pool = {p: choice["scores"][p] for p in met} or {p: -v for p, v in choice["constraint"]["values"].items()}
+    assert choice["chosen"] == (min(pool, key=pool.get) if met else max(pool, key=pool.get))
 
 
 @pytest.mark.parametrize("change, line, words", [
@@ -114,8 +131,16 @@ def test_trained_cells_report_forgetting_and_choose_a_grid_point_on_dev(tiny_cor
     (("dev.per: lower", "test.mean_change: lower"), 11, "arms.blend: metric test.mean_change: a zero-shot "
                                                          "add-language cell reports SPLIT.per"),
     (("dev.per: lower", "test.word_accuracy: higher"), 11, r"arms.blend: metric test.word_accuracy: a zero-shot "
-                                                            r"add-language cell reports SPLIT.per, test.word_accuracy "
+                                                            r"add-language cell reports SPLIT.per, SPLIT.word_accuracy "
                                                             r"\(with add-language.isolated\)"),
+    (("compare: {baseline: blend}", "select: {blend: {grid: {add-language.any-head: [true, false]}, criterion: per, "
+      "constraint: {metric: mean_change, at_most: 0.01}}}"), 14,
+     r"select.blend.constraint: metric dev.mean_change: a zero-shot add-language cell reports SPLIT.per"),
+    (("compare: {baseline: blend}", "select: {blend: {grid: {add-language.any-head: [true, false]}, criterion: per, "
+      "constraint: {metric: word_accuracy, at_least: 0.5}}}"), 14,
+     r"select.blend.constraint: metric dev.word_accuracy: .* \(with add-language.isolated\)"),
+    (("compare: {baseline: blend}", "select: {blend: {grid: {add-language.any-head: [true, false]}, "
+      "criterion: mean_change}}"), 14, r"select.blend.criterion: metric dev.mean_change: a zero-shot"),
     (("steps: add-language", "steps: train"), 6, "set: add-language.model: an add-language option; needs steps: "
                                                  "add-language"),
     (("steps: add-language", "steps: add_language"), 2, "steps: expected train, run .* or add-language"),
@@ -151,3 +176,16 @@ def test_a_failed_prepared_base_fails_the_cells_that_name_it(tiny_corpus, tmp_pa
     assert summary["prepare"]["base"]["failed"] == 1 and summary["cells"]["failed"] == 1
     failure = summary["cells"]["failures"][0]
     assert failure["cell"] == "blend/es/seed0" and "prepared model base (seed 0) is missing" in failure["error"]
+
+
+def test_a_trained_cell_may_constrain_dev_forgetting_and_isolated_word_accuracy(tmp_path):
+    path = tmp_path / "study.yaml"
+    bounded = TRAINED.replace("criterion: per,", "criterion: word_accuracy, direction: higher,")
+    path.write_text(bounded)
+    with pytest.raises(RecipeError, match=r"study.yaml:\d+: select.blend.criterion: metric dev.word_accuracy: an "
+                                          r"add-language cell reports .*\(with add-language.isolated\)"):
+        load_study(path)
+    path.write_text(bounded.replace("add-language.strategy=finetune", "add-language.strategy=finetune, "
+                                    "add-language.isolated=true"))
+    sel = load_study(path).select["blend"]
+    assert sel.metrics() == ["dev.word_accuracy", "dev.mean_change"] and sel.constraint.at_most
