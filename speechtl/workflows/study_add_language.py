@@ -171,15 +171,17 @@ def data_setup(recipe: str, overrides: list[str]) -> str:
                        sorted(o for o in rest if o.startswith(("data.", "features.")))])
 
 
-def _figures(report: dict) -> dict[str, float]:
-    """A split's metrics from its add-language, forgetting or zero-shot report (see the module docstring)."""
+def _figures(report: dict) -> dict[str, float | None]:
+    """A split's metrics from its add-language, forgetting or zero-shot report (see the module docstring).
+
+    A trained head's forgetting figures are None where they do not apply (a scratch model has none of the old
+    languages): the summary leaves them out of that arm's figures, where a missing name is a typo it refuses.
+    """
     figures = {"per": report["new"][report["language"]]}
     if report.get("new_words"):
         figures["word_accuracy"] = report["new_words"]["accuracy"]
-    for lang, old in report.get("old", {}).items():
-        if old["change"] is not None:
-            figures[f"change_{lang}"] = old["change"]
-    figures.update({name: report[name] for name in FORGETTING if report.get(name) is not None})
+    figures.update({f"change_{lang}": old["change"] for lang, old in report.get("old", {}).items()})
+    figures.update({name: report[name] for name in FORGETTING if name in report})
     return figures
 
 

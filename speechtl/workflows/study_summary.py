@@ -20,8 +20,9 @@ from speechtl.workflows.study_stats import TIE_RULE, paired, spread, verdict
 GOAL_WORDS = {"better": "met", "worse": "not met", "tie": "tie (within the spread)", "no verdict": "no verdict (n < 2)"}
 
 
-def _value(study: Study, record: dict, metric: str) -> float:
-    """``SPLIT.NAME`` of a finished cell's record.
+def _value(study: Study, record: dict, metric: str) -> float | None:
+    """``SPLIT.NAME`` of a finished cell's record; None where the cell's report says it does not apply (e.g. the
+    old languages' forgetting of a scratch model, which has none of them): left out of the figures.
 
     Raises:
         RecipeError: the split's report has no such metric (a typo in the study file): names what it has.
@@ -88,8 +89,14 @@ def _arm_figures(study: Study, runs: dict) -> dict:
         out[arm] = {}
         for rotation in [*study.rotations, "all"]:
             kept = [r for (rot, _), r in mine.items() if rotation in ("all", rot)]
-            out[arm][rotation] = {m: spread([_value(study, r, m) for r in kept]) for m in study.metrics}
+            out[arm][rotation] = {m: spread([v for r in kept if (v := _value(study, r, m)) is not None])
+                                  for m in study.metrics}
     return out
+
+
+def _applicable(study: Study, runs: dict, metric: str) -> dict:
+    """``{(rotation, seed): value}`` of ``metric`` over an arm's runs, those where it does not apply left out."""
+    return {k: v for k, r in runs.items() if (v := _value(study, r, metric)) is not None}
 
 
 def _paired(study: Study, runs: dict) -> dict:
@@ -103,8 +110,7 @@ def _paired(study: Study, runs: dict) -> dict:
             continue
         out[f"{arm} - {study.baseline}"] = per_metric = {}
         for metric, direction in study.metrics.items():
-            diff = paired({k: _value(study, r, metric) for k, r in runs[arm].items()},
-                          {k: _value(study, r, metric) for k, r in base.items()})
+            diff = paired(_applicable(study, runs[arm], metric), _applicable(study, base, metric))
             diff["verdict"] = (verdict(diff, 0.0, direction == "higher") if study.significant
                                else "not claimed (compare.significant is false)")
             per_metric[metric] = diff

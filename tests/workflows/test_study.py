@@ -54,6 +54,30 @@ def test_paired_differences_use_only_matched_runs():
     assert diff["values"] == [2.0, 3.0] and diff["n"] == 2
 
 
+def test_a_figure_that_does_not_apply_is_left_out_and_a_missing_one_is_refused():
+    """A scratch model forgets nothing (its report says None): no figure for it, no pair; a typo still raises."""
+    from speechtl.workflows.study_summary import summarise
+
+    study = Study(path=Path("s.yaml"), name="s", recipe=TINY, seeds=[0, 1], arms={"ft": [], "scratch": []},
+                  rotations={"all": []}, metrics={"test.per": "lower", "test.mean_change": "lower"},
+                  baseline="ft", significant=True)
+    cells = [Cell(arm, "all", seed, str(TINY), [], ["test"]) for arm in study.arms for seed in study.seeds]
+    change = {"ft": 0.01, "scratch": None}
+    records = {c.id: {"cell": c.id, "status": "ok", "metrics": {"test": {"per": 0.2 + c.seed / 10,
+                                                                         "mean_change": change[c.arm]}}}
+               for c in cells}
+    summary = summarise(study, cells, records)
+    assert summary["results"]["scratch"]["all"]["test.mean_change"] == {"mean": None, "std": None, "n": 0}
+    assert summary["results"]["scratch"]["all"]["test.per"]["n"] == 2
+    assert summary["results"]["ft"]["all"]["test.mean_change"]["mean"] == pytest.approx(0.01)
+    pair = summary["paired"]["scratch - ft"]
+    assert pair["test.mean_change"]["n"] == 0 and pair["test.per"]["n"] == 2
+    assert "| scratch | 0.250 ± 0.071 (n=2) | – |" in render_markdown(summary)
+    del records["ft/all/seed0"]["metrics"]["test"]["mean_change"]
+    with pytest.raises(RecipeError, match="metric test.mean_change: the test report of cell ft/all/seed0 has per"):
+        summarise(study, cells, records)
+
+
 def test_selection_reads_the_dev_figures_only():
     """Dev favours point 0, test favours point 1: the choice is point 0, and the record says dev."""
     study = Study(path=Path("s.yaml"), name="s", recipe=TINY, seeds=[0, 1], arms={"a": []}, rotations={"all": []},
