@@ -137,10 +137,14 @@ def split_options(overrides: list[str], check: bool = False) -> tuple[dict[str, 
     return options, rest
 
 
-def check_options(options: dict[str, Any], metrics: list[str]) -> None:
+def check_options(options: dict[str, Any], metrics: list[str], choosing: bool = False) -> None:
     """Refuse a whole cell's options before anything runs: a missing base or language, an option of the other
     kind of cell (zero-shot or trained), a metric such a cell does not report (each option's own value is
     checked by :func:`option_value`).
+
+    Args:
+        choosing: ``metrics`` are what a dev grid chooses by, so a figure that does not apply (a scratch
+            model's forgetting: it has no old languages) is refused too.
 
     Raises:
         RecipeError: what is wrong, naming the option or metric.
@@ -162,6 +166,9 @@ def check_options(options: dict[str, Any], metrics: list[str]) -> None:
             raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
                               f"reports SPLIT.per, SPLIT.word_accuracy (with {PREFIX}isolated)"
                               + ("" if zero_shot else ", SPLIT.mean_change, SPLIT.max_change, SPLIT.change_LANG"))
+        if choosing and forgetting and options.get("strategy") == "scratch":
+            raise RecipeError(f"metric {shorten(metric)}: a scratch model has none of the old languages, so it "
+                              "forgets nothing to choose by")
 
 
 def data_setup(recipe: str, overrides: list[str]) -> str:

@@ -185,7 +185,7 @@ def _check_recipes(lines: Lines, study: Study) -> None:
         if study.steps == ADD_LANGUAGE and where[:1] == ("select",):  # what the choice reads: can the split give it?
             for metric, key in zip(study.select[where[1]].metrics(), ("criterion", "constraint")):
                 try:
-                    check_options(options, [metric])
+                    check_options(options, [metric], choosing=True)
                 except RecipeError as err:
                     raise lines.error((*where[:2], key), str(err)) from None
 

@@ -189,3 +189,8 @@ def test_a_trained_cell_may_constrain_dev_forgetting_and_isolated_word_accuracy(
                                     "add-language.isolated=true"))
     sel = load_study(path).select["blend"]
     assert sel.metrics() == ["dev.word_accuracy", "dev.mean_change"] and sel.constraint.at_most
+    path.write_text(bounded.replace("add-language.strategy=finetune", "add-language.strategy=scratch, "
+                                    "add-language.isolated=true"))
+    with pytest.raises(RecipeError, match=r"study.yaml:\d+: select.blend.constraint: metric dev.mean_change: a "
+                                          "scratch model has none of the old languages"):
+        load_study(path)
