@@ -72,7 +72,7 @@ def selection_lines(summary: dict) -> list[str]:
         choices = []
         for rotation, choice in by_rotation.items():
             setting = ", ".join(f"{k}={v}" for k, v in (choice["setting"] or {}).items()) or "nothing finished"
-            met = choice.get("constraint", {}).get("met")
+            met = choice.get("constraint", {}).get("met") if choice["scores"] else None
             choices.append(f"{rotation}: {setting}" + ("" if met is None else
                                                        f" ({len(met)} of {len(choice['scores'])} points met it)"))
         first = next(iter(by_rotation.values()))

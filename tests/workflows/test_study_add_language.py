@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from speechtl.config import to_dict
 from speechtl.errors import RecipeError
@@ -194,3 +195,22 @@ def test_a_trained_cell_may_constrain_dev_forgetting_and_isolated_word_accuracy(
     with pytest.raises(RecipeError, match=r"study.yaml:\d+: select.blend.constraint: metric dev.mean_change: a "
                                           "scratch model has none of the old languages"):
         load_study(path)
+
+
+def test_the_add_language_study_files_choose_on_dev_under_the_benchmarks_forgetting_bound():
+    fsdd = load_study(REPO / "studies" / "add-language-fsdd.yaml")
+    sel = fsdd.select["conservative"]
+    assert (sel.split, sel.criterion, sel.direction) == ("dev", "word_accuracy", "higher")
+    assert (sel.constraint.metric, sel.constraint.bound, sel.constraint.at_most) == ("mean_change", 0.01, True)
+    assert [p["train.max_steps"] for p in sel.points()] == [150, 150, 300] and sel.points()[0]["data.augment"] == []
+    roles = {"train": [], "dev": [], "test": []}  # every speaker tests once, trains once and is dev once
+    for overrides in fsdd.rotations.values():
+        parts = yaml.safe_load(next(o for o in overrides if o.startswith("data.parts=")).split("=", 1)[1])
+        for part in parts:
+            roles[part["split"]] += part["speakers"]
+    assert sorted(roles["test"]) == ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
+    assert sorted(roles["train"]) == sorted(roles["dev"]) == ["george", "lucas", "theo"]
+    swedish = load_study(REPO / "studies" / "add-language.yaml")
+    assert set(swedish.arms) == {"scratch", "fine-tune", "layer-transfer", "conservative"}
+    weights = [(p["transfer.kl.weight"], p["transfer.l2sp.weight"]) for p in swedish.select["conservative"].points()]
+    assert weights == [(10, 0.1), (30, 0.3), (100, 1.0)] and swedish.select["conservative"].constraint.bound == 0.01
