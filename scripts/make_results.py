@@ -19,7 +19,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from scripts.results import fsdd, goals, hardening, languages, serve, systems, transfer, vad, zero_shot
+from scripts.results import fsdd, fsdd_studies, goals, hardening, languages, serve, systems, transfer, vad, zero_shot
 from scripts.results.common import ROOT, study_table
 
 DOCUMENTS = [ROOT / "RESULTS.md", *sorted((ROOT / "docs" / "results").glob("*.md"))]
@@ -29,7 +29,7 @@ BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
 TABLES: dict[str, Callable[[], str]] = {}
-for _page in (fsdd, goals, hardening, languages, serve, systems, transfer, vad, zero_shot):
+for _page in (fsdd, fsdd_studies, goals, hardening, languages, serve, systems, transfer, vad, zero_shot):
     TABLES.update(_page.TABLES)
 
 

@@ -88,7 +88,7 @@ def test_zero_shot_goals_are_computed_from_the_test_languages_alone(tmp_path, mo
 def test_a_study_beside_its_peer_per_rotation_says_where_the_arm_falls_below(tmp_path, monkeypatch):
     import json
 
-    from scripts.results import common, fsdd as make
+    from scripts.results import common, fsdd_studies as make
 
     monkeypatch.setattr(common, "STUDIES", tmp_path / "studies" / "results")
     monkeypatch.setattr(common, "RAW", tmp_path)

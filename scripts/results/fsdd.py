@@ -6,7 +6,7 @@ import json
 import statistics
 
 from scripts.results.common import (RAW, TRANSDUCTIVE, md_table, mean_std_text, provenance_rows, provenance_table,
-                                    read_raw, read_study, study_folder)
+                                    read_raw)
 
 
 def fsdd_few_labels_provenance(names: tuple[str, ...] = ("fsdd_few_labels_select.json", "fsdd_few_labels.json")) -> str:
@@ -305,37 +305,6 @@ def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
 
 
 # the tables this module makes, by the name a document's <!-- table:NAME --> block gives
-def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en") -> str:
-    """A study's word accuracy (1 - ``metric``) per arm and rotation beside a peer benchmark's on the same rotations,
-    whether the arm is at least the peer's in every rotation, and each arm's cell wall time (records' wall_seconds)."""
-    folder = study_folder(name)
-    summary, theirs = read_study(name), peer_rotation_means(peer)
-    rotations = list(summary["rotations"])
-    rows = [[f"peer: {peer}", *(f"{v:.1f}" for v in theirs), _spread_sample(theirs), "", ""]]
-    for arm in summary["arms"]:
-        mine = [100 * (1 - summary["results"][arm][rot][metric]["mean"]) if summary["results"][arm][rot][metric]["n"]
-                else None for rot in rotations]
-        done = [v for v in mine if v is not None]
-        records = [json.loads(p.read_text()) for p in sorted((folder / "cells" / arm).glob("*/*.json"))]
-        minutes = [r["wall_seconds"] / 60 for r in records if r.get("status") == "ok"]
-        rows.append([arm, *("not run" if v is None else f"{v:.1f}" for v in mine),
-                     _spread_sample(done) if done else "–",
-                     "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
-                     ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
-                     f"{statistics.fmean(minutes):.1f}" if minutes else "–"])
-    return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std",
-                   "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
-
-
-def peer_rotation_means(name: str = "fsdd_cnn_peer.json") -> list[float]:
-    """A peer benchmark's word accuracy % per rotation (mean over its runs), in rotation order."""
-    return [statistics.fmean(r["word_accuracy"] for r in rot["runs"]) for rot in read_raw(name)["rotations"]]
-
-
-def _spread_sample(values: list[float]) -> str:
-    return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
-
-
 TABLES = {
     "fsdd": fsdd_table,
     "fsdd-supervised": fsdd_supervised_table,
@@ -353,9 +322,6 @@ TABLES = {
     "fsdd-supervised-speaker": lambda: fsdd_supervised_table("fsdd_supervised_speaker.json", TRANSDUCTIVE),
     "fsdd-supervised-speaker-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_speaker.json"),
     "fsdd-supervised-speaker-alone": fsdd_supervised_alone,
-    "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
-    "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
-    "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
     "fsdd-supervised-speaker-run": lambda: provenance_table("fsdd_supervised_speaker.json"),
     "fsdd-few-labels-speaker": lambda: fsdd_few_labels_table("fsdd_few_labels_speaker.json", TRANSDUCTIVE),
     "fsdd-few-labels-speaker-alone": fsdd_few_labels_alone,

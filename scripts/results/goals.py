@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 
 from scripts.results.common import RAW, mean_std_pct, read_study, read_raw, pm_pop, summary_text, md_table, goal_verdict
-from scripts.results.fsdd import few_alone, peer_rotation_means, randomised_speaker_rotations
+from scripts.results.fsdd import few_alone, randomised_speaker_rotations
+from scripts.results.fsdd_studies import peer_rotation_means
 
 
 def _gap_closed(study: str) -> list[float]:
