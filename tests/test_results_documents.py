@@ -106,3 +106,23 @@ def test_a_study_beside_its_peer_per_rotation_says_where_the_arm_falls_below(tmp
     assert rows[2] == "| peer: peer.json | 75.0 | 65.0 | 70.0 ± 7.1 |  |  |"
     assert rows[3] == "| a | 80.0 | 70.0 | 75.0 ± 7.1 | yes | 2.0 |"
     assert rows[4] == "| b | 90.0 | 60.0 | 75.0 ± 21.2 | no | – |"  # better on average, below the peer in r2
+
+
+def test_an_ablation_table_pairs_each_arm_with_its_baseline_and_the_arm_it_builds_on(tmp_path, monkeypatch):
+    import json
+
+    from scripts.results import common, fsdd_studies as make
+
+    monkeypatch.setattr(common, "STUDIES", tmp_path)
+    wer = {"a": [0.5, 0.6, 0.55], "b": [0.4, 0.4, 0.45], "c": [0.42, 0.38, 0.5]}  # accuracy a 45 ± 5, b 58.3, c 56.7
+    for arm, values in wer.items():
+        for seed, w in enumerate(values):
+            path = tmp_path / "s" / "cells" / arm / "all" / f"seed{seed}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"status": "ok", "rotation": "all", "seed": seed, "wall_seconds": 60,
+                                        "metrics": {"target": {"wer_en": w}, "test": {"wer_en": 0.0}}}))
+    (tmp_path / "s" / "summary.json").write_text(json.dumps({"arms": {k: [] for k in wer}, "baseline": "a"}))
+    rows = make.study_accuracy_table("s", {"b": "a", "c": "b"}).splitlines()
+    assert rows[2] == "| a | 3 | 45.0 ± 5.0 | – | – | 100.0 ± 0.0 | 1.0 |"
+    assert rows[3].startswith("| b | 3 | 58.3 ± 2.9 | +13.3 ± 5.8: better (vs a) | +13.3 ± 5.8: better (vs a) |")
+    assert "| -1.7 ± 3.5: tie (vs b) |" in rows[4]  # c against b: -2, +2, -5 points

@@ -7,6 +7,7 @@ import json
 import statistics
 
 from scripts.results.common import md_table, read_raw, read_study, study_folder
+from speechtl.workflows.study_stats import paired, verdict
 
 
 def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", values: list[float] | None = None) -> str:
@@ -34,34 +35,43 @@ def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", val
                    "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
 
 
-def study_accuracy_table(name: str, metric: str = "target.wer_en", also: str = "test.wer_en") -> str:
-    """An ablation's word accuracy % (1 - ``metric``) per arm, mean ± sample std over its cells, the paired
-    difference from the study's baseline in points with the tie rule's verdict, 1 - ``also`` beside it, and
-    each arm's cell wall time."""
+def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "target.wer_en",
+                         also: str = "test.wer_en") -> str:
+    """An ablation's word accuracy % (1 - ``metric``) per arm, mean ± sample std over its cells; the paired
+    difference in points, with the tie rule's verdict, from the study's baseline and from the arm it
+    ``builds_on`` (``{arm: the arm it adds one change to}``); 1 - ``also`` beside it; each arm's cell wall time."""
     summary = read_study(name)
-    base = summary["baseline"]
     rows = []
     for arm in summary["arms"]:
-        values = [100 * (1 - v) for v in _cell_values(name, arm, metric)]
-        paired = summary["paired"].get(f"{arm} - {base}", {}).get(metric)
-        rows.append([arm, len(values), _spread_sample(values) if values else "not run",
-                     f"{-100 * paired['mean']:+.1f} ± {100 * (paired['std'] or 0):.1f}: {paired['verdict']}"
-                     if paired and paired["n"] else "(baseline)" if arm == base else "–",
-                     _spread_sample([100 * (1 - v) for v in _cell_values(name, arm, also)]) if values else "–",
+        values = _accuracies(name, arm, metric)
+        rows.append([arm, len(values), _spread_sample(list(values.values())) if values else "not run",
+                     *(_paired_text(name, arm, other, metric) for other in (summary["baseline"], builds_on.get(arm))),
+                     _spread_sample(list(_accuracies(name, arm, also).values())) if values else "–",
                      _cell_minutes(name, arm)])
-    return md_table(["arm", "cells", "word accuracy %, each recording alone", f"paired difference from {base} (points)",
+    return md_table(["arm", "cells", "word accuracy %, each recording alone",
+                     f"paired difference from {summary['baseline']} (points)", "from the arm it builds on (points)",
                      f"{also.split('.')[0]} split word accuracy %", "cell wall minutes (mean)"], rows)
+
+
+def _paired_text(name: str, arm: str, other: str | None, metric: str) -> str:
+    """``+d ± s: verdict (vs other)`` of ``arm - other`` over matched cells, or ``–``."""
+    if not other or other == arm:
+        return "–"
+    diff = paired(_accuracies(name, arm, metric), _accuracies(name, other, metric))
+    std = f" ± {diff['std']:.1f}" if diff["std"] is not None else ""
+    return f"{diff['mean']:+.1f}{std}: {verdict(diff)} (vs {other})" if diff["n"] else "–"
+
+
+def _accuracies(name: str, arm: str, metric: str) -> dict[tuple[str, int], float]:
+    """``{(rotation, seed): word accuracy %}`` (1 - ``metric``) of an arm's finished cells."""
+    split, key = metric.split(".", 1)
+    return {(r["rotation"], r["seed"]): 100 * (1 - r["metrics"][split][key]) for r in _records(name, arm)}
 
 
 def _records(name: str, arm: str) -> list[dict]:
     """The finished cell records of one arm of a study."""
     paths = sorted((study_folder(name) / "cells" / arm).glob("*/*.json"))
     return [r for r in (json.loads(p.read_text()) for p in paths) if r.get("status") == "ok"]
-
-
-def _cell_values(name: str, arm: str, metric: str) -> list[float]:
-    split, key = metric.split(".", 1)
-    return [r["metrics"][split][key] for r in _records(name, arm)]
 
 
 def _cell_minutes(name: str, arm: str) -> str:
@@ -83,13 +93,16 @@ def _spread_sample(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f} ± {statistics.stdev(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
 
 
+# the engines ablation's arms, each adding one change to another (studies/fsdd-engines.yaml)
+ENGINE_STEPS = {"add-flite": "espeak", "add-festival": "add-flite", "add-piper": "add-festival",
+                "add-pitch-vtlp": "add-festival", "add-band3800": "add-festival"}
 POCKETSPHINX = "pocketsphinx (same 10 words, same files)"
 
 TABLES = {
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
     "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
     "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
-    "fsdd-engines": lambda: study_accuracy_table("fsdd-engines"),
+    "fsdd-engines": lambda: study_accuracy_table("fsdd-engines", ENGINE_STEPS),
     "fsdd-no-label": lambda: study_rotations_table("fsdd-no-label", POCKETSPHINX, "target.wer_en",
                                                   pocketsphinx_rotations()),
 }
