@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import statistics
 
+import yaml
+
 from scripts.results.common import md_table, read_raw, read_study, study_folder
 from speechtl.workflows.study_stats import paired, verdict
 
@@ -70,13 +72,80 @@ def _accuracies(name: str, arm: str, metric: str) -> dict[tuple[str, int], float
 
 def _records(name: str, arm: str) -> list[dict]:
     """The finished cell records of one arm of a study."""
-    paths = sorted((study_folder(name) / "cells" / arm).glob("*/*.json"))
+    paths = sorted((study_folder(name) / "cells" / arm).rglob("*.json"))  # ROTATION/seedN.json or .../seedN/POINT.json
     return [r for r in (json.loads(p.read_text()) for p in paths) if r.get("status") == "ok"]
 
 
 def _cell_minutes(name: str, arm: str) -> str:
     minutes = [r["wall_seconds"] / 60 for r in _records(name, arm)]
     return f"{statistics.fmean(minutes):.1f}" if minutes else "–"
+
+
+ALF = "add-language-fsdd"  # one labelled FSDD speaker added to the shipped model (studies/add-language-fsdd.yaml)
+ALF_CONFIGS = ("defaults", "voice augmentation", "voice augmentation, 300 steps")  # its grid's points, in order
+
+
+def _roles(record: dict) -> dict[str, list[str]]:
+    """``{split: speakers}`` of a cell, read from its ``data.parts`` override."""
+    parts = next(o for o in record["overrides"] if o.startswith("data.parts="))
+    return {p["split"]: p["speakers"] for p in yaml.safe_load(parts.split("=", 1)[1])}
+
+
+def _rotation_label(index: int, record: dict) -> str:
+    roles = _roles(record)
+    return f"{index + 1}: {roles['train'][0]} -> {', '.join(roles['test'])} (dev {roles['dev'][0]})"
+
+
+def add_language_fsdd_table() -> str:
+    """Each rotation's grid points (dev figures, the point chosen on dev, test figures) and the chosen points'
+    mean ± sample std over the rotations, from the study's cell records."""
+    summary, pct = read_study(ALF), lambda x: f"{100 * x:.1f}"
+    records = _records(ALF, "conservative")
+    rows, chosen = [], []
+    for k, rotation in enumerate(summary["rotations"]):
+        pick = summary["selection"]["conservative"][rotation]["chosen"]
+        for r in sorted((r for r in records if r["rotation"] == rotation), key=lambda r: r["point_name"]):
+            dev, test = r["metrics"]["dev"], r["metrics"]["test"]
+            name = ALF_CONFIGS[int(r["point_name"].split("-", 1)[0])]
+            rows.append([_rotation_label(k, r), name + (" **(chosen on dev)**" if r["point_name"] == pick else ""),
+                         f"{pct(dev['word_accuracy'])} ({100 * dev['mean_change']:+.2f})", pct(test["word_accuracy"]),
+                         f"{100 * test['mean_change']:+.2f}", f"{100 * test['max_change']:+.2f}"])
+            if r["point_name"] == pick:
+                chosen.append(test)
+    acc, change = ([100 * t[key] for t in chosen] for key in ("word_accuracy", "mean_change"))
+    rows.append([f"**mean ± sample std, {len(chosen)} rotations**", "chosen on dev", "", f"**{_spread_sample(acc)}**",
+                 f"{statistics.fmean(change):+.2f} ± {statistics.stdev(change):.2f}",
+                 f"{max(100 * t['max_change'] for t in chosen):+.2f}"])
+    return md_table(["rotation: trained on -> tested on", "config", "dev word accuracy % (7 old languages' dev PER "
+                     "change)", "test word accuracy %, each recording alone", "7 old languages' mean test PER change",
+                     "worst language"], rows)
+
+
+def level_trained_fsdd_table() -> str:
+    """The grid's third point trained with the level step (arm ``level-trained``) against the same point without
+    it, paired per rotation."""
+    summary = read_study(ALF)
+    plain = {r["rotation"]: r for r in _records(ALF, "conservative") if r["point_name"].startswith("2-")}
+    level = {r["rotation"]: r for r in _records(ALF, "level-trained")}
+    rows, cols = [], {"was": [], "acc": [], "diff": [], "change": []}
+    for k, rotation in enumerate(summary["rotations"]):
+        if rotation not in level or rotation not in plain:
+            continue
+        was, now = plain[rotation]["metrics"]["test"], level[rotation]["metrics"]["test"]
+        values = (100 * was["word_accuracy"], 100 * now["word_accuracy"],
+                  100 * (now["word_accuracy"] - was["word_accuracy"]), 100 * now["mean_change"])
+        for key, v in zip(cols, values):
+            cols[key].append(v)
+        label = _rotation_label(k, level[rotation]).split(" (dev")[0]
+        rows.append([label, f"{values[0]:.1f}", f"{values[1]:.1f}", f"{values[2]:+.1f}",
+                     f"{100 * was['mean_change']:+.2f}", f"{values[3]:+.2f}"])
+    if len(cols["acc"]) > 1:
+        rows.append(["**mean ± sample std**", _spread_sample(cols["was"]), f"**{_spread_sample(cols['acc'])}**",
+                     f"{statistics.fmean(cols['diff']):+.1f} ± {statistics.stdev(cols['diff']):.1f}", "",
+                     f"{statistics.fmean(cols['change']):+.2f} ± {statistics.stdev(cols['change']):.2f}"])
+    return md_table(["rotation: trained on -> tested on", "test word accuracy %, no level step",
+                     "trained and decoded with the level step at -20.1 dBFS", "paired difference (points)",
+                     "old languages' PER change, no step", "with the step"], rows)
 
 
 def peer_rotation_means(name: str = "fsdd_cnn_peer.json") -> list[float]:
@@ -102,6 +171,8 @@ TABLES = {
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
     "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
     "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
+    "add-language-fsdd": add_language_fsdd_table,
+    "level-trained-fsdd": level_trained_fsdd_table,
     "fsdd-engines": lambda: study_accuracy_table("fsdd-engines", ENGINE_STEPS),
     "fsdd-no-label": lambda: study_rotations_table("fsdd-no-label", POCKETSPHINX, "target.wer_en",
                                                   pocketsphinx_rotations()),

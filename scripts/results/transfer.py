@@ -165,27 +165,6 @@ def zero_shot_models_table(names: tuple[tuple[str, str], ...] = ZERO_SHOT_MODELS
 
 
 # the tables this module makes, by the name a document's <!-- table:NAME --> block gives
-def add_language_fsdd_table(name: str = "add_language_fsdd.json") -> str:
-    """FSDD from 1 labelled speaker, 3 rotations, each config chosen on dev (``benchmarks/add_language_fsdd.py``)."""
-    r, pct = read_raw(name), lambda x: f"{100 * x:.1f}"
-    rows = [[f"{k + 1}: {rot['train'][0]} -> {', '.join(rot['test'])} (dev {rot['dev'][0]})",
-             run["config"] + (" **(chosen on dev)**" if run["config"] == rot["chosen"] else ""),
-             f"{pct(run['dev']['words']['accuracy'])} ({100 * run['dev']['old_mean_change']:+.2f})",
-             pct(run["test"]["words"]["accuracy"]) + " (" + ", ".join(
-                 f"{s} {pct(a)}" for s, a in run["test"]["words"]["by_speaker"].items()) + ")",
-             f"{100 * run['test']['old_mean_change']:+.2f}", f"{100 * run['test']['old_max_change']:+.2f}",
-             f"{100 * run['test']['en_synthetic_change']:+.2f}"]
-            for k, rot in enumerate(r["rotations"]) for run in rot["runs"]]
-    s = r["summary"]
-    ms = lambda v, f=100, sign="": f"{f * v['mean']:{sign}.2f} ± {f * v['std']:.2f}"  # noqa: E731 (sample std)
-    rows.append([f"**mean ± sample std, {len(r['rotations'])} rotations**", "chosen on dev", "",
-                 f"**{ms(s['word_accuracy'])}**", ms(s["old_mean_change"], sign="+"),
-                 f"{100 * max(s['old_max_change']['runs']):+.2f}", ms(s["en_synthetic_change"], sign="+")])
-    return md_table(["rotation: trained on -> tested on", "config", "dev word accuracy % (7 old languages' dev "
-                   "PER change)", "test word accuracy %, each recording alone", "7 old languages' mean test PER "
-                   "change", "worst language", "en head's synthetic test PER change"], rows)
-
-
 def level_norm_fsdd_table(name: str = "level_norm_fsdd.json") -> str:
     """The FSDD add-language models re-decoded with the per-recording level step (``benchmarks/level_norm_fsdd.py``)."""
     r, pct = read_raw(name), lambda x: f"{100 * x:.1f}"
@@ -210,32 +189,6 @@ def level_norm_fsdd_table(name: str = "level_norm_fsdd.json") -> str:
                      "(added after seeing rotation 3)"], rows)
 
 
-def level_trained_fsdd_table() -> str:
-    """One config of the FSDD add-language runs trained again with ``features.level_dbfs``: paired per rotation."""
-    before = {tuple(rot["train"]): rot for rot in read_raw("add_language_fsdd.json")["rotations"]}
-    rows, diffs, accs, changes, without = [], [], [], [], []
-    for k in range(3):
-        rot = read_raw(f"add_language_fsdd_level_{k}.json")["rotations"][0]
-        run = rot["runs"][0]
-        old = next(r for r in before[tuple(rot["train"])]["runs"] if r["config"] == run["config"])
-        acc, was = run["test"]["words"]["accuracy"], old["test"]["words"]["accuracy"]
-        diffs.append(100 * (acc - was))
-        accs.append(100 * acc)
-        without.append(100 * was)
-        changes.append(100 * run["test"]["old_mean_change"])
-        rows.append([f"{k + 1}: {rot['train'][0]} -> {', '.join(rot['test'])}", f"{100 * was:.1f}",
-                     f"{100 * acc:.1f} (" + ", ".join(f"{s} {100 * a:.1f}" for s, a in run["test"]["words"]["by_speaker"].items())
-                     + ")", f"{diffs[-1]:+.1f}", f"{100 * old['test']['old_mean_change']:+.2f}", f"{changes[-1]:+.2f}"])
-    sd = statistics.stdev
-    rows.append(["**mean ± sample std**", f"{statistics.fmean(without):.1f} ± {sd(without):.1f}",
-                 f"**{statistics.fmean(accs):.1f} ± {sd(accs):.1f}**",
-                 f"{statistics.fmean(diffs):+.1f} ± {sd(diffs):.1f}", "",
-                 f"{statistics.fmean(changes):+.2f} ± {sd(changes):.2f}"])
-    return md_table(["rotation: trained on -> tested on", "test word accuracy %, no level step",
-                     "trained and decoded with the level step at -20.1 dBFS", "paired difference (points)",
-                     "old languages' PER change, no step", "with the step"], rows)
-
-
 TABLES = {
     "large": large_table,
     "multitask": multitask_table,
@@ -253,7 +206,5 @@ TABLES = {
     "add-language-selection": add_language_selection_table,
     "add-language-real": add_language_real_table,
     "add-language-real-diagnosis": add_language_real_diagnosis,
-    "add-language-fsdd": add_language_fsdd_table,
     "level-norm-fsdd": level_norm_fsdd_table,
-    "level-trained-fsdd": level_trained_fsdd_table,
 }
