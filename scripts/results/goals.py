@@ -43,7 +43,9 @@ def _no_label_engines_row() -> list:
     if not mine:
         return [14, NO_LABEL_ENGINES, "not run", "-"]
     mean, std, text = mean_std_pct(mine) if len(mine) > 1 else (mine[0], 0.0, f"{mine[0]:.1f}%")
-    return [14, NO_LABEL_ENGINES, f"DANN + self-training {text}, {len(mine)} of 3 rotations, one seed each (the same "
+    summary = read_study("fsdd-no-label")
+    seeds = min(n for n in (summary["results"]["engines"][r]["target.wer_en"]["n"] for r in summary["rotations"]) if n)
+    return [14, NO_LABEL_ENGINES, f"DANN + self-training {text}, {len(mine)} of 3 rotations, {seeds} seed(s) each (the same "
             f"recipe without those voices: {mean_std_pct(plain)[2] if len(plain) > 1 else '-'}); each recording "
             f"alone; {DANN_FSDD_CHOSEN}", goal_verdict(mean, std, 90.0)]
 
