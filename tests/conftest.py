@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,15 @@ from speechtl.tasks.speech.recipe import Recipe
 from trained import train_small
 
 FAKE_FSDD_SPEAKERS = ["ann", "bob", "cy"]
+# a valid study file of two arms on the tiny recipe (tests of study files change one line of it)
+TINY_STUDY = f"""name: t
+recipe: {Path(__file__).resolve().parents[1] / "recipes" / "tiny.yaml"}
+seeds: [0, 1]
+arms:
+  a: [model.dim=64]
+  b: [model.dim=32]
+metrics: {{test.per_mean: lower}}
+"""
 TINY_LANGUAGES = ["en", "de", "es"]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 
 from scripts.results.common import (RAW, TRANSDUCTIVE, md_table, mean_std_text, provenance_rows, provenance_table,

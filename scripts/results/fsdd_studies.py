@@ -25,16 +25,22 @@ def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", val
     rotations = list(summary["rotations"])
     rows = [[f"peer: {peer}", *(f"{v:.1f}" for v in theirs), _spread_sample(theirs), "", ""]]
     for arm in summary["arms"]:
-        mine = [100 * (1 - summary["results"][arm][rot][metric]["mean"]) if summary["results"][arm][rot][metric]["n"]
-                else None for rot in rotations]
+        mine = rotation_accuracies(summary, arm, metric)
         done = [v for v in mine if v is not None]
         rows.append([arm, *("not run" if v is None else f"{v:.1f}" for v in mine),
                      _spread_sample(done) if done else "–",
                      "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
                      ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
-                     _cell_minutes(name, arm)])
+                     _cell_minutes(_records(name, arm))])
     return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std",
                    "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
+
+
+def rotation_accuracies(summary: dict, arm: str, metric: str = "test.wer_en") -> list[float | None]:
+    """An arm's word accuracy % (1 - ``metric``, the mean over its seeds) per rotation of a study's summary, in
+    rotation order; None where the rotation has no finished cell."""
+    stats = [summary["results"][arm][rotation][metric] for rotation in summary["rotations"]]
+    return [100 * (1 - v["mean"]) if v["n"] else None for v in stats]
 
 
 def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "target.wer_en",
@@ -43,31 +49,33 @@ def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "ta
     difference in points, with the tie rule's verdict, from the study's baseline and from the arm it
     ``builds_on`` (``{arm: the arm it adds one change to}``); 1 - ``also`` beside it; each arm's cell wall time."""
     summary = read_study(name)
+    records = {arm: _records(name, arm) for arm in summary["arms"]}
+    accuracy = {arm: _accuracies(cells, metric) for arm, cells in records.items()}
     rows = []
-    for arm in summary["arms"]:
-        values = _accuracies(name, arm, metric)
+    for arm, values in accuracy.items():
         rows.append([arm, len(values), _spread_sample(list(values.values())) if values else "not run",
-                     *(_paired_text(name, arm, other, metric) for other in (summary["baseline"], builds_on.get(arm))),
-                     _spread_sample(list(_accuracies(name, arm, also).values())) if values else "–",
-                     _cell_minutes(name, arm)])
+                     *(_paired_text(accuracy, arm, other) for other in (summary["baseline"], builds_on.get(arm))),
+                     _spread_sample(list(_accuracies(records[arm], also).values())) if values else "–",
+                     _cell_minutes(records[arm])])
     return md_table(["arm", "cells", "word accuracy %, each recording alone",
                      f"paired difference from {summary['baseline']} (points)", "from the arm it builds on (points)",
                      f"{also.split('.')[0]} split word accuracy %", "cell wall minutes (mean)"], rows)
 
 
-def _paired_text(name: str, arm: str, other: str | None, metric: str) -> str:
-    """``+d ± s: verdict (vs other)`` of ``arm - other`` over matched cells, or ``–``."""
+def _paired_text(accuracy: dict[str, dict], arm: str, other: str | None) -> str:
+    """``+d ± s: verdict (vs other)`` of ``arm - other`` over matched cells (``accuracy``: each arm's
+    :func:`_accuracies`), or ``–``."""
     if not other or other == arm:
         return "–"
-    diff = paired(_accuracies(name, arm, metric), _accuracies(name, other, metric))
+    diff = paired(accuracy[arm], accuracy[other])
     std = f" ± {diff['std']:.1f}" if diff["std"] is not None else ""
     return f"{diff['mean']:+.1f}{std}: {verdict(diff)} (vs {other})" if diff["n"] else "–"
 
 
-def _accuracies(name: str, arm: str, metric: str) -> dict[tuple[str, int], float]:
-    """``{(rotation, seed): word accuracy %}`` (1 - ``metric``) of an arm's finished cells."""
+def _accuracies(records: list[dict], metric: str) -> dict[tuple[str, int], float]:
+    """``{(rotation, seed): word accuracy %}`` (1 - ``metric``) of finished cell records."""
     split, key = metric.split(".", 1)
-    return {(r["rotation"], r["seed"]): 100 * (1 - r["metrics"][split][key]) for r in _records(name, arm)}
+    return {(r["rotation"], r["seed"]): 100 * (1 - r["metrics"][split][key]) for r in records}
 
 
 def _records(name: str, arm: str) -> list[dict]:
@@ -76,8 +84,8 @@ def _records(name: str, arm: str) -> list[dict]:
     return [r for r in (json.loads(p.read_text()) for p in paths) if r.get("status") == "ok"]
 
 
-def _cell_minutes(name: str, arm: str) -> str:
-    minutes = [r["wall_seconds"] / 60 for r in _records(name, arm)]
+def _cell_minutes(records: list[dict]) -> str:
+    minutes = [r["wall_seconds"] / 60 for r in records]
     return f"{statistics.fmean(minutes):.1f}" if minutes else "–"
 
 

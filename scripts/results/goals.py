@@ -6,7 +6,7 @@ import statistics
 
 from scripts.results.common import RAW, mean_std_pct, read_study, read_raw, pm_pop, summary_text, md_table, goal_verdict
 from scripts.results.fsdd import few_alone, randomised_speaker_rotations
-from scripts.results.fsdd_studies import peer_rotation_means
+from scripts.results.fsdd_studies import peer_rotation_means, rotation_accuracies
 
 
 def _spread(values: list[float]) -> str:
@@ -30,20 +30,19 @@ def _no_label_row(issue: int, goal: str, name: str, target: float, caveat: str) 
             f"(pocketsphinx {peer['mean']:.1f}%); {caveat}", goal_verdict(best["mean"], best["std"], target)]
 
 
-def study_rotation_accuracies(study: str, arm: str, metric: str = "target.wer_en") -> list[float]:
-    """An arm's word accuracy % (1 - ``metric``, mean over its seeds) in each rotation that has finished cells."""
-    summary = read_study(study)
-    results = [summary["results"][arm][rotation][metric] for rotation in summary["rotations"]]
-    return [100 * (1 - v["mean"]) for v in results if v["n"]]
+def _no_label_accuracies(arm: str, summary: dict | None = None) -> list[float]:
+    """An arm of ``studies/fsdd-no-label``: word accuracy % on the held-out pair of each rotation it has run."""
+    values = rotation_accuracies(summary or read_study("fsdd-no-label"), arm, "target.wer_en")
+    return [v for v in values if v is not None]
 
 
 def _no_label_engines_row() -> list:
     """The goals row of the no-label recipe with voices from real speakers (``studies/fsdd-no-label``)."""
-    mine, plain = (study_rotation_accuracies("fsdd-no-label", arm) for arm in ("engines", "espeak"))
+    summary = read_study("fsdd-no-label")
+    mine, plain = (_no_label_accuracies(arm, summary) for arm in ("engines", "espeak"))
     if not mine:
         return [14, NO_LABEL_ENGINES, "not run", "-"]
     mean, std, text = mean_std_pct(mine) if len(mine) > 1 else (mine[0], 0.0, f"{mine[0]:.1f}%")
-    summary = read_study("fsdd-no-label")
     seeds = min(n for n in (summary["results"]["engines"][r]["target.wer_en"]["n"] for r in summary["rotations"]) if n)
     return [14, NO_LABEL_ENGINES, f"DANN + self-training {text}, {len(mine)} of 3 rotations, {seeds} seed(s) each (the same "
             f"recipe without those voices: {mean_std_pct(plain)[2] if len(plain) > 1 else '-'}); each recording "
@@ -142,7 +141,7 @@ def real_speech_protocol() -> str:
          f"{rnd_text} (per-speaker CMVN)", "dann-fsdd's settings (chosen partly on FSDD test speakers); "
          "randomisation fixed before any run; per-speaker CMVN from a study that read FSDD labels"],
         ["no labels, `fsdd-randomised` + Flite and Festival voices (`studies/fsdd-no-label.yaml`)",
-         _spread(study_rotation_accuracies("fsdd-no-label", "engines")), "-",
+         _spread(_no_label_accuracies("engines")), "-",
          "dann-fsdd's settings; the engines fixed by a rule (every engine .ci/run installs) after the engines "
          "ablation's first seed, which reads FSDD labels, had been seen"],
         ["supervised, 4 speakers, per-utterance CMVN", pct(sup["recipe"]), "-", NOT_NESTED],
@@ -173,8 +172,7 @@ def new_language_and_speaker_rows() -> list[list]:
 
     study = read_study("fsdd-supervised-generalise")
     peer = peer_rotation_means()
-    arms = {arm: [100 * (1 - study["results"][arm][rot]["test.wer_en"]["mean"]) for rot in study["rotations"]]
-            for arm in study["arms"]}
+    arms = {arm: rotation_accuracies(study, arm) for arm in study["arms"]}
     top = max(arms, key=lambda a: statistics.fmean(arms[a]))
     above = [a for a, accs in arms.items() if all(x >= y for x, y in zip(accs, peer))]
     rows = [[23, "supervised FSDD, 4 labelled speakers: >= 95%, never below a plain classifier in any rotation",

@@ -155,7 +155,7 @@ def add_language(base_path: str | Path, language: str, data: str | Path, strateg
 
 def zero_shot_head(base_path: str | Path, language: str, data: str | Path, exp_dir: str | Path,
                    test_data: str | Path | None = None, overrides: list[str] = (), isolated: bool = False,
-                   **options) -> AddLanguageResult:
+                   splits: Sequence[str] = (), **options) -> AddLanguageResult:
     """Compose a head for ``language`` with no audio of it (``--zero-shot``), then score it on its test split.
 
     Args:
@@ -163,6 +163,7 @@ def zero_shot_head(base_path: str | Path, language: str, data: str | Path, exp_d
             (``test_data``: the manifest of its test audio); nothing of it is trained on.
         overrides: ``--set`` over the recipe the head is scored with (the base's, with that data).
         isolated: also the word accuracy with each test recording decoded alone (as :func:`add_language`).
+        splits: other splits (e.g. dev) scored as test is, into the report's ``splits`` (as :func:`add_language`).
         options: the composition's (``lexicon``, ``text_file``, ``from_head``, ``any_head``, ``replace_head``;
             :func:`speechtl.tasks.speech.zero_shot_language.zero_shot_language`).
 
@@ -179,10 +180,17 @@ def zero_shot_head(base_path: str | Path, language: str, data: str | Path, exp_d
     made = task.zero_shot_language(base_path, language, exp, **options)
     recipe = task.new_language_recipe(made["model"], made["language"], data, test_data, exp, list(overrides),
                                       isolated=isolated)
-    new, new_words = new_language_scores(made["model"], recipe, exp / "eval_new_language.json", made["language"])
-    report = {"language": made["language"], "strategy": "zero-shot", "base": str(base_path), "new": new,
-              **({"new_words": new_words} if new_words else {}),
+
+    def scored(split: str) -> dict:  # the new language's PER (and word accuracy) on one split
+        suffix = "" if split == "test" else f"_{split}"
+        new, words = new_language_scores(made["model"], recipe, exp / f"eval_new_language{suffix}.json",
+                                         made["language"], split)
+        return {"language": made["language"], "new": new, **({"new_words": words} if words else {})}
+
+    report = {**scored("test"), "strategy": "zero-shot", "base": str(base_path),
               **{key: made[key] for key in ("closest", "ranking", "choice", "method", "mix", "mapped", "inventory")},
               "exp_dir": str(exp)}
+    if splits:
+        report["splits"] = {split: scored(split) for split in splits if split != "test"}
     (exp / "zero_shot.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return AddLanguageResult(exp, report)

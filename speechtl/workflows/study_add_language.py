@@ -35,9 +35,8 @@ import yaml
 from speechtl.errors import RecipeError, SpeechtlError, shorten
 from speechtl.files import read_metadata
 from speechtl.resources import BUILTIN
-from speechtl.tasks import task_of_model
 from speechtl.text.languages import get_language
-from speechtl.workflows.add_language import add_language, new_language_scores, zero_shot_head
+from speechtl.workflows.add_language import add_language, zero_shot_head
 from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
 
 STEP = "add-language"
@@ -203,7 +202,7 @@ def run_add_language(recipe: str, overrides: list[str], exp: Path, splits: list[
     data, test_data = options.get("data", recipe), options.get("test-data")
     if options.get("zero-shot"):
         result = zero_shot_head(options["model"], options["lang"], data, exp, test_data, rest,
-                                options.get("isolated", False), lexicon=options.get("lexicon"),
+                                options.get("isolated", False), _others(splits), lexicon=options.get("lexicon"),
                                 text_file=options.get("text-file"), from_head=options.get("from"),
                                 any_head=options.get("any-head", False),
                                 replace_head=options.get("replace-head", False))
@@ -213,13 +212,8 @@ def run_add_language(recipe: str, overrides: list[str], exp: Path, splits: list[
                               replace_head=options.get("replace-head", False), progress=False, overwrite=True,
                               replay_minutes=options.get("replay-minutes", REPLAY_MINUTES),
                               isolated=options.get("isolated", False), splits=_others(splits))
-    report, model = result.report, result.exp_dir / "model"
+    report = result.report
     metrics = {"test": _figures(report), **{split: _figures(r) for split, r in report.get("splits", {}).items()}}
-    for split in _others(splits) if options.get("zero-shot") else []:  # the new head alone: nothing was trained
-        scoring = task_of_model(model).new_language_recipe(model, report["language"], data, test_data, exp, rest,
-                                                           isolated=options.get("isolated", False))
-        new, words = new_language_scores(model, scoring, exp / f"eval_{split}.json", report["language"], split)
-        metrics[split] = _figures({"language": report["language"], "new": new, "new_words": words})
     kept = ("language", "strategy", "closest", "choice", "method", "mix", "mapped", "freeze_blocks", "replay_minutes")
     return {"metrics": metrics, "add_language": {k: report[k] for k in kept if k in report}}
 

@@ -17,6 +17,7 @@ from speechtl.workflows.study_file import Selection, Study, load_study
 from speechtl.workflows.study_report import render_markdown
 from speechtl.workflows.study_stats import paired, spread, verdict
 from speechtl.workflows.study_summary import select
+from tests.conftest import TINY_STUDY
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "recipes" / "tiny.yaml"
@@ -99,14 +100,7 @@ def test_selection_reads_the_dev_figures_only():
 
 # --- bad study files: refused before any run, naming the line -----------------------------------------------------
 
-GOOD = f"""name: t
-recipe: {TINY}
-seeds: [0, 1]
-arms:
-  a: [model.dim=64]
-  b: [model.dim=32]
-metrics: {{test.per_mean: lower}}
-"""
+GOOD = TINY_STUDY
 
 
 @pytest.mark.parametrize("change, line, words", [

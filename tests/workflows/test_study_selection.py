@@ -12,6 +12,7 @@ from speechtl.workflows.study_file import Study, load_study
 from speechtl.workflows.study_report import render_markdown
 from speechtl.workflows.study_selection import Constraint, Selection, choose_point
 from speechtl.workflows.study_summary import select, summarise
+from tests.conftest import TINY_STUDY
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "recipes" / "tiny.yaml"
@@ -87,18 +88,11 @@ def test_a_missing_constraint_figure_is_named():
 
 # --- in a study file: checked before any run, naming the line --------------------------------------------------------
 
-GOOD = f"""name: t
-recipe: {TINY}
-seeds: [0, 1]
-arms:
-  a: [model.dim=64]
-  b: [model.dim=32]
-metrics: {{test.per_mean: lower}}
-select:
+GOOD = TINY_STUDY + """select:
   a:
-    grid: {{train.lr: [0.1, 0.2]}}
+    grid: {train.lr: [0.1, 0.2]}
     criterion: per_mean
-    constraint: {{metric: wer_mean, at_most: 0.5}}
+    constraint: {metric: wer_mean, at_most: 0.5}
 """
 
 
