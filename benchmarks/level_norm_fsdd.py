@@ -6,24 +6,20 @@ to a target speech level (:mod:`speechtl.data.level`, reading that recording alo
 its features, the target being the MEDIAN LEVEL OF THE MODEL'S OWN TRAINING RECORDINGS
 (never of test recordings):
 
-* the add-language FSDD models (``benchmarks/add_language_fsdd.py``, 3 rotations x 3
-  configs, en head retrained from the shipped model on 1 FSDD speaker): the median over
-  the training cuts each run wrote (``data/cuts.jsonl.gz``: the FSDD training speaker's
-  500 recordings mixed with the replayed synthetic ones, before augmentation); and, as a
-  second row (added after a first run had shown rotation 2 worse with the mixed target, so
-  not blind), the median of the synthetic ones alone;
+* the models of ``studies/add-language-fsdd.yaml``'s arm ``conservative`` (3 rotations x 3 grid points, en head
+  retrained from the shipped model on 1 FSDD speaker): the median over the training cuts each run wrote
+  (``runs/CELL/data/cuts.jsonl.gz``: the FSDD speaker's 500 recordings and the replayed synthetic ones, before
+  augmentation); and (added after a first run had shown rotation 3 worse, so not blind) the synthetic ones';
 * the shipped model ``builtin:multilingual-synth``: the median over its synthetic
   training corpus (every ``--synth-every``-th training recording of each language).
 
-Every recording is decoded alone (``Recognizer.transcribe``, the model's isolated decoding,
-the 10 digit words). Per rotation the config is chosen as the original benchmark does, on
-the dev speaker: the best dev word accuracy among the configs whose old languages' dev PER
-moved at most +1.0 (that forgetting figure is read from the original run: the level step is
-not applied to the synthetic dev sets here). Both without (a re-decode of the original
-models through the same path) and with the step.
+Every recording is decoded alone (``Recognizer.transcribe``, the model's isolated decoding, the 10 digit
+words). Per rotation, without the step: the point the study chose on its dev speaker; with it: the study's
+rule on the re-decoded dev accuracy (best among the points whose old languages' dev PER moved at most the
+bound, read from the cell record: the step is not applied to the synthetic dev sets here).
 
     speechtl prepare recipes/multilingual-synth-shipped.yaml --jobs 1   # the synthetic corpus (data/multilingual-synth)
-    OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.add_language_fsdd --set train.num_threads=1   # the models
+    OMP_NUM_THREADS=1 speechtl study studies/add-language-fsdd.yaml -o studies/results/add-language-fsdd --set train.num_threads=1
     OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.level_norm_fsdd
 """
 
@@ -38,6 +34,7 @@ from pathlib import Path
 from statistics import mean, median, stdev
 
 import torch
+import yaml
 
 from benchmarks.common import machine, write_result
 from benchmarks.serve_common import DIGITS, fsdd_files
@@ -46,13 +43,8 @@ from speechtl.data.audio import load_audio
 from speechtl.data.level import speech_level_dbfs
 from speechtl.decoding.recognizer import Recognizer
 
-ROTATIONS = [  # as benchmarks/add_language_fsdd.py
-    {"test": ["theo", "yweweler"], "train": ["george"], "dev": ["lucas"]},
-    {"test": ["george", "jackson"], "train": ["lucas"], "dev": ["theo"]},
-    {"test": ["lucas", "nicolas"], "train": ["theo"], "dev": ["george"]},
-]
-CONFIGS = ["defaults", "voice-augmentation", "voice-augmentation-300-steps"]
-MAX_FORGETTING = 0.01
+ARM = "conservative"  # the study's arm whose dev grid holds the models
+CONFIGS = ["defaults", "voice-augmentation", "voice-augmentation-300-steps"]  # the grid's points, by index
 # decoded without the step, with it at the median level of all the model's training recordings (the primary
 # target), and at the median level of its synthetic (replayed) training recordings alone
 KEYS = ("without", "with", "with_synth")
@@ -100,28 +92,43 @@ def decode(rec: Recognizer, files: list[Path]) -> dict:
             "by_speaker": {s: round(sum(v) / len(v), 4) for s, v in sorted(by_speaker.items())}}
 
 
-def speakers_files(files: list[Path], speakers: list[str]) -> list[Path]:
-    return [p for p in files if p.name.split("_")[1] in speakers]
+def roles(record: dict) -> dict[str, list[str]]:
+    """``{split: speakers}`` of a study cell, read from its ``data.parts`` override."""
+    parts = next(o for o in record["overrides"] if o.startswith("data.parts="))
+    return {p["split"]: p["speakers"] for p in yaml.safe_load(parts.split("=", 1)[1])}
 
 
-def run_model(run: Path, rotation: dict, files: list[Path]) -> dict:
-    original = json.loads((run / "run.json").read_text())
+def run_model(exp: Path, record: dict, files: list[Path]) -> dict:
+    """One grid cell's model (``EXP/runs/CELL``) decoded without and with the step; its study figures beside."""
+    run, metrics, speakers = exp / "runs" / record["cell"], record["metrics"], roles(record)
     level = training_levels(run)
-    out = {"config": run.name, "training_level_dbfs": level,
-           "original": {"dev": original["dev"]["words"]["accuracy"], "test": original["test"]["words"]["accuracy"],
-                        "dev_old_mean_change": original["dev"]["old_mean_change"]}}
+    out = {"config": CONFIGS[int(record["point_name"].split("-", 1)[0])], "point": record["point_name"],
+           "training_level_dbfs": level,
+           "original": {"dev": metrics["dev"]["word_accuracy"], "test": metrics["test"]["word_accuracy"],
+                        "dev_old_mean_change": metrics["dev"]["mean_change"]}}
     for name, target in (("without", None), ("with", level["target"]), ("with_synth", level["median_replay"])):
         rec = Recognizer.load(run / "model", level_dbfs=target)
-        out[name] = {split: decode(rec, speakers_files(files, rotation[split])) for split in ("dev", "test")}
+        out[name] = {split: decode(rec, [p for p in files if p.name.split("_")[1] in speakers[split]])
+                     for split in ("dev", "test")}
     return out
 
 
-def choose(runs: list[dict], key: str) -> dict:
-    """As benchmarks/add_language_fsdd.py: best dev accuracy among runs forgetting at most +1.0 on dev."""
-    within = [r for r in runs if r["original"]["dev_old_mean_change"] <= MAX_FORGETTING]
+def choose(runs: list[dict], key: str, bound: float) -> dict:
+    """The study's rule: best dev accuracy among runs whose dev forgetting is at most ``bound``."""
+    within = [r for r in runs if r["original"]["dev_old_mean_change"] <= bound]
     if not within:
         return min(runs, key=lambda r: r["original"]["dev_old_mean_change"])
     return max(within, key=lambda r: r[key]["dev"]["accuracy"])
+
+
+def decode_rotation(exp: Path, study: dict, rotation: str, files: list[Path]) -> dict:
+    """A rotation's speakers, its grid's models decoded, and the point chosen without and with the step."""
+    selection = study["selection"][ARM][rotation]
+    records = [json.loads(p.read_text()) for p in sorted((exp / "cells" / ARM / rotation).rglob("*.json"))]
+    runs = [run_model(exp, r, files) for r in records]
+    chosen = {"without": next(r["config"] for r in runs if r["point"] == selection["chosen"])}
+    chosen |= {key: choose(runs, key, selection["constraint"]["at_most"])["config"] for key in KEYS[1:]}
+    return {"rotation": rotation, **roles(records[0]), "runs": runs, "chosen": chosen}
 
 
 def spread(values: list[float]) -> dict:
@@ -131,13 +138,12 @@ def spread(values: list[float]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--exp", default="exp/add-language-fsdd",
-                    help="the add-language FSDD runs (rot{0,1,2}/{config}/ with model, run.json, data/cuts.jsonl.gz)")
+    ap.add_argument("--exp", default="studies/results/add-language-fsdd",
+                    help="the add-language-fsdd study's output (summary.json, cells/, runs/CELL with its model)")
     ap.add_argument("--shipped", default="builtin:multilingual-synth")
     ap.add_argument("--synth-manifests", default="data/multilingual-synth/manifests",
                     help="the shipped model's synthetic training corpus (its level is the shipped model's target)")
     ap.add_argument("--synth-every", type=int, default=20)
-    ap.add_argument("--rotations", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--skip-shipped", action="store_true")
     args = ap.parse_args()
     if not args.skip_shipped and not list(Path(args.synth_manifests).glob("synth_*_recordings_train.jsonl.gz")):
@@ -147,20 +153,16 @@ def main() -> None:
     result = {"command": "OMP_NUM_THREADS=1 nice -n 10 python -m benchmarks.level_norm_fsdd " + " ".join(sys.argv[1:]),
               "machine": machine(), "date": machine()["date"], "exp": args.exp, "rotations": [], "digits": DIGITS}
     start = time.perf_counter()
-    for k in args.rotations:
-        rotation = ROTATIONS[k]
-        runs = [run_model(Path(args.exp) / f"rot{k}" / c, rotation, files) for c in CONFIGS]
-        chosen = {key: choose(runs, key)["config"] for key in KEYS}
-        result["rotations"].append({**rotation, "runs": runs, "chosen": chosen})
+    study = json.loads((Path(args.exp) / "summary.json").read_text())
+    for rotation in study["rotations"]:  # the study file's order
+        result["rotations"].append(rot := decode_rotation(Path(args.exp), study, rotation, files))
         write_result("level_norm_fsdd", result)  # what is done so far survives a later failure
-        print(k, chosen, [(r["config"], *(r[key]["test"]["accuracy"] for key in KEYS)) for r in runs], flush=True)
-    rot = result["rotations"]
-
-    def test_of(r: dict, key: str) -> float:
-        return next(x for x in r["runs"] if x["config"] == r["chosen"][key])[key]["test"]["accuracy"]
-    result["summary"] = {key: spread([test_of(r, key) for r in rot]) for key in KEYS}
-    result["summary"]["original_chosen"] = spread(
-        [next(x for x in r["runs"] if x["config"] == r["chosen"]["without"])["original"]["test"] for r in rot])
+        print(rotation, rot["chosen"], [(r["config"], *(r[k]["test"]["accuracy"] for k in KEYS)) for r in rot["runs"]],
+              flush=True)
+    chosen = [{key: next(x for x in r["runs"] if x["config"] == r["chosen"][key]) for key in KEYS}
+              for r in result["rotations"]]
+    result["summary"] = {key: spread([c[key][key]["test"]["accuracy"] for c in chosen]) for key in KEYS}
+    result["summary"]["original_chosen"] = spread([c["without"]["original"]["test"] for c in chosen])
     if not args.skip_shipped:
         level = synth_level(Path(args.synth_manifests), args.synth_every)
         shipped = {"model": args.shipped, "training_level_dbfs": level}

@@ -9,6 +9,8 @@ import ast
 import json
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "benchmarks" / "results"
 
@@ -151,14 +153,21 @@ def test_benchmarks_scripts_and_tests_neither_import_each_other_nor_edit_sys_pat
 
 
 def test_add_language_fsdd_chose_on_dev_and_rotated_every_speaker_through_test_train_and_dev():
-    r = _raw("add_language_fsdd")
-    rotations = r["rotations"]
+    folder, select = ROOT / "studies" / "results" / "add-language-fsdd", _study("add-language-fsdd").select
+    summary, rule = json.loads((folder / "summary.json").read_text()), select["conservative"]
+    assert rule.split == "dev" and rule.constraint.at_most
+    roles = []
+    for rotation in summary["rotations"]:
+        cells = [json.loads(p.read_text()) for p in sorted((folder / "cells").glob(f"*/{rotation}/**/*.json"))]
+        parts = {o for c in cells for o in c["overrides"] if o.startswith("data.parts=")}
+        assert len(parts) == 1, rotation  # both arms and every grid point on the same speakers
+        roles.append({p["split"]: p["speakers"] for p in yaml.safe_load(parts.pop().split("=", 1)[1])})
+        grid = [c for c in cells if c["arm"] == "conservative" and c["status"] == "ok"]
+        assert [c["point"] for c in grid] == rule.grid, rotation  # every point ran in every rotation
+        within = [c for c in grid if c["metrics"]["dev"][rule.constraint.metric] <= rule.constraint.bound]
+        best = max(within, key=lambda c: c["metrics"]["dev"][rule.criterion])  # the first of equals, as the study
+        assert summary["selection"]["conservative"][rotation]["chosen"] == best["point_name"], rotation
     for role in ("test", "train", "dev"):  # each FSDD speaker once in each role
-        names = [s for rot in rotations for s in rot[role]]
+        names = [s for r in roles for s in r[role]]
         assert len(names) == len(set(names)), role
-    assert all(not set(rot["test"]) & set(rot["train"] + rot["dev"]) for rot in rotations)
-    for rot in rotations:  # the chosen config is the best on dev among those forgetting at most the limit on dev
-        within = [run for run in rot["runs"] if run["dev"]["old_mean_change"] <= r["max_dev_forgetting"]]
-        best = max(within, key=lambda run: run["dev"]["words"]["accuracy"])
-        assert rot["chosen"] == best["config"], rot["train"]
-        assert {run["config"] for run in rot["runs"]} == set(r["configs"])  # every config ran in every rotation
+    assert all(not set(r["test"]) & set(r["train"] + r["dev"]) for r in roles)
