@@ -83,25 +83,36 @@ def test_fsdd_selection_studies_read_no_test_speaker_of_rotation_1_only():
         study = _raw(name)
         runs = [r for v in study["variants"].values() for r in v.get("runs", [v])]  # one run, or one per seed
         supervised |= {s for r in runs for s in r["train_speakers"] + r["test_speakers"]}
-    few = _raw("fsdd_few_labels_select")
-    few_read = set(few["train_speakers"] + few["dev_speakers"])
     assert [k for k, t in enumerate(tests, 1) if not set(t) & supervised] == [1]
-    few_tests = [r["test_speakers"] for _, r in sorted(_raw("fsdd_few_labels")["rotations"].items())]
-    assert [k for k, t in enumerate(few_tests, 1) if not set(t) & few_read] == [1]
 
 
-def test_fsdd_few_labels_arms_differ_only_in_the_method():
-    methods = _raw("fsdd_few_labels")["methods"]
-    arms = {k: methods[k] for k in ("scratch", "fine-tune", "layer transfer", "conservative")}
+def _roles(overrides: list[str]) -> dict[str, set[str]]:
+    """``{split: speakers}`` of a rotation's ``data.parts`` override."""
+    import yaml
+
+    parts = next(o for o in overrides if o.startswith("data.parts="))
+    return {p["split"]: set(p["speakers"]) for p in yaml.safe_load(parts.split("=", 1)[1])}
+
+
+def test_fsdd_few_labels_studies_choose_inside_each_rotation_and_differ_only_in_the_method():
+    one, two = _study("fsdd-few-labels"), _study("fsdd-few-labels-2")
     shared = ("data.", "features.", "model.", "train.", "specaugment.")
-    assert not any(o.startswith(shared) for v in arms.values() for o in v)
-    assert arms["scratch"] == ["transfer.source="] and arms["fine-tune"] == []
-    study = _study("fsdd-few-labels")
-    assert not any(o.startswith(shared) for v in study.arms.values() for o in v)
-    for rotation in study.rotations.values():  # labelled speakers: never the rotation's test pair
-        parts = next(o for o in rotation if o.startswith('data.parts='))
-        train, test = parts.split("split: train, speakers: [")[1], parts.split("split: test, speakers: [")[1]
-        assert not set(train.split("]")[0].split(", ")) & set(test.split("]")[0].split(", "))
+    for study, labelled in ((one, 1), (two, 2)):
+        assert not any(o.startswith(shared) for v in study.arms.values() for o in v)  # arms: only transfer.*
+        assert study.arms["scratch"] == ["transfer.source="] and study.arms["fine-tune"] == []
+        assert {sel.split for sel in study.select.values()} == {"dev"}
+        devs = []
+        for rotation in study.rotations.values():  # nested: the dev pair is neither labelled nor tested
+            roles = _roles(rotation)
+            assert len(roles["train"]) == labelled and len(roles["test"]) == len(roles["dev"]) == 2
+            assert not roles["train"] & roles["test"] and not roles["dev"] & (roles["train"] | roles["test"])
+            devs.append(roles["dev"])
+        assert all(a != b for a, b in zip(devs, devs[1:]))  # each rotation chooses on its own pair
+    # the two sizes: the same rotations' test and dev pairs, arms and grids; the one speaker is among the two
+    assert one.arms == two.arms and one.select == two.select
+    for a, b in zip(one.rotations.values(), two.rotations.values()):
+        ra, rb = _roles(a), _roles(b)
+        assert (ra["test"], ra["dev"]) == (rb["test"], rb["dev"]) and ra["train"] < rb["train"]
 
 
 def test_real_recordings_before_and_after_differ_only_in_the_fix():

@@ -1,20 +1,10 @@
-"""The tables of the real-speech pages (docs/results/fsdd-*.md): FSDD supervised, few labels, randomised, DANN."""
+"""The tables of the real-speech pages (docs/results/fsdd-*.md): FSDD supervised, randomised, DANN (few labels: scripts/results/fsdd_studies.py)."""
 
 from __future__ import annotations
 
 import statistics
 
-from scripts.results.common import (RAW, TRANSDUCTIVE, md_table, mean_std_text, provenance_rows, provenance_table,
-                                    read_raw)
-
-
-def fsdd_few_labels_provenance(names: tuple[str, ...] = ("fsdd_few_labels_select.json", "fsdd_few_labels.json")) -> str:
-    """Every call behind the few-labels outputs: a later call adds runs to the JSON and keeps the earlier calls."""
-    calls = []
-    for name in names:
-        r = read_raw(name)
-        calls += [(f"`{name}` (earlier call)", c) for c in r.get("earlier_calls", [])] + [(f"`{name}`", r)]
-    return provenance_rows(calls)
+from scripts.results.common import RAW, TRANSDUCTIVE, md_table, provenance_rows, provenance_table, read_raw
 
 
 def fsdd_table() -> str:
@@ -201,97 +191,6 @@ def fsdd_supervised_curve(name: str = "fsdd_supervised_curve.json") -> str:
     return md_table(["labelled speakers", "who", "word acc. %", "per test speaker %"], rows)
 
 
-def _few(v: dict) -> str:
-    """``mean ± std (r1 / r2 / r3)`` of one few-labels summary cell; rotations missing are named."""
-    runs = " / ".join(f"{x:.1f}" for x in v["runs"])
-    have = v["rotations"]
-    missing = "" if len(have) == 3 else f", rotation{'s' if len(have) > 1 else ''} {' + '.join(have)} only"
-    return f"{v['mean']:.1f} ± {v['std']:.1f} ({runs}{missing})"
-
-
-def fsdd_few_labels_table(name: str = "fsdd_few_labels.json", note: str = "") -> str:
-    """Learning curve from the synthetic model: method against 1 and 2 labelled speakers (``benchmarks/fsdd_few_labels.py``);
-    ``note`` follows the column titles (e.g. that the test speakers were normalised by their own recordings)."""
-    r = read_raw(name)
-    s = r["summary"]
-    synth = _few(s["synthetic only"]) + " (no labels)"
-    rows = [["synthetic model alone", synth, synth]]
-    for method in r["methods"]:
-        rows.append([method, *(_few(s[n][method]) if method in s.get(n, {}) else "not run" for n in ("1", "2"))])
-    return md_table(["", f"1 labelled speaker{note}", f"2 labelled speakers{note}"], rows)
-
-
-def few_alone(name: str, size: str, method: str, key: str = "alone_word_accuracy") -> list[float]:
-    """One few-labels arm's ``key`` per rotation (rotation order), where the raw output has it."""
-    rots = read_raw(name)["rotations"]
-    return [rots[k]["sizes"][size]["runs"][method][key] for k in sorted(rots)
-            if key in rots[k]["sizes"].get(size, {}).get("runs", {}).get(method, {})]
-
-
-def fsdd_few_labels_alone(name: str = "fsdd_few_labels_speaker.json") -> str:
-    """Per-speaker CMVN arms scored twice: each test recording normalised alone (the headline), and each test
-    speaker's recordings normalised together (transductive)."""
-    r = read_raw(name)
-    rows = []
-    for method in r["methods"]:
-        for label, key in (("each recording alone", "alone_word_accuracy"),
-                           ("**transductive**: each test speaker's recordings together", "word_accuracy")):
-            cells = [mean_std_text(v) if len(v := few_alone(name, n, method, key)) == 3 else "not measured"
-                     for n in ("1", "2")]
-            rows.append([method, label, *cells])
-    synth = _few(r["summary"]["synthetic only"])
-    rows.append(["synthetic model alone (no labels)", "each recording alone", "not measured", "not measured"])
-    rows.append(["synthetic model alone (no labels)", "**transductive**: each test speaker's recordings together",
-                 synth, synth])
-    return md_table(["", "test recordings normalised", "1 labelled speaker", "2 labelled speakers"], rows)
-
-
-def fsdd_few_labels_paired(name: str = "fsdd_few_labels.json", keys: tuple[tuple[str, str], ...] = (("word_accuracy", ""),)) -> str:
-    """Each transfer arm minus scratch, rotation by rotation (same labels, same test pair): mean ± std and each;
-    one row per ``(score key, note)`` of ``keys``."""
-    r = read_raw(name)
-    rows = []
-    for (key, note), (method, overrides) in ((k, m) for k in keys for m in r["methods"].items()):
-        if method == "scratch" or any(o.startswith("train.") for o in overrides):  # other steps: not paired
-            continue
-        cells = []
-        for size in ("1", "2"):
-            diffs = [g["runs"][method][key] - g["runs"]["scratch"][key]
-                     for _, rot in sorted(r["rotations"].items()) if (g := rot["sizes"].get(size))
-                     and method in g["runs"] and "scratch" in g["runs"]]
-            cells.append(f"{statistics.fmean(diffs):+.1f} ± {statistics.stdev(diffs) if len(diffs) > 1 else 0:.1f} "
-                         f"({' / '.join(f'{d:+.1f}' for d in diffs)})" if diffs else "not run")
-        rows.append([f"{method} - scratch{note}", *cells])
-    return md_table(["", "1 labelled speaker", "2 labelled speakers"], rows)
-
-
-def fsdd_few_labels_runs(name: str = "fsdd_few_labels.json") -> str:
-    """Every few-labels run: who was labelled, per test speaker, what went wrong, training seconds."""
-    r = read_raw(name)
-    rows = []
-    for k, rot in sorted(r["rotations"].items()):
-        for size, group in sorted(rot["sizes"].items()):
-            for method, v in group["runs"].items():
-                rows.append([" + ".join(rot["test_speakers"]), ", ".join(group["labelled"]), method,
-                             f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
-                             ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]),
-                             f"{v['train_seconds']:.0f}"])
-    return md_table(["held out", "labelled", "method", "word acc. %", "per test speaker %", "top confusions",
-                   "train s"], rows)
-
-
-def fsdd_few_labels_select(name: str = "fsdd_few_labels_select.json") -> str:
-    """The few-labels settings study on the speaker-held-out dev (no test pair read)."""
-    r = read_raw(name)
-    dev = " + ".join(r["dev_speakers"])
-    rows = [["synthetic model alone (no labels)", f"{r['synthetic_only']['word_accuracy']:.1f}",
-             " / ".join(f"{a} {b:.1f}" for a, b in r["synthetic_only"]["per_speaker"].items()), "", ""]]
-    rows += [[k, f"{v['word_accuracy']:.1f}", " / ".join(f"{a} {b:.1f}" for a, b in v["per_speaker"].items()),
-              ", ".join(f"{c} {n}" for c, n in list(v["top_confusions"].items())[:3]), f"{v['train_seconds']:.0f}"]
-             for k, v in r["variants"].items()]
-    return md_table(["variant", f"{dev} (dev) %", "per dev speaker %", "top confusions", "train s"], rows)
-
-
 def fsdd_recordings_table(name: str = "fsdd_recordings.json") -> str:
     """How each FSDD speaker's recordings differ (``benchmarks/fsdd_supervised.py --stats``)."""
     r = read_raw(name)["speakers"]
@@ -322,22 +221,8 @@ TABLES = {
     "fsdd-supervised-speaker-speakers": lambda: fsdd_supervised_speakers("fsdd_supervised_speaker.json"),
     "fsdd-supervised-speaker-alone": fsdd_supervised_alone,
     "fsdd-supervised-speaker-run": lambda: provenance_table("fsdd_supervised_speaker.json"),
-    "fsdd-few-labels-speaker": lambda: fsdd_few_labels_table("fsdd_few_labels_speaker.json", TRANSDUCTIVE),
-    "fsdd-few-labels-speaker-alone": fsdd_few_labels_alone,
-    "fsdd-few-labels-speaker-paired": lambda: fsdd_few_labels_paired(
-        "fsdd_few_labels_speaker.json", (("alone_word_accuracy", ", each recording alone"),
-                                         ("word_accuracy", ", **transductive** (each test speaker's recordings together)"))),
-    "fsdd-few-labels-speaker-runs": lambda: fsdd_few_labels_runs("fsdd_few_labels_speaker.json"),
-    "fsdd-few-labels-speaker-select": lambda: fsdd_few_labels_select("fsdd_few_labels_speaker_select.json"),
-    "fsdd-few-labels-speaker-provenance": lambda: fsdd_few_labels_provenance(
-        ("fsdd_few_labels_speaker_select.json", "fsdd_few_labels_speaker.json")),
     "fsdd-randomised-speaker": fsdd_randomised_speaker_table,
     "fsdd-randomised-speaker-run": lambda: provenance_table(*_randomised_speaker_files()),
     "fsdd-normalisation-run": fsdd_normalisation_provenance,
     "fsdd-recordings": fsdd_recordings_table,
-    "fsdd-few-labels": fsdd_few_labels_table,
-    "fsdd-few-labels-runs": fsdd_few_labels_runs,
-    "fsdd-few-labels-paired": fsdd_few_labels_paired,
-    "fsdd-few-labels-select": fsdd_few_labels_select,
-    "fsdd-few-labels-provenance": fsdd_few_labels_provenance,
 }

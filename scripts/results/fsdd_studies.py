@@ -43,6 +43,21 @@ def rotation_accuracies(summary: dict, arm: str, metric: str = "test.wer_en") ->
     return [100 * (1 - v["mean"]) if v["n"] else None for v in stats]
 
 
+def few_labels_text(name: str, headline: str = "fine-tune") -> tuple[str, float, float]:
+    """A few-labels study's goals text (the ``headline`` arm's word accuracy % beside the others', mean ± sample std
+    over its cells) with the headline's mean and std; each arm's settings chosen on each rotation's dev pair."""
+    summary = read_study(name)
+    stats = {arm: summary["results"][arm]["all"]["test.wer_en"] for arm in summary["arms"]}
+    acc = {arm: (100 * (1 - v["mean"]), 100 * (v["std"] or 0.0), v["n"]) for arm, v in stats.items() if v["n"]}
+    if headline not in acc:
+        return "not run", 0.0, 0.0
+    mean, std, n = acc[headline]
+    others = ", ".join(f"{arm} {m:.1f} ± {s:.1f}%" for arm, (m, s, _) in acc.items() if arm != headline)
+    return (f"{headline} {mean:.1f} ± {std:.1f}% ({others}), {n} cells ({len(summary['rotations'])} rotations x "
+            f"{len(summary['seeds'])} seeds); each recording alone; each arm's settings chosen on the dev pair its "
+            "rotation neither labels nor tests", mean, std)
+
+
 def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "target.wer_en",
                          also: str = "test.wer_en") -> str:
     """An ablation's word accuracy % (1 - ``metric``) per arm, mean ± sample std over its cells; the paired
@@ -60,6 +75,18 @@ def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "ta
     return md_table(["arm", "cells", "word accuracy %, each recording alone",
                      f"paired difference from {summary['baseline']} (points)", "from the arm it builds on (points)",
                      f"{also.split('.')[0]} split word accuracy %", "cell wall minutes (mean)"], rows)
+
+
+def step_differences(name: str, steps: dict[str, str], metric: str = "test.wer_en") -> list[str]:
+    """``ARM - OTHER +d points over n matched cells: verdict`` for each arm of a study and the arm it ``steps`` on
+    (word accuracy, 1 - ``metric``), for arms with finished cells."""
+    accuracy = {arm: _accuracies(_records(name, arm), metric) for arm in read_study(name)["arms"]}
+    out = []
+    for arm, other in steps.items():
+        if accuracy.get(arm) and accuracy.get(other):
+            diff = paired(accuracy[arm], accuracy[other])
+            out.append(f"{arm} - {other} {diff['mean']:+.1f} points over {diff['n']} matched cells: {verdict(diff)}")
+    return out
 
 
 def _paired_text(accuracy: dict[str, dict], arm: str, other: str | None) -> str:
@@ -173,12 +200,20 @@ def _spread_sample(values: list[float]) -> str:
 # the engines ablation's arms, each adding one change to another (studies/fsdd-engines.yaml)
 ENGINE_STEPS = {"add-flite": "espeak", "add-festival": "add-flite", "add-piper": "add-festival",
                 "add-pitch-vtlp": "add-festival", "add-band3800": "add-festival"}
+# the shipped-model FSDD studies' arms, each adding one change to another (the voices arm was added after the rest)
+SHIPPED_STEPS = {"level": "gain", "voices": "level"}
 POCKETSPHINX = "pocketsphinx (same 10 words, same files)"
 
 TABLES = {
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
     "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
     "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
+    "fsdd-one-speaker-shipped-steps": lambda: study_accuracy_table("fsdd-one-speaker-shipped", SHIPPED_STEPS,
+                                                                   "test.wer_en", "dev.wer_en"),
+    "fsdd-supervised-shipped-steps": lambda: study_accuracy_table("fsdd-supervised-shipped", SHIPPED_STEPS,
+                                                                  "test.wer_en", "dev.wer_en"),
+    "fsdd-few-labels": lambda: study_rotations_table("fsdd-few-labels", "fsdd_cnn_peer.json"),
+    "fsdd-few-labels-2": lambda: study_rotations_table("fsdd-few-labels-2", "fsdd_cnn_peer.json"),
     "add-language-fsdd": add_language_fsdd_table,
     "level-trained-fsdd": level_trained_fsdd_table,
     "fsdd-engines": lambda: study_accuracy_table("fsdd-engines", ENGINE_STEPS),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 
 from scripts.results.common import RAW, mean_std_pct, read_study, read_raw, pm_pop, summary_text, md_table, goal_verdict
-from scripts.results.fsdd import few_alone, randomised_speaker_rotations
-from scripts.results.fsdd_studies import peer_rotation_means, rotation_accuracies
+from scripts.results.fsdd import randomised_speaker_rotations
+from scripts.results.fsdd_studies import (SHIPPED_STEPS, few_labels_text, peer_rotation_means,
+                                          rotation_accuracies, step_differences)
 
 
 def _spread(values: list[float]) -> str:
@@ -61,7 +62,6 @@ def _alone_rotations(name: str, run: str) -> list[float]:
 NOT_NESTED = "front end chosen on yweweler, a test speaker of rotation 3; only rotation 1 free of selection"
 
 
-FEW_NOT_NESTED = "settings chosen on theo + yweweler, rotation 3's test pair; only rotation 1 free of selection"
 
 
 DANN_FSDD_CHOSEN = "dann-fsdd's DANN, self-training and per-utterance CMVN settings chosen partly on FSDD test speakers"
@@ -92,19 +92,13 @@ def fsdd_goal_rows() -> list[list]:
     rows.append(_no_label_row(14, "synthetic to real FSDD with no real labels (randomised source): >= 90%",
                               "fsdd_randomised.json", 90.0, f"each recording alone; {DANN_FSDD_CHOSEN}"))
     rows.append(_no_label_engines_row())
-    few = read_raw("fsdd_few_labels.json")["summary"]["1"]
-    rows.append([14, "one labelled FSDD speaker, from the synthetic model: >= 90%",
-                 f"fine-tune (the arm the dev study chose) {summary_text(few['fine-tune'])} (scratch "
-                 f"{summary_text(few['scratch'])}), per-utterance CMVN, 3 rotations; each recording alone; {FEW_NOT_NESTED}",
-                 goal_verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
-    mean, std, text = mean_std_pct(few_alone("fsdd_few_labels_speaker.json", "1", "fine-tune"))
-    scratch = mean_std_pct(few_alone("fsdd_few_labels_speaker.json", "1", "scratch"))[2]
-    rows.append([14, "the same with the per-speaker CMVN model (the recipe now), each recording alone: >= 90%",
-                 f"fine-tune {text} (scratch {scratch}), 3 rotations; {FEW_NOT_NESTED}", goal_verdict(mean, std, 90.0)])
-    few = read_raw("fsdd_few_labels_speaker.json")["summary"]["1"]
-    rows.append([14, "**transductive**: that model with each test speaker normalised by their own recordings",
-                 f"fine-tune {summary_text(few['fine-tune'])} (scratch {summary_text(few['scratch'])}), 3 rotations",
-                 goal_verdict(few["fine-tune"]["mean"], few["fine-tune"]["std"], 90.0)])
+    for name, size in (("fsdd-few-labels", "one"), ("fsdd-few-labels-2", "two")):
+        text, mean, std = few_labels_text(name)
+        if text == "not run":  # a study whose cells have not run yet shows no row
+            continue
+        rows.append([14, f"{size} labelled FSDD speaker{'s' if size == 'two' else ''}, from the synthetic model"
+                     + (": >= 90%" if size == "one" else " (no goal of its own)"), text,
+                     goal_verdict(mean, std, 90.0) if size == "one" else "measured"])
     rnd = [x for x in randomised_speaker_rotations() if "dann+st" in x["methods"]]
     if rnd:  # the per-speaker CMVN variant of the no-label benchmark
         accs = [x["methods"]["dann+st"]["word_accuracy"] for x in rnd]
@@ -122,13 +116,9 @@ def real_speech_protocol() -> str:
     """Every real-speech accuracy figure: its headline (each test recording alone), its transductive figure where
     one was measured, and why its settings do not yet meet the protocol (chosen inside each rotation)."""
     sup = read_raw("fsdd_supervised.json")["summary"]
-    few, few_spk = read_raw("fsdd_few_labels.json")["summary"], read_raw("fsdd_few_labels_speaker.json")["summary"]
     spk_alone = mean_std_pct(_alone_rotations("fsdd_supervised_speaker.json", "per-speaker CMVN"))[2]
     rnd = [x["methods"]["dann+st"]["word_accuracy"] for x in randomised_speaker_rotations() if "dann+st" in x["methods"]]
     rnd_text = mean_std_pct(rnd)[2] if len(rnd) > 1 else "-"
-
-    def alone(size: str) -> str:
-        return mean_std_pct(few_alone("fsdd_few_labels_speaker.json", size, "fine-tune"))[2]
 
     def pct(v: dict) -> str:
         return summary_text(v)
@@ -150,17 +140,13 @@ def real_speech_protocol() -> str:
         ["supervised, 4 speakers, per-speaker CMVN (the recipe now)", spk_alone,
          pct(read_raw("fsdd_supervised_speaker.json")["summary"]["per-speaker CMVN"]),
          NOT_NESTED + "; its 3 dev seeds finished after the rotations had run"],
-        ["1 / 2 labelled speakers, fine-tune, per-utterance CMVN", f"{pct(few['1']['fine-tune'])} / {pct(few['2']['fine-tune'])}",
-         "-", FEW_NOT_NESTED],
-        ["1 / 2 labelled speakers, fine-tune, per-speaker CMVN (the recipe now)", f"{alone('1')} / {alone('2')}",
-         f"{pct(few_spk['1']['fine-tune'])} / {pct(few_spk['2']['fine-tune'])}",
-         FEW_NOT_NESTED + "; per-speaker CMVN chosen there on one run"],
-        ["synthetic model alone, scored on FSDD (no labels)", f"{pct(few['synthetic only'])} (per-utterance CMVN)",
-         f"{pct(few_spk['synthetic only'])} (per-speaker CMVN)",
-         "nothing chosen on it; its front end (EQ copies) from the supervised study, chosen on yweweler"],
+        ["1 / 2 labelled speakers, fine-tune (`studies/fsdd-few-labels.yaml`, `-2.yaml`), per-utterance CMVN",
+         " / ".join("{1:.1f} ± {2:.1f}%".format(*few_labels_text(name)) for name in ("fsdd-few-labels",
+                                                                                        "fsdd-few-labels-2")), "-",
+         "nested: each rotation's settings chosen on the pair it neither labels nor tests (meets the protocol)"],
     ]
     return md_table(["figure (3 rotations, mean ± sample std)", "headline: each test recording alone",
-                   "**transductive** (test speakers' own recordings)", "selection: why not yet nested"], rows)
+                   "**transductive** (test speakers' own recordings)", "selection: nested, or why not yet"], rows)
 
 
 LATE_ARM = "from-shipped-gain"  # added to the generalise study after its test results were seen
@@ -181,7 +167,7 @@ def new_language_and_speaker_rows() -> list[list]:
              + (" (an arm added after test results); " if top == LATE_ARM else "; ") +
              f"CNN peer {statistics.fmean(peer):.1f} ± {statistics.stdev(peer):.1f}%; at or above the peer in every "
              f"rotation: {', '.join(above) or 'no arm'}", "**not met**"]]
-    rows.append([23, "the same goal, from the shipped model with and without the level step",
+    rows.append([23, "the same goal, from the shipped model: the level step, and voices from four engines",
                  shipped_study_text(peer), "**not met**"])
     rows.append([23, "one labelled speaker, from the synthetic (shipped) model: >= 90%",
                  shipped_study_text(peer, "fsdd-one-speaker-shipped") + " (peer: the CNN on 4 speakers)",
@@ -216,7 +202,7 @@ def add_language_fsdd_cells() -> list[str]:
 
 
 def shipped_study_text(peer: list[float], name: str = "fsdd-supervised-shipped") -> str:
-    """A level-vs-gain FSDD study: each arm's word accuracy over its cells, the paired change, the peer test."""
+    """A shipped-model FSDD study: each arm's word accuracy over its cells, the peer test, each paired step."""
     study = read_study(name)
     parts = []
     for arm in study["arms"]:
@@ -227,10 +213,9 @@ def shipped_study_text(peer: list[float], name: str = "fsdd-supervised-shipped")
             above = all(r["n"] and 100 * (1 - r["mean"]) >= p for r, p in zip(per_rot, peer))
             parts.append(f"{arm} {100 * (1 - stats['mean']):.1f}{spread}% (n={stats['n']}; at or above the peer in "
                          f"every rotation: {'yes' if above else 'no'})")
-    pair = next(iter(study["paired"].values()))["test.wer_en"]
-    change = (f"; level - gain {-100 * pair['mean']:+.1f} points of word accuracy over {pair['n']} matched cells: "
-              f"{pair['verdict']}") if pair["n"] else ""
-    return f"150 steps, each recording alone: {'; '.join(parts)}{change}"
+    steps = "; ".join(step_differences(name, SHIPPED_STEPS))
+    late = " (voices: an arm added after the others' results)" if "voices" in study["arms"] else ""
+    return f"150 steps, each recording alone: {'; '.join(parts)}{'; ' + steps if steps else ''}{late}"
 
 
 def demo_attributes_cells() -> list[str]:
