@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
                    help="the split scored (None: test; speech --domain target: data.target.test_split)")
     p.add_argument("--domain", default="source", choices=["source", "target"],
                    help="speech: target scores the recipe's target domain (data.target corpus and channel)")
-    p.add_argument("--recipe", help="evaluate on this recipe's data instead of the model's own")
+    p.add_argument("--recipe", help="evaluate on this recipe's data instead of the model's own (decoded with the "
+                                    "model's decode settings, those set with --set decode.KEY=... replaced)")
     add_set_arg(p, "--recipe")
     add_output_arg(p, "JSON report path (None: eval_SPLIT.json beside the model)")
     add_device_args(p)
@@ -24,11 +25,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from speechtl.tasks import load_recipe
-    from speechtl.workflows.evaluate import evaluate
+    from speechtl.workflows.evaluate import decode_options, evaluate
 
     set_threads(args)
     recipe = load_recipe(args.recipe, args.overrides) if args.recipe else None
     options = {"int8": True} if args.int8 else {}
+    if recipe is not None:  # --set decode.KEY=...: on top of the model's own decode settings
+        options.update(decode_options(recipe, args.overrides))
     report = evaluate(args.model, args.split, recipe=recipe, output=args.output, domain=args.domain,
                       device=args.device or "cpu", **options)
     print(report["table"])

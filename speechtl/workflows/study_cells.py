@@ -3,7 +3,9 @@
 A cell is a normal ``speechtl train`` (or, with ``steps: run``, ``speechtl run``)
 of its recipe with the cell's overrides, then ``speechtl eval`` on each split the
 study reads (the same functions those commands call); with ``steps: add-language``
-it is ``speechtl add-language`` (:mod:`~speechtl.workflows.study_add_language`). Each cell writes, under the study's output folder:
+it is ``speechtl add-language`` (:mod:`~speechtl.workflows.study_add_language`); with
+``steps: eval`` only the ``speechtl eval`` of a given model (:mod:`~speechtl.workflows.study_eval`).
+Each cell writes, under the study's output folder:
 
 * ``cells/ARM/ROTATION/seedN[/POINT].json``: the raw record (command, overrides,
   seed, rotation, grid point, metrics per split, wall time, status). A cell whose
@@ -33,7 +35,7 @@ from pathlib import Path
 from speechtl.config import to_dict
 from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe, task_of
-from speechtl.workflows import study_add_language
+from speechtl.workflows import study_add_language, study_eval
 from speechtl.workflows.run import run
 from speechtl.workflows.study_file import (PREPARE_ARM, Study, grid_overrides, model_saved, prepared_model,
                                           prepared_names, resolve)
@@ -56,7 +58,8 @@ class Cell:
     splits: list[str]  # scored on these
     point: dict = field(default_factory=dict)  # the arm's grid values for this run ({}: no grid)
     point_name: str = ""  # the grid point as a folder name
-    steps: str = "train"  # train: `speechtl train` then eval per split; run: `speechtl run` (self-training, target domain)
+    steps: str = "train"  # train: `speechtl train` then eval per split; run: `speechtl run` (self-training, target
+    # domain); add-language; eval: `speechtl eval` of a model per split
 
     @property
     def id(self) -> str:
@@ -129,6 +132,8 @@ def command(cell: Cell, exp: Path, overrides: list[str]) -> str:
     """The shell commands a cell equals (what a person would type to rerun it alone; ``overrides`` resolved)."""
     if cell.steps == study_add_language.STEP:
         return study_add_language.command(cell.recipe, overrides, exp, cell.splits)
+    if cell.steps == study_eval.STEP:
+        return study_eval.command(cell.recipe, overrides, exp, cell.splits)
     sets = " ".join(f"--set {shlex.quote(o)}" for o in [*overrides, f"train.exp_dir={exp}"])
     evals = " && ".join(f"speechtl eval --model {shlex.quote(str(exp))} --split {s}" for s in cell.splits)
     return f"speechtl {cell.steps} {shlex.quote(cell.recipe)} {sets} --overwrite && {evals}"
@@ -183,6 +188,8 @@ def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
             if cell.steps == study_add_language.STEP:
                 record.update(status="ok", **study_add_language.run_add_language(cell.recipe, overrides, where["exp"],
                                                                                  cell.splits))
+            elif cell.steps == study_eval.STEP:
+                record.update(status="ok", **study_eval.run_eval(cell.recipe, overrides, where["exp"], cell.splits))
             else:
                 recipe = load_recipe(cell.recipe, [*overrides, f"train.exp_dir={where['exp']}"])
                 record.update(status="ok", metrics=score_run(recipe, cell.splits, steps=cell.steps))
@@ -202,6 +209,8 @@ def first_of_each_data(cells: list[Cell]) -> list[Cell]:
     for cell in cells:
         if cell.steps == study_add_language.STEP:  # the new language's data, not the recipe's every language
             key = study_add_language.data_setup(cell.recipe, cell.overrides)
+        elif cell.steps == study_eval.STEP:  # the recipe's data without the eval options (no recipe keys)
+            key = study_eval.data_key(cell.recipe, cell.overrides, DATA_SECTIONS)
         else:
             recipe = to_dict(load_recipe(cell.recipe, cell.overrides))
             key = json.dumps([recipe.get(section) for section in DATA_SECTIONS], sort_keys=True, default=str)

@@ -10,7 +10,8 @@ is never ``test``. Example (``studies/tiny.yaml``)::
     name: tiny-encoders
     recipe: recipes/tiny.yaml
     steps: train                           # or run: self-training, target-domain reports (target.NAME);
-                                           # or add-language (study_add_language: add-language.OPTION=...)
+                                           # or add-language (study_add_language: add-language.OPTION=...);
+                                           # or eval: score a model, train nothing (study_eval: eval.model=...)
     set: [train.max_steps=5]               # every cell
     seeds: [0, 1, 2]
     rotations:
@@ -34,8 +35,9 @@ fine-tuning study's source model). Prepared runs are kept and skipped when the s
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
 ``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
-selection on ``test`` (or a constraint read there), fewer than 2 seeds for a comparison called significant, and a
-``{prepare.NAME}`` that names no prepared model.
+selection on ``test`` (or a constraint read there), fewer than 2 seeds for a comparison called significant, a
+``{prepare.NAME}`` that names no prepared model, and the options of add-language and eval cells (an unknown
+``eval.OPTION``, one in a study of another kind, an eval study without ``eval.model``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 from speechtl.config import load_yaml
 from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe
+from speechtl.workflows import study_eval
 from speechtl.workflows.study_add_language import PREFIX, STEP as ADD_LANGUAGE, check_options, split_options
 from speechtl.workflows.study_lines import Lines, mapping
 from speechtl.workflows.study_selection import DIRECTIONS, Selection, parse_selection
@@ -59,8 +62,9 @@ TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "sel
             "prepare")
 PLACEHOLDER = re.compile(r"\{prepare\.([^{}]*)\}")  # in an override: the model a prepared run trained
 PREPARE_ARM = "_prepare"  # prepared runs are cells of this arm (no arm name starts with _), one "rotation" per name
-# what a cell runs: the training loop alone, every step of `speechtl run`, or `speechtl add-language`
-STEPS = ("train", "run", ADD_LANGUAGE)
+# what a cell runs: the training loop alone, every step of `speechtl run`, `speechtl add-language`, or
+# `speechtl eval` of a model (no training)
+STEPS = ("train", "run", ADD_LANGUAGE, study_eval.STEP)
 
 
 @dataclass
@@ -140,6 +144,7 @@ def _overrides(lines: Lines, data: Any, where: tuple) -> list[str]:
             raise lines.error((*where, i), f"{', '.join(OWNED)} are set by the study for every cell")
         try:
             split_options([item], check=True)  # an add-language option: known, of its type and range
+            study_eval.split_options([item], check=True)  # an eval option: known, the model there
         except RecipeError as err:
             raise lines.error((*where, i), str(err)) from None
     return data
@@ -175,10 +180,14 @@ def _check_recipes(lines: Lines, study: Study) -> None:
                                   f"{', '.join(study.prepare) or 'nothing (add a prepare: section)'}")
         try:
             options, rest = split_options([*study.set, *overrides])
-            if options and study.steps != ADD_LANGUAGE:
-                raise RecipeError(f"{PREFIX}{next(iter(options))}: an add-language option; needs steps: {ADD_LANGUAGE}")
+            scoring, rest = study_eval.split_options(rest)
+            for given, step, prefix in ((options, ADD_LANGUAGE, PREFIX), (scoring, study_eval.STEP, study_eval.PREFIX)):
+                if given and study.steps != step:
+                    raise RecipeError(f"{prefix}{next(iter(given))}: an {step} option; needs steps: {step}")
             if study.steps == ADD_LANGUAGE and cell:  # a whole cell's options: the base, the language...
                 check_options(options, list(study.metrics))
+            if study.steps == study_eval.STEP and cell:  # the model it scores, the splits it can score
+                study_eval.check_options(scoring, list(study.metrics))
             load_recipe(recipe, resolve(rest, Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
@@ -263,12 +272,14 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         if isinstance(goal, bool) or not isinstance(goal, (int, float)):
             raise lines.error(("goals", metric), f"expected a number, got {shorten(repr(goal))}")
         study.goals[metric] = float(goal)
-    study.extra = split_options(list(extra))[1]  # for prepared runs: the command line's recipe overrides
+    study.extra = study_eval.split_options(split_options(list(extra))[1])[1]  # for prepared runs: the command
+    # line's recipe overrides
     study.prepare = _prepare(lines, data.get("prepare"), path)
     study.steps = data.get("steps", "train")
     if study.steps not in STEPS:
         raise lines.error(("steps",), f"expected train, run (every step of speechtl run: self-training, the "
-                          f"target domain's test) or {ADD_LANGUAGE}, got {shorten(repr(study.steps))}")
+                          f"target domain's test), {study_eval.STEP} (score a model, train nothing) or "
+                          f"{ADD_LANGUAGE}, got {shorten(repr(study.steps))}")
     _compare(lines, data.get("compare"), study)
     _check_recipes(lines, study)
     return study

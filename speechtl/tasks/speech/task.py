@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from speechtl.config import to_dict
+from speechtl.config import from_dict, to_dict
 from speechtl.data.corpora import prepare_corpus
 from speechtl.data.dataset import CutBatches, collate
 from speechtl.data.cmvn import Normaliser
@@ -131,16 +131,25 @@ class SpeechTask:
 
     def evaluate(self, model_path: str | Path, split: str | None = None, recipe: Recipe | None = None,
                  output: str | Path | None = None, progress: bool = True, words: bool = True,
-                 domain: str = "source", device: str = "cpu", int8: bool = False) -> dict:
+                 domain: str = "source", device: str = "cpu", int8: bool = False, decode: dict | None = None
+                 ) -> dict:
         """See :func:`speechtl.tasks.speech.evaluate.evaluate_speech`; ``int8``: the model's linear layers
-        dynamically quantised first (:func:`speechtl.models.quantize.quantize_int8`, CPU only)."""
+        dynamically quantised first (:func:`speechtl.models.quantize.quantize_int8`, CPU only); ``decode``:
+        settings of the ``decode`` section (``{"word_score": 0.0}``) on top of those saved with the model.
+
+        Raises:
+            RecipeError: ``decode`` names a setting the section lacks or a value of the wrong type.
+        """
         model, extra, meta = self.load(model_path)
         trained_with = self.recipe_of(meta, str(model_path))
         predictors = restore_predictors(trained_with.transfer, model, CTCTask, meta.get("labels", {}), extra)
+        config = stored_decode_config(meta, str(model_path))
+        if decode:  # e.g. `speechtl eval --recipe R --set decode.word_score=0`: the rest stays the model's
+            config = from_dict(DecodeConfig, {**to_dict(config), **decode}, "decode")
         if int8:
             model = quantize_int8(model, device)
-        return evaluate_speech(model, trained_with, stored_decode_config(meta, str(model_path)), predictors,
-                               model_path, split, recipe, output, progress, words, domain, device)
+        return evaluate_speech(model, trained_with, config, predictors, model_path, split, recipe, output, progress,
+                               words, domain, device)
 
     def final_reports(self, model_path: str | Path, progress: bool = True) -> dict[str, dict]:
         """The test split, and the target domain's test split when the recipe has a target domain."""
