@@ -1,5 +1,6 @@
 """The real-speech pages' tables read from study summaries (``studies/results/NAME``): word accuracy per
-rotation beside a peer, and an ablation's arms against their baseline."""
+rotation beside a peer, an ablation's arms against their baseline and the arm each builds on, the few-labels
+goals text, and one set-up's learning curve over the studies that measured each size."""
 
 from __future__ import annotations
 
@@ -12,26 +13,29 @@ from scripts.results.common import md_table, read_raw, read_study, study_folder
 from speechtl.workflows.study_stats import paired, verdict
 
 
-def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", values: list[float] | None = None) -> str:
+def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", values: list[float] | None = None,
+                          also: tuple[str, ...] = ()) -> str:
     """A study's word accuracy (1 - ``metric``) per arm and rotation beside a peer's on the same rotations,
     whether the arm is at least the peer's in every rotation, and each arm's cell wall time (records' wall_seconds).
 
     Args:
         peer: the peer's raw output (``benchmarks/results/NAME``, read by :func:`peer_rotation_means`), or its
             row label when ``values`` gives its word accuracy % per rotation.
+        also: other studies of the same rotations whose arms are rows too (named ``STUDY: ARM``).
     """
     summary = read_study(name)
     theirs = peer_rotation_means(peer) if values is None else values
     rotations = list(summary["rotations"])
     rows = [[f"peer: {peer}", *(f"{v:.1f}" for v in theirs), _spread_sample(theirs), "", ""]]
-    for arm in summary["arms"]:
-        mine = rotation_accuracies(summary, arm, metric)
-        done = [v for v in mine if v is not None]
-        rows.append([arm, *("not run" if v is None else f"{v:.1f}" for v in mine),
-                     _spread_sample(done) if done else "–",
-                     "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
-                     ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
-                     _cell_minutes(_records(name, arm))])
+    for study, other in ((name, summary), *((n, read_study(n)) for n in also)):
+        for arm in other["arms"]:
+            mine = rotation_accuracies(other, arm, metric)
+            done = [v for v in mine if v is not None]
+            rows.append([arm if study == name else f"{study}: {arm}", *("not run" if v is None else f"{v:.1f}" for v in mine),
+                         _spread_sample(done) if done else "–",
+                         "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
+                         ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
+                         _cell_minutes(_records(study, arm))])
     return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std",
                    "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
 
@@ -56,6 +60,25 @@ def few_labels_text(name: str, headline: str = "fine-tune") -> tuple[str, float,
     return (f"{headline} {mean:.1f} ± {std:.1f}% ({others}), {n} cells ({len(summary['rotations'])} rotations x "
             f"{len(summary['seeds'])} seeds); each recording alone; each arm's settings chosen on the dev pair its "
             "rotation neither labels nor tests", mean, std)
+
+
+# the voices set-up's learning curve: (labelled speakers, study, arm, rotation suffix of that size)
+VOICES_CURVE = ((1, "fsdd-one-speaker-shipped", "voices", ""), (2, "fsdd-curve-shipped", "voices", "-2"),
+                (3, "fsdd-curve-shipped", "voices", "-3"), (4, "fsdd-supervised-shipped", "voices", ""))
+PAIRS = ("george-jackson", "lucas-nicolas", "theo-yweweler")  # the held-out pairs, in rotation order
+
+
+def voices_curve_table(metric: str = "test.wer_en") -> str:
+    """Word accuracy % of one set-up against the number of labelled speakers: per held-out pair (mean over its
+    seeds) and over every cell (mean ± sample std), from the studies that measured each size."""
+    rows = []
+    for size, name, arm, suffix in VOICES_CURVE:
+        cells = _accuracies(_records(name, arm), metric) if study_folder(name).is_dir() else {}
+        by_pair = [[v for (rotation, _), v in cells.items() if rotation == pair + suffix] for pair in PAIRS]
+        values = list(cells.values()) if not suffix else [v for pair in by_pair for v in pair]
+        rows.append([size, f"`{name}`", *(f"{statistics.fmean(v):.1f}" if v else "not run" for v in by_pair),
+                     _spread_sample(values) if values else "not run", len(values)])
+    return md_table(["labelled speakers", "study", *PAIRS, "mean ± sample std", "cells"], rows)
 
 
 def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "target.wer_en",
@@ -212,8 +235,11 @@ TABLES = {
                                                                    "test.wer_en", "dev.wer_en"),
     "fsdd-supervised-shipped-steps": lambda: study_accuracy_table("fsdd-supervised-shipped", SHIPPED_STEPS,
                                                                   "test.wer_en", "dev.wer_en"),
-    "fsdd-few-labels": lambda: study_rotations_table("fsdd-few-labels", "fsdd_cnn_peer.json"),
-    "fsdd-few-labels-2": lambda: study_rotations_table("fsdd-few-labels-2", "fsdd_cnn_peer.json"),
+    "fsdd-voices-curve": voices_curve_table,
+    "fsdd-few-labels": lambda: study_rotations_table("fsdd-few-labels", "fsdd_cnn_peer.json",
+                                                     also=("fsdd-few-labels-synthetic",)),
+    "fsdd-few-labels-2": lambda: study_rotations_table("fsdd-few-labels-2", "fsdd_cnn_peer.json",
+                                                       also=("fsdd-few-labels-synthetic",)),
     "add-language-fsdd": add_language_fsdd_table,
     "level-trained-fsdd": level_trained_fsdd_table,
     "fsdd-engines": lambda: study_accuracy_table("fsdd-engines", ENGINE_STEPS),
