@@ -32,6 +32,16 @@ def test_the_best_criterion_among_the_points_that_meet_the_bound():
                         {"a": 0.9, "b": 0.5}, {})["chosen"] == "a"
 
 
+def test_scores_equal_up_to_float_rounding_go_to_the_first_point():
+    # mean WER of (73 + 37) and (71 + 39) errors in 91 words: equal, but summed in another order they differ
+    # in the last bit (as a short-list-word-score dev grid did); the first point in file order wins
+    first, second = (73 / 91 + 37 / 91) / 2, (71 / 91 + 39 / 91) / 2
+    assert first != second and first > second
+    plain = Selection({"k": [1]}, "wer_en")
+    assert choose_point(plain, {"first": first, "second": second}, {})["chosen"] == "first"
+    assert choose_point(plain, {"first": first, "second": second - 0.01}, {})["chosen"] == "second"
+
+
 def test_when_no_point_meets_the_bound_the_one_nearest_to_it_is_chosen():
     choice = choose_point(ACCURACY, {"a": 0.9, "b": 0.5, "c": 0.7}, {"a": 0.03, "b": 0.012, "c": 0.02})
     assert choice["chosen"] == "b" and choice["met"] == []  # the least forgetting, not the most accurate
