@@ -26,18 +26,21 @@ log = logging.getLogger(__name__)
 LEVEL_FREE = ("level_dbfs",)
 
 
-def check_source_features(source: FeatureConfig, recipe: FeatureConfig, path: str) -> None:
-    """Refuse a ``transfer.source`` that read other features than the recipe makes (its weights would read nonsense).
+def check_source_features(source: FeatureConfig, recipe: FeatureConfig, path: str,
+                          what: str = "transfer.source") -> None:
+    """Refuse a model that read other features than the recipe makes (its weights would read nonsense): a
+    ``transfer.source``, or (``what="model"``) a model scored on another recipe's data (``speechtl eval --recipe``).
+    The level step (``features.level_dbfs``) may differ: a model can be fine-tuned or scored with it.
 
     Raises:
-        RecipeError: naming each setting that differs, the source's value and the recipe's.
+        RecipeError: naming each setting that differs, the model's value and the recipe's.
     """
     differ = [f"features.{f.name}: {getattr(source, f.name)!r} there, {getattr(recipe, f.name)!r} here"
               for f in dataclasses.fields(FeatureConfig)
               if getattr(source, f.name) != getattr(recipe, f.name) and f.name not in LEVEL_FREE]
     if differ:
-        raise RecipeError(f"transfer.source {path} was trained on other features than this recipe makes "
-                          f"({'; '.join(differ)}); set the recipe's features as the source's")
+        raise RecipeError(f"{what} {path} was trained on other features than this recipe makes "
+                          f"({'; '.join(differ)}); set the recipe's features as the {what.split('.')[-1]}'s")
 
 
 def model_config(recipe: Recipe) -> AcousticModelConfig:

@@ -138,10 +138,13 @@ class SpeechTask:
         settings of the ``decode`` section (``{"word_score": 0.0}``) on top of those saved with the model.
 
         Raises:
-            RecipeError: ``decode`` names a setting the section lacks or a value of the wrong type.
+            RecipeError: ``decode`` names a setting the section lacks or a value of the wrong type, or ``recipe``
+                makes other features than the model was trained on.
         """
         model, extra, meta = self.load(model_path)
         trained_with = self.recipe_of(meta, str(model_path))
+        if recipe is not None:  # another recipe's data: read through the features the model was trained on
+            check_source_features(trained_with.features, recipe.features, str(model_path), "model")
         predictors = restore_predictors(trained_with.transfer, model, CTCTask, meta.get("labels", {}), extra)
         config = stored_decode_config(meta, str(model_path))
         if decode:  # e.g. `speechtl eval --recipe R --set decode.word_score=0`: the rest stays the model's
