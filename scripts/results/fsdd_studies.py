@@ -36,7 +36,7 @@ def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", val
                          "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
                          ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
                          _cell_minutes(_records(study, arm))])
-    return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std",
+    return md_table(["word accuracy %, each test recording alone", *rotations, "mean ± sample std of the rotations",
                    "≥ peer in every rotation", "cell wall minutes (mean)"], rows)
 
 
@@ -78,7 +78,7 @@ def voices_curve_table(metric: str = "test.wer_en") -> str:
         values = list(cells.values()) if not suffix else [v for pair in by_pair for v in pair]
         rows.append([size, f"`{name}`", *(f"{statistics.fmean(v):.1f}" if v else "not run" for v in by_pair),
                      _spread_sample(values) if values else "not run", len(values)])
-    return md_table(["labelled speakers", "study", *PAIRS, "mean ± sample std", "cells"], rows)
+    return md_table(["labelled speakers", "study", *PAIRS, "mean ± sample std of the cells", "cells"], rows)
 
 
 def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "target.wer_en",
