@@ -182,3 +182,19 @@ def test_add_language_fsdd_chose_on_dev_and_rotated_every_speaker_through_test_t
         names = [s for r in roles for s in r[role]]
         assert len(names) == len(set(names)), role
     assert all(not set(r["test"]) & set(r["train"] + r["dev"]) for r in roles)
+
+
+def test_shipped_voices_arms_add_only_the_synthetic_words_to_the_level_arm():
+    # voices = level + a labelled synthetic second domain (data.target.*, data.synth.*), nothing else; the
+    # learning-curve study trains exactly the one-speaker study's voices set-up on 2 and 3 speakers
+    for name in ("fsdd-one-speaker-shipped", "fsdd-supervised-shipped"):
+        study = _study(name)
+        level, voices = study.arms["level"], study.arms["voices"]
+        assert voices[:len(level)] == level
+        assert all(o.startswith(("data.target.", "data.synth.")) for o in voices[len(level):])
+    one, curve = _study("fsdd-one-speaker-shipped"), _study("fsdd-curve-shipped")
+    assert curve.set == one.set and list(curve.arms.values()) == [one.arms["voices"]]
+    for name, rotation in curve.rotations.items():  # TESTPAIR-SIZE: SIZE labelled speakers, never the test pair
+        roles, size = _roles(rotation), int(name.rsplit("-", 1)[1])
+        assert len(roles["train"]) == size and not roles["train"] & roles["test"]
+        assert "-".join(sorted(roles["test"])) == name.rsplit("-", 1)[0]
