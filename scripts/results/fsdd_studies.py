@@ -31,7 +31,8 @@ def study_rotations_table(name: str, peer: str, metric: str = "test.wer_en", val
         for arm in other["arms"]:
             mine = rotation_accuracies(other, arm, metric)
             done = [v for v in mine if v is not None]
-            rows.append([arm if study == name else f"{study}: {arm}", *("not run" if v is None else f"{v:.1f}" for v in mine),
+            rows.append([arm if study == name else f"{study}: {arm}",
+                         *("not run" if v is None else f"{v:.1f}" for v in mine),
                          _spread_sample(done) if done else "–",
                          "yes" if len(done) == len(theirs) and all(a >= b for a, b in zip(mine, theirs)) else
                          ("no" if any(v is not None and v < b for v, b in zip(mine, theirs)) else "–"),
@@ -71,11 +72,13 @@ PAIRS = ("george-jackson", "lucas-nicolas", "theo-yweweler")  # the held-out pai
 def voices_curve_table(metric: str = "test.wer_en") -> str:
     """Word accuracy % of one set-up against the number of labelled speakers: per held-out pair (mean over its
     seeds) and over every cell (mean ± sample std), from the studies that measured each size."""
+    studies = {(name, arm): _accuracies(_records(name, arm), metric) if study_folder(name).is_dir() else {}
+               for _, name, arm, _ in VOICES_CURVE}  # each study's records read once
     rows = []
     for size, name, arm, suffix in VOICES_CURVE:
-        cells = _accuracies(_records(name, arm), metric) if study_folder(name).is_dir() else {}
+        cells = studies[name, arm]
         by_pair = [[v for (rotation, _), v in cells.items() if rotation == pair + suffix] for pair in PAIRS]
-        values = list(cells.values()) if not suffix else [v for pair in by_pair for v in pair]
+        values = [v for pair in by_pair for v in pair]
         rows.append([size, f"`{name}`", *(f"{statistics.fmean(v):.1f}" if v else "not run" for v in by_pair),
                      _spread_sample(values) if values else "not run", len(values)])
     return md_table(["labelled speakers", "study", *PAIRS, "mean ± sample std of the cells", "cells"], rows)

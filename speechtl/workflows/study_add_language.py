@@ -38,6 +38,7 @@ from speechtl.resources import BUILTIN
 from speechtl.text.languages import get_language
 from speechtl.workflows.add_language import add_language, zero_shot_head
 from speechtl.workflows.add_language_options import REPLAY_MINUTES, STRATEGIES
+from speechtl.workflows.study_lines import split_prefixed
 
 STEP = "add-language"
 PREFIX = "add-language."  # an override naming an option of the command, not a recipe key
@@ -126,14 +127,7 @@ def _check_names(key: str, name: str, value: Any) -> None:
 def split_options(overrides: list[str], check: bool = False) -> tuple[dict[str, Any], list[str]]:
     """The add-language options among ``overrides`` (later ones win; ``check``: see :func:`option_value`) and
     the other overrides, in order."""
-    options, rest = {}, []
-    for item in overrides:
-        key, raw = item.split("=", 1)
-        if key.strip().startswith(PREFIX):
-            options[key.strip().removeprefix(PREFIX)] = option_value(key.strip(), raw, check)
-        else:
-            rest.append(item)
-    return options, rest
+    return split_prefixed(overrides, PREFIX, lambda key, raw: option_value(key, raw, check))
 
 
 def check_options(options: dict[str, Any], metrics: list[str], choosing: bool = False) -> None:

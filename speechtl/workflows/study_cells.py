@@ -209,10 +209,9 @@ def first_of_each_data(cells: list[Cell]) -> list[Cell]:
     for cell in cells:
         if cell.steps == study_add_language.STEP:  # the new language's data, not the recipe's every language
             key = study_add_language.data_setup(cell.recipe, cell.overrides)
-        elif cell.steps == study_eval.STEP:  # the recipe's data without the eval options (no recipe keys)
-            key = study_eval.data_key(cell.recipe, cell.overrides, DATA_SECTIONS)
-        else:
-            recipe = to_dict(load_recipe(cell.recipe, cell.overrides))
+        else:  # an eval cell's eval.* options are no recipe keys
+            overrides = study_eval.split_options(cell.overrides)[1] if cell.steps == study_eval.STEP else cell.overrides
+            recipe = to_dict(load_recipe(cell.recipe, overrides))
             key = json.dumps([recipe.get(section) for section in DATA_SECTIONS], sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)

@@ -25,18 +25,17 @@ the cell's folder (``runs/.../eval_S.json``, never beside a model other cells sh
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from speechtl.config import to_dict
 from speechtl.errors import RecipeError, SpeechtlError, shorten
 from speechtl.resources import BUILTIN
 from speechtl.tasks import load_recipe, task_of_model
 from speechtl.workflows.evaluate import decode_options, evaluate
+from speechtl.workflows.study_lines import split_prefixed
 
 STEP = "eval"
 PREFIX = "eval."  # an override naming an option of `speechtl eval`, not a recipe key
@@ -78,14 +77,7 @@ def option_value(key: str, raw: str, check: bool = False) -> Any:
 def split_options(overrides: list[str], check: bool = False) -> tuple[dict[str, Any], list[str]]:
     """The eval options among ``overrides`` (later ones win; ``check``: see :func:`option_value`) and the
     other overrides (the recipe's ``--set``), in order."""
-    options, rest = {}, []
-    for item in overrides:
-        key, raw = item.split("=", 1)
-        if key.strip().startswith(PREFIX):
-            options[key.strip().removeprefix(PREFIX)] = option_value(key.strip(), raw, check)
-        else:
-            rest.append(item)
-    return options, rest
+    return split_prefixed(overrides, PREFIX, lambda key, raw: option_value(key, raw, check))
 
 
 def check_options(options: dict[str, Any], metrics: list[str]) -> None:
@@ -128,9 +120,3 @@ def command(recipe: str, overrides: list[str], exp: Path, splits: list[str]) -> 
     model = shlex.quote(str(options.get("model")))
     return " && ".join(f"speechtl eval --model {model} --recipe {shlex.quote(recipe)} {sets} --split {split}{int8} "
                        f"-o {shlex.quote(str(exp / f'eval_{split}.json'))}" for split in splits)
-
-
-def data_key(recipe: str, overrides: list[str], sections: tuple[str, ...]) -> str:
-    """What decides the corpus a cell reads (``sections`` of its recipe): cells alike share it (``--jobs``)."""
-    data = to_dict(load_recipe(recipe, split_options(overrides)[1]))
-    return json.dumps([data.get(section) for section in sections], sort_keys=True, default=str)

@@ -1,8 +1,10 @@
-"""Line numbers of a study file's keys and items, so that every error names the line it is about."""
+"""Line numbers of a study file's keys and items, so that every error names the line it is about, and the
+small parsing helpers the study modules share."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -52,3 +54,17 @@ def unknown_keys(lines: Lines, data: dict, where: tuple, accepted: tuple[str, ..
     unknown = set(data) - set(accepted)
     if unknown:
         raise lines.error((*where, sorted(map(str, unknown))[0]), f"unknown key; accepts {', '.join(accepted)}")
+
+
+def split_prefixed(overrides: list[str], prefix: str, value: Callable[[str, str], Any]
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """A step kind's options among ``overrides`` (``PREFIX.OPTION=VALUE``, later ones win; ``value(key, raw)``
+    parses one) and the other overrides (the recipe's ``--set``), in order."""
+    options, rest = {}, []
+    for item in overrides:
+        key, raw = item.split("=", 1)
+        if key.strip().startswith(prefix):
+            options[key.strip().removeprefix(prefix)] = value(key.strip(), raw)
+        else:
+            rest.append(item)
+    return options, rest
