@@ -20,6 +20,7 @@ not found when the summary is built after every run.
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any
 
 from speechtl.errors import RecipeError, shorten
@@ -61,9 +62,10 @@ def check_figure(steps: str, recipe: Any, options: dict[str, Any], metric: str, 
     split, _, name = metric.partition(".")
     if name in names.get(split, ()):
         return
-    near = difflib.get_close_matches(metric, [f"{s}.{n}" for s, found in names.items() for n in found], 1)
+    close = difflib.get_close_matches(metric, sorted(f"{s}.{n}" for s, found in names.items() for n in found), 3)
+    near = max(close, key=lambda c: len(os.path.commonprefix([c, metric])), default=None)  # wer_english: wer_en
     raise RecipeError(f"metric {shorten(metric)}: a{'n' if steps[0] in 'aeiou' else ''} {steps} cell of {cell} "
-                      f"reports {shorten(_listing(names), 240)}" + (f" (did you mean {near[0]}?)" if near else ""))
+                      f"reports {shorten(_listing(names), 240)}" + (f" (did you mean {near}?)" if near else ""))
 
 
 def check_figures(lines: Lines, steps: str, figures: list[tuple[str, tuple]], recipe: Any,
