@@ -36,8 +36,9 @@ Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
 ``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
 selection on ``test`` (or a constraint read there), fewer than 2 seeds for a comparison called significant, a
-``{prepare.NAME}`` that names no prepared model, and the options of add-language and eval cells (an unknown
-``eval.OPTION``, one in a study of another kind, an eval study without ``eval.model``).
+``{prepare.NAME}`` that names no prepared model, the options of add-language and eval cells (an unknown
+``eval.OPTION``, one in a study of another kind, an eval study without ``eval.model``), and a metric, criterion
+or constraint some cell cannot report (:mod:`~speechtl.workflows.study_metrics`).
 """
 
 from __future__ import annotations

@@ -124,3 +124,14 @@ def test_metric_names_come_from_the_recipe_alone(recipe, final, splits, names):
     loaded = load_recipe(RECIPES / recipe)
     found = task_of(loaded).metric_names(loaded, final=final)
     assert set(found) == splits and all(names <= found[split] for split in splits)
+
+
+def test_image_metric_names_are_the_domains_its_data_scores():
+    from speechtl.tasks.image.data import build_image_data
+
+    for overrides in (["data.eval_domains=[digits, digits-m]"], ["data.target=digits"], ["data.target=''"]):
+        recipe = load_recipe(RECIPES / "image-dann.yaml", overrides)
+        names = task_of(recipe).metric_names(recipe)
+        for split in ("dev", "test"):
+            scored = {f"acc_{domain}" for domain in build_image_data(recipe, split).test}
+            assert {n for n in names[split] if n.startswith("acc_")} == scored, overrides
