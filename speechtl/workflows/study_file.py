@@ -183,8 +183,9 @@ def _metrics(lines: Lines, data: dict) -> dict[str, str]:
 def _check_recipes(lines: Lines, study: Study) -> None:
     """Type-check every override against the recipe schema, as ``--set`` is, and every cell's options and the
     figures the study reads of it (:mod:`~speechtl.workflows.study_metrics`); the error names the line."""
-    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe, arm: str | None = None) -> None:
-        """``arm``: ``overrides`` are a whole cell of that arm (so its options and figures are checked too)."""
+    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe,
+              cell: tuple[str, str] | None = None) -> None:
+        """``cell``: ``overrides`` are a whole cell's (``(arm, rotation)``), so its options and figures are checked."""
         for name in prepared_names([*study.set, *overrides]):
             if name not in study.prepare:
                 raise lines.error(where, f"{{prepare.{shorten(name)}}}: no such prepared run; the study prepares "
@@ -195,15 +196,17 @@ def _check_recipes(lines: Lines, study: Study) -> None:
             for given, step, prefix in ((options, ADD_LANGUAGE, PREFIX), (scoring, study_eval.STEP, study_eval.PREFIX)):
                 if given and study.steps != step:
                     raise RecipeError(f"{prefix}{next(iter(given))}: an {step} option; needs steps: {step}")
-            if study.steps == ADD_LANGUAGE and arm is not None:  # a whole cell's options: the base, the language...
+            if study.steps == ADD_LANGUAGE and cell is not None:  # a whole cell's options: the base, the language...
                 check_options(options)
-            if study.steps == study_eval.STEP and arm is not None:  # the model it scores
+            if study.steps == study_eval.STEP and cell is not None:  # the model it scores
                 study_eval.check_options(scoring)
             loaded = load_recipe(recipe, resolve(rest, Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
-        if arm is not None:  # what the study reads of the cell: can it report that?
-            check_figures(lines, study.steps, study.figures(arm), loaded, options, f"arm {arm}")
+        if cell is not None:  # what the study reads of the cell: can it report that?
+            arm, rotation = cell
+            check_figures(lines, study.steps, study.figures(arm), loaded, options,
+                          f"arm {arm}" + (f", rotation {rotation}" if len(study.rotations) > 1 else ""))
 
     check([], ("set",))
     for name, prep in study.prepare.items():
@@ -220,10 +223,10 @@ def _check_recipes(lines: Lines, study: Study) -> None:
     for name, overrides in study.arms.items():
         recipe = study.recipe_of(name)
         check(overrides, ("arms", name), recipe)
-        for rot in study.rotations.values():
-            check([*rot, *overrides], ("arms", name), recipe, None if name in study.select else name)
+        for rotation, rot in study.rotations.items():
+            check([*rot, *overrides], ("arms", name), recipe, None if name in study.select else (name, rotation))
             for point in study.select[name].points() if name in study.select else []:
-                check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, name)
+                check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, (name, rotation))
 
 
 def _recipe_path(lines: Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:

@@ -135,3 +135,12 @@ def test_image_metric_names_are_the_domains_its_data_scores():
         for split in ("dev", "test"):
             scored = {f"acc_{domain}" for domain in build_image_data(recipe, split).test}
             assert {n for n in names[split] if n.startswith("acc_")} == scored, overrides
+
+
+def test_a_metric_one_rotation_cannot_report_names_that_rotation(tmp_path):
+    rotations = 'rotations:\n  all-three: []\n  without-es: ["data.languages=[en, de]"]\n'
+    path = _study(tmp_path, TINY_STUDY.replace("test.per_mean", "test.per_es") + rotations)
+    with pytest.raises(RecipeError, match=r"study.yaml:7: metrics.test.per_es: metric test.per_es: a train cell of "
+                                          r"arm a, rotation without-es reports per_de, per_en, per_mean, wer_de, "
+                                          r"wer_en, wer_mean on dev, test, train"):
+        load_study(path)
