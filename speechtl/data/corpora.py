@@ -272,3 +272,14 @@ def default_jobs() -> int:
 def prepare_corpus(cfg: DataConfig, jobs: int = 2, progress: bool = True) -> dict:
     """``{split: CutSet}`` of the recipe's corpus."""
     return CORPORA.get(cfg.corpus)(cfg, jobs=jobs, progress=progress)
+
+
+def corpus_splits(cfg: DataConfig) -> tuple[str, ...]:
+    """The splits ``cfg``'s corpus can hold, from the recipe alone (nothing read): every split of the synthetic
+    corpus, ``train`` of untranscribed audio, else those its parts feed (a part without a split feeds all three)."""
+    if cfg.corpus == "synthetic":
+        return SPLITS
+    if cfg.corpus == "audio":
+        return ("train",)
+    fed = {part.split for part in cfg.parts}
+    return tuple(split for split in SPLITS if split in fed or "" in fed)

@@ -12,7 +12,9 @@ which kind they hold:
   is saved beside the weights;
 * ``evaluate(model_path, ...)``: a report (a dict with a printable ``table``);
 * ``final_reports(model_path)``: the evaluations a finished run is judged by (``speechtl run``);
-* ``metrics(report)``: the report's numbers by name (for sweeps);
+* ``metrics(report)``: the report's numbers by name (for sweeps and studies);
+* ``metric_names(recipe, final)``: what ``metrics`` can return per split for a model of that recipe, from the
+  recipe alone (a study refuses a metric no cell reports before any run);
 * ``embed(model_path, ...)``: pooled backbone features and one label per item (t-SNE).
 
 Optional steps, which a task has only when its kind of model supports them (the
@@ -97,6 +99,11 @@ class Task(Protocol):
     def final_reports(self, model_path: str | Path, progress: bool = True) -> dict[str, dict]: ...
 
     def metrics(self, report: dict) -> dict[str, float]: ...
+
+    def metric_names(self, recipe: Any, final: bool = False) -> dict[str, set[str]]:
+        """``{split: names metrics() can return}`` for the splits a model trained on ``recipe`` is scored on;
+        ``final``: also the reports of ``final_reports`` (e.g. speech's ``target``)."""
+        ...
 
     def embed(self, model_path: str | Path, key: str, split: str, max_items: int, recipe: Any = None
               ) -> tuple[np.ndarray, list[str]]: ...

@@ -20,6 +20,8 @@ from speechtl.transfer.zeroshot import ZeroShotPredictor
 
 # methods whose trained weights evaluation needs again (zero-shot predictors and the heads ConSE reads)
 EVALUATED_METHODS = ("multitask", "dap", "embedding", "conse")
+# those of them that are zero-shot predictors (restore_predictors gives these): a report's zero-shot accuracies
+ZERO_SHOT_METHODS = ("dap", "embedding", "conse")
 
 
 def method_state(objective: Objective) -> dict[str, torch.Tensor]:

@@ -130,17 +130,12 @@ def split_options(overrides: list[str], check: bool = False) -> tuple[dict[str, 
     return split_prefixed(overrides, PREFIX, lambda key, raw: option_value(key, raw, check))
 
 
-def check_options(options: dict[str, Any], metrics: list[str], choosing: bool = False) -> None:
+def check_options(options: dict[str, Any]) -> None:
     """Refuse a whole cell's options before anything runs: a missing base or language, an option of the other
-    kind of cell (zero-shot or trained), a metric such a cell does not report (each option's own value is
-    checked by :func:`option_value`).
-
-    Args:
-        choosing: ``metrics`` are what a dev grid chooses by, so a figure that does not apply (a scratch
-            model's forgetting: it has no old languages) is refused too.
+    kind of cell (zero-shot or trained); each option's own value is checked by :func:`option_value`.
 
     Raises:
-        RecipeError: what is wrong, naming the option or metric.
+        RecipeError: what is wrong, naming the option.
     """
     for name in ("model", "lang"):
         if name not in options:
@@ -151,17 +146,29 @@ def check_options(options: dict[str, Any], metrics: list[str], choosing: bool = 
         if OPTIONS[name].use == ("trained" if zero_shot else "zero-shot"):
             raise RecipeError(f"{PREFIX}{name}: only for a {OPTIONS[name].use} cell; this one is "
                               f"{'zero-shot (it trains nothing)' if zero_shot else 'trained (no zero-shot)'}")
-    for metric in metrics:
-        name = metric.split(".", 1)[1]
-        forgetting = not zero_shot and (name in FORGETTING or name.startswith("change_"))
-        words = name == "word_accuracy" and options.get("isolated", False)
-        if not (name == "per" or forgetting or words):
-            raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
-                              f"reports SPLIT.per, SPLIT.word_accuracy (with {PREFIX}isolated)"
-                              + ("" if zero_shot else ", SPLIT.mean_change, SPLIT.max_change, SPLIT.change_LANG"))
-        if choosing and forgetting and options.get("strategy") == "scratch":
-            raise RecipeError(f"metric {shorten(metric)}: a scratch model has none of the old languages, so it "
-                              "forgets nothing to choose by")
+
+
+def check_metric(options: dict[str, Any], metric: str, choosing: bool = False) -> None:
+    """Refuse a metric (``SPLIT.NAME``) that a cell with these options does not report.
+
+    Args:
+        choosing: ``metric`` is what a dev grid chooses by, so a figure that does not apply (a scratch
+            model's forgetting: it has no old languages) is refused too.
+
+    Raises:
+        RecipeError: what is wrong, naming the metric.
+    """
+    zero_shot = options.get("zero-shot", False)
+    name = metric.split(".", 1)[1]
+    forgetting = not zero_shot and (name in FORGETTING or name.startswith("change_"))
+    words = name == "word_accuracy" and options.get("isolated", False)
+    if not (name == "per" or forgetting or words):
+        raise RecipeError(f"metric {shorten(metric)}: a{' zero-shot' if zero_shot else 'n'} add-language cell "
+                          f"reports SPLIT.per, SPLIT.word_accuracy (with {PREFIX}isolated)"
+                          + ("" if zero_shot else ", SPLIT.mean_change, SPLIT.max_change, SPLIT.change_LANG"))
+    if choosing and forgetting and options.get("strategy") == "scratch":
+        raise RecipeError(f"metric {shorten(metric)}: a scratch model has none of the old languages, so it "
+                          "forgets nothing to choose by")
 
 
 def data_setup(recipe: str, overrides: list[str]) -> str:

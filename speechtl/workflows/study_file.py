@@ -36,8 +36,9 @@ Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
 ``--set`` is), an arm named in ``select`` or ``compare`` that does not exist,
 selection on ``test`` (or a constraint read there), fewer than 2 seeds for a comparison called significant, a
-``{prepare.NAME}`` that names no prepared model, and the options of add-language and eval cells (an unknown
-``eval.OPTION``, one in a study of another kind, an eval study without ``eval.model``).
+``{prepare.NAME}`` that names no prepared model, the options of add-language and eval cells (an unknown
+``eval.OPTION``, one in a study of another kind, an eval study without ``eval.model``), and a metric, criterion
+or constraint some cell cannot report (:mod:`~speechtl.workflows.study_metrics`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from speechtl.tasks import load_recipe
 from speechtl.workflows import study_eval
 from speechtl.workflows.study_add_language import PREFIX, STEP as ADD_LANGUAGE, check_options, split_options
 from speechtl.workflows.study_lines import Lines, mapping
+from speechtl.workflows.study_metrics import check_figures, check_splits
 from speechtl.workflows.study_selection import DIRECTIONS, Selection, parse_selection
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
@@ -127,6 +129,13 @@ class Study:
         wanted += [m.split(".", 1)[0] for m in self.metrics]
         return list(dict.fromkeys(wanted))
 
+    def figures(self, arm: str) -> list[tuple[str, tuple]]:
+        """Every ``SPLIT.NAME`` read of a cell of ``arm``, with the study file key asking for it: the metrics,
+        then its dev grid's criterion and constraint (checked by :mod:`~speechtl.workflows.study_metrics`)."""
+        chosen = self.select[arm].metrics() if arm in self.select else []
+        return [*((m, ("metrics", m)) for m in self.metrics),
+                *zip(chosen, (("select", arm, "criterion"), ("select", arm, "constraint")))]
+
 
 def grid_overrides(point: dict[str, Any]) -> list[str]:
     """``key=value`` overrides for one grid point (values written as JSON, which YAML reads back)."""
@@ -172,8 +181,11 @@ def _metrics(lines: Lines, data: dict) -> dict[str, str]:
 
 
 def _check_recipes(lines: Lines, study: Study) -> None:
-    """Type-check every override against the recipe schema, as ``--set`` is; the error names the line."""
-    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe, cell: bool = False) -> None:
+    """Type-check every override against the recipe schema, as ``--set`` is, and every cell's options and the
+    figures the study reads of it (:mod:`~speechtl.workflows.study_metrics`); the error names the line."""
+    def check(overrides: list[str], where: tuple, recipe: Path = study.recipe,
+              cell: tuple[str, str] | None = None) -> None:
+        """``cell``: ``overrides`` are a whole cell's (``(arm, rotation)``), so its options and figures are checked."""
         for name in prepared_names([*study.set, *overrides]):
             if name not in study.prepare:
                 raise lines.error(where, f"{{prepare.{shorten(name)}}}: no such prepared run; the study prepares "
@@ -184,36 +196,37 @@ def _check_recipes(lines: Lines, study: Study) -> None:
             for given, step, prefix in ((options, ADD_LANGUAGE, PREFIX), (scoring, study_eval.STEP, study_eval.PREFIX)):
                 if given and study.steps != step:
                     raise RecipeError(f"{prefix}{next(iter(given))}: an {step} option; needs steps: {step}")
-            if study.steps == ADD_LANGUAGE and cell:  # a whole cell's options: the base, the language...
-                check_options(options, list(study.metrics))
-            if study.steps == study_eval.STEP and cell:  # the model it scores, the splits it can score
-                study_eval.check_options(scoring, list(study.metrics))
-            load_recipe(recipe, resolve(rest, Path("OUT"), 0))
+            if study.steps == ADD_LANGUAGE and cell is not None:  # a whole cell's options: the base, the language...
+                check_options(options)
+            if study.steps == study_eval.STEP and cell is not None:  # the model it scores
+                study_eval.check_options(scoring)
+            loaded = load_recipe(recipe, resolve(rest, Path("OUT"), 0))
         except RecipeError as err:
             raise lines.error(where, str(err)) from None
-        if study.steps == ADD_LANGUAGE and where[:1] == ("select",):  # what the choice reads: can the split give it?
-            for metric, key in zip(study.select[where[1]].metrics(), ("criterion", "constraint")):
-                try:
-                    check_options(options, [metric], choosing=True)
-                except RecipeError as err:
-                    raise lines.error((*where[:2], key), str(err)) from None
+        if cell is not None:  # what the study reads of the cell: can it report that?
+            arm, rotation = cell
+            check_figures(lines, study.steps, study.figures(arm), loaded, options,
+                          f"arm {arm}" + (f", rotation {rotation}" if len(study.rotations) > 1 else ""))
 
     check([], ("set",))
     for name, prep in study.prepare.items():
         try:
-            load_recipe(prep.recipe, [*prep.set, *study.extra])
+            loaded = load_recipe(prep.recipe, [*prep.set, *study.extra])
         except RecipeError as err:
             raise lines.error(("prepare", name), str(err)) from None
+        try:
+            check_splits(prep.splits, loaded)
+        except RecipeError as err:
+            raise lines.error(("prepare", name, "splits"), str(err)) from None
     for name, overrides in study.rotations.items():
         check(overrides, ("rotations", name))
     for name, overrides in study.arms.items():
         recipe = study.recipe_of(name)
         check(overrides, ("arms", name), recipe)
-        for rot in study.rotations.values():
-            check([*rot, *overrides], ("arms", name), recipe, name not in study.select)
-            if name in study.select:
-                for point in study.select[name].points():
-                    check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, True)
+        for rotation, rot in study.rotations.items():
+            check([*rot, *overrides], ("arms", name), recipe, None if name in study.select else (name, rotation))
+            for point in study.select[name].points() if name in study.select else []:
+                check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, (name, rotation))
 
 
 def _recipe_path(lines: Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:

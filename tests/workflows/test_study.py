@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from speechtl.cli import main as cli
 from speechtl.config import to_dict
@@ -166,10 +168,17 @@ def test_parallel_cells_wait_for_the_first_cell_of_each_data_set_up():
     assert len(cells) == 36 and [c.rotation for c in firsts] == ["without-es", "without-de", "without-en"]
 
 
-def test_the_shipped_study_files_load():
+def test_the_shipped_study_files_load_and_a_typo_in_their_metrics_is_refused(tmp_path):
     for path in sorted((REPO / "studies").glob("*.yaml")):
         study = load_study(path)
         assert all(sel.split != "test" for sel in study.select.values()), path
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        typo = f"{next(iter(study.metrics))}x"  # every kind of study (train, run, eval, add-language) refuses it
+        data["metrics"] = {**data["metrics"], typo: "lower"}
+        copy = tmp_path / path.name
+        copy.write_text(yaml.safe_dump(data, sort_keys=False))
+        with pytest.raises(RecipeError, match=rf"{path.name}:\d+: metrics.{re.escape(typo)}: metric "):
+            load_study(copy)
 
 
 # --- a study that runs ---------------------------------------------------------------------------------------------

@@ -129,9 +129,10 @@ def test_trained_cells_report_forgetting_on_test_and_dev_and_choose_under_a_dev_
     (("[add-language.any-head=true]", "[add-language.minutes=-1]"), 12, r"arms.any-head\[0\]: add-language.minutes: "
                                                                          "-1 is below 0"),
     (("[add-language.lang=es]", "[]"), 11, "arms.blend: add-language.lang: missing"),
-    (("dev.per: lower", "test.mean_change: lower"), 11, "arms.blend: metric test.mean_change: a zero-shot "
-                                                         "add-language cell reports SPLIT.per"),
-    (("dev.per: lower", "test.word_accuracy: higher"), 11, r"arms.blend: metric test.word_accuracy: a zero-shot "
+    (("dev.per: lower", "test.mean_change: lower"), 13, "metrics.test.mean_change: metric test.mean_change: a "
+                                                         "zero-shot add-language cell reports SPLIT.per"),
+    (("dev.per: lower", "test.word_accuracy: higher"), 13, r"metrics.test.word_accuracy: metric test.word_accuracy: "
+                                                            r"a zero-shot "
                                                             r"add-language cell reports SPLIT.per, SPLIT.word_accuracy "
                                                             r"\(with add-language.isolated\)"),
     (("compare: {baseline: blend}", "select: {blend: {grid: {add-language.any-head: [true, false]}, criterion: per, "

@@ -102,8 +102,11 @@ def test_cells_score_the_prepared_model_with_each_arms_decode_setting_and_resume
     (("steps: eval\n", ""), 5, r"set: eval.model: an eval option; needs steps: eval"),
     (('"eval.model={prepare.src}", ', ""), 9, r"arms.beam: eval.model: missing; every eval cell scores a model"),
     (("{prepare.src}", "{prepare.sorce}"), 6, r"set: \{prepare.sorce\}: no such prepared run; the study prepares src"),
-    (("test.wer_en: lower", "target.wer_en: lower"), 9, r"arms.beam: metric target.wer_en: an eval cell scores "
-                                                         r"the recipe's train, dev, test splits"),
+    (("test.wer_en: lower", "target.wer_en: lower"), 11, r"metrics.target.wer_en: metric target.wer_en: an eval "
+                                                          r"cell of arm beam reports per_en, per_mean, wer_en, wer_mean "
+                                                          r"on dev, test, train \(did you mean test.wer_en\?\)"),
+    (("dev.per_en: lower", "dev.per_english: lower"), 11, r"metrics.dev.per_english: metric dev.per_english: .* "
+                                                          r"\(did you mean dev.per_en\?\)"),
 ])
 def test_bad_eval_studies_are_refused_naming_the_line(tmp_path, change, line, words):
     path = tmp_path / "study.yaml"

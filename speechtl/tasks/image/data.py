@@ -16,7 +16,7 @@ import torch
 from speechtl.errors import RecipeError
 from speechtl.tasks.image.attributes import DIGIT_ATTRIBUTES, DIGIT_TABLE
 from speechtl.tasks.image.digits import domain_images, few_shot, stratified_split
-from speechtl.tasks.image.recipe import ImageRecipe
+from speechtl.tasks.image.recipe import ImageDataConfig, ImageRecipe
 from speechtl.transfer.labels import label_values
 
 
@@ -134,6 +134,11 @@ class ImageData:
     test: dict[str, ImageDataset]  # per domain: evaluation images of every class (seen and unseen)
 
 
+def scored_domains(d: ImageDataConfig) -> list[str]:
+    """The domains a model of these data is scored on: the source, the target and ``eval_domains``, each once."""
+    return list(dict.fromkeys([d.source, *([d.target] if d.target else []), *d.eval_domains]))
+
+
 def build_image_data(recipe: ImageRecipe, split: str = "test") -> ImageData:
     """Labelled (few-shot) source images, unlabelled target images, and the ``split`` images of each domain.
 
@@ -156,10 +161,9 @@ def build_image_data(recipe: ImageRecipe, split: str = "test") -> ImageData:
     train = ImageDataset()
     train.add(x[labelled], y[labelled], d.source, True)
     test = {}
-    domains = [d.source] + ([d.target] if d.target and d.target != d.source else [])
-    for domain in domains + [e for e in d.eval_domains if e not in domains]:
+    for domain in scored_domains(d):
         dx, dy = domain_images(domain, d.size)
-        if domain in domains[1:]:
+        if domain == d.target and domain != d.source:
             unlabelled = few_shot(train_idx, dy, d.classes, 0, 0)
             train.add(dx[unlabelled], dy[unlabelled], domain, False)
         part = ImageDataset()

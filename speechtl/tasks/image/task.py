@@ -17,13 +17,14 @@ import torch
 from speechtl.errors import CheckpointError, RecipeError
 from speechtl.models.backbone import pooled_features
 from speechtl.tasks.base import TrainingData, TrainingRun
-from speechtl.tasks.image.data import GroupBatchSampler, batches, build_image_data, collate_images, image_labels
+from speechtl.tasks.image.data import (GroupBatchSampler, batches, build_image_data, collate_images, image_labels,
+                                      scored_domains)
 from speechtl.tasks.image.model import ImageModel, build_image_model, image_model_metadata, load_image_model
 from speechtl.tasks.image.objective import ClassificationTask
 from speechtl.tasks.image.recipe import ImageRecipe
 from speechtl.data.sampler import IndexBatchLoader
 from speechtl.training.distributed import DistInfo
-from speechtl.transfer.evaluation import restore_predictors, zero_shot_accuracy
+from speechtl.transfer.evaluation import ZERO_SHOT_METHODS, restore_predictors, zero_shot_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,17 @@ class ImageTask:
         if len(zero_shot) == 1:
             out["zeroshot"] = next(iter(zero_shot.values()))["accuracy"]
         return out
+
+    def metric_names(self, recipe: ImageRecipe, final: bool = False) -> dict[str, set[str]]:
+        """What :meth:`metrics` can return for a model trained on ``recipe``, per split it is scored on, from the
+        recipe alone: ``acc_DOMAIN`` per scored domain and, with zero-shot methods and unseen classes,
+        ``zeroshot_METHOD`` (``zeroshot`` too for one method), on ``test`` and (``data.dev_fraction`` > 0) ``dev``.
+        ``final``: also :meth:`final_reports`' reports (only ``test``)."""
+        names = {f"acc_{domain}" for domain in scored_domains(recipe.data)}
+        methods = {m for m in recipe.transfer.methods if m in ZERO_SHOT_METHODS} if recipe.transfer.zeroshot.unseen \
+            else set()
+        names |= {f"zeroshot_{m}" for m in methods} | ({"zeroshot"} if len(methods) == 1 else set())
+        return {split: names for split in ("dev", "test") if split == "test" or recipe.data.dev_fraction > 0}
 
     def embed(self, model_path: str | Path, key: str, split: str, max_items: int,
               recipe: ImageRecipe | None = None) -> tuple[np.ndarray, list[str]]:

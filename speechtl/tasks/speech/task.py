@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from speechtl.config import from_dict, to_dict
-from speechtl.data.corpora import prepare_corpus
+from speechtl.data.corpora import corpus_splits, prepare_corpus
 from speechtl.data.dataset import CutBatches, collate
 from speechtl.data.cmvn import Normaliser
 from speechtl.data.sampler import CutBatchLoader
@@ -173,6 +173,21 @@ class SpeechTask:
         wer = {f"wer_{lang}": r["rate"] for lang, r in report.get("wer", {}).items()}
         if wer:
             out.update(wer, wer_mean=sum(wer.values()) / len(wer))
+        return out
+
+    def metric_names(self, recipe: Recipe, final: bool = False) -> dict[str, set[str]]:
+        """What :meth:`metrics` can return for a model trained on ``recipe``, per split it can be scored on, from
+        the recipe alone (no data read): ``per_LANG``, ``per_mean`` (not for a subword model), ``wer_LANG`` and
+        ``wer_mean`` for each of ``data.languages``, on each split the corpus holds; ``final``: also
+        :meth:`final_reports`' ``target`` when the target domain's corpus holds its ``test_split``."""
+        languages = recipe.data.languages
+        names = {f"wer_{lang}" for lang in languages} | {"wer_mean"}
+        if recipe.units.kind != "subword":
+            names |= {f"per_{lang}" for lang in languages} | {"per_mean"}
+        out = {split: names for split in corpus_splits(recipe.data)}
+        target = recipe.data.target
+        if final and target.corpus and target.test_split in corpus_splits(target_recipe(recipe).data):
+            out["target"] = names
         return out
 
     def embed(self, model_path: str | Path, key: str, split: str, max_items: int, recipe: Recipe | None = None
