@@ -229,6 +229,8 @@ ENGINE_STEPS = {"add-flite": "espeak", "add-festival": "add-flite", "add-piper":
 # the shipped-model FSDD studies' arms, each adding one change to another (the voices arm was added after the rest)
 SHIPPED_STEPS = {"level": "gain", "voices": "level"}
 POCKETSPHINX = "pocketsphinx (same 10 words, same files)"
+# the no-label shipped-model study's arms, each adding one stage to another (dann was added after adapted's first cells)
+NO_LABEL_SHIPPED_STEPS = {"dann": "source", "adapted": "dann"}
 
 TABLES = {
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
@@ -248,4 +250,7 @@ TABLES = {
     "fsdd-engines": lambda: study_accuracy_table("fsdd-engines", ENGINE_STEPS),
     "fsdd-no-label": lambda: study_rotations_table("fsdd-no-label", POCKETSPHINX, "target.wer_en",
                                                   pocketsphinx_rotations()),
+    "fsdd-no-label-shipped": lambda: study_rotations_table("fsdd-no-label-shipped", POCKETSPHINX, "target.wer_en",
+                                                          pocketsphinx_rotations()),
+    "fsdd-no-label-shipped-steps": lambda: study_accuracy_table("fsdd-no-label-shipped", NO_LABEL_SHIPPED_STEPS),
 }
