@@ -37,8 +37,9 @@ from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe, task_of
 from speechtl.workflows import study_add_language, study_eval
 from speechtl.workflows.run import run
-from speechtl.workflows.study_file import (PREPARE_ARM, Study, grid_overrides, model_saved, prepared_model,
-                                          prepared_names, resolve)
+from speechtl.workflows.study_file import Study, grid_overrides
+from speechtl.workflows.study_prepare_paths import (PREPARE_ARM, model_in, model_saved, prepared_folders,
+                                                  prepared_names, resolve)
 from speechtl.workflows.train import train
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Cell:
     point_name: str = ""  # the grid point as a folder name
     steps: str = "train"  # train: `speechtl train` then eval per split; run: `speechtl run` (self-training, target
     # domain); add-language; eval: `speechtl eval` of a model per split
+    prepared: dict[str, str] = field(default_factory=dict)  # {prepare.NAME} it names -> that run's folder (NAME,
+    # or NAME/ROTATION for a run per rotation)
 
     @property
     def id(self) -> str:
@@ -81,10 +84,10 @@ def plan(study: Study) -> list[Cell]:
         for rotation, rotation_sets in study.rotations.items():
             for seed in study.seeds:
                 for index, point in points:
-                    cells.append(Cell(arm, rotation, seed, str(study.recipe_of(arm)), [*study.set, *rotation_sets, *arm_sets,
-                                                            *grid_overrides(point), f"train.seed={seed}"],
-                                      study.splits(arm), point,
-                                      _point_name(index, point) if index is not None else "", study.steps))
+                    overrides = [*study.set, *rotation_sets, *arm_sets, *grid_overrides(point), f"train.seed={seed}"]
+                    cells.append(Cell(arm, rotation, seed, str(study.recipe_of(arm)), overrides, study.splits(arm),
+                                      point, _point_name(index, point) if index is not None else "", study.steps,
+                                      prepared_folders(study.prepare, overrides, rotation)))
     return cells
 
 
@@ -168,17 +171,19 @@ def write_record(path: Path, record: dict) -> None:
 def _check_prepared(out: Path, cell: Cell) -> None:
     """Refuse a cell whose ``{prepare.NAME}`` model is missing (its prepared run failed), naming that run's log."""
     for name in prepared_names(cell.overrides):
-        model = prepared_model(out, name, cell.seed)
+        folder = cell.prepared.get(name, name)  # as resolve() reads it
+        model = model_in(out, folder, cell.seed)
         if not model_saved(model):
-            log_path = out / "logs" / PREPARE_ARM / name / f"seed{cell.seed}.log"
-            raise RecipeError(f"prepared model {shorten(name)} (seed {cell.seed}) is missing: {shorten(model, 200)} "
+            log_path = out / "logs" / PREPARE_ARM / folder / f"seed{cell.seed}.log"
+            which = f"rotation {cell.rotation}, seed" if folder != name else "seed"
+            raise RecipeError(f"prepared model {shorten(name)} ({which} {cell.seed}) is missing: {shorten(model, 200)} "
                               f"(its run failed or did not run; see {shorten(log_path, 200)})")
 
 
 def run_cell(study_name: str, out: Path, cell: Cell) -> dict:
     """Train and score one cell; write and return its record. A failure is recorded, never raised."""
     where = paths(out, cell)
-    overrides = resolve(cell.overrides, out, cell.seed)  # {prepare.NAME} -> that run's model folder
+    overrides = resolve(cell.overrides, out, cell.seed, cell.prepared)  # {prepare.NAME} -> that run's model
     record = {"study": study_name, "cell": cell.id, **asdict(cell), "exp_dir": str(where["exp"]),
               "log": str(where["log"]), "command": command(cell, where["exp"], overrides)}
     start = time.perf_counter()

@@ -30,7 +30,9 @@ A study may **prepare** models before its cells: ``prepare: {NAME: {recipe: PATH
 splits: [test]}}`` trains that recipe once per seed the cells need (``train.seed`` = the cell's
 seed; the command line's ``--set`` applies too), scored on ``splits``, and a cell's override
 names the model as ``{prepare.NAME}``, e.g. ``"transfer.source={prepare.source}"`` (the
-fine-tuning study's source model). Prepared runs are kept and skipped when the study runs again.
+fine-tuning study's source model). Prepared runs are kept and skipped when the study runs again. An entry
+with ``rotations: {ROTATION: [overrides]}`` (exactly the study's rotations) is trained once per rotation and
+seed, with that rotation's overrides, and a cell's ``{prepare.NAME}`` is its own rotation's model.
 
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
@@ -54,48 +56,19 @@ from speechtl.errors import RecipeError, shorten
 from speechtl.tasks import load_recipe
 from speechtl.workflows import study_eval
 from speechtl.workflows.study_add_language import PREFIX, STEP as ADD_LANGUAGE, check_options, split_options
-from speechtl.workflows.study_lines import Lines, mapping
+from speechtl.workflows.study_lines import Lines, mapping, unknown_keys
 from speechtl.workflows.study_metrics import check_figures, check_splits
+# prepared_model: where a prepared run's model lies, also imported from here
+from speechtl.workflows.study_prepare_paths import Prepare, prepared_model, prepared_names, resolve
 from speechtl.workflows.study_selection import DIRECTIONS, Selection, parse_selection
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")  # arm and rotation names become folder names
 OWNED = ("train.seed", "train.exp_dir")  # the study sets these for every cell
 TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "select", "metrics", "goals", "compare",
             "prepare")
-PLACEHOLDER = re.compile(r"\{prepare\.([^{}]*)\}")  # in an override: the model a prepared run trained
-PREPARE_ARM = "_prepare"  # prepared runs are cells of this arm (no arm name starts with _), one "rotation" per name
 # what a cell runs: the training loop alone, every step of `speechtl run`, `speechtl add-language`, or
 # `speechtl eval` of a model (no training)
 STEPS = ("train", "run", ADD_LANGUAGE, study_eval.STEP)
-
-
-@dataclass
-class Prepare:
-    """A recipe a study trains once per seed before its cells (e.g. the source model they fine-tune)."""
-
-    recipe: Path
-    set: list[str] = field(default_factory=list)
-    splits: list[str] = field(default_factory=list)  # scored on these (reported beside the arms)
-
-
-def prepared_model(out: Path, name: str, seed: int) -> Path:
-    """The model of prepared run ``name`` for ``seed`` (the path ``--model`` takes) under a study's output ``out``."""
-    return Path(out) / "runs" / PREPARE_ARM / name / f"seed{seed}" / "model"
-
-
-def model_saved(model: Path) -> bool:
-    """Whether a trained model was saved at ``model`` (``MODEL.json`` beside its weights)."""
-    return model.with_name(model.name + ".json").is_file()
-
-
-def resolve(overrides: list[str], out: Path, seed: int) -> list[str]:
-    """Overrides with each ``{prepare.NAME}`` replaced by that prepared run's model for ``seed``."""
-    return [PLACEHOLDER.sub(lambda m: str(prepared_model(out, m.group(1), seed)), o) for o in overrides]
-
-
-def prepared_names(overrides: list[str]) -> list[str]:
-    """The prepared runs ``overrides`` name, in order, each once."""
-    return list(dict.fromkeys(m.group(1) for o in overrides for m in PLACEHOLDER.finditer(o)))
 
 
 @dataclass
@@ -210,14 +183,7 @@ def _check_recipes(lines: Lines, study: Study) -> None:
 
     check([], ("set",))
     for name, prep in study.prepare.items():
-        try:
-            loaded = load_recipe(prep.recipe, [*prep.set, *study.extra])
-        except RecipeError as err:
-            raise lines.error(("prepare", name), str(err)) from None
-        try:
-            check_splits(prep.splits, loaded)
-        except RecipeError as err:
-            raise lines.error(("prepare", name, "splits"), str(err)) from None
+        _check_prepare(lines, study, name, prep)
     for name, overrides in study.rotations.items():
         check(overrides, ("rotations", name))
     for name, overrides in study.arms.items():
@@ -227,6 +193,20 @@ def _check_recipes(lines: Lines, study: Study) -> None:
             check([*rot, *overrides], ("arms", name), recipe, None if name in study.select else (name, rotation))
             for point in study.select[name].points() if name in study.select else []:
                 check([*rot, *overrides, *grid_overrides(point)], ("select", name, "grid"), recipe, (name, rotation))
+
+
+def _check_prepare(lines: Lines, study: Study, name: str, prep: Prepare) -> None:
+    """Type-check a prepared run's overrides (its ``set``, then with each rotation's) and its splits, naming the line."""
+    runs = [((), [])] + [(("rotations", rotation), overrides) for rotation, overrides in prep.rotations.items()]
+    for where, overrides in runs:
+        try:
+            loaded = load_recipe(prep.recipe, [*prep.set, *overrides, *study.extra])
+        except RecipeError as err:
+            raise lines.error(("prepare", name, *where), str(err)) from None
+        try:
+            check_splits(prep.splits, loaded)
+        except RecipeError as err:
+            raise lines.error(("prepare", name, "splits"), str(err)) from None
 
 
 def _recipe_path(lines: Lines, value: Any, study_path: Path, where: tuple = ("recipe",)) -> Path:
@@ -287,7 +267,7 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
         study.goals[metric] = float(goal)
     study.extra = study_eval.split_options(split_options(list(extra))[1])[1]  # for prepared runs: the command
     # line's recipe overrides
-    study.prepare = _prepare(lines, data.get("prepare"), path)
+    study.prepare = _prepare(lines, data.get("prepare"), path, list(study.rotations))
     study.steps = data.get("steps", "train")
     if study.steps not in STEPS:
         raise lines.error(("steps",), f"expected train, run (every step of speechtl run: self-training, the "
@@ -298,8 +278,8 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
     return study
 
 
-def _prepare(lines: Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
-    """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...]}}``."""
+def _prepare(lines: Lines, data: Any, study_path: Path, rotations: list[str]) -> dict[str, Prepare]:
+    """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...], rotations: {ROTATION: [...]}}}``."""
     if data is None:
         return {}
     out = {}
@@ -308,15 +288,32 @@ def _prepare(lines: Lines, data: Any, study_path: Path) -> dict[str, Prepare]:
         if not isinstance(name, str) or not NAME.match(name):
             raise lines.error(where, "a name of letters, digits and _ . + - (it becomes a folder name)")
         value = mapping(lines, value, where)
-        unknown = set(value) - {"recipe", "set", "splits"}
-        if unknown:
-            raise lines.error((*where, sorted(map(str, unknown))[0]), "unknown key; accepts recipe, set, splits")
+        unknown_keys(lines, value, where, ("recipe", "set", "splits", "rotations"))
         splits = value.get("splits", [])
         if not isinstance(splits, list) or not all(isinstance(x, str) and x for x in splits):
             raise lines.error((*where, "splits"), f"expected a list of split names, got {shorten(repr(splits))}")
         out[name] = Prepare(_recipe_path(lines, value.get("recipe"), study_path, (*where, "recipe")),
-                            _overrides(lines, value.get("set"), (*where, "set")), splits)
+                            _overrides(lines, value.get("set"), (*where, "set")), splits,
+                            _prepare_rotations(lines, value, where, rotations))
     return out
+
+
+def _prepare_rotations(lines: Lines, entry: dict, where: tuple, rotations: list[str]) -> dict[str, list[str]]:
+    """A prepared run's ``rotations: {ROTATION: [overrides]}`` (a run per rotation and seed): exactly the
+    study's rotations, each with its overrides; ``{}`` without the key (a run per seed)."""
+    if "rotations" not in entry:
+        return {}
+    where = (*where, "rotations")
+    given = mapping(lines, entry["rotations"], where)
+    for rotation in given:
+        if rotation not in rotations:
+            raise lines.error((*where, rotation), f"not a rotation of the study; its rotations are "
+                              f"{', '.join(rotations)}")
+    missing = [rotation for rotation in rotations if rotation not in given]
+    if missing:
+        raise lines.error(where, f"no overrides for rotation {', '.join(missing)}: a prepared run per rotation "
+                          f"names every rotation of the study ({', '.join(rotations)}; [] for none)")
+    return {rotation: _overrides(lines, given[rotation], (*where, rotation)) for rotation in rotations}
 
 
 def _compare(lines: Lines, data: Any, study: Study) -> None:

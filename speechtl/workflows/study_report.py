@@ -86,12 +86,14 @@ def selection_lines(summary: dict) -> list[str]:
 
 
 def prepared_lines(summary: dict) -> list[str]:
-    """One line per prepared run: its recipe, how many seeds finished, and its figures."""
+    """One line per prepared run (per rotation, for one prepared per rotation): its recipe, how many seeds
+    finished, and its figures."""
     lines = []
     for name, prep in summary.get("prepare", {}).items():
         figures = ", ".join(f"{m} {_figure(stats)}" for m, stats in prep["results"].items()) or "not scored"
         failed = f", {prep['failed']} failed" if prep["failed"] else ""
-        lines.append(f"- {name}: {prep['recipe']} (once per seed, {prep['ok']} finished{failed}): {figures}")
+        per = f"rotation {prep['rotation']}'s, once per seed" if prep.get("rotation") else "once per seed"
+        lines.append(f"- {name}: {prep['recipe']} ({per}, {prep['ok']} finished{failed}): {figures}")
     return ["", "Prepared before the cells:", *lines] if lines else []
 
 
