@@ -92,7 +92,7 @@ def prepared_lines(summary: dict) -> list[str]:
     for name, prep in summary.get("prepare", {}).items():
         figures = ", ".join(f"{m} {_figure(stats)}" for m, stats in prep["results"].items()) or "not scored"
         failed = f", {prep['failed']} failed" if prep["failed"] else ""
-        per = f"rotation {prep['rotation']}'s, once per seed" if prep.get("rotation") else "once per seed"
+        per = f"rotation {prep['rotation']}, once per seed" if prep.get("rotation") else "once per seed"
         lines.append(f"- {name}: {prep['recipe']} ({per}, {prep['ok']} finished{failed}): {figures}")
     return ["", "Prepared before the cells:", *lines] if lines else []
 

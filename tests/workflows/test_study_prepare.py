@@ -1,4 +1,5 @@
-"""``prepare:`` in a study: a recipe trained once per seed before the cells that name its model."""
+"""``prepare:`` in a study: a recipe trained once per seed (or per rotation and seed) before the cells that name its
+model."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from speechtl.config import to_dict
 from speechtl.errors import RecipeError
 from speechtl.workflows.study import run_study
-from speechtl.workflows.study_file import load_study, prepared_model
+from speechtl.workflows.study_cells import plan
+from speechtl.workflows.study_file import load_study, prepared_model, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "recipes" / "tiny.yaml"
@@ -101,3 +103,102 @@ def test_a_placeholder_without_a_prepare_section_is_refused(tmp_path):
     path.write_text(STUDY.replace(f"prepare:\n  src: {{recipe: {TINY}, set: {SMALL}, splits: [dev]}}\n", ""))
     with pytest.raises(RecipeError, match=r"study.yaml:7: arms.from-src: .*the study prepares nothing"):
         load_study(path)
+
+
+# a prepared run per rotation: r1 and r2 train their source for a different number of steps
+ROTATED = f"""name: prep-rot
+recipe: {TINY}
+prepare:
+  src:
+    recipe: {TINY}
+    set: {SMALL}
+    splits: [dev]
+    rotations:
+      r1: [train.max_steps=2]
+      r2: [train.max_steps=3]
+set: {SMALL}
+seeds: [0, 1]
+rotations:
+  r1: []
+  r2: []
+arms:
+  from-src: ["transfer.source={{prepare.src}}"]
+metrics: {{test.per_mean: lower}}
+"""
+
+
+def test_a_prepared_run_per_rotation_feeds_that_rotations_cells_and_resumes(tiny_corpus, tmp_path):
+    path, out = tmp_path / "prep.yaml", tmp_path / "out"
+    path.write_text(ROTATED)
+    summary = run_study(path, out, overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 4 and summary["ran_now"] == 4
+    assert not (out / "runs" / "_prepare" / "src" / "seed0").exists()  # no run per seed alone
+    models = {(rot, seed): prepared_model(out, "src", seed, rot) for rot in ("r1", "r2") for seed in (0, 1)}
+    for (rot, seed), model in models.items():
+        assert model == out / "runs" / "_prepare" / "src" / rot / f"seed{seed}" / "model"
+        steps = {"r1": 2, "r2": 3}[rot]  # the entry's set, then that rotation's overrides
+        assert f"max_steps: {steps}\n" in model.with_name("recipe.yaml").read_text()
+        record = json.loads((out / "cells" / "from-src" / rot / f"seed{seed}.json").read_text())
+        others = [str(m) for key, m in models.items() if key != (rot, seed)]
+        assert f"transfer.source={model}" in record["command"] and not any(o in record["command"] for o in others)
+        assert f"source: {model}" in (out / "runs" / "from-src" / rot / f"seed{seed}" / "recipe.yaml").read_text()
+        prep = json.loads((out / "cells" / "_prepare" / "src" / rot / f"seed{seed}.json").read_text())
+        assert prep["status"] == "ok" and f"train.max_steps={steps}" in prep["overrides"]
+    weights = [models[rot, 0].with_name("model.safetensors").read_bytes() for rot in ("r1", "r2")]
+    assert weights[0] != weights[1]  # two rotations, two different source models
+    assert {k: (v["ok"], v.get("rotation")) for k, v in summary["prepare"].items()} == {"src/r1": (2, "r1"),
+                                                                                      "src/r2": (2, "r2")}
+    assert "- src/r2: " in (out / "report.md").read_text() and "(rotation r2, once per seed, 2 finished)" in (
+        out / "report.md").read_text()
+
+    records = sorted((out / "cells" / "_prepare").rglob("*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in records}
+    assert len(records) == 4 and run_study(path, out, overrides=_corpus(tiny_corpus))["ran_now"] == 0
+    assert {p: p.stat().st_mtime_ns for p in records} == stamps  # nothing trained again
+
+
+def test_rotations_prepare_only_their_own_and_a_failed_one_fails_only_its_cells(tiny_corpus, tmp_path):
+    path, out = tmp_path / "prep.yaml", tmp_path / "out"
+    path.write_text(ROTATED.replace("r1: [train.max_steps=2]", "r1: [transfer.source=/nonexistent/model]")
+                    .replace("seeds: [0, 1]", "seeds: [0]"))
+    summary = run_study(path, out, rotations=["r2"], overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 1 and summary["ran_now"] == 1
+    assert (out / "cells" / "_prepare" / "src" / "r2" / "seed0.json").is_file()
+    assert not (out / "cells" / "_prepare" / "src" / "r1").exists() and not (out / "logs" / "_prepare" / "src" / "r1").exists()
+    r2 = out / "cells" / "_prepare" / "src" / "r2" / "seed0.json"
+    stamp = r2.stat().st_mtime_ns
+
+    summary = run_study(path, out, rotations=["r1"], overrides=_corpus(tiny_corpus))
+    assert summary["prepare"]["src/r1"]["failed"] == 1 and summary["prepare"]["src/r2"]["ok"] == 1
+    assert summary["cells"]["failed"] == 1 and summary["cells"]["ok"] == 1
+    failure = summary["cells"]["failures"][0]
+    assert failure["cell"] == "from-src/r1/seed0"
+    assert "prepared model src (rotation r1, seed 0) is missing" in failure["error"]
+    assert "_prepare/src/r1/seed0.log" in failure["error"]
+    assert "nonexistent" in (out / "logs" / "_prepare" / "src" / "r1" / "seed0.log").read_text()
+    assert r2.stat().st_mtime_ns == stamp  # r2's prepared run is not touched
+
+
+@pytest.mark.parametrize("change, line, words", [
+    (("      r2: [train.max_steps=3]\n", ""), 8, "prepare.src.rotations: no overrides for rotation r2"),
+    (("      r2: [train.max_steps=3]\n", "      r2: [train.max_steps=3]\n      r3: []\n"), 11,
+     "prepare.src.rotations.r3: not a rotation of the study; its rotations are r1, r2"),
+    (("r2: [train.max_steps=3]", "r2: [train.max_stepz=3]"), 10, "prepare.src.rotations.r2: .*train.max_stepz: "
+                                                                  "unknown key"),
+    (("r2: [train.max_steps=3]", "r2: [train.max_steps=three]"), 10, "prepare.src.rotations.r2: .*max_steps"),
+    (("r2: [train.max_steps=3]", "r2: [train.seed=3]"), 10, r"prepare.src.rotations.r2\[0\]: train.seed"),
+    (("r2: [train.max_steps=3]", "r2: 3"), 10, "prepare.src.rotations.r2: expected a list of key=value"),
+])
+def test_bad_prepare_rotations_are_refused_naming_the_line(tmp_path, change, line, words):
+    path = tmp_path / "study.yaml"
+    path.write_text(ROTATED.replace(*change, 1))
+    with pytest.raises(RecipeError, match=rf"study.yaml:{line}: {words}"):
+        load_study(path)
+
+
+def test_every_prepared_run_without_rotations_keeps_its_folder(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY)
+    cell = next(c for c in plan(load_study(path)) if c.arm == "from-src")
+    assert resolve(cell.overrides, tmp_path, 1, cell.prepared)[-2] == f"transfer.source={prepared_model(tmp_path, 'src', 1)}"
+    assert prepared_model(tmp_path, "src", 1) == tmp_path / "runs" / "_prepare" / "src" / "seed1" / "model"
