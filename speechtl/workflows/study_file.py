@@ -32,7 +32,9 @@ seed; the command line's ``--set`` applies too), scored on ``splits``, and a cel
 names the model as ``{prepare.NAME}``, e.g. ``"transfer.source={prepare.source}"`` (the
 fine-tuning study's source model). Prepared runs are kept and skipped when the study runs again. An entry
 with ``rotations: {ROTATION: [overrides]}`` (exactly the study's rotations) is trained once per rotation and
-seed, with that rotation's overrides, and a cell's ``{prepare.NAME}`` is its own rotation's model.
+seed, with that rotation's overrides, and a cell's ``{prepare.NAME}`` is its own rotation's model. An entry's
+``steps: run`` makes it a ``speechtl run`` (self-training rounds, the target domain's report) instead of a
+``speechtl train``.
 
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
@@ -69,6 +71,7 @@ TOP_KEYS = ("name", "recipe", "steps", "set", "seeds", "rotations", "arms", "sel
 # what a cell runs: the training loop alone, every step of `speechtl run`, `speechtl add-language`, or
 # `speechtl eval` of a model (no training)
 STEPS = ("train", "run", ADD_LANGUAGE, study_eval.STEP)
+PREPARE_STEPS = ("train", "run")  # what a prepared run is: it trains a model
 
 
 @dataclass
@@ -204,7 +207,7 @@ def _check_prepare(lines: Lines, study: Study, name: str, prep: Prepare) -> None
         except RecipeError as err:
             raise lines.error(("prepare", name, *where), str(err)) from None
         try:
-            check_splits(prep.splits, loaded)
+            check_splits(prep.splits, loaded, prep.steps)
         except RecipeError as err:
             raise lines.error(("prepare", name, "splits"), str(err)) from None
 
@@ -279,7 +282,8 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
 
 
 def _prepare(lines: Lines, data: Any, study_path: Path, rotations: list[str]) -> dict[str, Prepare]:
-    """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...], rotations: {ROTATION: [...]}}}``."""
+    """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...], rotations: {ROTATION: [...]},
+    steps: train|run}}``."""
     if data is None:
         return {}
     out = {}
@@ -288,13 +292,16 @@ def _prepare(lines: Lines, data: Any, study_path: Path, rotations: list[str]) ->
         if not isinstance(name, str) or not NAME.match(name):
             raise lines.error(where, "a name of letters, digits and _ . + - (it becomes a folder name)")
         value = mapping(lines, value, where)
-        unknown_keys(lines, value, where, ("recipe", "set", "splits", "rotations"))
+        unknown_keys(lines, value, where, ("recipe", "set", "splits", "rotations", "steps"))
+        if value.get("steps", "train") not in PREPARE_STEPS:
+            raise lines.error((*where, "steps"), f"expected train or run (every step of speechtl run: self-training, "
+                              f"the target domain's test), got {shorten(repr(value['steps']))}")
         splits = value.get("splits", [])
         if not isinstance(splits, list) or not all(isinstance(x, str) and x for x in splits):
             raise lines.error((*where, "splits"), f"expected a list of split names, got {shorten(repr(splits))}")
         out[name] = Prepare(_recipe_path(lines, value.get("recipe"), study_path, (*where, "recipe")),
                             _overrides(lines, value.get("set"), (*where, "set")), splits,
-                            _prepare_rotations(lines, value, where, rotations))
+                            _prepare_rotations(lines, value, where, rotations), value.get("steps", "train"))
     return out
 
 

@@ -78,9 +78,10 @@ def check_figures(lines: Lines, steps: str, figures: list[tuple[str, tuple]], re
             raise lines.error(where, str(err)) from None
 
 
-def check_splits(splits: list[str], recipe: Any) -> None:
-    """Refuse a split a prepared run (a ``train`` run of ``recipe``) cannot be scored on."""
-    scored = reported("train", recipe)
+def check_splits(splits: list[str], recipe: Any, steps: str = "train") -> None:
+    """Refuse a split a prepared run (a ``steps`` run of ``recipe``: train or run) cannot be scored on."""
+    scored = reported(steps, recipe)
+    what = "a train run" if steps == "train" else f"speechtl {steps}"
     for split in splits:
         if split not in scored:
-            raise RecipeError(f"{shorten(split)}: a train run of this recipe is scored on {', '.join(sorted(scored))}")
+            raise RecipeError(f"{shorten(split)}: {what} of this recipe is scored on {', '.join(sorted(scored))}")

@@ -29,7 +29,7 @@ def prepare_cell(study: Study, name: str, seed: int, rotation: str | None = None
     prep = study.prepare[name]
     own = prep.rotations[rotation] if rotation is not None else []
     return Cell(PREPARE_ARM, prepared_folder(name, rotation), seed, str(prep.recipe),
-                [*prep.set, *own, *study.extra, f"train.seed={seed}"], list(prep.splits))
+                [*prep.set, *own, *study.extra, f"train.seed={seed}"], list(prep.splits), steps=prep.steps)
 
 
 def _runs(study: Study, name: str) -> list[Cell]:

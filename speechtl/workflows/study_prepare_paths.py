@@ -26,6 +26,7 @@ class Prepare:
     set: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)  # scored on these (reported beside the arms)
     rotations: dict[str, list[str]] = field(default_factory=dict)  # ROTATION -> overrides ({}: one run per seed)
+    steps: str = "train"  # `speechtl train`, or `speechtl run` (its self-training rounds, its final reports)
 
     def folder(self, name: str, rotation: str) -> str:
         """The folder of its run that a cell of ``rotation`` uses."""

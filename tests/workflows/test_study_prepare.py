@@ -87,7 +87,8 @@ def test_a_failed_prepared_run_fails_the_cells_that_name_it(tiny_corpus, tmp_pat
 @pytest.mark.parametrize("change, line, words", [
     (("{prepare.src}", "{prepare.sorce}"), 9, r"arms.from-src: \{prepare.sorce\}: no such prepared run; the study "
                                               r"prepares src"),
-    (("splits: [dev]", "splits: [dev], steps: 3"), 4, "prepare.src.steps: unknown key; accepts recipe, set, splits"),
+    (("splits: [dev]", "splits: [dev], epochs: 3"), 4, "prepare.src.epochs: unknown key; accepts recipe, set, splits"),
+    (("splits: [dev]", "splits: [dev], steps: eval"), 4, "prepare.src.steps: expected train or run"),
     (("splits: [dev]", "splits: dev"), 4, "prepare.src.splits: expected a list of split names"),
     (("set: [train.max_steps=4,", "set: [train.max_stepz=4,"), 4, "prepare.src: .*train.max_stepz: unknown key"),
 ])
@@ -96,6 +97,16 @@ def test_bad_prepare_sections_are_refused_naming_the_line(tmp_path, change, line
     path.write_text(STUDY.replace(*change, 1))
     with pytest.raises(RecipeError, match=rf"study.yaml:{line}: {words}"):
         load_study(path)
+
+
+def test_a_prepared_run_with_steps_run_is_a_speechtl_run(tiny_corpus, tmp_path):
+    path, out = tmp_path / "prep.yaml", tmp_path / "out"
+    path.write_text(STUDY.replace("splits: [dev]}", "splits: [test], steps: run}").replace("seeds: [0, 1]", "seeds: [0]"))
+    summary = run_study(path, out, arms=["from-src"], overrides=_corpus(tiny_corpus))
+    record = json.loads((out / "cells" / "_prepare" / "src" / "seed0.json").read_text())
+    assert record["status"] == "ok" and record["steps"] == "run" and record["command"].startswith("speechtl run ")
+    assert summary["prepare"]["src"]["results"]["test.per_mean"]["n"] == 1 and summary["cells"]["ok"] == 1
+    assert run_study(path, out, arms=["from-src"], overrides=_corpus(tiny_corpus))["ran_now"] == 0
 
 
 def test_a_placeholder_without_a_prepare_section_is_refused(tmp_path):
