@@ -86,11 +86,11 @@ def test_fsdd_selection_studies_read_no_test_speaker_of_rotation_1_only():
     assert [k for k, t in enumerate(tests, 1) if not set(t) & supervised] == [1]
 
 
-def _roles(overrides: list[str]) -> dict[str, set[str]]:
-    """``{split: speakers}`` of a rotation's ``data.parts`` override."""
+def _roles(overrides: list[str], key: str = "data.parts") -> dict[str, set[str]]:
+    """``{split: speakers}`` of a rotation's ``data.parts`` (or another parts key's) override."""
     import yaml
 
-    parts = next(o for o in overrides if o.startswith("data.parts="))
+    parts = next(o for o in overrides if o.startswith(f"{key}="))
     return {p["split"]: set(p["speakers"]) for p in yaml.safe_load(parts.split("=", 1)[1])}
 
 
@@ -198,3 +198,24 @@ def test_shipped_voices_arms_add_only_the_synthetic_words_to_the_level_arm():
         roles, size = _roles(rotation), int(name.rsplit("-", 1)[1])
         assert len(roles["train"]) == size and not roles["train"] & roles["test"]
         assert "-".join(sorted(roles["test"])) == name.rsplit("-", 1)[0]
+
+
+def test_no_label_shipped_studies_adapt_to_the_rotations_other_speakers_never_its_test_pair():
+    # no-label study: DANN and self-training read the 4 other speakers' train split; the pair is only tested;
+    # the arms differ only in the transfer stages
+    study = _study("fsdd-no-label-shipped")
+    assert all(o.startswith("transfer.") for v in study.arms.values() for o in v) and study.arms["adapted"] == []
+    for name, rotation in study.rotations.items():
+        roles = _roles(rotation, "data.target.parts")
+        assert "-".join(sorted(roles["test"])) == name and len(roles["train"]) == 4
+        assert not roles["train"] & roles["test"]
+    # one-speaker study: each rotation's prepared source adapts to that rotation's 4 training speakers' audio
+    # (the labelled one among them) and holds nothing of its test pair; the arms differ only in the source
+    two = _study("fsdd-one-speaker-adapted")
+    prep = two.prepare["adapted"]
+    assert prep.steps == "run" and set(prep.rotations) == set(two.rotations)
+    assert all(o.startswith("transfer.source=") for v in two.arms.values() for o in v)
+    for name, rotation in two.rotations.items():
+        cells, target = _roles(rotation), _roles(prep.rotations[name], "data.target.parts")
+        assert set(target) == {"train"} and len(target["train"]) == 4 and not target["train"] & cells["test"]
+        assert cells["train"] <= target["train"]
