@@ -219,3 +219,18 @@ def test_no_label_shipped_studies_adapt_to_the_rotations_other_speakers_never_it
         cells, target = _roles(rotation), _roles(prep.rotations[name], "data.target.parts")
         assert set(target) == {"train"} and len(target["train"]) == 4 and not target["train"] & cells["test"]
         assert cells["train"] <= target["train"]
+
+
+def test_supervised_adapted_study_reuses_the_one_speaker_studys_sources_and_differs_only_in_the_source():
+    # the 4 labelled speakers are exactly the ones the prepared source adapted to (unlabelled); the held-out pair
+    # is in neither; the prepared entry is the one-speaker study's, so linking its runs is sound
+    study, one = _study("fsdd-supervised-adapted"), _study("fsdd-one-speaker-adapted")
+    prep, theirs = study.prepare["adapted"], one.prepare["adapted"]
+    assert (prep.recipe, prep.set, prep.rotations, prep.steps, prep.splits) == (
+        theirs.recipe, theirs.set, theirs.rotations, theirs.steps, theirs.splits)
+    assert str(prep.reuse) == "studies/results/fsdd-one-speaker-adapted"
+    assert study.arms["adapted-voices"] == [*study.arms["voices"], "transfer.source={prepare.adapted}"]
+    for name, rotation in study.rotations.items():
+        cells, target = _roles(rotation), _roles(prep.rotations[name], "data.target.parts")
+        assert cells["train"] == target["train"] and not target["train"] & cells["test"]
+        assert "-".join(sorted(cells["test"])) == name

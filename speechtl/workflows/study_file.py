@@ -34,7 +34,10 @@ fine-tuning study's source model). Prepared runs are kept and skipped when the s
 with ``rotations: {ROTATION: [overrides]}`` (exactly the study's rotations) is trained once per rotation and
 seed, with that rotation's overrides, and a cell's ``{prepare.NAME}`` is its own rotation's model. An entry's
 ``steps: run`` makes it a ``speechtl run`` (self-training rounds, the target domain's report) instead of a
-``speechtl train``.
+``speechtl train``. An entry's ``reuse: FOLDER`` (another study's ``-o`` folder, relative to where the study
+runs) links that study's run of the same entry name, rotation and seed instead of training it again, when its
+record says ok with the very same recipe, overrides, splits and steps and its model is there (otherwise it is
+trained as usual); the linked record names where it came from.
 
 Everything is checked before any run, and an error names the file and line:
 an unknown key, an override the recipe schema refuses (type-checked as
@@ -283,7 +286,7 @@ def load_study(path: str | Path, extra: list[str] = ()) -> Study:
 
 def _prepare(lines: Lines, data: Any, study_path: Path, rotations: list[str]) -> dict[str, Prepare]:
     """``prepare: {NAME: {recipe: PATH, set: [overrides], splits: [SPLIT, ...], rotations: {ROTATION: [...]},
-    steps: train|run}}``."""
+    steps: train|run, reuse: FOLDER}}``."""
     if data is None:
         return {}
     out = {}
@@ -292,16 +295,20 @@ def _prepare(lines: Lines, data: Any, study_path: Path, rotations: list[str]) ->
         if not isinstance(name, str) or not NAME.match(name):
             raise lines.error(where, "a name of letters, digits and _ . + - (it becomes a folder name)")
         value = mapping(lines, value, where)
-        unknown_keys(lines, value, where, ("recipe", "set", "splits", "rotations", "steps"))
+        unknown_keys(lines, value, where, ("recipe", "set", "splits", "rotations", "steps", "reuse"))
         if value.get("steps", "train") not in PREPARE_STEPS:
             raise lines.error((*where, "steps"), f"expected train or run (every step of speechtl run: self-training, "
                               f"the target domain's test), got {shorten(repr(value['steps']))}")
         splits = value.get("splits", [])
         if not isinstance(splits, list) or not all(isinstance(x, str) and x for x in splits):
             raise lines.error((*where, "splits"), f"expected a list of split names, got {shorten(repr(splits))}")
+        reuse = value.get("reuse")
+        if reuse is not None and not (isinstance(reuse, str) and reuse):
+            raise lines.error((*where, "reuse"), f"expected another study's output folder, got {shorten(repr(reuse))}")
         out[name] = Prepare(_recipe_path(lines, value.get("recipe"), study_path, (*where, "recipe")),
                             _overrides(lines, value.get("set"), (*where, "set")), splits,
-                            _prepare_rotations(lines, value, where, rotations), value.get("steps", "train"))
+                            _prepare_rotations(lines, value, where, rotations), value.get("steps", "train"),
+                            Path(reuse) if reuse else None)
     return out
 
 

@@ -10,14 +10,17 @@ cell (``cells/_prepare/NAME[/ROTATION]/seedN.json``,
 ``runs/_prepare/NAME[/ROTATION]/seedN/model``) and is skipped when its record
 says ok and its model is still there. Only the (rotation and) seeds of the cells
 about to run are prepared: a study whose cells are all finished trains nothing.
+An entry with ``reuse: FOLDER`` first looks for the same run finished in that other study's output folder
+(same record definition, model saved) and links it (:func:`reuse_run`) instead of training.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from speechtl.workflows.study_cells import Cell, finished, paths, read_record, run_cell
+from speechtl.workflows.study_cells import Cell, finished, paths, read_record, run_cell, write_record
 from speechtl.workflows.study_file import Study
 from speechtl.workflows.study_prepare_paths import PREPARE_ARM, model_saved, prepared_folder
 from speechtl.workflows.study_stats import spread
@@ -51,7 +54,29 @@ def run_prepared(study: Study, out: Path, cells: list[Cell]) -> Iterator[dict]:
     """
     for cell in needed(study, cells):
         if not (finished(out, cell) and model_saved(paths(out, cell)["exp"] / "model")):
-            yield run_cell(study.name, out, cell)
+            reuse = study.prepare[cell.rotation.split("/")[0]].reuse
+            yield (reuse is not None and reuse_run(out, reuse, cell)) or run_cell(study.name, out, cell)
+
+
+def reuse_run(out: Path, other: Path, cell: Cell) -> dict | None:
+    """Link the prepared run ``cell`` of another study's output folder ``other`` into ``out`` (a relative symlink
+    to its experiment folder, its record copied with ``reused_from``) when it finished there with the same
+    definition and its model is saved; None (train it here) otherwise. Nothing of ``out`` is overwritten but a
+    stale link or record of this very run."""
+    theirs, mine = paths(other, cell), paths(out, cell)
+    record = read_record(other, cell)
+    if not (record and record.get("status") == "ok" and model_saved(theirs["exp"] / "model")):
+        return None
+    if mine["exp"].is_symlink():
+        mine["exp"].unlink()
+    elif mine["exp"].exists():
+        return None  # a run of this study's own (e.g. unfinished): trained again here, not replaced by a link
+    mine["exp"].parent.mkdir(parents=True, exist_ok=True)
+    mine["exp"].symlink_to(os.path.relpath(theirs["exp"].resolve(), mine["exp"].parent.resolve()),
+                           target_is_directory=True)
+    record = {**record, "reused_from": str(theirs["record"])}
+    write_record(mine["record"], record)
+    return record
 
 
 def _entry(records: list[dict], recipe: str, overrides: list[str]) -> dict:
@@ -62,7 +87,9 @@ def _entry(records: list[dict], recipe: str, overrides: list[str]) -> dict:
         for split, values in record["metrics"].items():
             for metric, value in values.items():
                 figures.setdefault(f"{split}.{metric}", []).append(value)
+    reused = sorted({str(Path(r["reused_from"]).parents[len(Path(r["cell"]).parts)]) for r in ok if r.get("reused_from")})
     return {"recipe": recipe, "set": overrides, "ok": len(ok), "failed": len(records) - len(ok),
+            **({"reused": sum(bool(r.get("reused_from")) for r in ok), "reused_from": ", ".join(reused)} if reused else {}),
             "results": {m: spread(v) for m, v in sorted(figures.items())}}
 
 

@@ -27,6 +27,7 @@ class Prepare:
     splits: list[str] = field(default_factory=list)  # scored on these (reported beside the arms)
     rotations: dict[str, list[str]] = field(default_factory=dict)  # ROTATION -> overrides ({}: one run per seed)
     steps: str = "train"  # `speechtl train`, or `speechtl run` (its self-training rounds, its final reports)
+    reuse: Path | None = None  # another study's output folder whose identical prepared runs are linked, not retrained
 
     def folder(self, name: str, rotation: str) -> str:
         """The folder of its run that a cell of ``rotation`` uses."""

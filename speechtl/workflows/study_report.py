@@ -92,6 +92,7 @@ def prepared_lines(summary: dict) -> list[str]:
     for name, prep in summary.get("prepare", {}).items():
         figures = ", ".join(f"{m} {_figure(stats)}" for m, stats in prep["results"].items()) or "not scored"
         failed = f", {prep['failed']} failed" if prep["failed"] else ""
+        failed += f", {prep['reused']} linked from {prep['reused_from']}" if prep.get("reused") else ""
         per = f"rotation {prep['rotation']}, once per seed" if prep.get("rotation") else "once per seed"
         lines.append(f"- {name}: {prep['recipe']} ({per}, {prep['ok']} finished{failed}): {figures}")
     return ["", "Prepared before the cells:", *lines] if lines else []

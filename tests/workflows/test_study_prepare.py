@@ -90,6 +90,7 @@ def test_a_failed_prepared_run_fails_the_cells_that_name_it(tiny_corpus, tmp_pat
     (("splits: [dev]", "splits: [dev], epochs: 3"), 4, "prepare.src.epochs: unknown key; accepts recipe, set, splits"),
     (("splits: [dev]", "splits: [dev], steps: eval"), 4, "prepare.src.steps: expected train or run"),
     (("splits: [dev]", "splits: dev"), 4, "prepare.src.splits: expected a list of split names"),
+    (("splits: [dev]", "splits: [dev], reuse: [a]"), 4, "prepare.src.reuse: expected another study's output folder"),
     (("set: [train.max_steps=4,", "set: [train.max_stepz=4,"), 4, "prepare.src: .*train.max_stepz: unknown key"),
 ])
 def test_bad_prepare_sections_are_refused_naming_the_line(tmp_path, change, line, words):
@@ -213,3 +214,30 @@ def test_every_prepared_run_without_rotations_keeps_its_folder(tmp_path):
     cell = next(c for c in plan(load_study(path)) if c.arm == "from-src")
     assert resolve(cell.overrides, tmp_path, 1, cell.prepared)[-2] == f"transfer.source={prepared_model(tmp_path, 'src', 1)}"
     assert prepared_model(tmp_path, "src", 1) == tmp_path / "runs" / "_prepare" / "src" / "seed1" / "model"
+
+
+def test_reuse_links_another_studys_identical_prepared_runs_and_trains_the_rest(tiny_corpus, tmp_path):
+    first, out1 = tmp_path / "first.yaml", tmp_path / "out1"
+    first.write_text(ROTATED.replace("seeds: [0, 1]", "seeds: [0]"))
+    run_study(first, out1, rotations=["r1"], overrides=_corpus(tiny_corpus))  # only r1's source exists there
+    second, out2 = tmp_path / "second.yaml", tmp_path / "out2"
+    second.write_text(first.read_text().replace("name: prep-rot", "name: other")
+                      .replace("    splits: [dev]\n", f"    splits: [dev]\n    reuse: {out1}\n"))
+    summary = run_study(second, out2, overrides=_corpus(tiny_corpus))
+    assert summary["cells"]["ok"] == 2
+    linked, trained = (out2 / "runs" / "_prepare" / "src" / rot / "seed0" for rot in ("r1", "r2"))
+    assert linked.is_symlink() and linked.resolve() == (out1 / "runs" / "_prepare" / "src" / "r1" / "seed0").resolve()
+    assert not trained.is_symlink() and (trained / "model.json").is_file()  # nothing to reuse for r2: trained here
+    assert not (out2 / "logs" / "_prepare" / "src" / "r1").exists()
+    record = json.loads((out2 / "cells" / "_prepare" / "src" / "r1" / "seed0.json").read_text())
+    assert record["reused_from"] == str(out1 / "cells" / "_prepare" / "src" / "r1" / "seed0.json")
+    assert summary["prepare"]["src/r1"]["reused"] == 1 and "reused" not in summary["prepare"]["src/r2"]
+    assert f"1 linked from {out1}" in (out2 / "report.md").read_text()
+    cell = json.loads((out2 / "cells" / "from-src" / "r1" / "seed0.json").read_text())
+    assert f"transfer.source={out2 / 'runs' / '_prepare' / 'src' / 'r1' / 'seed0' / 'model'}" in cell["command"]
+
+    third, out3 = tmp_path / "third.yaml", tmp_path / "out3"  # a different definition is never reused
+    third.write_text(second.read_text().replace("r1: [train.max_steps=2]", "r1: [train.max_steps=1]"))
+    run_study(third, out3, rotations=["r1"], overrides=_corpus(tiny_corpus))
+    assert not (out3 / "runs" / "_prepare" / "src" / "r1" / "seed0").is_symlink()
+    assert "reused_from" not in json.loads((out3 / "cells" / "_prepare" / "src" / "r1" / "seed0.json").read_text())
