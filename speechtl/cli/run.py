@@ -24,17 +24,23 @@ def run(args) -> int:
         print(f"\n{title} ({recipe.train.exp_dir}):")
         print(report["table"])
     if getattr(recipe.data, "corpus", "") == "synthetic":
-        print(next_steps(recipe.train.exp_dir, list(recipe.data.languages)))
+        print(next_steps(recipe.train.exp_dir, list(recipe.data.languages), list(recipe.data.synth.engines)))
     return 0
 
 
-def next_steps(exp_dir: str, languages: list[str]) -> str:
-    """What a model trained on the synthetic corpus can and cannot hear, and what to run next."""
+ENGINE_NAMES = {"espeak": "eSpeak NG", "flite": "Flite", "festival": "Festival", "piper": "Piper"}
+
+
+def next_steps(exp_dir: str, languages: list[str], engines: list[str] = ("espeak",)) -> str:
+    """What a model trained on the synthetic corpus (spoken by ``engines``, data.synth.engines) can and cannot
+    hear, and what to run next."""
     model, first = f"{exp_dir}/model", languages[0]
+    names = [ENGINE_NAMES.get(e, e) for e in engines]
+    spoken = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return f"""
-What this model can hear: eSpeak NG's synthetic voices speaking {', '.join(languages)}, any word a lexicon
+What this model can hear: {spoken}'s synthetic voices speaking {', '.join(languages)}, any word a lexicon
 or G2P can spell in those languages (the test words above were never in training).
-What it cannot (yet): real voices reliably (it has only heard eSpeak: expect far lower accuracy on
+What it cannot (yet): real voices reliably (it has only heard {spoken}: expect far lower accuracy on
 recordings of people), languages without a head, and anything but words of the list you give it.
 Next:
   speechtl decode --model {model} --lang {first} --words words.txt rec.wav            # sentences from your word list

@@ -66,6 +66,9 @@ def test_the_demo_ends_saying_what_the_model_hears_and_what_to_run_next():
 
     text = next_steps("exp/multilingual-synth", ["en", "de"])
     assert "can hear" in text and "cannot" in text and "real voices" in text
+    assert "eSpeak NG's synthetic voices" in text  # the default engine
+    mixed = next_steps("exp/x", ["en"], ["espeak", "flite", "piper"])
+    assert "eSpeak NG, Flite and Piper's synthetic voices" in mixed and "only heard eSpeak NG, Flite and Piper" in mixed
     commands = [line.split("#")[0].strip() for line in text.splitlines() if line.strip().startswith("speechtl ")]
     assert len(commands) == 4 and any("--isolated" in c for c in commands)
     parser = build_parser()
