@@ -78,3 +78,19 @@ def test_dann_and_self_training_adapt_to_a_folder_of_recordings(tiny_recipe, tdn
     rows = [json.loads(line) for line in (exp / "self-training" / "round-1" / "pseudo_labels.jsonl").open()]
     assert len(rows) >= 4 and all(r["id"].startswith("0-") and r["words"] for r in rows)  # the trained model hears words
     assert (exp / "tsne.png").stat().st_size > 1000  # source vs the user's recordings
+
+
+def test_a_target_domain_without_test_recordings_is_not_scored_and_the_run_finishes(tiny_recipe, tdnn_en_model,
+                                                                                   tmp_path, caplog):
+    """A target of training speakers' unlabelled recordings only (its test split empty, as when a held-out pair must
+    not be read): `speechtl run` trains, reports test, and says the target is not scored instead of failing at the end."""
+    fsdd = str(Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd")
+    recipe = speech_recipe("tiny-dann.yaml", tiny_recipe, f"transfer.source={tdnn_en_model}", steps=2)
+    recipe.data.languages = ["en"]
+    part = CorpusPart(path=fsdd, split="train", speakers=["george"], index=(0, 2))
+    target = dataclasses.replace(recipe.data.target, corpus="fsdd", root=str(tmp_path / "fsdd"), split="train",
+                                 parts=[part])
+    recipe = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, target=target))
+    with caplog.at_level(logging.INFO):
+        reports = run(recipe, progress=False)
+    assert set(reports) == {"test"} and "has no test utterances to score: not scored" in caplog.text
