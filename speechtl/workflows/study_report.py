@@ -1,7 +1,8 @@
 """The one renderer of study results: a study's ``summary.json`` as markdown.
 
 A table of arms x metrics (mean ± sample std over every seed and rotation, n
-runs, and the verdict against the study's goal), the paired differences against
+runs, and the verdict against the study's goal), the first metric per rotation (over that rotation's seeds;
+for a study of several rotations), the paired differences against
 the baseline arm with their verdicts by the tie rule, what dev selection chose
 and on what, the prepared runs' figures, and how many cells failed (with their logs). Results pages embed it
 (``scripts/make_results.py``); ``speechtl study STUDY.yaml --report`` prints it.
@@ -45,6 +46,18 @@ def arms_table(summary: dict) -> list[str]:
             row.append(text)
         rows.append(row)
     return _table(header, rows)
+
+
+def rotations_table(summary: dict) -> list[str]:
+    """The first (headline) metric per arm and rotation, mean ± std over that rotation's seeds; nothing for a study
+    of one rotation (the arms table says it all)."""
+    rotations = list(summary["rotations"])
+    if len(rotations) < 2:
+        return []
+    metric = next(iter(summary["metrics"]))
+    rows = [[arm, *(_figure(summary["results"][arm][rotation][metric]) for rotation in rotations)]
+            for arm in summary["arms"]]
+    return ["", *_table([f"{metric} by rotation", *rotations], rows)]
 
 
 def paired_table(summary: dict) -> list[str]:
@@ -103,7 +116,7 @@ def render_markdown(summary: dict) -> str:
     cells = summary["cells"]
     lines = [f"Study `{summary['study']}` ({summary['file']}): {len(summary['seeds'])} seeds x "
              f"{len(summary['rotations'])} rotations per arm; mean ± sample std over all of them.", "",
-             *arms_table(summary), *paired_table(summary), *selection_lines(summary),
+             *arms_table(summary), *rotations_table(summary), *paired_table(summary), *selection_lines(summary),
              *prepared_lines(summary), "",
              f"Cells: {cells['planned']} planned, {cells['ok']} finished, {cells['failed']} failed"
              + (f", {cells['not_run']} not run" if cells["not_run"] else "") + "."]

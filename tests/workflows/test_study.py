@@ -264,6 +264,28 @@ def test_a_study_runs_selects_on_dev_counts_failures_and_resumes(tiny_corpus, tm
     assert report == (out / "report.md").read_text()
 
 
+def test_the_report_breaks_the_headline_metric_down_by_rotation():
+    from speechtl.workflows.study_summary import summarise
+
+    study = Study(path=Path("s.yaml"), name="s", recipe=TINY, seeds=[0, 1], arms={"a": [], "b": []},
+                  rotations={"r1": [], "r2": []}, metrics={"test.per": "lower", "dev.per": "lower"})
+    cells = [Cell(arm, rot, seed, str(TINY), [], ["test", "dev"]) for arm in study.arms for rot in study.rotations
+             for seed in study.seeds]
+    per = {("a", "r1"): 0.1, ("a", "r2"): 0.3, ("b", "r1"): 0.2, ("b", "r2"): 0.4}
+    records = {c.id: {"cell": c.id, "status": "ok", "metrics": {s: {"per": per[c.arm, c.rotation] + c.seed / 100}
+                                                                for s in ("test", "dev")}}
+               for c in cells}
+    records["b/r2/seed1"] = None  # not run
+    report = render_markdown(summarise(study, cells, records))
+    assert "| test.per by rotation | r1 | r2 |" in report  # the first metric only
+    assert "| a | 0.105 ± 0.007 (n=2) | 0.305 ± 0.007 (n=2) |" in report and "| b | 0.205 ± 0.007 (n=2) | 0.400 (n=1) |" in report
+    one = Study(path=Path("s.yaml"), name="s", recipe=TINY, seeds=[0, 1], arms={"a": []}, rotations={"all": []},
+                metrics={"test.per": "lower"})
+    cells = [Cell("a", "all", seed, str(TINY), [], ["test"]) for seed in one.seeds]
+    assert "by rotation" not in render_markdown(summarise(one, cells, {c.id: {"cell": c.id, "status": "ok", "metrics": {
+        "test": {"per": 0.1}}} for c in cells}))
+
+
 def test_report_only_runs_nothing(tmp_path, capsys):
     path = tmp_path / "study.yaml"
     path.write_text(GOOD)
