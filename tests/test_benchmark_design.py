@@ -221,6 +221,16 @@ def test_no_label_shipped_studies_adapt_to_the_rotations_other_speakers_never_it
         assert cells["train"] <= target["train"]
 
 
+def test_adapted_alone_study_scores_the_one_speaker_studys_own_sources_on_its_rotations():
+    alone, one = _study("fsdd-one-speaker-adapted-alone"), _study("fsdd-one-speaker-adapted")
+    prep, theirs = alone.prepare["adapted"], one.prepare["adapted"]
+    assert (prep.recipe, prep.set, prep.rotations, prep.steps, prep.splits) == (
+        theirs.recipe, theirs.set, theirs.rotations, theirs.steps, theirs.splits)
+    assert str(prep.reuse) == "studies/results/fsdd-one-speaker-adapted" and alone.steps == "eval"
+    assert alone.rotations == one.rotations and alone.seeds == one.seeds and alone.recipe == one.recipe
+    assert "eval.model={prepare.adapted}" in alone.set
+
+
 def test_supervised_adapted_study_reuses_the_one_speaker_studys_sources_and_differs_only_in_the_source():
     # the 4 labelled speakers are exactly the ones the prepared source adapted to (unlabelled); the held-out pair
     # is in neither; the prepared entry is the one-speaker study's, so linking its runs is sound
