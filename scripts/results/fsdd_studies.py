@@ -103,6 +103,32 @@ def study_accuracy_table(name: str, builds_on: dict[str, str], metric: str = "ta
                      f"{also.split('.')[0]} split word accuracy %", "cell wall minutes (mean)"], rows)
 
 
+# the adapted-source studies' comparisons, (study, arm) minus (study, arm), paired over matched rotations and seeds
+ADAPTED_PAIRS = (
+    (("fsdd-one-speaker-adapted", "adapted-voices"), ("fsdd-one-speaker-adapted", "voices")),
+    (("fsdd-one-speaker-adapted", "adapted-voices"), ("fsdd-one-speaker-adapted-alone", "adapted-alone")),
+    (("fsdd-supervised-adapted", "adapted-voices"), ("fsdd-supervised-adapted", "voices")),
+    (("fsdd-supervised-adapted", "adapted-voices"), ("fsdd-one-speaker-adapted-alone", "adapted-alone")),
+    (("fsdd-supervised-adapted", "voices"), ("fsdd-supervised-shipped", "voices")),
+)
+
+
+def cross_study_table(pairs=ADAPTED_PAIRS, metric: str = "test.wer_en") -> str:
+    """Word accuracy % (1 - ``metric``) of one study's arm minus another's (the same arm or study allowed), paired
+    over the (rotation, seed) cells both finished, with the tie rule's verdict: for studies whose cells share
+    their source models (``reuse:``) or their whole definition."""
+    rows = []
+    for (name, arm), (other, other_arm) in pairs:
+        mine, theirs = (_accuracies(_records(n, a), metric) if study_folder(n).is_dir() else {}
+                        for n, a in ((name, arm), (other, other_arm)))
+        diff = paired(mine, theirs)
+        std = f" ± {diff['std']:.1f}" if diff["std"] is not None else ""
+        rows.append([f"`{name}` {arm}", f"`{other}` {other_arm}", diff["n"],
+                     f"{diff['mean']:+.1f}{std}: {verdict(diff)}" if diff["n"] else "no matched cells"])
+    return md_table(["arm", "minus", "matched cells", "word accuracy difference (points), each recording alone"],
+                    rows)
+
+
 def step_differences(name: str, steps: dict[str, str], metric: str = "test.wer_en") -> list[str]:
     """``ARM - OTHER +d points over n matched cells: verdict`` for each arm of a study and the arm it ``steps`` on
     (word accuracy, 1 - ``metric``), for arms with finished cells."""
@@ -228,6 +254,8 @@ ENGINE_STEPS = {"add-flite": "espeak", "add-festival": "add-flite", "add-piper":
                 "add-pitch-vtlp": "add-festival", "add-band3800": "add-festival"}
 # the shipped-model FSDD studies' arms, each adding one change to another (the voices arm was added after the rest)
 SHIPPED_STEPS = {"level": "gain", "voices": "level"}
+# the adapted-source studies: the same voices cells from the rotation's adapted model instead of the shipped one
+ADAPTED_STEPS = {"adapted-voices": "voices"}
 POCKETSPHINX = "pocketsphinx (same 10 words, same files)"
 # the no-label shipped-model study's arms, each adding one stage to another (dann was added after adapted's first cells)
 NO_LABEL_SHIPPED_STEPS = {"dann": "source", "adapted": "dann"}
@@ -236,6 +264,11 @@ TABLES = {
     "fsdd-supervised-generalise": lambda: study_rotations_table("fsdd-supervised-generalise", "fsdd_cnn_peer.json"),
     "fsdd-supervised-shipped": lambda: study_rotations_table("fsdd-supervised-shipped", "fsdd_cnn_peer.json"),
     "fsdd-one-speaker-shipped": lambda: study_rotations_table("fsdd-one-speaker-shipped", "fsdd_cnn_peer.json"),
+    "fsdd-one-speaker-adapted": lambda: study_rotations_table("fsdd-one-speaker-adapted", "fsdd_cnn_peer.json",
+                                                              also=("fsdd-one-speaker-adapted-alone",)),
+    "fsdd-supervised-adapted": lambda: study_rotations_table("fsdd-supervised-adapted", "fsdd_cnn_peer.json",
+                                                             also=("fsdd-one-speaker-adapted-alone",)),
+    "fsdd-adapted-pairs": cross_study_table,
     "fsdd-one-speaker-shipped-steps": lambda: study_accuracy_table("fsdd-one-speaker-shipped", SHIPPED_STEPS,
                                                                    "test.wer_en", "dev.wer_en"),
     "fsdd-supervised-shipped-steps": lambda: study_accuracy_table("fsdd-supervised-shipped", SHIPPED_STEPS,
