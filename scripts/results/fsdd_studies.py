@@ -119,8 +119,7 @@ def cross_study_table(pairs=ADAPTED_PAIRS, metric: str = "test.wer_en") -> str:
     their source models (``reuse:``) or their whole definition."""
     rows = []
     for (name, arm), (other, other_arm) in pairs:
-        mine, theirs = (_accuracies(_records(n, a), metric) if study_folder(n).is_dir() else {}
-                        for n, a in ((name, arm), (other, other_arm)))
+        mine, theirs = (_accuracies(_records(n, a), metric) for n, a in ((name, arm), (other, other_arm)))
         diff = paired(mine, theirs)
         std = f" ± {diff['std']:.1f}" if diff["std"] is not None else ""
         rows.append([f"`{name}` {arm}", f"`{other}` {other_arm}", diff["n"],

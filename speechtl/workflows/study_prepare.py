@@ -22,7 +22,7 @@ from pathlib import Path
 
 from speechtl.workflows.study_cells import Cell, finished, paths, read_record, run_cell, write_record
 from speechtl.workflows.study_file import Study
-from speechtl.workflows.study_prepare_paths import PREPARE_ARM, model_saved, prepared_folder
+from speechtl.workflows.study_prepare_paths import PREPARE_ARM, entry_of, model_saved, prepared_folder
 from speechtl.workflows.study_stats import spread
 
 
@@ -54,7 +54,7 @@ def run_prepared(study: Study, out: Path, cells: list[Cell]) -> Iterator[dict]:
     """
     for cell in needed(study, cells):
         if not (finished(out, cell) and model_saved(paths(out, cell)["exp"] / "model")):
-            reuse = study.prepare[cell.rotation.split("/")[0]].reuse
+            reuse = study.prepare[entry_of(cell.rotation)].reuse
             yield (reuse is not None and reuse_run(out, reuse, cell)) or run_cell(study.name, out, cell)
 
 

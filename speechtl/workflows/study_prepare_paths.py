@@ -39,6 +39,11 @@ def prepared_folder(name: str, rotation: str | None = None) -> str:
     return name if rotation is None else f"{name}/{rotation}"
 
 
+def entry_of(folder: str) -> str:
+    """The prepare entry NAME of a prepared run's folder (``NAME`` or ``NAME/ROTATION``: :func:`prepared_folder`)."""
+    return folder.split("/", 1)[0]
+
+
 def model_in(out: Path, folder: str, seed: int) -> Path:
     """The model of the prepared run in ``folder`` for ``seed`` under a study's output ``out``."""
     return Path(out) / "runs" / PREPARE_ARM / folder / f"seed{seed}" / "model"
